@@ -1,0 +1,160 @@
+"""The Typer app, its global options and the error handling that keeps tracebacks from users."""
+
+from __future__ import annotations
+
+import errno
+import os
+import signal
+import sys
+from dataclasses import dataclass, field
+from datetime import date
+from typing import Annotated
+
+import click
+import typer
+from rich.console import Console
+from typer.core import TyperGroup
+
+from .. import __version__
+from ..config import Config, load_config
+from ..errors import CrmError, ExitCode
+from ..period import parse_date_arg
+
+
+class UserError(click.ClickException):
+    """A CrmError on its way out: one line on stderr and the error's exit code."""
+
+    def __init__(self, message: str, exit_code: int) -> None:
+        super().__init__(message)
+        self.exit_code = exit_code
+
+    def show(self, file=None) -> None:  # noqa: ANN001
+        click.echo(f"crmtool: error: {self.message}", err=True)
+
+
+class Group(TyperGroup):
+    """Turns library errors into one-line messages with meaningful exit codes."""
+
+    def invoke(self, ctx: click.Context):  # noqa: ANN201
+        try:
+            return super().invoke(ctx)
+        except CrmError as e:
+            raise UserError(str(e), int(e.exit_code)) from None
+        except KeyboardInterrupt:
+            raise UserError("interrupted", ExitCode.INTERRUPTED) from None
+
+
+app = typer.Typer(
+    name="crmtool",
+    cls=Group,
+    help="After-sales CRM analytics for car dealerships: load DMS / I-CROP exports, then "
+    "value tiers, segments, churn, call lists and monthly reports.\n\n"
+    "Examples:\n\n"
+    "  crmtool demo\n\n"
+    "  crmtool load exports/ && crmtool summary --period 2021-10\n\n"
+    "  crmtool segment --tier A,B --format csv | head",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+    rich_markup_mode=None,
+)
+
+err = Console(stderr=True, highlight=False, soft_wrap=True)
+
+
+@dataclass
+class State:
+    """Global options, shared by every command through the Typer context."""
+
+    db: str | None = None
+    config_path: str | None = None
+    as_of: date | None = None
+    quiet: bool = False
+    wait: float = 0.0
+    _config: Config | None = field(default=None, repr=False)
+
+    @property
+    def config(self) -> Config:
+        if self._config is None:
+            self._config = load_config(self.config_path)
+        return self._config
+
+    def say(self, message: str) -> None:
+        """A message for the user on stderr (suppressed by --quiet)."""
+        if not self.quiet:
+            err.print(message, markup=False)
+
+
+def state(ctx: typer.Context) -> State:
+    obj = ctx.find_root().obj
+    return obj if isinstance(obj, State) else State()
+
+
+def _version(value: bool) -> None:
+    if value:
+        typer.echo(f"crmtool {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _global(
+    ctx: typer.Context,
+    db: Annotated[str | None, typer.Option(
+        "--db", help="Database file (default $CRMTOOL_DB or ./crmtool.duckdb).")] = None,
+    config: Annotated[str | None, typer.Option(
+        "--config", help="Config file (default $CRMTOOL_CONFIG or ./crmtool.toml).")] = None,
+    as_of: Annotated[str | None, typer.Option(
+        "--as-of", help="The day the numbers are computed for (YYYY-MM-DD).")] = None,
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No messages on stderr.")] = False,
+    wait: Annotated[float, typer.Option(
+        "--wait", help="Wait up to SECONDS for a database another process holds.")] = 0.0,
+    version: Annotated[bool, typer.Option(
+        "--version", callback=_version, is_eager=True, help="Print the version.")] = False,
+) -> None:
+    ctx.obj = State(db=db, config_path=config,
+                    as_of=parse_date_arg(as_of, "as-of") if as_of else None,
+                    quiet=quiet, wait=wait)
+
+
+def _fail(message: str, code: int) -> None:
+    try:
+        err.print(f"crmtool: error: {message}", markup=False)
+    except Exception:  # stderr gone: nothing more to say
+        pass
+    sys.exit(code)
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Console entry point: run the app and turn every failure into a message and exit code."""
+    signal.signal(signal.SIGTERM, _raise_interrupt)
+    try:
+        code = app(args=argv, standalone_mode=False)
+    except click.ClickException as e:
+        e.show()
+        sys.exit(e.exit_code)
+    except (click.Abort, KeyboardInterrupt):
+        _fail("interrupted", ExitCode.INTERRUPTED)
+    except CrmError as e:
+        _fail(str(e), int(e.exit_code))
+    except BrokenPipeError:
+        _quiet_broken_pipe()
+    except OSError as e:
+        if e.errno == errno.EPIPE:
+            _quiet_broken_pipe()
+        _fail(f"{e.strerror or e}" + (f": {e.filename}" if e.filename else ""), ExitCode.FAILED)
+    sys.exit(code if isinstance(code, int) else ExitCode.OK)
+
+
+def _raise_interrupt(signum: int, frame: object) -> None:
+    """SIGTERM is handled like Ctrl-C: transactions roll back, temp files are removed."""
+    raise KeyboardInterrupt
+
+
+def _quiet_broken_pipe() -> None:
+    """`crmtool ... | head`: the reader went away; exit quietly."""
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+    except OSError:
+        pass
+    sys.exit(ExitCode.OK)

@@ -1,0 +1,245 @@
+"""Typed configuration (crmtool.toml). Every default is the rulebook's (docs/rules.md).
+
+Found via --config, $CRMTOOL_CONFIG, or ./crmtool.toml. Unknown keys and values of the
+wrong type are errors that name the key.
+"""
+
+from __future__ import annotations
+
+import os
+import tomllib
+import types
+import typing
+from dataclasses import dataclass, field, fields, is_dataclass
+from pathlib import Path
+from typing import Any
+
+from .errors import ConfigError
+
+
+@dataclass
+class TiersConfig:
+    """Value tier A–D (rules §3)."""
+
+    combine: str = "strict"  # "strict" (lowest grade) or "score" (mean, rounded half up)
+    default_group: str = "A"
+    window_days: int = 365
+    # series name -> threshold group; unlisted series use default_group
+    series_groups: dict[str, list[str]] = field(default_factory=dict)
+    # group -> ticket cut points for grades A, B, C (>=); below the last is D
+    ticket: dict[str, list[float]] = field(default_factory=lambda: {
+        "A": [700.0, 550.0, 400.0],
+        "B": [400.0, 250.0, 200.0],
+        "C": [1000.0, 700.0, 550.0],
+    })
+    # paid visits in window for grades A, B, C (>=); below is D
+    visits: list[int] = field(default_factory=lambda: [4, 2, 1])
+    # cycle days for grades A, B, C (<=); above is D
+    cycle_days: list[float] = field(default_factory=lambda: [90.0, 180.0, 365.0])
+    # target mix (percent of A, B, C, D) for `tiers --suggest`
+    target_mix: list[float] = field(default_factory=lambda: [20.0, 30.0, 30.0, 20.0])
+    # series -> ticket cut points that override the series' group
+    series_ticket: dict[str, list[float]] = field(default_factory=dict)
+
+
+@dataclass
+class SegmentsConfig:
+    """Segments (rules §4)."""
+
+    age_stage_years: list[float] = field(default_factory=lambda: [3.0, 6.0])  # new | mid | old
+    mileage_bands_km: list[float] = field(
+        default_factory=lambda: [10_000.0, 30_000.0, 60_000.0, 100_000.0])
+    frequency_bands: list[int] = field(default_factory=lambda: [0, 1, 2, 4])  # 0, 1, 2–3, 4+
+    default_daily_km: float = 35.0
+    max_daily_km: float = 500.0
+    min_rate_days: int = 30
+
+
+@dataclass
+class StatusConfig:
+    """Loyalty status and churn warning (rules §5)."""
+
+    new_days: int = 180
+    at_risk_days: int = 180
+    lost_days: int = 365
+    loyal_visits: int = 3
+    warn_min_visits: int = 3
+    warn_ratio: float = 1.5
+    warn_min_days: int = 90
+
+
+@dataclass
+class MaintenanceConfig:
+    """Maintenance due (rules §9); [maintenance.series.<name>] overrides per series or brand."""
+
+    first_months: int = 6
+    first_km: float = 5000.0
+    interval_months: int = 6
+    interval_km: float = 5000.0
+    overdue_max_days: int = 180
+    return_before_days: int = 30
+    return_after_days: int = 60
+    series: dict[str, dict[str, float]] = field(default_factory=dict)
+
+
+@dataclass
+class WarrantyConfig:
+    years: int = 3
+    km: float = 100_000.0
+    horizon_days: int = 90
+
+
+@dataclass
+class InsuranceConfig:
+    days: int = 30
+    # lower bounds of the bands: [5000, 10000) [10000, 20000] (20000, ∞)
+    bands: list[float] = field(default_factory=lambda: [5000.0, 10000.0, 20000.0])
+    gifts: list[str] = field(default_factory=lambda: [
+        "价值800元礼包:300元续保代金券+四轮定位/次 或 300元续保代金券+内堂清洗/次",
+        "价值1300元礼包:300元续保代金券+抛光打蜡一次 或 +400元精品抵扣券;50公里内事故拖车一次",
+        "价值2000元礼包:300元续保代金券+内堂清洗/四轮定位+精品抵扣券;100公里内事故拖车一次",
+    ])
+
+
+@dataclass
+class LoyalConfig:
+    year_visits: int = 4
+    half_visits: int = 2
+    gift: str = "赠送免费常规保养一次"
+
+
+@dataclass
+class WinbackConfig:
+    gift: str = "赠送续保代金券200元、价值118元节气门清洗券一张"
+
+
+@dataclass
+class Config:
+    own_dealers: list[str] = field(default_factory=lambda: ["D001"])
+    own_region: str = ""
+    ours_days: int = 1096  # "ours": latest sale/own visit no more than 36 months back
+    visit_excludes: list[str] = field(default_factory=lambda: ["pds", "internal"])
+    merge_customers_by_phone: bool = True
+    shared_phone_max_ids: int = 3
+    never_returned_days: int = 180
+    leads_overdue_days: int = 30
+    tiers: TiersConfig = field(default_factory=TiersConfig)
+    segments: SegmentsConfig = field(default_factory=SegmentsConfig)
+    status: StatusConfig = field(default_factory=StatusConfig)
+    maintenance: MaintenanceConfig = field(default_factory=MaintenanceConfig)
+    warranty: WarrantyConfig = field(default_factory=WarrantyConfig)
+    insurance: InsuranceConfig = field(default_factory=InsuranceConfig)
+    loyal: LoyalConfig = field(default_factory=LoyalConfig)
+    winback: WinbackConfig = field(default_factory=WinbackConfig)
+    # [columns.<table>] field = ["extra header", ...]
+    columns: dict[str, dict[str, list[str]]] = field(default_factory=dict)
+    # [values.<kind>] code = ["extra raw value", ...]   (kind: ro_type, payer, sale_channel ...)
+    values: dict[str, dict[str, list[str]]] = field(default_factory=dict)
+
+    @property
+    def own_dealer(self) -> str:
+        """The dealer code given to rows that carry none."""
+        return self.own_dealers[0]
+
+    def series_group(self, series: str | None) -> str:
+        for group, names in self.tiers.series_groups.items():
+            if series in names:
+                return group
+        return self.tiers.default_group
+
+
+def _check(value: Any, tp: Any, key: str) -> Any:
+    """Validate (and lightly coerce) a TOML value against a type annotation."""
+    origin = typing.get_origin(tp)
+    if is_dataclass(tp):
+        if not isinstance(value, dict):
+            raise ConfigError(f"config key '{key}' must be a table")
+        return _build(tp, value, key + ".")
+    if origin in (types.UnionType, typing.Union):
+        for arg in typing.get_args(tp):
+            try:
+                return _check(value, arg, key)
+            except ConfigError:
+                continue
+        raise ConfigError(f"config key '{key}' has a value of the wrong type: {value!r}")
+    if origin is list:
+        (item,) = typing.get_args(tp)
+        if not isinstance(value, list):
+            raise ConfigError(f"config key '{key}' must be a list, got {value!r}")
+        return [_check(v, item, f"{key}[{i}]") for i, v in enumerate(value)]
+    if origin is dict:
+        _, item = typing.get_args(tp)
+        if not isinstance(value, dict):
+            raise ConfigError(f"config key '{key}' must be a table, got {value!r}")
+        return {str(k): _check(v, item, f"{key}.{k}") for k, v in value.items()}
+    if tp is float:
+        if isinstance(value, bool) or not isinstance(value, int | float):
+            raise ConfigError(f"config key '{key}' must be a number, got {value!r}")
+        return float(value)
+    if tp is type(None):
+        if value is not None:
+            raise ConfigError(f"config key '{key}' must be empty")
+        return None
+    if tp in (int, str, bool):
+        if not isinstance(value, tp) or (tp is int and isinstance(value, bool)):
+            raise ConfigError(f"config key '{key}' must be {tp.__name__}, got {value!r}")
+        return value
+    return value
+
+
+def _build(cls: type, data: dict[str, Any], prefix: str = "") -> Any:
+    hints = typing.get_type_hints(cls)
+    known = {f.name for f in fields(cls)}
+    for k in data:
+        if k not in known:
+            raise ConfigError(f"unknown config key '{prefix}{k}'")
+    kwargs = {k: _check(v, hints[k], prefix + k) for k, v in data.items()}
+    return cls(**kwargs)
+
+
+def _validate(cfg: Config) -> Config:
+    if cfg.tiers.combine not in ("strict", "score"):
+        raise ConfigError("config key 'tiers.combine' must be \"strict\" or \"score\"")
+    groups = set(cfg.tiers.ticket)
+    if cfg.tiers.default_group not in groups:
+        raise ConfigError(f"config key 'tiers.default_group' must be one of {sorted(groups)}")
+    for g in cfg.tiers.series_groups:
+        if g not in groups:
+            raise ConfigError(f"config key 'tiers.series_groups.{g}': no tiers.ticket.{g} group")
+    for name, cuts in {**cfg.tiers.ticket, **cfg.tiers.series_ticket}.items():
+        if len(cuts) != 3 or not cuts[0] >= cuts[1] >= cuts[2]:
+            raise ConfigError(f"config key 'tiers.ticket.{name}' must be 3 falling numbers")
+    if not cfg.own_dealers:
+        raise ConfigError("config key 'own_dealers' must name at least one dealer code")
+    if len(cfg.tiers.target_mix) != 4:
+        raise ConfigError("config key 'tiers.target_mix' must have 4 numbers (A, B, C, D)")
+    return cfg
+
+
+def find_config_path(explicit: str | os.PathLike[str] | None = None) -> Path | None:
+    if explicit:
+        return Path(explicit)
+    env = os.environ.get("CRMTOOL_CONFIG")
+    if env:
+        return Path(env)
+    local = Path("crmtool.toml")
+    return local if local.exists() else None
+
+
+def load_config(path: str | os.PathLike[str] | None = None) -> Config:
+    """The effective config: defaults, overridden by the TOML file found."""
+    found = find_config_path(path)
+    if found is None:
+        return Config()
+    try:
+        data = tomllib.loads(found.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise ConfigError(f"config file not found: {found}") from None
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as e:
+        raise ConfigError(f"{found}: not valid TOML: {e}") from None
+    return _validate(_build(Config, data))
+
+
+def config_from_dict(data: dict[str, Any]) -> Config:
+    """Build a config from a dict shaped like crmtool.toml (used by tests and the library)."""
+    return _validate(_build(Config, data))

@@ -1,0 +1,65 @@
+"""The embedded DuckDB store: where it is, opening it (with a clear message when another
+process holds it), and its tables."""
+
+from __future__ import annotations
+
+import os
+import time
+from pathlib import Path
+
+import duckdb
+
+from .errors import CrmError, DatabaseLocked
+from .schema import ddl
+
+DEFAULT_DB = "crmtool.duckdb"
+
+
+def db_path(explicit: str | os.PathLike[str] | None = None) -> Path:
+    """--db PATH, else $CRMTOOL_DB, else ./crmtool.duckdb."""
+    return Path(explicit or os.environ.get("CRMTOOL_DB") or DEFAULT_DB)
+
+
+def _is_lock_error(e: Exception) -> bool:
+    text = str(e).lower()
+    return "lock" in text and ("conflicting" in text or "could not set lock" in text)
+
+
+def connect(path: str | os.PathLike[str] | None = None, *, read_only: bool = False,
+            wait: float = 0.0, create: bool = True,
+            threads: int | None = None, memory_limit: str | None = None
+            ) -> duckdb.DuckDBPyConnection:
+    """Open the database (":memory:" for a throwaway one) and make sure its tables exist.
+
+    A database held by another process fails at once with DatabaseLocked, or after
+    retrying for `wait` seconds.
+    """
+    target = str(path) if str(path) == ":memory:" else str(db_path(path))
+    if target != ":memory:":
+        p = Path(target)
+        if not p.exists() and (read_only or not create):
+            raise CrmError(f"database {target} does not exist; run `crmtool load` first")
+        if p.parent and not p.parent.exists():
+            raise CrmError(f"folder of database {target} does not exist")
+    config = {}
+    if threads:
+        config["threads"] = threads
+    if memory_limit:
+        config["memory_limit"] = memory_limit
+    deadline = time.monotonic() + max(wait, 0.0)
+    while True:
+        try:
+            con = duckdb.connect(target, read_only=read_only, config=config)
+            break
+        except duckdb.Error as e:
+            if not _is_lock_error(e):
+                raise CrmError(f"cannot open database {target}: {str(e).splitlines()[0]}") from None
+            if time.monotonic() >= deadline:
+                raise DatabaseLocked(
+                    f"database {target} is in use by another crmtool process; "
+                    "try again later or pass --wait SECONDS") from None
+            time.sleep(0.2)
+    if not read_only:
+        for stmt in ddl():
+            con.execute(stmt)
+    return con

@@ -1,0 +1,42 @@
+"""Errors a user can see, and the exit codes they map to."""
+
+from __future__ import annotations
+
+from enum import IntEnum
+
+
+class ExitCode(IntEnum):
+    OK = 0
+    FAILED = 1  # bad data or a failed operation
+    USAGE = 2  # bad arguments (Click's convention)
+    INTERRUPTED = 130
+
+
+class CrmError(Exception):
+    """An error with a one-line message for the user; never shown as a traceback."""
+
+    exit_code: ExitCode = ExitCode.FAILED
+
+    def __init__(self, message: str, *, file: str | None = None, line: int | None = None,
+                 column: str | None = None) -> None:
+        where = ""
+        if file:
+            where = str(file)
+            if line is not None:
+                where += f":{line}"
+            if column:
+                where += f" (column {column})"
+            where += ": "
+        super().__init__(where + message)
+
+
+class ConfigError(CrmError):
+    """A bad value in crmtool.toml; the message names the key."""
+
+
+class UsageError(CrmError):
+    exit_code = ExitCode.USAGE
+
+
+class DatabaseLocked(CrmError):
+    """Another crmtool process holds the database."""

@@ -1,0 +1,68 @@
+"""The shared facts every rule builds on (rules §2), as DuckDB temp views and table macros.
+
+- ro:            repair orders with is_own (dealer is ours) and is_visit_type (not pds/internal)
+- visits:        one row per (vin, day, is_own): a visit; own rows carry is_paid and paid_amount
+- other_visits:  one row per (vin, day, dealer_code) at another dealer
+- sold_by_us:    vehicles sold by us (channel own or secondary) with their sale_date
+- ours(x):       table macro: vehicles ours at day x (latest sale by us or own visit ≤ x and
+                 no more than `ours_days` before x)
+
+Call install(con, config) once per connection before running any rule.
+"""
+
+from __future__ import annotations
+
+import duckdb
+
+from .config import Config
+
+
+def sql_list(values: list[str]) -> str:
+    """A SQL list literal of config strings (config values, never user data at run time)."""
+    quoted = ", ".join("'" + v.replace("'", "''") + "'" for v in values)
+    return f"({quoted})" if values else "(NULL)"
+
+
+def install(con: duckdb.DuckDBPyConnection, config: Config) -> None:
+    own = sql_list(config.own_dealers)
+    excludes = sql_list(config.visit_excludes)
+    con.execute(f"""
+        CREATE OR REPLACE TEMP VIEW ro AS
+        SELECT r.*,
+               coalesce(r.dealer_code IN {own}, true) AS is_own,
+               coalesce(r.ro_type NOT IN {excludes}, true) AS is_visit_type,
+               (r.payer = 'customer' AND r.total_amount > 0) AS is_customer_paid
+        FROM repair_orders r
+    """)
+    con.execute("""
+        CREATE OR REPLACE TEMP VIEW visits AS
+        SELECT vin, settle_date AS day, is_own,
+               is_own AND bool_or(is_customer_paid) AS is_paid,
+               CASE WHEN is_own THEN sum(CASE WHEN is_customer_paid THEN total_amount ELSE 0 END)
+                    ELSE 0 END AS paid_amount
+        FROM ro
+        WHERE is_visit_type
+        GROUP BY vin, settle_date, is_own
+    """)
+    con.execute("""
+        CREATE OR REPLACE TEMP VIEW other_visits AS
+        SELECT DISTINCT vin, settle_date AS day, dealer_code
+        FROM ro
+        WHERE is_visit_type AND NOT is_own
+    """)
+    con.execute("""
+        CREATE OR REPLACE TEMP VIEW sold_by_us AS
+        SELECT vin, sale_date, sale_channel, outlet
+        FROM vehicles
+        WHERE sale_channel IN ('own', 'secondary') AND sale_date IS NOT NULL
+    """)
+    con.execute(f"""
+        CREATE OR REPLACE TEMP MACRO ours(x) AS TABLE
+        WITH events AS (
+            SELECT vin, sale_date AS day FROM sold_by_us WHERE sale_date <= x
+            UNION ALL
+            SELECT vin, day FROM visits WHERE is_own AND day <= x
+        )
+        SELECT * FROM (SELECT vin, max(day) AS last_event FROM events GROUP BY vin)
+        WHERE last_event >= CAST(x AS DATE) - {int(config.ours_days)}
+    """)

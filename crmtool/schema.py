@@ -1,0 +1,223 @@
+"""The canonical tables: their fields, the header names that map to them (rules §1), the
+code values (ro_type, payer, ...) and the DuckDB tables they load into.
+
+Header matching: case- and space-insensitive, full-width brackets read as ASCII ones. When two
+headers of one file map to the same field, the one earlier in the field's list wins.
+"""
+
+from __future__ import annotations
+
+import unicodedata
+from dataclasses import dataclass
+
+from .config import Config
+
+
+@dataclass(frozen=True)
+class Field:
+    name: str
+    type: str  # DuckDB type of the canonical column
+    headers: tuple[str, ...]  # recognised header names, in precedence order
+    parser: str | None = None  # how the raw text is parsed: date, amount, mileage, vin, phone ...
+
+
+def _f(name: str, type_: str, headers: str, parser: str | None = None) -> Field:
+    return Field(name, type_, tuple(headers.split()), parser)
+
+
+_CUSTOMER_ID = "客户编号 客户代码 客户ID 客户号 customer_id"
+_PHONE = "联系电话 手机 手机号 手机号码 移动电话 电话 车主电话 客户电话 主要联系电话 phone mobile"
+_VIN = "VIN VIN码 VIN号 车辆VIN号 车辆识别码(VIN) 车架号 底盘号 车辆识别代号 vin"
+_DEALER = "经销商代码 服务站代码 网点代码 dealer_code"
+
+TABLES: dict[str, tuple[Field, ...]] = {
+    "customers": (
+        _f("customer_id", "VARCHAR", _CUSTOMER_ID),
+        _f("name", "VARCHAR", "客户姓名 客户名称 车主姓名 车主 姓名 name"),
+        _f("phone", "VARCHAR", _PHONE, "phone"),
+        _f("gender", "VARCHAR", "性别 gender", "code"),
+        _f("birth_date", "DATE", "出生日期 生日 birth_date", "date"),
+        _f("birth_year", "INTEGER", "出生年份 birth_year", "year"),
+        _f("area_type", "VARCHAR", "区域类型 区域 area_type", "code"),
+        _f("occupation", "VARCHAR", "职业 occupation"),
+    ),
+    "vehicles": (
+        _f("vin", "VARCHAR", _VIN, "vin"),
+        _f("plate", "VARCHAR", "车牌号 车牌号码 牌照号 牌照 plate", "plate"),
+        _f("customer_id", "VARCHAR", _CUSTOMER_ID),
+        _f("phone", "VARCHAR", _PHONE, "phone"),
+        _f("brand", "VARCHAR", "品牌 brand"),
+        _f("series", "VARCHAR", "车系 series"),
+        _f("model", "VARCHAR", "车型 车型名称 model"),
+        _f("sale_date", "DATE",
+           "购车日期 销售日期 开票日期 交车日期 实销日期 实销时间 购车时间 新车销售日期 sale_date",
+           "date"),
+        _f("sale_channel", "VARCHAR", "销售渠道 销售类型 channel sale_channel", "code"),
+        _f("outlet", "VARCHAR", "二级网点 销售网点 网点名称 outlet"),
+        _f("usage", "VARCHAR", "使用性质 车辆用途 usage", "code"),
+        _f("warranty_end", "DATE", "保修截止日期 质保到期日 warranty_end", "date"),
+        _f("vehicle_status", "VARCHAR", "车辆状态 vehicle_status", "code"),
+    ),
+    "repair_orders": (
+        _f("ro_id", "VARCHAR",
+           "工单号 工单编号 维修单号 委托书号 委托单号 接车单号 结算单号 结算编号 ro_id ro_no"),
+        _f("dealer_code", "VARCHAR", _DEALER),
+        _f("vin", "VARCHAR", _VIN, "vin"),
+        _f("open_date", "DATE", "进厂日期 进厂时间 开单日期 开单时间 接车日期 开工单时间 open_date",
+           "date"),
+        _f("settle_date", "DATE", "结算日期 结算时间 出厂日期 完工日期 settle_date", "date"),
+        _f("mileage_km", "DOUBLE",
+           "进厂里程 进厂里程数 进站里程 行驶里程 公里数 里程 里程数 mileage mileage_km", "mileage"),
+        _f("ro_type", "VARCHAR", "维修类型 工单类型 维修类别 业务类型 ro_type", "code"),
+        _f("payer", "VARCHAR", "付费方式 结算方式 付款类型 收费区分 payer", "code"),
+        _f("labor_amount", "DOUBLE", "工时费 维修工时费 人工费 labor_amount", "amount"),
+        _f("parts_amount", "DOUBLE", "材料费 维修材料费 配件费 parts_amount", "amount"),
+        _f("total_amount", "DOUBLE",
+           "结算金额 总金额 总金额(元) 合计金额 应收金额 应结金额 实收金额 total_amount", "amount"),
+        _f("advisor", "VARCHAR", "服务顾问 接待员 业务接待 advisor"),
+    ),
+    "leads": (
+        _f("lead_id", "VARCHAR", "线索编号 线索ID lead_id"),
+        _f("created_at", "DATE", "建档日期 登记日期 创建日期 created_at", "date"),
+        _f("source", "VARCHAR", "来源 信息来源 线索来源 source"),
+        _f("level", "VARCHAR", "意向级别 level"),
+        _f("consultant", "VARCHAR", "销售顾问 consultant"),
+        _f("status", "VARCHAR", "状态 线索状态 status", "code"),
+        _f("last_follow_up", "DATE", "最近跟进日期 last_follow_up", "date"),
+        _f("visited", "BOOLEAN", "是否到店 visited", "bool"),
+        _f("phone", "VARCHAR", "电话 手机 手机号 联系电话 phone", "phone"),
+        _f("defeat_reason", "VARCHAR", "战败原因 defeat_reason"),
+    ),
+    "dealers": (
+        _f("dealer_code", "VARCHAR", _DEALER),
+        _f("name", "VARCHAR", "经销商名称 服务站名称 dealer_name name"),
+        _f("region", "VARCHAR", "区域 省份 城市 region"),
+    ),
+}
+
+# The natural key of each table (upsert: the row loaded last wins).
+KEYS: dict[str, tuple[str, ...]] = {
+    "customers": ("customer_id",),
+    "vehicles": ("vin",),
+    "repair_orders": ("dealer_code", "ro_id"),
+    "leads": ("lead_id",),
+    "dealers": ("dealer_code",),
+}
+
+# Fields without which a row is rejected (customers: customer_id OR phone, see ingest).
+REQUIRED: dict[str, tuple[str, ...]] = {
+    "customers": (),
+    "vehicles": ("vin",),
+    "repair_orders": ("ro_id", "vin", "settle_date"),
+    "leads": ("lead_id",),
+    "dealers": ("dealer_code",),
+}
+
+# Code values: canonical code -> raw values (matched exactly after normalise_value).
+CODES: dict[str, dict[str, tuple[str, ...]]] = {
+    "ro_type": {
+        "first_service": ("首保", "首次保养", "免费保养", "5K", "强保"),
+        "maintenance": ("定期保养", "定保", "常规保养", "保养", "10K"),
+        "repair": ("一般维修", "机修", "维修", "外出维修", "外出救援"),
+        "body_paint": ("钣喷", "钣金", "喷漆", "油漆", "钣金喷漆", "事故车"),
+        "warranty": ("保修", "索赔", "三包", "配件索赔"),
+        "pds": ("PDS", "PDI", "PDI检查", "售前检查", "售前维修"),
+        "internal": ("内部", "内部结算", "自有车", "异型车"),
+    },
+    "payer": {
+        "customer": ("自费", "客户付费", "客付", "预存", "套餐", "会员卡", "储值卡", "customer"),
+        "warranty": ("保修", "索赔", "厂家", "OEM收费", "warranty"),
+        "insurance": ("保险", "保险理赔", "insurance"),
+        "internal": ("内部", "内结", "internal"),
+    },
+    "sale_channel": {
+        "own": ("自店", "直营", "本店", "own"),
+        "secondary": ("二级网点", "二网", "secondary"),
+        "other": ("他店", "外店", "other"),
+    },
+    "usage": {
+        "private": ("私家车", "私用", "private"),
+        "official": ("公务车", "公务", "official"),
+        "commercial": ("营运车", "营运", "commercial"),
+    },
+    "area_type": {
+        "city": ("市区", "city"),
+        "county": ("县城", "county"),
+        "township": ("乡镇", "township"),
+    },
+    "gender": {"male": ("男", "M", "male"), "female": ("女", "F", "female")},
+    "status": {"open": ("跟进中", "open"), "won": ("成交", "won"), "lost": ("战败", "lost")},
+    "vehicle_status": {
+        "active": ("正常", "在用", "active"),
+        "scrapped": ("报废", "scrapped"),
+        "transferred": ("过户", "transferred"),
+    },
+}
+# Where a raw value matches no code: ro_type/payer fall to "other" (kept, counted);
+# other kinds keep NULL and are flagged.
+CODE_FALLBACK = {"ro_type": "other", "payer": "other", "sale_channel": None, "usage": None,
+                 "area_type": None, "gender": None, "status": None, "vehicle_status": None}
+
+RO_TYPES = ("first_service", "maintenance", "repair", "body_paint", "warranty", "pds",
+            "internal", "other")
+
+
+def normalise_header(text: str) -> str:
+    """Header key: NFKC (full-width → ASCII, （） → ()), no spaces, lower case."""
+    return "".join(unicodedata.normalize("NFKC", str(text)).split()).lower()
+
+
+def normalise_value(text: str) -> str:
+    """Code value key: NFKC, trimmed, inner spaces removed, upper case."""
+    return "".join(unicodedata.normalize("NFKC", str(text)).split()).upper()
+
+
+def header_map(table: str, config: Config | None = None) -> dict[str, tuple[str, int]]:
+    """normalised header -> (field, precedence) for a table, including config extras."""
+    out: dict[str, tuple[str, int]] = {}
+    extra = (config.columns.get(table, {}) if config else {})
+    for f in TABLES[table]:
+        names = list(f.headers) + list(extra.get(f.name, []))
+        for rank, h in enumerate(names):
+            out.setdefault(normalise_header(h), (f.name, rank))
+    return out
+
+
+def code_map(kind: str, config: Config | None = None) -> dict[str, str]:
+    """normalised raw value -> canonical code for a code kind, including config extras."""
+    out: dict[str, str] = {}
+    extra = (config.values.get(kind, {}) if config else {})
+    for code, raws in CODES[kind].items():
+        for raw in list(raws) + list(extra.get(code, [])):
+            out.setdefault(normalise_value(raw), code)
+    for code, raws in extra.items():
+        for raw in raws:
+            out.setdefault(normalise_value(raw), code)
+    return out
+
+
+PROVENANCE = "_file VARCHAR, _line BIGINT, _load_id BIGINT"
+
+
+def ddl() -> list[str]:
+    """CREATE TABLE statements for the canonical store (idempotent)."""
+    stmts = []
+    for table, flds in TABLES.items():
+        cols = ", ".join(f"{f.name} {f.type}" for f in flds)
+        # Keys (KEYS) are kept unique by ingest, not by an index: an ART index over ten
+        # million repair orders costs more memory and load time than the anti-join does.
+        stmts.append(f"CREATE TABLE IF NOT EXISTS {table} ({cols}, {PROVENANCE})")
+    stmts += [
+        """CREATE TABLE IF NOT EXISTS loads (
+            load_id BIGINT, file VARCHAR, sha256 VARCHAR, kind VARCHAR, sheet VARCHAR,
+            loaded_at TIMESTAMP, read BIGINT, loaded BIGINT, duplicates BIGINT,
+            rejected BIGINT, totals_rows BIGINT)""",
+        """CREATE TABLE IF NOT EXISTS rejects (
+            load_id BIGINT, file VARCHAR, line BIGINT, kind VARCHAR, reason VARCHAR,
+            raw VARCHAR)""",
+        """CREATE TABLE IF NOT EXISTS flags (
+            load_id BIGINT, file VARCHAR, line BIGINT, kind VARCHAR, key VARCHAR,
+            field VARCHAR, flag VARCHAR, raw VARCHAR)""",
+        "CREATE SEQUENCE IF NOT EXISTS load_seq START 1",
+    ]
+    return stmts
