@@ -1,18 +1,14 @@
 """The `crmtool` command line: a thin layer over the library. Each group of commands lives in
-its own module and registers itself on `app`."""
+its own `*_cmds.py` module and registers itself on `app` when imported."""
 
 from __future__ import annotations
 
-import sys
+import importlib
+import pkgutil
 
-from . import load_cmds  # noqa: F401,E402  (registers commands)
-from .app import app, main  # noqa: F401
+from .app import app, main
 
-for _name in ("list_cmds", "churn_cmds", "report_cmds", "care_cmds", "desk_cmds"):
-    try:  # command modules land one by one; a missing one is simply not registered yet
-        __import__(f"{__name__}.{_name}")
-    except ModuleNotFoundError as e:
-        if e.name != f"{__name__}.{_name}":
-            raise
+for _mod in sorted(m.name for m in pkgutil.iter_modules(__path__) if m.name.endswith("_cmds")):
+    importlib.import_module(f"{__name__}.{_mod}")
 
-__all__ = ["app", "main", "sys"]
+__all__ = ["app", "main"]
