@@ -1,4 +1,4 @@
-"""Periods and the as_of day (rules §2): --period 2021 | 2021-10 | 2021Q3 | 2021H2, or --from/--to."""
+"""Periods and the as_of day (rules §2): --period 2021 | 2021-10 | 2021Q3 | 2021H2."""
 
 from __future__ import annotations
 

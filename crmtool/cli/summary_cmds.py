@@ -1,0 +1,152 @@
+"""`crmtool summary` and `crmtool demo`: the figures of a period, as tables or JSON."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import tempfile
+from datetime import date
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from .. import db
+from ..config import Config
+from ..period import Period, parse_period, resolve_period
+from .app import app, state
+
+PeriodOpt = Annotated[str | None, typer.Option(
+    "--period", "-p", help="2021 | 2021-10 | 2021Q3 | 2021H2 (default: last full month).")]
+FromOpt = Annotated[str | None, typer.Option("--from", help="Period start (YYYY-MM-DD).")]
+ToOpt = Annotated[str | None, typer.Option("--to", help="Period end (YYYY-MM-DD).")]
+
+
+@app.command("summary")
+def summary_cmd(
+    ctx: typer.Context,
+    period: PeriodOpt = None,
+    date_from: FromOpt = None,
+    date_to: ToOpt = None,
+    fmt: Annotated[str, typer.Option("--format", "-f", help="table | json")] = "table",
+) -> None:
+    """Every figure of a period: tiers, status, where customers go, follow-through, service
+    mix, leads, data quality.
+
+    Examples:
+
+      crmtool summary --period 2021-10
+
+      crmtool summary --period 2021Q3 --format json | jq .leakage
+    """
+    from ..summary import build_summary
+
+    st = state(ctx)
+    if fmt not in ("table", "json"):
+        raise typer.BadParameter("must be table or json", param_hint="--format")
+    p = resolve_period(period, date_from, date_to, st.as_of or date.today())
+    con = db.connect(st.db, read_only=True, wait=st.wait)
+    data = build_summary(con, st.config, p, st.as_of or p.end)
+    if fmt == "json":
+        typer.echo(json.dumps(data, ensure_ascii=False, indent=2, default=str))
+    else:
+        print_summary(data, Console())
+
+
+def _table(title: str, rows: list[tuple[Any, ...]], headers: tuple[str, ...]) -> Table:
+    t = Table(title=title, title_justify="left", show_edge=False)
+    for i, h in enumerate(headers):
+        t.add_column(h, justify="left" if i == 0 else "right")
+    for r in rows:
+        t.add_row(*(_fmt(v) for v in r))
+    return t
+
+
+def _fmt(v: Any) -> str:
+    if isinstance(v, float):
+        return f"{v:,.2f}"
+    if isinstance(v, int):
+        return f"{v:,}"
+    return str(v)
+
+
+def _pct(n: float) -> str:
+    return f"{n * 100:.1f}%"
+
+
+def print_summary(s: dict[str, Any], console: Console) -> None:
+    """The summary as readable tables (the same figures as the JSON)."""
+    console.print(f"[bold]crmtool summary[/bold] {s['period']['start']} … {s['period']['end']}"
+                  f"  (as of {s['as_of']})")
+    console.print(_table("Value tier (vehicles ours)", list(s["tiers"].items()),
+                         ("tier", "vehicles")))
+    console.print(_table("Loyalty status", list(s["status"].items()), ("status", "vehicles")))
+    lk = s["leakage"]
+    console.print(_table("Where customers go (base vehicles)", [
+        (k, lk[k]) for k in ("retained", "cross_shop", "defected", "out_of_channel")]
+        + [(f"cross_shop, {k} own visits", v) for k, v in lk["cross_shop_by_own_visits"].items()]
+        + [(f"cross_shop, {k} region", v) for k, v in lk["cross_shop_region"].items()],
+        ("class", "vehicles")))
+    nc, sn = s["new_car_defection"], s["secondary_network"]
+    console.print(_table("New cars and secondary network", [
+        ("new cars sold", nc["sold"]), ("defected after sale", nc["defected"]),
+        ("defected directly", nc["direct"]), ("secondary sold", sn["sold"]),
+        ("secondary returned paid", sn["returned_paid"]), ("secondary revenue", sn["revenue"]),
+        ("secondary no paid repair", sn["no_paid"]), ("secondary no repair order", sn["no_ro"]),
+        ("never returned after sale", s["never_returned"])], ("figure", "value")))
+    console.print(_table("Service mix", [
+        (k, v["count"], _pct(v["share"]), v["revenue"]) for k, v in s["service_mix"].items()],
+        ("ro_type", "orders", "share", "revenue")))
+    ld = s["leads"]
+    console.print(_table("Leads", [(k, _pct(v) if k == "conversion" else v)
+                                   for k, v in ld.items()], ("figure", "value")))
+    if "maintenance_due" in s:
+        md = s["maintenance_due"]
+        console.print(_table("Maintenance reminders", [
+            ("due", md["due"]), ("returned", md["returned"]), ("rate", _pct(md["rate"]))],
+            ("figure", "value")))
+    console.print(_table("Data quality (all loads)", list(s["data_quality"].items()),
+                         ("rows", "count")))
+
+
+@app.command("demo")
+def demo_cmd(
+    ctx: typer.Context,
+    keep: Annotated[bool, typer.Option(
+        "--keep", help="Keep the demo database as ./crmtool-demo.duckdb.")] = False,
+) -> None:
+    """Load the bundled sample dealership into a fresh database and print its headline
+    figures.
+
+    Example:
+
+      crmtool demo
+    """
+    from ..ingest import load
+    from ..sample import bundled_sample_dir
+    from ..summary import build_summary
+
+    st = state(ctx)
+    src = bundled_sample_dir()
+    manifest = json.loads((Path(src) / "sample.json").read_text(encoding="utf-8"))
+    tmp = Path(tempfile.mkdtemp(prefix="crmtool-demo-"))
+    target = Path("crmtool-demo.duckdb") if keep else tmp / "demo.duckdb"
+    if keep and target.exists():
+        target.unlink()
+    try:
+        con = db.connect(target)
+        cfg: Config = st.config
+        st.say(f"loading the bundled sample from {src} into {target} …")
+        result = load(con, [Path(src)], cfg)
+        for f in result.files:
+            st.say(f.describe())
+        period: Period = parse_period(manifest["period"])
+        as_of = date.fromisoformat(manifest["as_of"])
+        data = build_summary(con, cfg, period, as_of)
+        con.close()
+        print_summary(data, Console())
+        st.say("next: crmtool --db crmtool-demo.duckdb segment --tier A  (run demo --keep first)")
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)

@@ -1,0 +1,62 @@
+"""The summary of a period (rules §12): every figure of §3–§10 in one JSON-ready dict.
+
+The keys of the contract are fixed; extra keys (maintenance_due, tiers_by_series,
+defected_by_dealer, rejects_by_reason, flags_by_kind) feed the report.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Any
+
+import duckdb
+
+from . import churn, facts, ingest, leads, service_mix, value_tiers
+from .config import Config
+from .period import Period
+
+
+def build_summary(con: duckdb.DuckDBPyConnection, cfg: Config, period: Period,
+                  as_of: date | None = None) -> dict[str, Any]:
+    """All figures for `period`; as_of defaults to the period's end."""
+    as_of = as_of or period.end
+    facts.install(con, cfg)
+    out: dict[str, Any] = {
+        "as_of": as_of.isoformat(),
+        "period": {"start": period.start.isoformat(), "end": period.end.isoformat()},
+        "tiers": value_tiers.tier_counts(con, cfg, as_of),
+        "status": churn.status_counts(con, cfg, as_of),
+        "leakage": churn.leakage_summary(con, cfg, period),
+        "new_car_defection": churn.new_car_defection(con, cfg, period, as_of),
+        "secondary_network": churn.secondary_network(con, cfg, period, as_of),
+        "never_returned": churn.never_returned_count(con, cfg, as_of),
+        "service_mix": service_mix.service_mix(con, cfg, period),
+        "leads": leads.lead_summary(con, cfg, period, as_of),
+        "data_quality": ingest.data_quality(con),
+    }
+    out.update(_extras(con, cfg, period, as_of))
+    return out
+
+
+def _extras(con: duckdb.DuckDBPyConnection, cfg: Config, period: Period,
+            as_of: date) -> dict[str, Any]:
+    """Figures beyond the contract that the report shows."""
+    from . import campaigns
+
+    extras: dict[str, Any] = {
+        "maintenance_due": campaigns.maintenance_return_rate(con, cfg, period),
+        "tiers_by_series": value_tiers.tier_counts_by_series(con, cfg, as_of),
+        "defected_by_dealer": churn.defected_by_dealer(con, cfg, period),
+        "rejects_by_reason": _rows(con, """
+            SELECT regexp_replace(reason, ':.*$', '') AS reason, count(*) AS count
+            FROM rejects GROUP BY 1 ORDER BY count DESC, reason"""),
+        "flags_by_kind": _rows(con, """
+            SELECT flag, count(*) AS count FROM flags GROUP BY 1 ORDER BY count DESC, flag"""),
+    }
+    return extras
+
+
+def _rows(con: duckdb.DuckDBPyConnection, sql: str) -> list[dict[str, Any]]:
+    rel = con.sql(sql)
+    cols = rel.columns
+    return [dict(zip(cols, row, strict=True)) for row in rel.fetchall()]
