@@ -59,6 +59,8 @@ def connect(path: str | os.PathLike[str] | None = None, *, read_only: bool = Fal
                     f"database {target} is in use by another crmtool process; "
                     "try again later or pass --wait SECONDS") from None
             time.sleep(0.2)
+    # DuckDB draws its progress bar on stdout for queries over 2 s: it would corrupt CSV output
+    con.execute("SET enable_progress_bar = false")
     if not read_only:
         for stmt in ddl():
             con.execute(stmt)

@@ -20,8 +20,14 @@ from ..config import Config, load_config
 from ..errors import CrmError, ExitCode
 from ..period import parse_date_arg
 
+try:  # Typer vendors its own click: its standalone mode (and CliRunner) catch only that one
+    from typer._click.exceptions import ClickException as _TyperClickException
+except ImportError:  # pragma: no cover - a Typer that uses click itself
+    _TyperClickException = click.ClickException
+_CLICK_ERRORS = tuple(dict.fromkeys((_TyperClickException, click.ClickException)))
 
-class UserError(click.ClickException):
+
+class UserError(*_CLICK_ERRORS):  # type: ignore[misc]
     """A CrmError on its way out: one line on stderr and the error's exit code."""
 
     def __init__(self, message: str, exit_code: int) -> None:

@@ -1,0 +1,267 @@
+"""Campaign call lists (rules §9): maintenance due, warranty expiry, insurance renewal,
+loyal reward and win-back. Each list is one query; `churn.call_list` adds the owner's contact
+and leaves out scrapped / transferred vehicles."""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+from typing import Any
+
+import duckdb
+import polars as pl
+
+from . import churn
+from .churn import ListResult
+from .config import Config
+from .period import Period, add_months, parse_period
+
+SERVICE_TYPES = "('first_service', 'maintenance')"
+
+
+def _sql_str(text: str) -> str:
+    return "'" + text.replace("'", "''") + "'"
+
+
+def _register_rates(con: duckdb.DuckDBPyConnection, cfg: Config, day: date) -> None:
+    """The daily km rate of every vehicle (rules §4, segment.daily_rates) as view _rates."""
+    from .segment import daily_rates
+
+    rates = daily_rates(con, cfg, day)
+    if isinstance(rates, duckdb.DuckDBPyRelation):
+        rates = rates.pl()
+    con.register("_rates", rates.select(
+        "vin", "last_reading", "last_reading_date", "daily_km", "est_mileage"))
+
+
+def _intervals_sql(cfg: Config) -> str:
+    """Maintenance intervals per series or brand name ([maintenance.series.<name>])."""
+    m = cfg.maintenance
+    keys = ("first_months", "first_km", "interval_months", "interval_km")
+    rows = [f"({_sql_str(name)}, " + ", ".join(
+        str(float(over.get(k, getattr(m, k)))) for k in keys) + ")"
+        for name, over in m.series.items()]
+    cols = "name, " + ", ".join(keys)
+    if not rows:
+        return f"SELECT NULL::VARCHAR AS name, {', '.join(f'NULL::DOUBLE AS {k}' for k in keys)}"
+    return f"SELECT * FROM (VALUES {', '.join(rows)}) t({cols})"
+
+
+# -- maintenance due 保养提醒 --------------------------------------------------------------------
+
+def _due_sql(cfg: Config) -> str:
+    """Every vehicle ours at $basis with its next service due date (time or km, first wins).
+
+    No first_service/maintenance yet and sold by us: sale_date + first_months or first_km;
+    else the last first_service/maintenance (any dealer) + interval_months or + interval_km.
+    The km date: last reading date + (target km − last reading) / daily km, rounded up.
+    """
+    m = cfg.maintenance
+    return f"""
+        WITH svc AS (
+            SELECT vin, max(settle_date) AS last_service_date,
+                   arg_max(mileage_km, (settle_date, coalesce(mileage_km, 0))) AS last_service_km
+            FROM ro WHERE ro_type IN {SERVICE_TYPES} AND settle_date <= $basis GROUP BY vin),
+        iv AS ({_intervals_sql(cfg)}),
+        veh AS (
+            SELECT o.vin, v.sale_date, sb.vin IS NOT NULL AS sold_by_us,
+                   coalesce(si.first_months, bi.first_months, {m.first_months}) AS first_months,
+                   coalesce(si.first_km, bi.first_km, {float(m.first_km)}) AS first_km,
+                   coalesce(si.interval_months, bi.interval_months, {m.interval_months})
+                       AS interval_months,
+                   coalesce(si.interval_km, bi.interval_km, {float(m.interval_km)}) AS interval_km
+            FROM ours($basis) o LEFT JOIN vehicles v USING (vin)
+            LEFT JOIN sold_by_us sb USING (vin)
+            LEFT JOIN iv si ON si.name = v.series LEFT JOIN iv bi ON bi.name = v.brand),
+        basis AS (
+            SELECT veh.vin, veh.sale_date, s.last_service_date, s.last_service_km,
+                   CASE WHEN s.vin IS NULL THEN 'first_service' ELSE 'maintenance' END
+                       AS due_service,
+                   CASE WHEN s.vin IS NULL
+                        THEN CAST(veh.sale_date + to_months(CAST(first_months AS INTEGER)) AS DATE)
+                        ELSE CAST(s.last_service_date
+                                  + to_months(CAST(interval_months AS INTEGER)) AS DATE)
+                        END AS time_date,
+                   CASE WHEN s.vin IS NULL THEN first_km
+                        ELSE s.last_service_km + interval_km END AS target_km
+            FROM veh LEFT JOIN svc s USING (vin)
+            WHERE s.vin IS NOT NULL OR veh.sold_by_us),
+        dated AS (
+            SELECT b.*,
+                   coalesce(r.last_reading_date, b.sale_date)
+                   + CAST(ceil((target_km - coalesce(r.last_reading, 0)) / r.daily_km) AS INTEGER)
+                       AS km_date
+            FROM basis b LEFT JOIN _rates r USING (vin))
+        SELECT vin, due_service, last_service_date, last_service_km,
+               least(time_date, km_date) AS due_date,
+               CASE WHEN km_date < time_date THEN 'km' ELSE 'time' END AS due_by
+        FROM dated
+        WHERE least(time_date, km_date) IS NOT NULL
+    """
+
+
+def _month_basis(month: Period, as_of: date) -> date:
+    """Service history counts up to as_of, or up to the month's eve for a past month."""
+    return min(as_of, month.start - timedelta(days=1))
+
+
+def maintenance_due(con: duckdb.DuckDBPyConnection, cfg: Config, month: Period,
+                    as_of: date) -> ListResult:
+    """Vehicles whose service falls due in `month`, plus the overdue ones (due before the
+    month, not serviced since, at most overdue_max_days late on the month's first day)."""
+    basis = _month_basis(month, as_of)
+    _register_rates(con, cfg, basis)
+    sql = f"""
+        SELECT *, due_date < $start AS overdue,
+               greatest($start - due_date, 0) AS days_overdue
+        FROM ({_due_sql(cfg)})
+        WHERE due_date <= $end AND $start - due_date <= {int(cfg.maintenance.overdue_max_days)}
+    """
+    try:
+        return churn.call_list(con, sql, {"basis": basis, "start": month.start,
+                                          "end": month.end}, "due_date, l.vin")
+    finally:
+        con.unregister("_rates")
+
+
+def _months(period: Period) -> list[Period]:
+    out, day = [], period.start.replace(day=1)
+    while day <= period.end:
+        out.append(parse_period(f"{day.year}-{day.month:02d}"))
+        day = add_months(day, 1)
+    return out
+
+
+def maintenance_return_rate(con: duckdb.DuckDBPyConnection, cfg: Config,
+                            period: Period) -> dict[str, Any]:
+    """定期保养入库率 (rules §13): of the vehicles due in the period's months, those with an own
+    first_service/maintenance visit from return_before_days before the due date to
+    return_after_days after it. Scrapped / transferred vehicles are not counted."""
+    m = cfg.maintenance
+    due = returned = 0
+    for month in _months(period):
+        basis = month.start - timedelta(days=1)
+        _register_rates(con, cfg, basis)
+        try:
+            row = con.execute(f"""
+                WITH due AS (SELECT * FROM ({_due_sql(cfg)})
+                             WHERE due_date BETWEEN $start AND $end
+                               AND vin NOT IN (SELECT vin FROM vehicles
+                                               WHERE vehicle_status IN {churn.GONE}))
+                SELECT count(*), count(*) FILTER (WHERE EXISTS (
+                    SELECT 1 FROM ro WHERE ro.vin = due.vin AND is_own
+                      AND ro_type IN {SERVICE_TYPES}
+                      AND settle_date BETWEEN due.due_date - {int(m.return_before_days)}
+                                          AND due.due_date + {int(m.return_after_days)}))
+                FROM due
+            """, {"basis": basis, "start": month.start, "end": month.end}).fetchall()[0]
+        finally:
+            con.unregister("_rates")
+        due, returned = due + int(row[0]), returned + int(row[1])
+    return {"due": due, "returned": returned, "rate": round(returned / due, 4) if due else 0.0}
+
+
+# -- warranty expiry 脱保 / 延保 ------------------------------------------------------------------
+
+def warranty_expiring(con: duckdb.DuckDBPyConnection, cfg: Config, as_of: date,
+                      days: int | None = None) -> ListResult:
+    """Vehicles ours whose warranty ends in the next `days` days (as_of+1 … as_of+days).
+
+    Warranty end = the earlier of warranty_end (else sale_date + years) and the day the
+    estimated mileage reaches the warranty km; ends_by says which.
+    """
+    w = cfg.warranty
+    days = w.horizon_days if days is None else days
+    _register_rates(con, cfg, as_of)
+    sql = f"""
+        WITH ends AS (
+            SELECT o.vin, v.sale_date,
+                   coalesce(v.warranty_end, CAST(v.sale_date + to_years({int(w.years)}) AS DATE))
+                       AS date_end,
+                   coalesce(r.last_reading_date, v.sale_date)
+                   + CAST(ceil(({float(w.km)} - coalesce(r.last_reading, 0)) / r.daily_km)
+                          AS INTEGER) AS km_end,
+                   round(r.est_mileage) AS est_mileage
+            FROM ours($as_of) o JOIN vehicles v USING (vin) LEFT JOIN _rates r USING (vin))
+        SELECT vin, sale_date, least(date_end, km_end) AS warranty_end,
+               CASE WHEN km_end < date_end OR date_end IS NULL THEN 'km' ELSE 'date' END
+                   AS ends_by,
+               least(date_end, km_end) - $as_of AS days_left, est_mileage
+        FROM ends
+        WHERE least(date_end, km_end) > $as_of AND least(date_end, km_end) <= $as_of + {int(days)}
+    """
+    try:
+        return churn.call_list(con, sql, {"as_of": as_of}, "warranty_end, l.vin")
+    finally:
+        con.unregister("_rates")
+
+
+# -- insurance renewal pre-move 续保前移 -----------------------------------------------------------
+
+def insurance_renewal(con: duckdb.DuckDBPyConnection, cfg: Config, as_of: date,
+                      days: int | None = None) -> ListResult:
+    """Own insurance-paid repair orders settled in the last `days` days (as_of − days + 1 …
+    as_of) with total ≥ the first band; bands [b0, b1), [b1, b2], (b2, ∞) with their gifts.
+    One row per repair order."""
+    ins = cfg.insurance
+    days = ins.days if days is None else days
+    b0, b1, b2 = (float(b) for b in ins.bands)
+    labels = (f"{b0:g}≤t<{b1:g}", f"{b1:g}≤t≤{b2:g}", f"t>{b2:g}")
+    sql = f"""
+        SELECT vin, ro_id, settle_date, ro_type, round(total_amount, 2) AS total_amount,
+               CASE WHEN total_amount < {b1} THEN 1 WHEN total_amount <= {b2} THEN 2 ELSE 3 END
+                   AS band,
+               advisor
+        FROM ro
+        WHERE is_own AND payer = 'insurance' AND total_amount >= {b0}
+          AND settle_date BETWEEN $as_of - {int(days) - 1} AND $as_of
+    """
+    res = churn.call_list(con, sql, {"as_of": as_of}, "settle_date DESC, l.ro_id")
+    band = pl.col("band") - 1
+    res.frame = res.frame.with_columns(
+        band_label=band.map_elements(lambda i: labels[i], return_dtype=pl.String),
+        gift=band.map_elements(lambda i: ins.gifts[i] if i < len(ins.gifts) else "",
+                               return_dtype=pl.String),
+    ).select(pl.exclude("last_advisor", "advisor", "band_label", "gift"),
+             "band_label", "gift", "advisor")
+    return res
+
+
+# -- loyal reward 忠诚客户回馈 ---------------------------------------------------------------------
+
+def loyal_reward(con: duckdb.DuckDBPyConnection, cfg: Config, period: Period) -> ListResult:
+    """Vehicles with at least loyal.year_visits own visits in a year period (half_visits in a
+    half-year or shorter period); tier A and B first, then most visits."""
+    from .value_tiers import vehicle_tiers
+
+    need = cfg.loyal.half_visits if period.days <= 184 else cfg.loyal.year_visits
+    tiers = vehicle_tiers(con, cfg, period.end)
+    if isinstance(tiers, duckdb.DuckDBPyRelation):
+        tiers = tiers.pl()
+    con.register("_tiers", tiers.select("vin", "tier"))
+    sql = f"""
+        SELECT v.vin, count(*) AS own_visits, round(sum(paid_amount), 2) AS paid_amount,
+               any_value(t.tier) AS tier, {_sql_str(cfg.loyal.gift)} AS gift
+        FROM visits v LEFT JOIN _tiers t USING (vin)
+        WHERE is_own AND day BETWEEN $start AND $end
+        GROUP BY v.vin HAVING count(*) >= {int(need)}
+    """
+    try:
+        return churn.call_list(con, sql, {"start": period.start, "end": period.end},
+                               "coalesce(tier IN ('A', 'B'), false) DESC, own_visits DESC, "
+                               "tier, l.vin")
+    finally:
+        con.unregister("_tiers")
+
+
+# -- win-back 流失客户招揽 -------------------------------------------------------------------------
+
+def winback(con: duckdb.DuckDBPyConnection, cfg: Config, as_of: date) -> ListResult:
+    """Lost and at_risk vehicles, highest lifetime paid amount first, with the reason
+    (never_returned, then defected with the dealer, then out_of_channel) and the gift."""
+    res = churn.churn_list(con, cfg, as_of, ("lost", "at_risk"))
+    res.frame = (res.frame
+                 .drop("own_visits_12m", "risk_ratio", "warn")
+                 .with_columns(gift=pl.lit(cfg.winback.gift))
+                 .sort(["lifetime_paid", "vin"], descending=[True, False])
+                 .select(pl.exclude("last_advisor"), "last_advisor"))
+    return res

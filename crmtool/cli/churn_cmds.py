@@ -1,0 +1,309 @@
+"""`crmtool churn`, `due`, `campaign …`, `leads`: the lost-customer analysis and call lists."""
+
+from __future__ import annotations
+
+import re
+from datetime import date
+from typing import Annotated
+
+import duckdb
+import polars as pl
+import typer
+
+from .. import campaigns, churn, db, facts, leads
+from ..errors import UsageError
+from ..period import Period, add_months, parse_period, resolve_period
+from .app import State, app, state
+from .options import (
+    ColumnsOpt,
+    EncodingOpt,
+    FormatOpt,
+    LangOpt,
+    LimitOpt,
+    ListOutput,
+    MaskOpt,
+    OutOpt,
+    SafeCsvOpt,
+    SortOpt,
+    SplitByOpt,
+    WhereOpt,
+)
+
+PeriodOpt = Annotated[str | None, typer.Option(
+    "--period", "-p", help="2021 | 2021-10 | 2021Q3 | 2021H2 (default: last full month).")]
+FromOpt = Annotated[str | None, typer.Option("--from", help="Period start (YYYY-MM-DD).")]
+ToOpt = Annotated[str | None, typer.Option("--to", help="Period end (YYYY-MM-DD).")]
+
+
+def _open(st: State) -> duckdb.DuckDBPyConnection:
+    con = db.connect(st.db, read_only=True, wait=st.wait)
+    facts.install(con, st.config)
+    return con
+
+
+def _choices(text: str | None, allowed: tuple[str, ...], option: str) -> tuple[str, ...]:
+    """A comma list checked against the allowed values."""
+    if not text:
+        return allowed
+    got = tuple(v.strip() for v in text.split(",") if v.strip())
+    bad = [v for v in got if v not in allowed]
+    if bad or not got:
+        raise UsageError(f"{option} takes {', '.join(allowed)}; got {text!r}")
+    return got
+
+
+def _emit(st: State, res: churn.ListResult, out: ListOutput) -> None:
+    if res.left_out:
+        st.say(f"{res.left_out} scrapped or transferred vehicle(s) left out of the list")
+    out.write(res.frame)
+
+
+@app.command("churn")
+def churn_cmd(
+    ctx: typer.Context,
+    status: Annotated[str | None, typer.Option(
+        "--status", help="Statuses to list, comma separated: new, loyal, general, at_risk, "
+        "lost (default: lost,at_risk).")] = None,
+    reason: Annotated[str | None, typer.Option(
+        "--reason", help="Only this reason: never_returned, defected, out_of_channel.")] = None,
+    warn: Annotated[bool, typer.Option(
+        "--warn", help="Only vehicles with a churn warning (流失预警, loyal/general).")] = False,
+    per_customer: Annotated[bool, typer.Option(
+        "--per-customer", help="One row per customer (their most urgent vehicle).")] = False,
+    leakage: Annotated[bool, typer.Option(
+        "--leakage", help="Where the base vehicles went in --period (retained, cross_shop, "
+        "defected, out_of_channel).")] = False,
+    period: PeriodOpt = None,
+    date_from: FromOpt = None,
+    date_to: ToOpt = None,
+    fmt: FormatOpt = None,
+    out: OutOpt = None,
+    where: WhereOpt = None,
+    columns: ColumnsOpt = None,
+    sort: SortOpt = None,
+    limit: LimitOpt = None,
+    lang: LangOpt = None,
+    mask_pii: MaskOpt = False,
+    encoding: EncodingOpt = None,
+    safe_csv: SafeCsvOpt = False,
+    split_by: SplitByOpt = None,
+) -> None:
+    """Loyalty status and churn list (流失客户): one row per vehicle with status, days_since,
+    risk_ratio, the reason (never_returned / defected with the dealer / out_of_channel) and
+    the owner's contact. Status is computed at --as-of (default today).
+
+    Examples:
+
+      crmtool churn --format csv > lost.csv
+
+      crmtool churn --status at_risk --reason defected
+
+      crmtool churn --status loyal,general --warn
+
+      crmtool churn --leakage --period 2021 --format csv
+    """
+    st = state(ctx)
+    output = ListOutput(fmt=fmt, out=out, where=where, columns=columns, sort=sort, limit=limit,
+                        lang=lang, mask_pii=mask_pii, safe_csv=safe_csv, encoding=encoding,
+                        split_by=split_by)
+    if leakage:
+        p = resolve_period(period, date_from, date_to, st.as_of or date.today())
+        _emit(st, churn.leakage_list(_open(st), st.config, p), output)
+        return
+    if period or date_from or date_to:
+        raise UsageError("--period/--from/--to go with --leakage; the status list uses --as-of")
+    default = ("new", "loyal", "general", "at_risk", "lost") if warn else ("lost", "at_risk")
+    wanted = _choices(status, churn.STATUSES, "--status") if status else default
+    res = churn.churn_list(_open(st), st.config, st.as_of or date.today(), wanted)
+    frame = res.frame
+    if reason:
+        frame = frame.filter(pl.col("reason").is_in(_choices(reason, churn.REASONS, "--reason")))
+    if warn:
+        frame = frame.filter(pl.col("warn"))
+    if per_customer:
+        frame = churn.per_customer(frame)
+    _emit(st, churn.ListResult(frame, res.left_out), output)
+
+
+def _month(text: str | None, as_of: date) -> Period:
+    if text is None:
+        nxt = add_months(as_of.replace(day=1), 1)
+        return parse_period(f"{nxt.year}-{nxt.month:02d}")
+    if not re.fullmatch(r"\s*\d{4}-\d{1,2}\s*", text):
+        raise UsageError(f"--month must be a month like 2021-11, got {text!r}")
+    return parse_period(text)
+
+
+@app.command("due")
+def due_cmd(
+    ctx: typer.Context,
+    month: Annotated[str | None, typer.Option(
+        "--month", "-m", help="YYYY-MM (default: the month after --as-of / today).")] = None,
+    fmt: FormatOpt = None,
+    out: OutOpt = None,
+    where: WhereOpt = None,
+    columns: ColumnsOpt = None,
+    sort: SortOpt = None,
+    limit: LimitOpt = None,
+    lang: LangOpt = None,
+    mask_pii: MaskOpt = False,
+    encoding: EncodingOpt = None,
+    safe_csv: SafeCsvOpt = False,
+    split_by: SplitByOpt = None,
+) -> None:
+    """Maintenance reminders (保养提醒): vehicles whose first service or next maintenance
+    falls due in the month (by time or by estimated km, whichever first), plus the overdue
+    ones (up to 180 days late), flagged.
+
+    Examples:
+
+      crmtool due
+
+      crmtool due --month 2021-11 --format xlsx -o due-2021-11.xlsx --split-by last_advisor
+
+      crmtool due --where "overdue" --format csv
+    """
+    st = state(ctx)
+    as_of = st.as_of or date.today()
+    m = _month(month, as_of)
+    output = ListOutput(fmt=fmt, out=out, where=where, columns=columns, sort=sort, limit=limit,
+                        lang=lang, mask_pii=mask_pii, safe_csv=safe_csv, encoding=encoding,
+                        split_by=split_by)
+    _emit(st, campaigns.maintenance_due(_open(st), st.config, m, as_of), output)
+
+
+CAMPAIGNS = ("warranty", "insurance", "loyal", "winback")
+
+
+def _loyal_period(half: str | None, year: str | None, as_of: date) -> Period:
+    if half and year:
+        raise UsageError("give either --half or --year, not both")
+    if year:
+        if not re.fullmatch(r"\s*\d{4}\s*", year):
+            raise UsageError(f"--year must be a year like 2021, got {year!r}")
+        return parse_period(year)
+    if half:
+        if not re.fullmatch(r"\s*\d{4}-?[hH][12]\s*", half):
+            raise UsageError(f"--half must be a half year like 2021H2, got {half!r}")
+        return parse_period(half)
+    # default: the last full half year before as_of
+    h = 1 if as_of.month <= 6 else 2
+    return parse_period(f"{as_of.year - 1}H2" if h == 1 else f"{as_of.year}H1")
+
+
+@app.command("campaign")
+def campaign_cmd(
+    ctx: typer.Context,
+    kind: Annotated[str, typer.Argument(
+        help="warranty (脱保/延保) | insurance (续保前移) | loyal (忠诚客户回馈) | "
+        "winback (流失客户招揽)")],
+    days: Annotated[int | None, typer.Option(
+        "--days", min=1, help="warranty: ending within N days (default 90); insurance: "
+        "settled in the last N days (default 30).")] = None,
+    half: Annotated[str | None, typer.Option(
+        "--half", help="loyal: a half year, e.g. 2021H2.")] = None,
+    year: Annotated[str | None, typer.Option("--year", help="loyal: a year, e.g. 2021.")] = None,
+    fmt: FormatOpt = None,
+    out: OutOpt = None,
+    where: WhereOpt = None,
+    columns: ColumnsOpt = None,
+    sort: SortOpt = None,
+    limit: LimitOpt = None,
+    lang: LangOpt = None,
+    mask_pii: MaskOpt = False,
+    encoding: EncodingOpt = None,
+    safe_csv: SafeCsvOpt = False,
+    split_by: SplitByOpt = None,
+) -> None:
+    """Campaign call lists, one row per vehicle with the owner's contact and the gift.
+
+    Examples:
+
+      crmtool campaign warranty --days 60
+
+      crmtool campaign insurance --format csv
+
+      crmtool campaign loyal --half 2021H2
+
+      crmtool campaign winback --format xlsx -o winback.xlsx
+    """
+    st = state(ctx)
+    if kind not in CAMPAIGNS:
+        raise UsageError(f"campaign must be one of {', '.join(CAMPAIGNS)}; got {kind!r}")
+    if days is not None and kind not in ("warranty", "insurance"):
+        raise UsageError("--days goes with warranty or insurance")
+    if (half or year) and kind != "loyal":
+        raise UsageError("--half/--year go with loyal")
+    as_of = st.as_of or date.today()
+    output = ListOutput(fmt=fmt, out=out, where=where, columns=columns, sort=sort, limit=limit,
+                        lang=lang, mask_pii=mask_pii, safe_csv=safe_csv, encoding=encoding,
+                        split_by=split_by)
+    if kind == "loyal":
+        p = _loyal_period(half, year, as_of)
+    con, cfg = _open(st), st.config
+    if kind == "warranty":
+        res = campaigns.warranty_expiring(con, cfg, as_of, days)
+    elif kind == "insurance":
+        res = campaigns.insurance_renewal(con, cfg, as_of, days)
+    elif kind == "loyal":
+        res = campaigns.loyal_reward(con, cfg, p)
+    else:
+        res = campaigns.winback(con, cfg, as_of)
+    _emit(st, res, output)
+
+
+@app.command("leads")
+def leads_cmd(
+    ctx: typer.Context,
+    period: PeriodOpt = None,
+    date_from: FromOpt = None,
+    date_to: ToOpt = None,
+    by: Annotated[str | None, typer.Option(
+        "--by", help="source | consultant: one row each.")] = None,
+    overdue: Annotated[bool, typer.Option(
+        "--overdue", help="List open leads not followed up for more than 30 days.")] = False,
+    fmt: FormatOpt = None,
+    out: OutOpt = None,
+    where: WhereOpt = None,
+    columns: ColumnsOpt = None,
+    sort: SortOpt = None,
+    limit: LimitOpt = None,
+    lang: LangOpt = None,
+    mask_pii: MaskOpt = False,
+    encoding: EncodingOpt = None,
+    safe_csv: SafeCsvOpt = False,
+    split_by: SplitByOpt = None,
+) -> None:
+    """Sales leads (线索) created in the period: leads, visited, won, lost, conversion and
+    overdue follow-ups, in total or per source / consultant; or the overdue list.
+
+    Examples:
+
+      crmtool leads --period 2021-10
+
+      crmtool leads --period 2021Q3 --by consultant --format csv
+
+      crmtool leads --overdue
+    """
+    st = state(ctx)
+    output = ListOutput(fmt=fmt, out=out, where=where, columns=columns, sort=sort, limit=limit,
+                        lang=lang, mask_pii=mask_pii, safe_csv=safe_csv, encoding=encoding,
+                        split_by=split_by)
+    if by not in (None, "source", "consultant"):
+        raise UsageError(f"--by takes source or consultant; got {by!r}")
+    if overdue:
+        if by or period or date_from or date_to:
+            raise UsageError("--overdue lists every open lead at --as-of; no --by or --period")
+        output.write(leads.overdue(_open(st), st.config, st.as_of or date.today()))
+        return
+    p = resolve_period(period, date_from, date_to, st.as_of or date.today())
+    as_of = st.as_of or p.end
+    con = _open(st)
+    if by == "source":
+        frame = leads.by_source(con, st.config, p, as_of)
+    elif by == "consultant":
+        frame = leads.by_consultant(con, st.config, p, as_of)
+    else:
+        row = leads.lead_summary(con, st.config, p, as_of)
+        frame = pl.DataFrame([{"period": p.label, **row}])
+    output.write(frame)

@@ -1,0 +1,87 @@
+"""The output flags every list command shares, and the object that applies them.
+
+A list command declares the flags and hands them to :class:`ListOutput`::
+
+    @app.command()
+    def segment(ctx: typer.Context, tier: str | None = None, fmt: FormatOpt = None,
+                out: OutOpt = None, where: WhereOpt = None, columns: ColumnsOpt = None,
+                sort: SortOpt = None, limit: LimitOpt = None, lang: LangOpt = None,
+                mask_pii: MaskOpt = False, safe_csv: SafeCsvOpt = False,
+                encoding: EncodingOpt = None, split_by: SplitByOpt = None) -> None:
+        frame = segment_list(con, cfg, as_of)
+        ListOutput(fmt, out, where, columns, sort, limit, lang, mask_pii, safe_csv,
+                   encoding, split_by).write(frame, sheet="segment")
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Annotated
+
+import polars as pl
+import typer
+
+from ..output import emit, shape
+
+
+def split_csv(value: str | None) -> list[str]:
+    """'a, b,,c' -> ['a', 'b', 'c']; None or '' -> []."""
+    if not value:
+        return []
+    return [part.strip() for part in value.split(",") if part.strip()]
+
+
+FormatOpt = Annotated[str | None, typer.Option(
+    "--format", "-f", metavar="table|csv|json|parquet|xlsx",
+    help="Output format (default: from -o's suffix; table on a terminal, csv in a pipe).")]
+OutOpt = Annotated[Path | None, typer.Option(
+    "--output", "-o", metavar="PATH", dir_okay=False,
+    help="Write to this file (replaced atomically) instead of stdout.")]
+WhereOpt = Annotated[str | None, typer.Option(
+    "--where", metavar="CONDITION",
+    help="Keep rows matching an SQL condition over the list's columns, "
+    "e.g. \"tier = 'A' AND days_since > 180\".")]
+ColumnsOpt = Annotated[str | None, typer.Option(
+    "--columns", metavar="a,b,c", help="Only these columns, in this order.")]
+SortOpt = Annotated[str | None, typer.Option(
+    "--sort", metavar="col,-col", help="Sort by columns; '-col' descending; nulls last.")]
+LimitOpt = Annotated[int | None, typer.Option(
+    "--limit", metavar="N", min=0, help="At most N rows.")]
+LangOpt = Annotated[str | None, typer.Option(
+    "--lang", metavar="zh|en",
+    help="Header language (default: English for csv/json/table, Chinese for xlsx).")]
+MaskOpt = Annotated[bool, typer.Option(
+    "--mask-pii", help="Mask phones (138****5678) and names (张*).")]
+SafeCsvOpt = Annotated[bool, typer.Option(
+    "--safe-csv", help="Quote CSV cells starting with = + - @ so spreadsheets do not run them.")]
+EncodingOpt = Annotated[str | None, typer.Option(
+    "--encoding", metavar="utf-8|gbk|gb18030",
+    help="CSV text encoding (default UTF-8; with BOM in files).")]
+SplitByOpt = Annotated[str | None, typer.Option(
+    "--split-by", metavar="COLUMN", help="xlsx: one sheet per value of COLUMN, e.g. advisor.")]
+
+
+@dataclass
+class ListOutput:
+    """The output flags of one list command; ``write`` shapes a frame and emits it."""
+
+    fmt: str | None = None
+    out: Path | None = None
+    where: str | None = None
+    columns: str | None = None
+    sort: str | None = None
+    limit: int | None = None
+    lang: str | None = None
+    mask_pii: bool = False
+    safe_csv: bool = False
+    encoding: str | None = None
+    split_by: str | None = None
+
+    def write(self, frame: pl.DataFrame, sheet: str = "list") -> None:
+        """Apply --where/--sort/--columns/--limit, then write in the chosen format."""
+        shaped = shape(frame, where=self.where, columns=split_csv(self.columns) or None,
+                       sort=split_csv(self.sort) or None, limit=self.limit)
+        emit(shaped, fmt=self.fmt, out=self.out, lang=self.lang, mask=self.mask_pii,
+             sheet=sheet, split_by=self.split_by, encoding=self.encoding,
+             safe_csv=self.safe_csv)

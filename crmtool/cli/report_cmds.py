@@ -1,0 +1,63 @@
+"""`crmtool report`: the monthly HTML and Excel report, cron-ready."""
+
+from __future__ import annotations
+
+import time
+from datetime import date
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from .app import app, err, state
+
+
+@app.command("report")
+def report_cmd(
+    ctx: typer.Context,
+    out: Annotated[Path, typer.Option("--out", "-o", help="Folder to write the report into.")],
+    period: Annotated[str | None, typer.Option(
+        "--period", help="Month (2021-10), quarter (2021Q3), half (2021H2) or year; "
+        "default the last full month.")] = None,
+    lang: Annotated[str, typer.Option("--lang", help="zh (default) or en labels.")] = "zh",
+    fmt: Annotated[str, typer.Option(
+        "--format", help="Comma-separated: html, xlsx (default both).")] = "html,xlsx",
+    mask_pii: Annotated[bool, typer.Option(
+        "--mask-pii", help="Mask names and phones in the Excel call lists too.")] = False,
+    show_pii: Annotated[bool, typer.Option(
+        "--show-pii", help="Show full names and phones in the HTML page.")] = False,
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No log line on stderr.")] = False,
+) -> None:
+    """Write crmtool-report-<period>.html / .xlsx into --out (atomically; same input, same
+    content). Example: crmtool report --period 2021-10 --out reports/"""
+    from ..db import connect
+    from ..errors import CrmError, UsageError
+    from ..period import last_full_month, parse_period
+    from ..render import report_paths, write_report
+    from ..report_data import collect_report_data
+
+    st = state(ctx)
+    started = time.monotonic()
+    if lang not in ("zh", "en"):
+        raise UsageError(f"--lang must be zh or en, got {lang!r}")
+    formats = tuple(dict.fromkeys(f.strip().lower() for f in fmt.split(",") if f.strip()))
+    per = parse_period(period) if period else last_full_month(date.today())
+    report_paths(out, per.label, formats)  # validates --format before any work
+    if not out.is_dir():
+        raise CrmError(f"output folder {out} does not exist")
+    con = connect(st.db, read_only=True, wait=st.wait)
+    try:
+        summary, previous, lists = collect_report_data(con, st.config, per, st.as_of)
+    except CrmError:
+        raise
+    except Exception as e:  # cron gets one line, not a traceback
+        first = (str(e).strip().splitlines() or [""])[0]
+        raise CrmError(f"report {per.label}: {type(e).__name__}: {first}") from e
+    finally:
+        con.close()
+    paths = write_report(out, per.label, summary, previous, lists, formats=formats, lang=lang,
+                         show_pii=show_pii, mask_pii=mask_pii)
+    if not (quiet or st.quiet):
+        names = [str(paths[0])] + [p.suffix for p in paths[1:]]
+        err.print(f"report {per.label}: wrote {', '.join(names)} in "
+                  f"{time.monotonic() - started:.1f} s", markup=False)

@@ -1,0 +1,259 @@
+"""`crmtool segment` (the targeting list, rules §4) and `crmtool tiers` (value tiers, §3)."""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Annotated
+
+import duckdb
+import polars as pl
+import typer
+
+from .. import db, facts, segment, value_tiers
+from ..config import Config
+from ..errors import CrmError, UsageError
+from ..output import shape
+from .app import State, app, state
+from .options import (
+    ColumnsOpt,
+    EncodingOpt,
+    FormatOpt,
+    LangOpt,
+    LimitOpt,
+    ListOutput,
+    MaskOpt,
+    OutOpt,
+    SafeCsvOpt,
+    SortOpt,
+    SplitByOpt,
+    WhereOpt,
+    split_csv,
+)
+
+# short names accepted by --by, besides the list's own column names
+BY_ALIASES = {"stage": "age_stage", "mileage": "mileage_band", "mileage_band": "mileage_band",
+              "frequency": "frequency_band", "area": "area_type", "decade": "birth_decade"}
+
+
+def _open(st: State) -> duckdb.DuckDBPyConnection:
+    con = db.connect(st.db, read_only=True, wait=st.wait)
+    facts.install(con, st.config)
+    return con
+
+
+def _filter(frame: pl.DataFrame, column: str, text: str | None, option: str,
+            allowed: list[str] | tuple[str, ...] | None = None) -> pl.DataFrame:
+    """Keep rows whose `column` is one of the comma-separated values of `text`."""
+    values = split_csv(text)
+    if text is None:
+        return frame
+    if not values:
+        raise UsageError(f"{option} needs at least one value")
+    if allowed is not None:
+        bad = [v for v in values if v not in allowed]
+        if bad:
+            raise UsageError(f"{option}: unknown value {bad[0]!r}; use {', '.join(allowed)}")
+    return frame.filter(pl.col(column).is_in(values))
+
+
+def _orders(cfg: Config) -> dict[str, list[str]]:
+    """The natural order of the banded columns (for --by)."""
+    return {"tier": list(value_tiers.TIERS), "age_stage": list(segment.AGE_STAGES),
+            "mileage_band": segment.mileage_labels(cfg) + ["unknown"],
+            "frequency_band": segment.frequency_labels(cfg)}
+
+
+def _counts(frame: pl.DataFrame, by: str, cfg: Config) -> pl.DataFrame:
+    """One row per combination of the --by columns: vehicles and share of the list."""
+    keys = [BY_ALIASES.get(k, k) for k in split_csv(by)]
+    if not keys:
+        raise UsageError("--by needs at least one column, e.g. --by tier,stage")
+    for k in keys:
+        if k not in frame.columns:
+            raise UsageError(f"--by: unknown column '{k}'; use tier, stage, mileage, frequency, "
+                             f"area, decade or a column of the list")
+    total = frame.height
+    counts = frame.group_by(keys).agg(vehicles=pl.len().cast(pl.Int64))
+    orders = _orders(cfg)
+    rank = []
+    for k in keys:
+        if k in orders:
+            rank.append(pl.col(k).replace_strict(orders[k], list(range(len(orders[k]))),
+                                                 default=None, return_dtype=pl.Int64))
+        rank.append(pl.col(k))
+    return (counts.sort(rank, nulls_last=True)
+            .with_columns(share=(pl.col("vehicles") / total if total else pl.lit(0.0))
+                          .round(4)))
+
+
+@app.command("segment")
+def segment_cmd(
+    ctx: typer.Context,
+    tier: Annotated[str | None, typer.Option(
+        "--tier", metavar="A,B", help="Value tiers to keep (A, B, C, D).")] = None,
+    stage: Annotated[str | None, typer.Option(
+        "--stage", metavar="new,mid", help="Age stages to keep: new (<3 years), mid (3–6), "
+        "old (6+), unknown.")] = None,
+    mileage_band: Annotated[str | None, typer.Option(
+        "--mileage-band", metavar="BANDS", help="Mileage bands to keep: <10k, 10k-30k, "
+        "30k-60k, 60k-100k, 100k+, unknown.")] = None,
+    frequency: Annotated[str | None, typer.Option(
+        "--frequency", metavar="BANDS", help="Own visits in the last 12 months: 0, 1, 2-3, 4+.")
+    ] = None,
+    series: Annotated[str | None, typer.Option(
+        "--series", metavar="S1,S2", help="Series to keep, e.g. 迈腾,朗逸.")] = None,
+    usage: Annotated[str | None, typer.Option(
+        "--usage", metavar="U", help="private, official, commercial.")] = None,
+    area: Annotated[str | None, typer.Option(
+        "--area", metavar="A", help="city, county, township.")] = None,
+    status: Annotated[str | None, typer.Option(
+        "--status", metavar="S", help="Loyalty status: new, loyal, general, at_risk, lost.")
+    ] = None,
+    per_customer: Annotated[bool, typer.Option(
+        "--per-customer", help="One row per customer: their best-tier vehicle.")] = False,
+    by: Annotated[str | None, typer.Option(
+        "--by", metavar="KEYS", help="Print counts per combination instead of rows, e.g. "
+        "tier,stage (keys: tier, stage, mileage, frequency, area, decade, usage, series, "
+        "status or any column).")] = None,
+    fmt: FormatOpt = None,
+    out: OutOpt = None,
+    where: WhereOpt = None,
+    columns: ColumnsOpt = None,
+    sort: SortOpt = None,
+    limit: LimitOpt = None,
+    lang: LangOpt = None,
+    mask_pii: MaskOpt = False,
+    encoding: EncodingOpt = None,
+    safe_csv: SafeCsvOpt = False,
+    split_by: SplitByOpt = None,
+) -> None:
+    """Segment list (客户分类): one row per vehicle ours at --as-of with its value tier, age
+    stage, estimated mileage, visit frequency, owner attributes, last visit and advisor, and
+    loyalty status. Scrapped and transferred vehicles are left out (counted on stderr).
+
+    Examples:
+
+      crmtool segment --tier A,B --stage mid --format csv > ab_mid.csv
+
+      crmtool segment --by tier,stage
+
+      crmtool segment --series 迈腾 --mileage-band 30k-60k --where "ticket > 800" -o list.xlsx
+
+      crmtool segment --per-customer --status at_risk --mask-pii
+    """
+    st = state(ctx)
+    cfg = st.config
+    res = segment.segment_list(_open(st), cfg, st.as_of or date.today())
+    frame = res.frame
+    frame = _filter(frame, "tier", tier, "--tier", value_tiers.TIERS)
+    frame = _filter(frame, "age_stage", stage, "--stage", segment.AGE_STAGES)
+    frame = _filter(frame, "mileage_band", mileage_band, "--mileage-band",
+                    segment.mileage_labels(cfg) + ["unknown"])
+    frame = _filter(frame, "frequency_band", frequency, "--frequency",
+                    segment.frequency_labels(cfg))
+    frame = _filter(frame, "series", series, "--series")
+    frame = _filter(frame, "usage", usage, "--usage", ("private", "official", "commercial"))
+    frame = _filter(frame, "area_type", area, "--area", ("city", "county", "township"))
+    if status is not None:
+        if "status" not in frame.columns:
+            raise UsageError("--status: loyalty status is not available in this build")
+        frame = _filter(frame, "status", status, "--status",
+                        ("new", "loyal", "general", "at_risk", "lost"))
+    if per_customer:
+        frame = segment.per_customer(frame)
+    output = ListOutput(fmt=fmt, out=out, where=None if by else where, columns=columns,
+                        sort=sort, limit=limit, lang=lang, mask_pii=mask_pii, safe_csv=safe_csv,
+                        encoding=encoding, split_by=split_by)
+    if by:
+        frame = _counts(shape(frame, where=where), by, cfg)
+    output.write(frame, sheet="segment")
+    gone = sum(res.left_out.values())
+    if gone:
+        why = ", ".join(f"{n} {k}" for k, n in res.left_out.items() if n)
+        st.say(f"{gone} vehicle(s) left out of the list: {why}")
+
+
+
+def _mix(text: str | None) -> list[float] | None:
+    if text is None:
+        return None
+    try:
+        mix = [float(x) for x in split_csv(text)]
+    except ValueError:
+        mix = []
+    if len(mix) != 4 or any(x < 0 for x in mix) or sum(mix) <= 0:
+        raise UsageError(f"--mix takes four percentages for A,B,C,D like 20,30,30,20; "
+                         f"got {text!r}")
+    return mix
+
+
+def _distribution(table: pl.DataFrame) -> pl.DataFrame:
+    """The per-series table with an '(all)' row first and the shares of A–D."""
+    tiers = list(value_tiers.TIERS)
+    total = table.select(
+        pl.lit("(all)").alias("series"),
+        *[pl.col(k).sum() for k in [*tiers, "vehicles"]])
+    frame = pl.concat([total, table], how="diagonal_relaxed")
+    return frame.select(
+        "series", "tier_group", "ticket_a", "ticket_b", "ticket_c", *tiers, "vehicles",
+        *[(pl.col(k) / pl.col("vehicles")).fill_nan(0.0).round(4).alias(f"share_{k.lower()}")
+          for k in tiers])
+
+
+def _mix_line(counts: dict[str, int]) -> str:
+    total = sum(counts.values())
+    return " · ".join(f"{k} {n} ({(n / total if total else 0):.1%})" for k, n in counts.items())
+
+
+@app.command("tiers")
+def tiers_cmd(
+    ctx: typer.Context,
+    suggest: Annotated[bool, typer.Option(
+        "--suggest", help="Propose per-series ticket cut points (a [tiers.series_ticket] block "
+        "for crmtool.toml, on stdout) that bring the ticket grades near --mix; the tier mix "
+        "they give goes to stderr.")] = False,
+    mix: Annotated[str | None, typer.Option(
+        "--mix", metavar="A,B,C,D", help="Target mix in percent (default tiers.target_mix, "
+        "20,30,30,20).")] = None,
+    fmt: FormatOpt = None,
+    out: OutOpt = None,
+    where: WhereOpt = None,
+    columns: ColumnsOpt = None,
+    sort: SortOpt = None,
+    limit: LimitOpt = None,
+    lang: LangOpt = None,
+) -> None:
+    """Value tier distribution (客户价值等级) of the vehicles ours at --as-of: overall (the
+    '(all)' row) and per series, with counts, shares and the ticket cut points each series
+    uses (ticket_a/b/c: 客单价 at or above for grade A/B/C).
+
+    Examples:
+
+      crmtool tiers
+
+      crmtool tiers --format csv --sort=-vehicles
+
+      crmtool tiers --suggest >> crmtool.toml
+
+      crmtool tiers --suggest --mix 10,30,40,20
+    """
+    st = state(ctx)
+    cfg = st.config
+    as_of = st.as_of or date.today()
+    target = _mix(mix)
+    con = _open(st)
+    if not suggest:
+        if target is not None:
+            raise UsageError("--mix goes with --suggest")
+        table = value_tiers.tier_table(con, cfg, as_of)
+        ListOutput(fmt=fmt, out=out, where=where, columns=columns, sort=sort, limit=limit,
+                   lang=lang).write(_distribution(table), sheet="tiers")
+        return
+    s = value_tiers.suggest(con, cfg, as_of, target)
+    if not s.series_ticket:
+        raise CrmError("no vehicle with a series and a paid visit in the window: "
+                         "nothing to suggest")
+    typer.echo(s.toml(), nl=False)
+    st.say(f"target mix: {' · '.join(f'{k} {x:g}%' for k, x in zip('ABCD', s.mix, strict=True))}")
+    st.say(f"tiers now:            {_mix_line(s.before)}")
+    st.say(f"with these cut points: {_mix_line(s.after)}")

@@ -1,0 +1,545 @@
+"""The load (rules §1, §13 'Loading'): files -> canonical tables, with rejects, flags,
+upsert by natural key and per-file counts (read = loaded + duplicates + rejected).
+
+Each sheet is parsed in one SQL statement through the macros of `parsers.install`; rejects,
+flags and the upsert are set-based SQL over that staged table. One transaction per `load()`.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import duckdb
+
+from . import schema
+from .config import Config
+from .errors import CrmError
+
+EXTENSIONS = (".csv", ".txt", ".tsv", ".xlsx", ".xls")
+# Tie-break when two tables match the same number of headers: the more specific key first.
+DETECT_ORDER = ("repair_orders", "vehicles", "leads", "dealers", "customers")
+# A table is a candidate only when one of these fields is among the headers.
+IDENTIFIERS = {
+    "customers": ("customer_id", "phone"),
+    "vehicles": ("vin",),
+    "repair_orders": ("ro_id",),
+    "leads": ("lead_id",),
+    "dealers": ("dealer_code",),
+}
+# Flag name for an optional field whose text did not parse, by parser.
+BAD = {"date": "bad_date", "amount": "bad_amount", "mileage": "bad_mileage",
+       "year": "bad_year", "bool": "bad_bool", "code": "unknown_code"}
+
+Progress = Callable[[str, int, int], None]  # (file, files done, files total)
+
+
+@dataclass
+class SheetResult:
+    """Counts of one file (or one sheet of a workbook)."""
+
+    file: str
+    sheet: str | None = None
+    kind: str | None = None
+    read: int = 0
+    loaded: int = 0
+    duplicates: int = 0
+    rejected: int = 0
+    totals: int = 0
+    skipped: str | None = None  # 'already loaded'
+
+    @property
+    def label(self) -> str:
+        return f"{self.file} [{self.sheet}]" if self.sheet else self.file
+
+
+@dataclass
+class LoadResult:
+    load_id: int
+    sheets: list[SheetResult] = field(default_factory=list)
+
+    def total(self, what: str) -> int:
+        return sum(getattr(s, what) for s in self.sheets if not s.skipped)
+
+    @property
+    def read(self) -> int:
+        return self.total("read")
+
+    @property
+    def loaded(self) -> int:
+        return self.total("loaded")
+
+    @property
+    def duplicates(self) -> int:
+        return self.total("duplicates")
+
+    @property
+    def rejected(self) -> int:
+        return self.total("rejected")
+
+
+# ---------------------------------------------------------------- files and headers
+
+
+def expand(paths: Iterable[str | os.PathLike[str]]) -> list[Path]:
+    """Files to load: files as given; folders recursively, in name order (hidden and
+    Office lock files `~$…` skipped)."""
+    out: list[Path] = []
+    for p in map(Path, paths):
+        if p.is_dir():
+            found = [f for f in p.rglob("*") if f.is_file()
+                     and f.suffix.lower() in EXTENSIONS
+                     and not any(part.startswith((".", "~$")) for part in f.relative_to(p).parts)]
+            out += sorted(found, key=lambda f: f.relative_to(p).as_posix())
+        elif p.is_file():
+            out.append(p)
+        else:
+            raise CrmError(f"{p}: no such file or folder")
+    return out
+
+
+def sha256(path: Path) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for block in iter(lambda: fh.read(1 << 20), b""):
+            h.update(block)
+    return h.hexdigest()
+
+
+def map_headers(headers: list[Any], table: str, config: Config | None) -> dict[str, list[int]]:
+    """field -> column indexes carrying it, best header name first (then leftmost)."""
+    hmap = schema.header_map(table, config)
+    found: dict[str, list[tuple[int, int]]] = {}
+    for i, h in enumerate(headers):
+        if h is None or str(h).strip() == "":
+            continue
+        hit = hmap.get(schema.normalise_header(h))
+        if hit:
+            found.setdefault(hit[0], []).append((hit[1], i))
+    return {f: [i for _, i in sorted(v)] for f, v in found.items()}
+
+
+def detect(headers: list[Any], config: Config | None, kind: str | None = None) -> str | None:
+    """The table a header row belongs to: most matched fields among tables whose
+    identifying field is present (ties: DETECT_ORDER). `kind` forces the table."""
+    if kind:
+        return kind
+    best, best_n = None, 0
+    for table in DETECT_ORDER:
+        fields = map_headers(headers, table, config)
+        if not any(f in fields for f in IDENTIFIERS[table]):
+            continue
+        if len(fields) > best_n:
+            best, best_n = table, len(fields)
+    return best
+
+
+def recogniser(config: Config | None, kind: str | None = None) -> Callable[[list[Any]], bool]:
+    """recognise(cells) for the reader: a row is a header when at least two cells name
+    fields of one table, including an identifying field. With `kind`, that table's
+    identifying field alone or any two of its fields will do."""
+    tables = (kind,) if kind else DETECT_ORDER
+
+    def recognise(cells: list[Any]) -> bool:
+        for table in tables:
+            fields = map_headers(list(cells), table, config)
+            ident = any(f in fields for f in IDENTIFIERS[table])
+            if (len(fields) >= 2 or kind) and ident or (kind and len(fields) >= 2):
+                return True
+        return False
+
+    return recognise
+
+
+def check_required(fields: dict[str, list[int]], table: str, file: str,
+                   config: Config | None) -> None:
+    """A missing required column fails the file with the header names it accepts."""
+    need = list(schema.REQUIRED[table])
+    if table == "customers" and "customer_id" not in fields and "phone" not in fields:
+        need = ["customer_id"]
+    for name in need:
+        if name not in fields:
+            f = next(f for f in schema.TABLES[table] if f.name == name)
+            extra = (config.columns.get(table, {}).get(name, []) if config else [])
+            names = ", ".join(list(f.headers) + list(extra))
+            raise CrmError(f"no column for {table}.{name}; accepted headers: {names}", file=file)
+
+
+# ---------------------------------------------------------------- SQL building
+
+
+def q(name: str) -> str:
+    return '"' + name.replace('"', '""') + '"'
+
+
+def lit(value: str) -> str:
+    return "'" + value.replace("'", "''") + "'"
+
+
+def _raw_expr(cols: list[int], parser: str | None) -> str:
+    """The raw text of a field: its best column; phones coalesce over their columns."""
+    if parser == "phone" and len(cols) > 1:
+        good = [f"CASE WHEN crm_phone(c{i}) IS NOT NULL THEN crm_text(c{i}) END" for i in cols]
+        return "coalesce(" + ", ".join(good + [f"crm_text(c{i})" for i in cols]) + ")"
+    return f"crm_text(c{cols[0]})"
+
+
+def _parse_expr(f: schema.Field, raw: str) -> str:
+    p = f.parser
+    if p is None:
+        return raw
+    if p == "code":
+        return f"crm_code_{f.name}({raw})"
+    return f"crm_{p}({raw})"
+
+
+def _known_other(kind: str, config: Config | None) -> list[str]:
+    """Normalised raw values configured to mean 'other' (not reported as unknown)."""
+    return [k for k, v in schema.code_map(kind, config).items() if v == "other"]
+
+
+def _reject_sql(table: str) -> str:
+    """The reasons a parsed row is rejected, as one SQL expression (NULL = keep)."""
+    def missing(name: str) -> str:
+        return f"CASE WHEN {q(name)} IS NULL AND r_{name} IS NULL THEN 'missing {name}' END"
+
+    def bad_date(name: str) -> str:
+        return (f"CASE WHEN {q(name)} IS NULL AND r_{name} IS NOT NULL THEN "
+                f"printf('{name} is not a date: ''%s''', r_{name}) END")
+
+    if table == "repair_orders":
+        parts = [missing("ro_id"),
+                 "CASE WHEN vin IS NULL THEN 'missing vin' END",
+                 missing("settle_date"), bad_date("settle_date")]
+    elif table == "vehicles":
+        parts = ["CASE WHEN vin IS NULL THEN 'missing vin' END"]
+    elif table == "customers":
+        parts = ["CASE WHEN customer_id IS NULL AND phone IS NULL "
+                 "THEN 'missing customer_id and phone' END"]
+    else:
+        key = schema.KEYS[table][0]
+        parts = [f"CASE WHEN {key} IS NULL THEN 'missing {key}' END"]
+    return "nullif(concat_ws('; ', " + ", ".join(parts) + "), '')"
+
+
+def stage_sql(source: str, table: str, fields: dict[str, list[int]], config: Config,
+              target: str = "_crm_stage") -> str:
+    """One statement: raw sheet table -> typed canonical columns, reject reason, the raw
+    text of every value that did not parse (b_*), VIN/phone flags (f_*)."""
+    flds = schema.TABLES[table]
+    raw_cols = ["_line", "_raw"]
+    parsed = ["_line", "_raw"]
+    for f in flds:
+        if f.name in fields:
+            raw_cols.append(f"{_raw_expr(fields[f.name], f.parser)} AS r_{f.name}")
+            parsed.append(f"r_{f.name}")
+            expr = _parse_expr(f, f"r_{f.name}")
+        else:
+            raw_cols.append(f"CAST(NULL AS VARCHAR) AS r_{f.name}")
+            parsed.append(f"r_{f.name}")
+            expr = f"CAST(NULL AS {f.type})"
+        if f.name == "dealer_code" and table == "repair_orders":
+            expr = f"coalesce({expr}, {lit(config.own_dealer)})"
+        parsed.append(f"CAST({expr} AS {f.type}) AS {q(f.name)}")
+        if f.parser == "phone":
+            parsed.append(f"crm_phone_flag(r_{f.name}) AS f_{f.name}")
+    # derived values
+    derived = []
+    if table == "repair_orders":
+        derived.append(
+            "coalesce(total_amount, CASE WHEN labor_amount IS NOT NULL OR parts_amount IS NOT "
+            "NULL THEN coalesce(labor_amount, 0) + coalesce(parts_amount, 0) END) AS total_amount")
+    if table == "customers":
+        derived.append("coalesce(customer_id, 'P' || phone) AS customer_id")
+    out = ["_line", "_reject", "CASE WHEN _reject IS NOT NULL THEN _raw END AS _raw"]
+    for f in flds:
+        out.append(q(f.name))
+        if f.parser in BAD and f.name not in schema.REQUIRED[table]:
+            cond = f"{q(f.name)} IS NULL"
+            if f.parser == "code" and schema.CODE_FALLBACK.get(f.name) == "other":
+                known = ", ".join(lit(v) for v in _known_other(f.name, config))
+                known = f" AND crm_norm_code(r_{f.name}) NOT IN ({known})" if known else ""
+                cond = f"{q(f.name)} IS NULL OR ({q(f.name)} = 'other'{known})"
+            out.append(f"CASE WHEN r_{f.name} IS NOT NULL AND ({cond}) "
+                       f"THEN r_{f.name} END AS b_{f.name}")
+        if f.parser == "phone":
+            out.append(f"f_{f.name}, CASE WHEN f_{f.name} IS NOT NULL THEN r_{f.name} END "
+                       f"AS fr_{f.name}")
+        if f.type == "DATE":
+            out.append(f"CASE WHEN {q(f.name)} > current_date THEN r_{f.name} END "
+                       f"AS future_{f.name}")
+    replace = f" REPLACE ({', '.join(derived)})" if derived else ""
+    return (
+        f"CREATE OR REPLACE TEMP TABLE {target} AS "
+        f"WITH r AS (SELECT {', '.join(raw_cols)} FROM {source}), "
+        f"p AS (SELECT {', '.join(parsed)} FROM r), "
+        f"d AS (SELECT *{replace} FROM p), "
+        f"j AS (SELECT *, {_reject_sql(table)} AS _reject FROM d) "
+        f"SELECT {', '.join(out)} FROM j"
+    )
+
+
+def key_expr(table: str, alias: str = "") -> str:
+    a = f"{alias}." if alias else ""
+    keys = schema.KEYS[table]
+    if len(keys) == 1:
+        return f"{a}{keys[0]}"
+    return "concat_ws('/', " + ", ".join(f"{a}{k}" for k in keys) + ")"
+
+
+# The VIN flags of a staged sheet, computed once per distinct VIN (the check digit is costly).
+VIN_FLAGS_SQL = """CREATE OR REPLACE TEMP TABLE _crm_vin_flags AS
+    SELECT vin, flag FROM (SELECT vin, crm_vin_flag(vin) AS flag
+                           FROM (SELECT DISTINCT vin FROM _crm_stage WHERE vin IS NOT NULL))
+    WHERE flag IS NOT NULL"""
+
+
+def flags_sql(table: str, stage: str = "_crm_stage") -> str:
+    """INSERT of the flags of the kept rows of a staged sheet; parameters: load_id, file."""
+    parts: list[tuple[str, str, str, str]] = []  # field, flag, raw, FROM … WHERE …
+    for f in schema.TABLES[table]:
+        n = f.name
+        if f.parser in BAD and n not in schema.REQUIRED[table]:
+            parts.append((n, lit(BAD[f.parser]), f"b_{n}", f"FROM s WHERE b_{n} IS NOT NULL"))
+        if f.parser == "phone":
+            parts.append((n, f"f_{n}", f"fr_{n}", f"FROM s WHERE f_{n} IS NOT NULL"))
+        if f.parser == "vin":  # checked once per distinct VIN: the check digit is costly
+            parts.append((n, "v.flag", "s.vin", "FROM s JOIN _crm_vin_flags v ON s.vin = v.vin"))
+        if f.type == "DATE":
+            parts.append((n, "'future_date'", f"future_{n}",
+                          f"FROM s WHERE future_{n} IS NOT NULL"))
+    if table == "repair_orders":
+        parts.append(("total_amount", "'negative_total'", "CAST(total_amount AS VARCHAR)",
+                      "FROM s WHERE total_amount < 0"))
+    if not parts:
+        return ""
+    key = key_expr(table, "s")
+    union = " UNION ALL ".join(
+        f"SELECT s._line, {key} AS key, {lit(n)} AS field, {flag} AS flag, {raw} AS raw {tail}"
+        for n, flag, raw, tail in parts)
+    return (f"INSERT INTO flags (load_id, file, line, kind, key, field, flag, raw) "
+            f"WITH s AS (SELECT * FROM {stage} WHERE _reject IS NULL) "
+            f"SELECT ?, ?, _line, {lit(table)}, key, field, flag, raw FROM ({union})")
+
+
+# ---------------------------------------------------------------- upsert
+
+
+def _count(con: duckdb.DuckDBPyConnection, sql: str, params: list[Any] | None = None) -> int:
+    return int(con.execute(sql, params or []).fetchone()[0])
+
+
+def _columns(table: str) -> list[str]:
+    return [f.name for f in schema.TABLES[table]]
+
+
+def upsert(con: duckdb.DuckDBPyConnection, table: str, file: str, load_id: int,
+           config: Config, stage: str = "_crm_stage") -> tuple[int, int]:
+    """Kept rows of the staged sheet into the table: the last line of a key wins; a key
+    already in the table is replaced (a duplicate), a new key is loaded.
+    Returns (loaded, duplicates)."""
+    cols = _columns(table)
+    keys = schema.KEYS[table]
+    valid = _count(con, f"SELECT count(*) FROM {stage} WHERE _reject IS NULL")
+    if valid == 0:
+        return 0, 0
+    part = ", ".join(keys)
+    select = ", ".join(q(c) for c in cols)
+    empty = _count(con, f"SELECT count(*) FROM (SELECT 1 FROM {table} LIMIT 1)") == 0
+    distinct = _count(con, f"SELECT count(*) FROM (SELECT DISTINCT {part} FROM {stage} "
+                           f"WHERE _reject IS NULL)")
+    dedupe = "" if distinct == valid else (
+        f" QUALIFY row_number() OVER (PARTITION BY {part} ORDER BY _line DESC) = 1")
+    win = f"SELECT {select}, _line FROM {stage} WHERE _reject IS NULL{dedupe}"
+    if table == "customers":
+        return _upsert_customers(con, win, valid, file, load_id, config)
+    insert = (f"INSERT INTO {table} ({select}, _file, _line, _load_id) "
+              f"SELECT {select}, ?, _line, ? FROM ")
+    if empty:  # first load: a plain insert of the parsed rows
+        con.execute(insert + f"({win})", [file, load_id])
+        return distinct, valid - distinct
+    con.execute(f"CREATE OR REPLACE TEMP TABLE _crm_win AS {win}")
+    on = " AND ".join(f"t.{k} = w.{k}" for k in keys)
+    existing = _count(con, f"SELECT count(*) FROM _crm_win w WHERE EXISTS "
+                           f"(SELECT 1 FROM {table} t WHERE {on})")
+    if existing:
+        con.execute(f"DELETE FROM {table} t USING _crm_win w WHERE {on}")
+    con.execute(insert + "_crm_win", [file, load_id])
+    con.execute("DROP TABLE _crm_win")
+    loaded = distinct - existing
+    return loaded, valid - loaded
+
+
+def _upsert_customers(con: duckdb.DuckDBPyConnection, win: str, valid: int, file: str,
+                      load_id: int, config: Config) -> tuple[int, int]:
+    """Customers: upsert by customer_id, then merge by normalised phone (§1): a new customer
+    whose phone belongs to a customer already known (in the table, or earlier in this sheet)
+    becomes that customer: the first customer_id is kept, the newer row's values win where it
+    has them. Phones shared by more than `shared_phone_max_ids` ids never merge (flagged)."""
+    con.execute(f"CREATE OR REPLACE TEMP TABLE _crm_win AS {win}")
+    cols = _columns("customers")
+    fields = [c for c in cols if c != "customer_id"]
+    # every id per phone: the table's (in load order), then this sheet's (in line order)
+    con.execute("""
+        CREATE OR REPLACE TEMP TABLE _crm_phones AS
+        WITH ids AS (
+            SELECT customer_id, phone, 0 AS src, _load_id AS o1, _line AS o2 FROM customers
+            WHERE phone IS NOT NULL
+            UNION ALL
+            SELECT customer_id, phone, 1, 0, _line FROM _crm_win WHERE phone IS NOT NULL)
+        SELECT phone, arg_min(customer_id, (src, o1, o2)) AS first_id,
+               count(DISTINCT customer_id) AS n_ids
+        FROM ids GROUP BY phone""")
+    con.execute(
+        "INSERT INTO flags (load_id, file, line, kind, key, field, flag, raw) "
+        "SELECT ?, ?, w._line, 'customers', w.customer_id, 'phone', 'phone_shared', w.phone "
+        "FROM _crm_win w JOIN _crm_phones p USING (phone) WHERE p.n_ids > ?",
+        [load_id, file, config.shared_phone_max_ids])
+    merge = "TRUE" if config.merge_customers_by_phone else "FALSE"
+    con.execute(f"""
+        CREATE OR REPLACE TEMP TABLE _crm_final AS
+        SELECT w.*, CASE WHEN {merge} AND p.n_ids <= ? AND p.first_id <> w.customer_id
+                          AND NOT EXISTS (SELECT 1 FROM customers c
+                                          WHERE c.customer_id = w.customer_id)
+                     THEN p.first_id END AS merged_into
+        FROM _crm_win w LEFT JOIN _crm_phones p USING (phone)""",
+                [config.shared_phone_max_ids])
+    # table rows that merged rows fold into (unless the sheet replaces them outright)
+    agg = ", ".join(
+        f"arg_max({q(c)}, (src, _line)) FILTER (WHERE {q(c)} IS NOT NULL) AS {q(c)}"
+        for c in fields)
+    con.execute(f"""
+        CREATE OR REPLACE TEMP TABLE _crm_new AS
+        WITH rows AS (
+            SELECT {', '.join(cols)}, _line, 0 AS src, _file AS f, _load_id AS l FROM customers
+            WHERE customer_id IN (SELECT merged_into FROM _crm_final)
+              AND customer_id NOT IN (SELECT customer_id FROM _crm_final
+                                      WHERE merged_into IS NULL)
+            UNION ALL
+            SELECT coalesce(merged_into, customer_id), {', '.join(fields)}, _line, 1, ?, ?
+            FROM _crm_final)
+        SELECT customer_id, {agg}, arg_max(_line, (src, _line)) AS _line,
+               arg_max(f, (src, _line)) AS _file, arg_max(l, (src, _line)) AS _load_id
+        FROM rows GROUP BY customer_id""", [file, load_id])
+    new_ids = _count(con, "SELECT count(*) FROM _crm_new n WHERE NOT EXISTS "
+                          "(SELECT 1 FROM customers c WHERE c.customer_id = n.customer_id)")
+    con.execute("DELETE FROM customers WHERE customer_id IN (SELECT customer_id FROM _crm_new)")
+    con.execute(f"INSERT INTO customers ({', '.join(cols)}, _file, _line, _load_id) "
+                f"SELECT {', '.join(cols)}, _file, _line, _load_id FROM _crm_new")
+    # vehicles of a merged customer follow it
+    con.execute("UPDATE vehicles SET customer_id = m.merged_into FROM _crm_final m "
+                "WHERE m.merged_into IS NOT NULL AND vehicles.customer_id = m.customer_id")
+    for t in ("_crm_win", "_crm_phones", "_crm_final", "_crm_new"):
+        con.execute(f"DROP TABLE {t}")
+    return new_ids, valid - new_ids
+
+
+def link_vehicles(con: duckdb.DuckDBPyConnection, config: Config) -> None:
+    """Vehicles without a known owner id but with a phone take the customer of that phone
+    (the first customer with it; not for phones shared by too many ids)."""
+    con.execute("""
+        UPDATE vehicles SET customer_id = p.first_id
+        FROM (SELECT phone, arg_min(customer_id, (_load_id, _line)) AS first_id,
+                     count(*) AS n FROM customers WHERE phone IS NOT NULL GROUP BY phone) p
+        WHERE vehicles.phone = p.phone AND p.n <= ?
+          AND (vehicles.customer_id IS NULL OR NOT EXISTS (
+               SELECT 1 FROM customers c WHERE c.customer_id = vehicles.customer_id))""",
+                [config.shared_phone_max_ids])
+
+
+# ---------------------------------------------------------------- the load
+
+
+def load_sheet(con: duckdb.DuckDBPyConnection, sheet: Any, config: Config, load_id: int,
+               sha: str, *, kind: str | None = None, file: str | None = None) -> SheetResult:
+    """One raw sheet (readers.RawSheet) -> its table, rejects, flags and a row in loads."""
+    file = file or str(sheet.file)
+    table = detect(sheet.headers, config, kind)
+    res = SheetResult(file=file, sheet=sheet.sheet, kind=table, read=int(sheet.read))
+    if table is None:
+        raise CrmError("cannot tell which table this file is (customers, vehicles, "
+                       "repair_orders, leads, dealers); pass --kind", file=file)
+    fields = map_headers(sheet.headers, table, config)
+    check_required(fields, table, file, config)
+    con.execute(stage_sql(sheet.table, table, fields, config))
+    bad = [(line, "malformed", reason, raw) for line, raw, reason in sheet.malformed]
+    bad += [(line, "totals", "totals row", raw) for line, raw in sheet.totals]
+    if bad:
+        con.executemany("INSERT INTO rejects VALUES (?, ?, ?, ?, ?, ?)",
+                        [[load_id, file, line, table, reason, raw]
+                         for line, _, reason, raw in bad])
+    con.execute("INSERT INTO rejects SELECT ?, ?, _line, ?, _reject, _raw FROM _crm_stage "
+                "WHERE _reject IS NOT NULL", [load_id, file, table])
+    rejected = _count(con, "SELECT count(*) FROM _crm_stage WHERE _reject IS NOT NULL")
+    if any(f.parser == "vin" for f in schema.TABLES[table]):
+        con.execute(VIN_FLAGS_SQL)
+    if sql := flags_sql(table):
+        con.execute(sql, [load_id, file])
+    res.loaded, res.duplicates = upsert(con, table, file, load_id, config)
+    res.totals = len(sheet.totals)
+    res.rejected = rejected + len(bad)
+    if res.read != res.loaded + res.duplicates + res.rejected:  # never lose a row silently
+        raise CrmError(f"internal count mismatch: read {res.read} = loaded {res.loaded} + "
+                       f"duplicates {res.duplicates} + rejected {res.rejected}", file=file)
+    con.execute("INSERT INTO loads VALUES (?, ?, ?, ?, ?, current_timestamp::TIMESTAMP, "
+                "?, ?, ?, ?, ?)",
+                [load_id, file, sha, table, sheet.sheet, res.read, res.loaded, res.duplicates,
+                 res.rejected, res.totals])
+    con.execute("DROP TABLE _crm_stage")
+    con.execute(f"DROP TABLE IF EXISTS {sheet.table}")
+    return res
+
+
+def load(con: duckdb.DuckDBPyConnection, paths: Iterable[str | os.PathLike[str]],
+         config: Config, *, kind: str | None = None,
+         progress: Progress | None = None) -> LoadResult:
+    """Load files and folders in one transaction: all of it, or (on any error or interrupt)
+    nothing. Files whose bytes were loaded before are skipped."""
+    from . import parsers, readers
+
+    if kind is not None and kind not in schema.TABLES:
+        raise CrmError(f"unknown kind '{kind}'; one of: {', '.join(schema.TABLES)}")
+    files = expand(paths)
+    recognise = recogniser(config, kind)
+    con.execute("BEGIN TRANSACTION")
+    try:
+        parsers.install(con, config)
+        load_id = _count(con, "SELECT nextval('load_seq')")
+        result = LoadResult(load_id)
+        seen: set[str] = set()
+        for n, path in enumerate(files):
+            name = str(path)
+            if progress:
+                progress(name, n, len(files))
+            sha = sha256(path)
+            if sha in seen or _count(con, "SELECT count(*) FROM loads WHERE sha256 = ?", [sha]):
+                result.sheets.append(SheetResult(file=name, skipped="already loaded"))
+                continue
+            seen.add(sha)
+            try:
+                sheets = readers.read_file(con, path, recognise=recognise)
+                for sheet in sheets:
+                    result.sheets.append(
+                        load_sheet(con, sheet, config, load_id, sha, kind=kind, file=name))
+            except duckdb.Error as e:
+                raise CrmError(str(e).splitlines()[0], file=name) from None
+        link_vehicles(con, config)
+        if progress:
+            progress("", len(files), len(files))
+        con.execute("COMMIT")
+    except BaseException:
+        con.execute("ROLLBACK")
+        raise
+    return result
+
+
+def data_quality(con: duckdb.DuckDBPyConnection) -> dict[str, int]:
+    """read / loaded / duplicates / rejected summed over every recorded load."""
+    row = con.execute("SELECT coalesce(sum(read), 0), coalesce(sum(loaded), 0), "
+                      "coalesce(sum(duplicates), 0), coalesce(sum(rejected), 0) "
+                      "FROM loads").fetchone()
+    return dict(zip(("read", "loaded", "duplicates", "rejected"), map(int, row), strict=True))

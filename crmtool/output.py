@@ -1,0 +1,638 @@
+"""Frames out: table / csv / json / parquet / xlsx, atomic ``-o``, PII masking and ``--where``.
+
+Library code never prints; :func:`emit` is the one place that writes data to stdout.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import json
+import os
+import re
+import secrets
+import sys
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from datetime import date, datetime, time
+from pathlib import Path
+from typing import IO, Any
+
+import polars as pl
+import xlsxwriter
+
+from .errors import CrmError, UsageError
+
+FORMATS = ("table", "csv", "json", "parquet", "xlsx")
+ENCODINGS = ("utf-8", "gbk", "gb18030")
+TABLE_MAX_ROWS = 100
+TMP_DIR = ".crmtool-tmp"
+
+LABELS_ZH: dict[str, str] = {
+    "vin": "车架号(VIN)", "customer_id": "客户编号", "name": "客户姓名", "phone": "联系电话",
+    "plate": "车牌号", "brand": "品牌", "series": "车系", "model": "车型",
+    "sale_date": "购车日期", "sale_channel": "销售渠道", "outlet": "二级网点",
+    "tier": "价值等级", "ticket": "客单价", "visits_12m": "12个月回站次数",
+    "cycle_days": "回站周期(天)", "paid_amount_12m": "12个月有偿金额",
+    "lifetime_paid": "累计有偿金额", "age_stage": "车龄阶段", "est_mileage": "估算里程(km)",
+    "mileage_band": "里程段", "frequency_band": "入库频次", "usage": "使用性质",
+    "area_type": "区域类型", "birth_decade": "年龄段", "occupation": "职业",
+    "status": "客户状态", "days_since": "未回站天数", "last_visit": "最近回站日期",
+    "risk_ratio": "流失风险系数", "warn": "流失预警", "due_date": "到期日", "overdue": "是否逾期",
+    "reason": "原因", "other_dealer": "他店", "last_advisor": "服务顾问", "advisor": "服务顾问",
+    "ro_id": "工单号", "ro_type": "工单类型", "payer": "付费方", "settle_date": "结算日期",
+    "total_amount": "结算金额", "labor_amount": "工时费", "parts_amount": "材料费",
+    "mileage": "里程(km)", "band": "金额段", "gift": "礼包", "dealer_code": "经销商代码",
+    "dealer": "经销商", "dealer_name": "经销商名称", "region": "区域", "count": "数量",
+    "share": "占比", "revenue": "产值", "file": "文件", "line": "行号", "raw": "原始内容",
+    "gender": "性别", "birth_date": "出生日期", "address": "地址", "city": "城市",
+    "color": "颜色", "engine_no": "发动机号", "warranty_end": "保修截止日",
+    "warranty_due": "脱保日期", "insurance_end": "保险到期日", "first_visit": "首次回站日期",
+    "visits": "回站次数", "own_visits": "本店回站次数", "other_visits": "他店回站次数",
+    "paid_visits": "有偿回站次数", "paid_amount": "有偿金额", "last_service": "最近保养日期",
+    "service_type": "保养类型", "due_mileage": "到期里程(km)", "daily_km": "日均里程(km)",
+    "vehicle_status": "车辆状态", "vehicles": "车辆数", "lead_id": "线索编号",
+    "source": "线索来源", "consultant": "销售顾问", "created": "创建日期",
+    "last_follow_up": "最近跟进日期", "leads": "线索数", "visited": "到店数", "won": "成交数",
+    "lost": "战败数", "conversion": "转化率", "period": "期间", "month": "月份",
+    "rank": "排名", "score": "得分", "grade": "等级", "ticket_grade": "客单价等级",
+    "visits_grade": "回站次数等级", "cycle_grade": "回站周期等级", "group": "阈值组",
+    "rate": "比率", "amount": "金额", "date": "日期", "note": "备注", "flag": "标记",
+    "value": "值", "table": "表", "field": "字段", "loaded": "已导入", "read": "读取",
+    "duplicates": "重复", "rejected": "拒绝", "sold": "销售数", "returned_paid": "有偿回站数",
+}
+
+_TEXT_COLUMNS = {"phone", "vin", "plate", "id", "engine_no", "dealer_code", "raw"}
+_TEXT_SUFFIXES = ("_id", "_phone", "_vin", "_plate", "_code", "_no")
+_FORBIDDEN = re.compile(
+    r"\b(select|from|join|union|into|create|drop|copy|attach|detach|insert|update|delete|alter|"
+    r"pragma|install|load|export|import|set|call|with|execute|prepare|show|describe|explain)\b"
+    r"|\bread_\w*|--|/\*|\*/",
+    re.IGNORECASE,
+)
+_STRING_LITERAL = re.compile(r"'(?:[^']|'')*'")
+_QUOTED_IDENT = re.compile(r'"(?:[^"]|"")*"')
+_FORMULA_START = r"^[=+\-@\t\r]"
+_PLAIN_NUMBER = r"^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$"
+_BAD_SHEET_CHARS = re.compile(r"[\[\]:*?/\\]")
+
+
+# --- masking -------------------------------------------------------------------------------
+
+
+def mask_phone(phone: str | None) -> str | None:
+    """'13812345678' -> '138****5678'; ≥ 7 chars keep first 3 and last 2; shorter: all '*'."""
+    if phone is None:
+        return None
+    n = len(phone)
+    if n == 11:
+        return phone[:3] + "****" + phone[-4:]
+    if n >= 7:
+        return phone[:3] + "*" * (n - 5) + phone[-2:]
+    return "*" * n
+
+
+def mask_name(name: str | None) -> str | None:
+    """'张三' -> '张*', '欧阳娜娜' -> '欧***', 'Li Wei' -> 'L*****'; one char -> '*'."""
+    if name is None:
+        return None
+    name = name.strip()
+    if len(name) <= 1:
+        return "*" * len(name)
+    return name[0] + "*" * (len(name) - 1)
+
+
+def _stars(n: pl.Expr) -> pl.Expr:
+    return pl.lit("").str.pad_start(n, "*")
+
+
+def _mask_phone_expr(col: str) -> pl.Expr:
+    s = pl.col(col).cast(pl.String)
+    n = s.str.len_chars()
+    return (
+        pl.when(n == 11).then(s.str.slice(0, 3) + pl.lit("****") + s.str.slice(-4))
+        .when(n >= 7).then(s.str.slice(0, 3) + _stars(n - 5) + s.str.slice(-2))
+        .otherwise(_stars(n))
+        .alias(col)
+    )
+
+
+def _mask_name_expr(col: str) -> pl.Expr:
+    s = pl.col(col).cast(pl.String).str.strip_chars()
+    n = s.str.len_chars()
+    return (
+        pl.when(n <= 1).then(_stars(n))
+        .otherwise(s.str.slice(0, 1) + _stars(n - 1))
+        .alias(col)
+    )
+
+
+def mask_pii(frame: pl.DataFrame) -> pl.DataFrame:
+    """Mask columns named phone / name or ending in _phone / _name."""
+    exprs = []
+    for col in frame.columns:
+        if col == "phone" or col.endswith("_phone"):
+            exprs.append(_mask_phone_expr(col))
+        elif col == "name" or col.endswith("_name"):
+            exprs.append(_mask_name_expr(col))
+    return frame.with_columns(exprs) if exprs else frame
+
+
+# --- shape: --where, --columns, --sort, --limit --------------------------------------------
+
+
+def _unknown(flag: str, name: str, frame: pl.DataFrame) -> UsageError:
+    return UsageError(f"{flag}: unknown column '{name}'; columns are: {', '.join(frame.columns)}")
+
+
+def _check_where(where: str) -> None:
+    if ";" in where:
+        raise UsageError("--where: a condition cannot contain ';'")
+    bare = _QUOTED_IDENT.sub('""', _STRING_LITERAL.sub("''", where))
+    if bare.count("'") % 2 or bare.count('"') % 2:
+        raise UsageError("--where: unterminated quote")
+    bad = _FORBIDDEN.search(bare)
+    if bad:
+        raise UsageError(f"--where: only a condition over the list's columns is allowed "
+                         f"(found {bad.group(0)!r})")
+
+
+def _where(frame: pl.DataFrame, where: str) -> pl.DataFrame:
+    _check_where(where)
+    try:
+        ctx = pl.SQLContext(frames={"list": frame}, eager=True)
+        return ctx.execute(f"SELECT * FROM list WHERE {where}")
+    except Exception as e:  # polars raises many kinds; none may reach the user as a traceback
+        msg = str(e)
+        missing = re.search(r'(?:unable to find column|column) "([^"]+)"', msg)
+        if missing and missing.group(1) not in frame.columns:
+            raise _unknown("--where", missing.group(1), frame) from None
+        first = msg.strip().splitlines()[0] if msg.strip() else type(e).__name__
+        raise UsageError(f"--where: invalid condition {where!r}: {first}") from None
+
+
+def shape(frame: pl.DataFrame, *, where: str | None = None, columns: list[str] | None = None,
+          sort: list[str] | None = None, limit: int | None = None) -> pl.DataFrame:
+    """Filter (Polars SQL condition), sort ('-col' descending, nulls last), select, head."""
+    if where and where.strip():
+        frame = _where(frame, where)
+    if sort:
+        keys, desc = [], []
+        for item in sort:
+            name = item.strip()
+            descending = name.startswith("-")
+            name = name.lstrip("-+").strip()
+            if name not in frame.columns:
+                raise _unknown("--sort", name, frame)
+            keys.append(name)
+            desc.append(descending)
+        frame = frame.sort(keys, descending=desc, nulls_last=True, maintain_order=True)
+    if columns:
+        for name in columns:
+            if name not in frame.columns:
+                raise _unknown("--columns", name, frame)
+        frame = frame.select(list(dict.fromkeys(columns)))
+    if limit is not None:
+        if limit < 0:
+            raise UsageError("--limit must be 0 or more")
+        frame = frame.head(limit)
+    return frame
+
+
+# --- atomic writes -------------------------------------------------------------------------
+
+
+def _pid_alive(pid: int) -> bool:
+    if pid == os.getpid():
+        return True
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    except OSError:
+        return False
+    return True
+
+
+def _clear_stale(tmp_dir: Path) -> None:
+    if not tmp_dir.is_dir():
+        return
+    for entry in tmp_dir.iterdir():
+        m = re.match(r"^(\d+)-", entry.name)
+        if m and not _pid_alive(int(m.group(1))):
+            with contextlib.suppress(OSError):
+                entry.unlink()
+
+
+def _rmdir_if_empty(path: Path) -> None:
+    with contextlib.suppress(OSError):
+        path.rmdir()
+
+
+def _fsync_dir(folder: Path) -> None:
+    """Make the rename durable (best effort; not every platform can open a folder)."""
+    try:
+        fd = os.open(folder, os.O_RDONLY)
+    except OSError:
+        return
+    try:
+        os.fsync(fd)
+    except OSError:
+        pass
+    finally:
+        os.close(fd)
+
+
+@contextmanager
+def atomic_path(target: Path) -> Iterator[Path]:
+    """Yield a temp path beside ``target``; on success it replaces ``target`` in one step.
+
+    Temp files live in a hidden '.crmtool-tmp' folder on the same filesystem, named with the
+    pid so a later run clears those of dead processes. On any failure the temp is removed and
+    the old target stays as it was.
+    """
+    target = Path(target)
+    folder = target.parent
+    if not folder.is_dir():
+        raise CrmError(f"output folder does not exist: {folder}")
+    if target.is_dir():
+        raise CrmError(f"output is a folder, not a file: {target}")
+    tmp_dir = folder / TMP_DIR
+    _clear_stale(tmp_dir)
+    try:
+        tmp_dir.mkdir(exist_ok=True)
+    except OSError as e:
+        raise CrmError(f"cannot write in {folder}: {e.strerror or e}") from None
+    tmp = tmp_dir / f"{os.getpid()}-{secrets.token_hex(4)}-{target.name}"
+    try:
+        yield tmp
+        with open(tmp, "rb+") as fh:
+            os.fsync(fh.fileno())
+        os.replace(tmp, target)
+        _fsync_dir(folder)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            tmp.unlink()
+        raise
+    finally:
+        _rmdir_if_empty(tmp_dir)
+
+
+# --- emit ----------------------------------------------------------------------------------
+
+
+def _stdout_is_tty() -> bool:
+    try:
+        return sys.stdout.isatty()
+    except (AttributeError, ValueError):
+        return False
+
+
+def _stdout_bytes() -> IO[bytes]:
+    buf = getattr(sys.stdout, "buffer", None)
+    if buf is None:  # a text-only stream (some test harnesses)
+        raise UsageError("this output needs -o FILE")
+    sys.stdout.flush()
+    return buf
+
+
+def _resolve_format(fmt: str | None, out: Path | None) -> str:
+    if fmt:
+        fmt = fmt.lower()
+        if fmt not in FORMATS:
+            raise UsageError(f"--format: unknown format '{fmt}'; use one of {', '.join(FORMATS)}")
+        return fmt
+    if out is not None:
+        suffix = Path(out).suffix.lower().lstrip(".")
+        if suffix in ("csv", "json", "parquet", "xlsx"):
+            return suffix
+        raise UsageError(f"-o {out}: unknown file type '{Path(out).suffix}'; use .csv .json "
+                         ".parquet .xlsx or give --format")
+    return "table" if _stdout_is_tty() else "csv"
+
+
+def _headers(frame: pl.DataFrame, zh: bool) -> pl.DataFrame:
+    if not zh:
+        return frame
+    names: dict[str, str] = {}
+    used: set[str] = set()
+    for col in frame.columns:
+        label = LABELS_ZH.get(col, col)
+        if label in used:  # two columns with one label: keep them apart
+            label = f"{label}({col})"
+        used.add(label)
+        names[col] = label
+    return frame.rename(names)
+
+
+def _safe_csv(frame: pl.DataFrame) -> pl.DataFrame:
+    """Prefix text cells that a spreadsheet would run as a formula with a single quote."""
+    exprs = []
+    for col, dtype in frame.schema.items():
+        if dtype == pl.String:
+            s = pl.col(col)
+            risky = s.str.contains(_FORMULA_START) & ~s.str.contains(_PLAIN_NUMBER)
+            exprs.append(pl.when(risky).then(pl.lit("'") + s).otherwise(s).alias(col))
+    return frame.with_columns(exprs) if exprs else frame
+
+
+def _encode(text: str, frame: pl.DataFrame, encoding: str) -> bytes:
+    try:
+        return text.encode(encoding)
+    except UnicodeEncodeError:
+        pass
+    for col, dtype in frame.schema.items():
+        if dtype != pl.String:
+            continue
+        for i, value in enumerate(frame.get_column(col).to_list()):
+            if value is None:
+                continue
+            try:
+                value.encode(encoding)
+            except UnicodeEncodeError as e:
+                bad = value[e.start:e.end]
+                raise CrmError(f"--encoding {encoding}: row {i + 1}, column {col}: "
+                               f"{bad!r} has no {encoding.upper()} code; use --encoding gb18030 "
+                               "or utf-8") from None
+    for col in frame.columns:
+        try:
+            col.encode(encoding)
+        except UnicodeEncodeError:
+            raise CrmError(f"--encoding {encoding}: header {col!r} has no "
+                           f"{encoding.upper()} code") from None
+    raise CrmError(f"--encoding {encoding}: the text cannot be encoded")
+
+
+def _csv_bytes(frame: pl.DataFrame, *, bom: bool, encoding: str) -> bytes:
+    text = frame.write_csv()
+    if encoding in ("utf-8", "utf8"):
+        return (b"\xef\xbb\xbf" if bom else b"") + text.encode("utf-8")
+    return _encode(text, frame, encoding)
+
+
+def _json_default(value: Any) -> Any:
+    if isinstance(value, datetime | date | time):
+        return value.isoformat()
+    if isinstance(value, bytes):
+        return value.hex()
+    return str(value)
+
+
+def _json_bytes(frame: pl.DataFrame) -> bytes:
+    rows = frame.to_dicts()
+    for row in rows:
+        for key, value in row.items():
+            if isinstance(value, float) and value != value:  # NaN is not JSON
+                row[key] = None
+    return (json.dumps(rows, ensure_ascii=False, default=_json_default) + "\n").encode("utf-8")
+
+
+def _cell_text(value: Any) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, float):
+        return f"{value:.2f}".rstrip("0").rstrip(".") if value == value else ""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, datetime | date):
+        return value.isoformat()
+    return str(value)
+
+
+def _write_table(frame: pl.DataFrame, stream: IO[str], *, tty: bool) -> int:
+    """Render a rich table; returns the number of rows not shown."""
+    from rich.cells import cell_len
+    from rich.console import Console
+    from rich.table import Table
+
+    shown = frame.head(TABLE_MAX_ROWS) if tty else frame
+    numeric = {c for c, t in frame.schema.items() if t.is_numeric()}
+    table = Table(show_lines=False, highlight=False)
+    rows = [[_cell_text(v) for v in row] for row in shown.iter_rows()]
+    widths = [cell_len(c) for c in frame.columns]
+    for row in rows:
+        for j, cell in enumerate(row):
+            widths[j] = max(widths[j], cell_len(cell))
+    for col in frame.columns:
+        table.add_column(col, justify="right" if col in numeric else "left", no_wrap=not tty)
+    for row in rows:
+        table.add_row(*row)
+    if tty:
+        console = Console(file=stream, highlight=False)
+    else:  # piped: as wide as the content, never cut
+        console = Console(file=stream, highlight=False, width=max(40, sum(widths) +
+                          3 * len(widths) + 4), color_system=None)
+    console.print(table)
+    return frame.height - shown.height
+
+
+def emit(frame: pl.DataFrame, *, fmt: str | None = None, out: Path | None = None,
+         lang: str | None = None, mask: bool = False, sheet: str = "list",
+         split_by: str | None = None, encoding: str | None = None,
+         safe_csv: bool = False) -> None:
+    """Write ``frame`` to stdout or ``out`` in one of FORMATS (see docs/DEVELOPING.md)."""
+    fmt = _resolve_format(fmt, out)
+    out = Path(out) if out is not None else None
+    if lang not in (None, "zh", "en"):
+        raise UsageError(f"--lang: unknown language '{lang}'; use zh or en")
+    enc = (encoding or "utf-8").lower().replace("_", "-")
+    enc = {"utf8": "utf-8", "gb2312": "gbk", "cp936": "gbk"}.get(enc, enc)
+    if enc not in ENCODINGS:
+        raise UsageError(f"--encoding: unknown encoding '{encoding}'; use utf-8, gbk or gb18030")
+    if split_by and fmt != "xlsx":
+        raise UsageError("--split-by works with xlsx output only (-o FILE.xlsx)")
+    if mask:
+        frame = mask_pii(frame)
+
+    if fmt == "xlsx":
+        if out is None and _stdout_is_tty():
+            raise UsageError("xlsx output needs -o FILE or a pipe")
+        xlang = "en" if lang == "en" else "zh"
+        if out is None:
+            buf = io.BytesIO()
+            write_xlsx_sheets(buf, {sheet: frame}, lang=xlang, split_by=split_by)  # type: ignore[arg-type]
+            _stdout_bytes().write(buf.getvalue())
+            sys.stdout.flush()
+        else:
+            with atomic_path(out) as tmp:
+                write_xlsx_sheets(tmp, {sheet: frame}, lang=xlang, split_by=split_by)
+        return
+
+    if fmt == "parquet":
+        if out is None and _stdout_is_tty():
+            raise UsageError("parquet output needs -o FILE or a pipe")
+        if out is None:
+            buf = io.BytesIO()
+            frame.write_parquet(buf)
+            _stdout_bytes().write(buf.getvalue())
+            sys.stdout.flush()
+        else:
+            with atomic_path(out) as tmp:
+                frame.write_parquet(tmp)
+        return
+
+    named = _headers(frame, lang == "zh")
+    if fmt == "table":
+        if out is None:
+            tty = _stdout_is_tty()
+            hidden = _write_table(named, sys.stdout, tty=tty)
+            sys.stdout.flush()
+            if hidden:
+                sys.stderr.write(f"… {hidden} more rows (use --format csv or -o)\n")
+        else:
+            with atomic_path(out) as tmp, open(tmp, "w", encoding="utf-8") as fh:
+                _write_table(named, fh, tty=False)
+        return
+
+    if fmt == "csv":
+        if safe_csv:
+            named = _safe_csv(named)
+        data = _csv_bytes(named, bom=out is not None, encoding=enc)
+    else:  # json
+        data = _json_bytes(named)
+    if out is None:
+        _stdout_bytes().write(data)
+        sys.stdout.flush()
+    else:
+        with atomic_path(out) as tmp:
+            tmp.write_bytes(data)
+
+
+# --- xlsx ----------------------------------------------------------------------------------
+
+
+def _is_text_column(name: str) -> bool:
+    return name in _TEXT_COLUMNS or name.endswith(_TEXT_SUFFIXES)
+
+
+def _sheet_name(raw: str, used: set[str]) -> str:
+    """Excel sheet name: ≤ 31 chars, none of []:*?/\\, not quoted at the ends, unique."""
+    base = _BAD_SHEET_CHARS.sub("_", raw).strip().strip("'").strip() or "sheet"
+    base = base[:31]
+    name, n = base, 1
+    while name.lower() in used:
+        n += 1
+        suffix = f" ({n})"
+        name = base[: 31 - len(suffix)] + suffix
+    used.add(name.lower())
+    return name
+
+
+def _display_width(frame: pl.DataFrame, col: str) -> int:
+    """Widest cell in the column, CJK characters counted twice (from UTF-8 byte lengths)."""
+    s = frame.get_column(col)
+    if s.dtype == pl.Date:
+        return 10
+    if s.dtype == pl.Datetime:
+        return 16
+    text = s.cast(pl.String, strict=False) if s.dtype != pl.String else s
+    if text.null_count() == len(text):
+        return 0
+    chars = text.str.len_chars()
+    width = chars + (text.str.len_bytes() - chars) // 2
+    return int(width.max() or 0)
+
+
+def _header_width(label: str) -> int:
+    return sum(2 if ord(ch) > 0x2E7F else 1 for ch in label)
+
+
+def _write_sheet(wb: xlsxwriter.Workbook, name: str, frame: pl.DataFrame, labels: list[str],
+                 fmts: dict[str, Any]) -> None:
+    ws = wb.add_worksheet(name)
+    ncols = frame.width
+    for j, label in enumerate(labels):
+        ws.write_string(0, j, label, fmts["header"])
+    for j, col in enumerate(frame.columns):
+        s = frame.get_column(col)
+        dtype = s.dtype
+        width = max(_header_width(labels[j]), _display_width(frame, col))
+        ws.set_column(j, j, min(max(width + 2, 6), 50))
+        if _is_text_column(col) and dtype != pl.String:
+            s = s.cast(pl.String, strict=False)
+            dtype = pl.String
+        if dtype == pl.Datetime and getattr(dtype, "time_zone", None):
+            s = s.dt.replace_time_zone(None)
+        values = s.to_list()
+        if dtype == pl.String:
+            for i, v in enumerate(values, start=1):
+                if v is not None:
+                    ws.write_string(i, j, v)
+        elif dtype == pl.Date:
+            for i, v in enumerate(values, start=1):
+                if v is not None:
+                    ws.write_datetime(i, j, v, fmts["date"])
+        elif dtype == pl.Datetime:
+            for i, v in enumerate(values, start=1):
+                if v is not None:
+                    ws.write_datetime(i, j, v, fmts["datetime"])
+        elif dtype == pl.Boolean:
+            for i, v in enumerate(values, start=1):
+                if v is not None:
+                    ws.write_boolean(i, j, v)
+        elif dtype.is_numeric():
+            for i, v in enumerate(values, start=1):
+                if v is not None and v == v and v not in (float("inf"), float("-inf")):
+                    ws.write_number(i, j, v)
+        else:
+            for i, v in enumerate(values, start=1):
+                if v is not None:
+                    ws.write_string(i, j, _cell_text(v))
+    if ncols:
+        ws.freeze_panes(1, 0)
+        ws.autofilter(0, 0, frame.height, ncols - 1)
+
+
+def write_xlsx_sheets(path: Path, sheets: dict[str, pl.DataFrame], *, lang: str | None = "zh",
+                      max_rows: int = 1_048_575, split_by: str | None = None,
+                      workbook_hook: Callable[[xlsxwriter.Workbook, dict[str, str]], None]
+                      | None = None) -> None:
+    """Write frames as sheets of one workbook (``path`` may also be a binary stream).
+
+    Headers are Chinese unless ``lang='en'``; a frame over ``max_rows`` continues on
+    'name (2)', 'name (3)' …; ``split_by`` gives one sheet per distinct value of that column.
+    ``workbook_hook(workbook, sheet_names)`` runs before closing; ``sheet_names`` maps each key
+    of ``sheets`` to the name of its (first) worksheet.
+    """
+    if max_rows < 1:
+        raise ValueError("max_rows must be at least 1")
+    parts: list[tuple[str, str, pl.DataFrame]] = []  # (key, wanted name, frame)
+    for key, frame in sheets.items():
+        if split_by:
+            if split_by not in frame.columns:
+                raise _unknown("--split-by", split_by, frame)
+            values = frame.get_column(split_by).unique(maintain_order=False).sort(nulls_last=True)
+            for value in values.to_list():
+                sub = frame.filter(pl.col(split_by).is_null() if value is None
+                                   else pl.col(split_by) == value)
+                label = "(none)" if value is None else _cell_text(value) or "(blank)"
+                parts.append((key, label if len(sheets) == 1 else f"{key} {label}", sub))
+            if frame.height == 0:
+                parts.append((key, key, frame))
+        else:
+            parts.append((key, key, frame))
+
+    options = {"strings_to_formulas": False, "strings_to_urls": False,
+               "strings_to_numbers": False}
+    target = path if hasattr(path, "write") else str(path)
+    wb = xlsxwriter.Workbook(target, options)
+    fmts = {"header": wb.add_format({"bold": True, "bg_color": "#DDEBF7", "border": 1}),
+            "date": wb.add_format({"num_format": "yyyy-mm-dd"}),
+            "datetime": wb.add_format({"num_format": "yyyy-mm-dd hh:mm"})}
+    used: set[str] = set()
+    names: dict[str, str] = {}
+    try:
+        for key, wanted, frame in parts:
+            labels = [c if lang == "en" else LABELS_ZH.get(c, c) for c in frame.columns]
+            first = _sheet_name(wanted, used)
+            names.setdefault(key, first)
+            _write_sheet(wb, first, frame.head(max_rows), labels, fmts)
+            for n, start in enumerate(range(max_rows, frame.height, max_rows), start=2):
+                cont = _sheet_name(f"{first[: 31 - len(f' ({n})')]} ({n})", used)
+                _write_sheet(wb, cont, frame.slice(start, max_rows), labels, fmts)
+        if workbook_hook is not None:
+            workbook_hook(wb, names)
+    finally:
+        wb.close()

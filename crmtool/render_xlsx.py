@@ -1,0 +1,265 @@
+"""The monthly report as an Excel workbook: a summary sheet of KPI tables with native charts,
+then one sheet per call list (full rows, Chinese headers, frozen header, autofilter).
+
+Every string is written as a string: no cell starting with = + - @ ever becomes a formula.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+import polars as pl
+from xlsxwriter.workbook import Workbook
+from xlsxwriter.worksheet import Worksheet
+
+from .output import write_xlsx_sheets
+from .render_html import KPI_SPEC, _kpi_values
+from .report_common import LIST_KEYS, RO_TYPES, labels, mask_people, translate_values
+
+CHART_ROWS = 16  # rows a chart occupies beside its table
+
+
+def _sheet_name(name: str, used: set[str]) -> str:
+    clean = "".join("_" if ch in "[]:*?/\\" else ch for ch in name).strip("'")[:31] or "Sheet"
+    out, n = clean, 2
+    while out.lower() in used:
+        suffix = f" ({n})"
+        out, n = clean[: 31 - len(suffix)] + suffix, n + 1
+    used.add(out.lower())
+    return out
+
+
+class _Summary:
+    """Writes the summary sheet block by block, each table with an optional chart beside it."""
+
+    def __init__(self, wb: Workbook, ws: Worksheet, name: str) -> None:
+        self.wb, self.ws, self.name, self.row = wb, ws, name, 0
+        self.f_title = wb.add_format({"bold": True, "font_size": 16, "font_color": "#1F4E79"})
+        self.f_head = wb.add_format({"bold": True, "font_size": 12, "font_color": "#1F4E79",
+                                     "bottom": 2, "bottom_color": "#2E75B6"})
+        self.f_th = wb.add_format({"bold": True, "bg_color": "#F1F4F8", "border": 1,
+                                   "border_color": "#CFD7E2"})
+        self.f_td = wb.add_format({"border": 1, "border_color": "#E3E8EF"})
+        self.f_int = wb.add_format({"num_format": "#,##0", "border": 1,
+                                    "border_color": "#E3E8EF"})
+        self.f_money = wb.add_format({"num_format": "#,##0.00", "border": 1,
+                                      "border_color": "#E3E8EF"})
+        self.f_pct = wb.add_format({"num_format": "0.0%", "border": 1,
+                                    "border_color": "#E3E8EF"})
+        ws.set_column(0, 0, 30)
+        ws.set_column(1, 7, 14)
+
+    def text(self, value: str, fmt: Any = None) -> None:
+        self.ws.write_string(self.row, 0, value, fmt)
+        self.row += 1
+
+    def table(self, title: str, headers: Sequence[str], rows: Sequence[Sequence[Any]],
+              kinds: Sequence[str], chart: dict[str, Any] | None = None) -> None:
+        """kinds per column: text | int | money | pct. `chart`: xlsxwriter chart options plus
+        'value_col' (column index of the values charted against column 0)."""
+        start = self.row
+        self.ws.write_string(self.row, 0, title, self.f_head)
+        self.row += 1
+        for c, h in enumerate(headers):
+            self.ws.write_string(self.row, c, h, self.f_th)
+        self.row += 1
+        first = self.row
+        for r in rows:
+            for c, (v, kind) in enumerate(zip(r, kinds, strict=True)):
+                if v is None:
+                    self.ws.write_blank(self.row, c, None, self.f_td)
+                elif kind == "text":
+                    self.ws.write_string(self.row, c, str(v), self.f_td)
+                else:
+                    fmt = {"int": self.f_int, "money": self.f_money, "pct": self.f_pct}[kind]
+                    self.ws.write_number(self.row, c, float(v), fmt)
+            self.row += 1
+        if chart and rows:
+            self._chart(chart, title, first, self.row - 1, start)
+            self.row = max(self.row, start + CHART_ROWS)
+        self.row += 1
+
+    def _chart(self, opts: dict[str, Any], title: str, first: int, last: int,
+               anchor: int) -> None:
+        opts = dict(opts)
+        value_col = opts.pop("value_col", 1)
+        kind = opts.pop("type")
+        chart = self.wb.add_chart({"type": kind, **opts})
+        series: dict[str, Any] = {
+            "name": title,
+            "categories": [self.name, first, 0, last, 0],
+            "values": [self.name, first, value_col, last, value_col],
+            "data_labels": {"value": True},
+        }
+        if kind != "pie":
+            series["fill"] = {"color": "#2E75B6"}
+            series["gap"] = 60
+        else:
+            series["data_labels"] = {"percentage": True, "category": True,
+                                     "leader_lines": True}
+        chart.add_series(series)
+        chart.set_title({"name": title, "name_font": {"size": 11}})
+        chart.set_legend({"none": True} if kind != "pie" else {"position": "right"})
+        if kind == "bar":
+            chart.set_y_axis({"reverse": True})
+        self.ws.insert_chart(anchor, 5, chart, {"x_scale": 1.1, "y_scale": 1.0})
+
+
+def _n(d: Mapping[str, Any], k: str) -> float:
+    v = d.get(k) if isinstance(d, Mapping) else None
+    return float(v) if isinstance(v, int | float) else 0.0
+
+
+def _summary_sheet(wb: Workbook, summary: Mapping[str, Any], t: Mapping[str, str],
+                   used: set[str]) -> Worksheet:
+    name = _sheet_name(t["sheet_summary"], used)
+    s = _Summary(wb, wb.add_worksheet(name), name)
+    period = summary.get("period") or {}
+    s.text(t["title"], s.f_title)
+    s.text(f"{t['period']}: {period.get('start', '')} ~ {period.get('end', '')}    "
+           f"{t['as_of']}: {summary.get('as_of', '')}")
+    s.row += 1
+    kv = _kpi_values(summary)
+    s.text(t["kpi"], s.f_head)
+    s.ws.write_string(s.row, 0, t["item"], s.f_th)
+    s.ws.write_string(s.row, 1, t["value"], s.f_th)
+    s.row += 1
+    for key, kind, _ in KPI_SPEC:
+        v = kv.get(key)
+        s.ws.write_string(s.row, 0, t[f"kpi_{key}"], s.f_td)
+        fmt = {"int": s.f_int, "share": s.f_pct, "money": s.f_money}[kind]
+        if v is None:
+            s.ws.write_blank(s.row, 1, None, fmt)
+        else:
+            s.ws.write_number(s.row, 1, float(v), fmt)
+        s.row += 1
+    s.row += 1
+
+    tiers = summary.get("tiers") or {}
+    total = sum(_n(tiers, k) for k in "ABCD")
+    s.table(t["tiers"], [t["tier"], t["vehicles"], t["share"]],
+            [[k, _n(tiers, k), _n(tiers, k) / total if total else None] for k in "ABCD"],
+            ["text", "int", "pct"], {"type": "column"})
+    by_series = summary.get("tiers_by_series") or []
+    if by_series:
+        s.table(t["tiers_by_series"], [t["series"], "A", "B", "C", "D"],
+                [[str(r.get("series") or ""), *(_n(r, k) for k in "ABCD")] for r in by_series],
+                ["text", "int", "int", "int", "int"])
+
+    st = summary.get("status") or {}
+    keys = ("new", "loyal", "general", "at_risk", "lost")
+    total = sum(_n(st, k) for k in keys)
+    s.table(t["status"], [t["status"], t["vehicles"], t["share"]],
+            [[t[f"st_{k}"], _n(st, k), _n(st, k) / total if total else None] for k in keys],
+            ["text", "int", "pct"], {"type": "bar"})
+
+    lk = summary.get("leakage") or {}
+    keys = ("retained", "cross_shop", "defected", "out_of_channel")
+    base = sum(_n(lk, k) for k in keys)
+    s.table(t["leakage"], ["", t["vehicles"], t["share"]],
+            [[t[f"lk_{k}"], _n(lk, k), _n(lk, k) / base if base else None] for k in keys],
+            ["text", "int", "pct"], {"type": "bar"})
+    by_visits = lk.get("cross_shop_by_own_visits") or {}
+    s.table(t["cross_by_visits"], [t["own_visits"], t["vehicles"]],
+            [[t["visits_5"] if k == "5+" else t["visits_n"].format(n=k), _n(by_visits, k)]
+             for k in ("1", "2", "3", "4", "5+")], ["text", "int"])
+    region = lk.get("cross_shop_region") or {}
+    s.table(t["cross_region"], [t["region"], t["vehicles"]],
+            [[t[f"rg_{k}"], _n(region, k)] for k in ("same", "other", "unknown")],
+            ["text", "int"])
+    dealers = summary.get("defected_by_dealer") or []
+    if dealers:
+        s.table(t["defected_by_dealer"], [t["dealer"], t["dealer_name"], t["region"],
+                                          t["vehicles"]],
+                [[str(r.get("dealer") or ""), str(r.get("name") or ""),
+                  str(r.get("region") or ""), _n(r, "vehicles")] for r in dealers],
+                ["text", "text", "text", "int"])
+
+    nc = summary.get("new_car_defection") or {}
+    s.table(t["new_car"], [t["item"], t["vehicles"]],
+            [[t["nc_sold"], _n(nc, "sold")], [t["nc_defected"], _n(nc, "defected")],
+             [t["nc_direct"], _n(nc, "direct")],
+             [t["never_returned"], _n(summary, "never_returned")]], ["text", "int"])
+    sn = summary.get("secondary_network") or {}
+    rows = [[str(r.get("outlet") or ""), _n(r, "sold"), _n(r, "returned_paid"),
+             r.get("revenue"), r.get("no_paid", _n(r, "sold") - _n(r, "returned_paid")),
+             r.get("no_ro")] for r in (sn.get("by_outlet") or [])]
+    rows.append([t["total"], _n(sn, "sold"), _n(sn, "returned_paid"), sn.get("revenue"),
+                 sn.get("no_paid"), sn.get("no_ro")])
+    s.table(t["secondary"], [t["outlet"], t["sn_sold"], t["sn_returned_paid"],
+                             t["sn_revenue"], t["sn_no_paid"], t["sn_no_ro"]],
+            rows, ["text", "int", "int", "money", "int", "int"])
+
+    mix = summary.get("service_mix") or {}
+    types = list(RO_TYPES) + sorted(k for k in mix if k not in RO_TYPES)
+    s.table(t["service"], [t["ro_type"], t["ro_count"], t["share"], t["revenue"]],
+            [[t.get(f"rt_{k}", k), _n(mix.get(k) or {}, "count"),
+              _n(mix.get(k) or {}, "share"), _n(mix.get(k) or {}, "revenue")] for k in types],
+            ["text", "int", "pct", "money"], {"type": "pie"})
+    md = summary.get("maintenance_due") or {}
+    if md:
+        s.table(t["maintenance_due"], [t["md_due"], t["md_returned"], t["md_rate"]],
+                [[_n(md, "due"), _n(md, "returned"), _n(md, "rate")]], ["int", "int", "pct"])
+
+    ld = summary.get("leads") or {}
+    lead_cols = ("leads", "visited", "won", "lost", "conversion", "overdue")
+    lead_kinds = ["pct" if k == "conversion" else "int" for k in lead_cols]
+    s.table(t["leads"], [t[f"ld_{k}"] for k in lead_cols],
+            [[_n(ld, k) for k in lead_cols]], lead_kinds)
+    for key, name_key in (("leads_by_source", "source"), ("leads_by_consultant", "consultant")):
+        rows_ = summary.get(key) or []
+        if rows_:
+            s.table(t[key], [t[name_key]] + [t[f"ld_{k}"] for k in lead_cols],
+                    [[str(r.get(name_key) or "")] + [_n(r, k) for k in lead_cols]
+                     for r in rows_], ["text", *lead_kinds])
+
+    dq = summary.get("data_quality") or {}
+    dq_keys = ("read", "loaded", "duplicates", "rejected")
+    s.table(t["dq"], [t["item"], t["count"]], [[t[f"dq_{k}"], _n(dq, k)] for k in dq_keys],
+            ["text", "int"])
+    for key, name_key in (("rejects_by_reason", "reason"), ("flags_by_kind", "flag")):
+        rows_ = summary.get(key) or []
+        if rows_:
+            s.table(t[key], [t[name_key], t["count"]],
+                    [[str(r.get(name_key) or ""), _n(r, "count")] for r in rows_],
+                    ["text", "int"])
+    return s.ws
+
+
+def _move_first(wb: Workbook, ws: Worksheet) -> None:
+    """Put the summary sheet (added last by the hook) in front and make it the active one."""
+    objs = wb.worksheets_objs
+    objs.remove(ws)
+    objs.insert(0, ws)
+    for i, sheet in enumerate(objs):
+        sheet.index = i  # autofilter names and the active sheet refer to this index
+        sheet.selected = 0
+    ws.activate()
+
+
+def _for_people(frame: pl.DataFrame, lang: str, mask: bool) -> pl.DataFrame:
+    """Code values and yes/no in words (zh), names and phones masked on request."""
+    frame = translate_values(frame, lang)
+    if lang == "zh":
+        frame = frame.with_columns(
+            pl.col(c).replace_strict({True: "是", False: "否"}, return_dtype=pl.String)
+            for c, dt in frame.schema.items() if dt == pl.Boolean)
+    return mask_people(frame) if mask else frame
+
+
+def write_xlsx_report(path: Path, summary: dict, lists: dict[str, pl.DataFrame], *,
+                      lang: str = "zh", mask_pii: bool = False) -> None:
+    """The workbook: summary sheet with charts, then one sheet per call list (full rows and
+    phones unless mask_pii); list sheets come from output.write_xlsx_sheets."""
+    t = labels(lang)
+    keys = [k for k in LIST_KEYS if k in lists] + sorted(k for k in lists if k not in LIST_KEYS)
+    sheets = {t.get(f"ls_{k}", k): _for_people(lists[k], lang, mask_pii) for k in keys}
+
+    def hook(wb: Workbook, names: dict[str, str]) -> None:
+        used = {n.lower() for n in wb.sheetnames}
+        ws = _summary_sheet(wb, summary, t, used)
+        _move_first(wb, ws)
+
+    write_xlsx_sheets(path, sheets, lang=lang, workbook_hook=hook)

@@ -1,0 +1,265 @@
+"""Segments (rules §4, seed 003 客户分类) and the `segment` targeting list.
+
+Each segment column is defined once, as SQL driven by cfg.segments:
+age_stage 车龄, est_mileage / mileage_band 里程, frequency_band 入库频次, birth_decade 年代,
+plus the plain attributes series, model, usage, area_type, occupation.
+
+The mileage rate rule lives only here (`daily_rates`); the due and warranty lists call it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date
+
+import duckdb
+import polars as pl
+
+from .config import Config
+from .value_tiers import tiers_sql
+
+GONE = ("scrapped", "transferred")  # vehicle_status values left out of targeting lists
+AGE_STAGES = ("new", "mid", "old", "unknown")
+
+
+# -- labels ----------------------------------------------------------------------------------
+
+def _km(x: float) -> str:
+    return f"{x / 1000:g}k"
+
+
+def mileage_labels(cfg: Config) -> list[str]:
+    """'<10k', '10k-30k', …, '100k+' from cfg.segments.mileage_bands_km."""
+    cuts = cfg.segments.mileage_bands_km
+    return ([f"<{_km(cuts[0])}"]
+            + [f"{_km(lo)}-{_km(hi)}" for lo, hi in zip(cuts, cuts[1:], strict=False)]
+            + [f"{_km(cuts[-1])}+"])
+
+
+def frequency_labels(cfg: Config) -> list[str]:
+    """'0', '1', '2-3', '4+' from cfg.segments.frequency_bands (lower bounds)."""
+    lows = [int(x) for x in cfg.segments.frequency_bands]
+    out = []
+    for lo, nxt in zip(lows, lows[1:], strict=False):
+        out.append(str(lo) if nxt - 1 == lo else f"{lo}-{nxt - 1}")
+    return out + [f"{lows[-1]}+"]
+
+
+# -- segment columns as SQL expressions ------------------------------------------------------
+
+def age_stage_sql(cfg: Config, sale_date: str = "sale_date") -> str:
+    """new / mid / old by years = (as_of − sale_date) / 365.25; unknown without a sale date."""
+    new_until, mid_until = (float(x) for x in cfg.segments.age_stage_years[:2])
+    years = f"(($as_of - {sale_date}) / 365.25)"
+    return (f"CASE WHEN {sale_date} IS NULL THEN 'unknown' "
+            f"WHEN {years} < {new_until} THEN 'new' "
+            f"WHEN {years} < {mid_until} THEN 'mid' ELSE 'old' END")
+
+
+def mileage_band_sql(cfg: Config, km: str = "est_mileage") -> str:
+    cuts = cfg.segments.mileage_bands_km
+    labels = mileage_labels(cfg)
+    whens = " ".join(f"WHEN {km} < {float(c)} THEN '{lab}'"
+                     for c, lab in zip(cuts, labels, strict=False))
+    return f"CASE WHEN {km} IS NULL THEN 'unknown' {whens} ELSE '{labels[-1]}' END"
+
+
+def frequency_band_sql(cfg: Config, visits: str = "own_visits_12m") -> str:
+    lows = [int(x) for x in cfg.segments.frequency_bands]
+    labels = frequency_labels(cfg)
+    whens = " ".join(f"WHEN {visits} >= {lo} THEN '{lab}'"
+                     for lo, lab in reversed(list(zip(lows, labels, strict=True))))
+    return f"CASE {whens} END"
+
+
+def birth_decade_sql(birth_date: str = "birth_date", birth_year: str = "birth_year") -> str:
+    """'80后' from the birth date or birth year (1950s → '50后', 2000s → '00后')."""
+    year = f"coalesce(year({birth_date}), {birth_year})"
+    return (f"CASE WHEN {year} IS NOT NULL THEN "
+            f"lpad(CAST(({year} // 10 * 10) % 100 AS VARCHAR), 2, '0') || '后' END")
+
+
+# -- mileage: readings, rollbacks, daily rate ------------------------------------------------
+
+def rates_sql(cfg: Config) -> str:
+    """Per vehicle (every vin of vehicles or with a reading): last_reading, last_reading_date,
+    daily_km, est_mileage, mileage_rollbacks at $as_of (rules §4, §13 Mileage).
+
+    Readings: mileage_km > 0 of repair orders at any dealer settled up to $as_of, in
+    settle_date order (same day: lower reading first). A reading is dropped (and counted) when
+    it is below the previous kept reading or implies more than max_daily_km per day since it
+    (same-day readings count as 1 day apart). The first reading is always kept.
+
+    The rule is sequential. Without the per-day test, "kept" is exactly "not below any earlier
+    reading" (a running max, a window function). That answer is also the sequential one for
+    every vehicle where no kept reading fails the per-day test against the kept reading before
+    it; the few vehicles where one does (a typo such as 350000 for 35000) are walked reading by
+    reading in a recursive CTE. Both paths give the sequential rule's answer.
+    """
+    s = cfg.segments
+    max_km, min_days = float(s.max_daily_km), int(s.min_rate_days)
+    return f"""
+        WITH RECURSIVE readings AS (
+            SELECT vin, settle_date AS day, mileage_km AS km,
+                   row_number() OVER (PARTITION BY vin
+                                      ORDER BY settle_date, mileage_km, dealer_code, ro_id) AS n
+            FROM ro
+            WHERE mileage_km > 0 AND settle_date <= $as_of AND vin IS NOT NULL),
+        running AS (
+            SELECT *, km >= coalesce(max(km) OVER earlier, km) AS kept
+            FROM readings
+            WINDOW earlier AS (PARTITION BY vin ORDER BY n
+                               ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING)),
+        checked AS (
+            SELECT *, max(km) FILTER (WHERE kept) OVER earlier AS prev_km,
+                      max(day) FILTER (WHERE kept) OVER earlier AS prev_day
+            FROM running
+            WINDOW earlier AS (PARTITION BY vin ORDER BY n
+                               ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING)),
+        jumpy AS (
+            SELECT DISTINCT vin FROM checked
+            WHERE kept AND prev_km IS NOT NULL
+              AND (km - prev_km) / greatest(day - prev_day, 1) > {max_km}),
+        fast AS (
+            SELECT vin, max(km) FILTER (WHERE kept) AS last_km,
+                   max(day) FILTER (WHERE kept) AS last_day,
+                   count(*) FILTER (WHERE NOT kept) AS rollbacks
+            FROM running WHERE vin NOT IN (SELECT vin FROM jumpy) GROUP BY vin),
+        slow_readings AS (SELECT * FROM readings WHERE vin IN (SELECT vin FROM jumpy)),
+        walk(vin, n, kept_km, kept_day, rollbacks) AS (
+            SELECT vin, n, km, day, 0 FROM slow_readings WHERE n = 1
+            UNION ALL
+            SELECT vin, n, CASE WHEN keep THEN km ELSE kept_km END,
+                   CASE WHEN keep THEN day ELSE kept_day END,
+                   rollbacks + CAST(NOT keep AS INTEGER)
+            FROM (SELECT w.vin, r.n, r.km, r.day, w.kept_km, w.kept_day, w.rollbacks,
+                         r.km >= w.kept_km
+                         AND (r.km - w.kept_km) / greatest(r.day - w.kept_day, 1) <= {max_km}
+                         AS keep
+                  FROM walk w JOIN slow_readings r ON r.vin = w.vin AND r.n = w.n + 1)),
+        slow AS (
+            SELECT vin, arg_max(kept_km, n) AS last_km, arg_max(kept_day, n) AS last_day,
+                   arg_max(rollbacks, n) AS rollbacks
+            FROM walk GROUP BY vin),
+        kept AS (
+            SELECT k.*, f.km AS first_km, f.day AS first_day
+            FROM (SELECT * FROM fast UNION ALL SELECT * FROM slow) k
+            JOIN readings f ON f.vin = k.vin AND f.n = 1),
+        cars AS (
+            SELECT vin, sale_date FROM vehicles WHERE vin IS NOT NULL
+            UNION ALL
+            SELECT vin, NULL FROM kept WHERE vin NOT IN (SELECT vin FROM vehicles)),
+        rated AS (
+            SELECT c.vin, c.sale_date, k.last_km, k.last_day, coalesce(k.rollbacks, 0) AS rb,
+                   least(CASE
+                       WHEN k.last_day - k.first_day >= {min_days}
+                           THEN (k.last_km - k.first_km) / (k.last_day - k.first_day)
+                       WHEN k.last_day - c.sale_date >= {min_days}
+                           THEN k.last_km / (k.last_day - c.sale_date)
+                       ELSE {float(s.default_daily_km)} END, {max_km}) AS daily_km
+            FROM cars c LEFT JOIN kept k USING (vin))
+        SELECT vin, last_km AS last_reading, last_day AS last_reading_date, daily_km,
+               CAST(round(CASE
+                   WHEN last_km IS NOT NULL
+                       THEN last_km + daily_km * greatest($as_of - last_day, 0)
+                   WHEN sale_date IS NOT NULL
+                       THEN daily_km * greatest($as_of - sale_date, 0) END) AS BIGINT)
+                   AS est_mileage,
+               CAST(rb AS INTEGER) AS mileage_rollbacks
+        FROM rated
+    """
+
+
+def daily_rates(con: duckdb.DuckDBPyConnection, cfg: Config, as_of: date) -> pl.DataFrame:
+    """Per vehicle: vin, last_reading, last_reading_date, daily_km, est_mileage (whole km),
+    mileage_rollbacks (readings dropped). Needs facts.install."""
+    return con.sql(rates_sql(cfg) + " ORDER BY vin", params={"as_of": as_of}).pl()
+
+
+# -- the segment list ------------------------------------------------------------------------
+
+@dataclass
+class SegmentResult:
+    """The segment list and the vehicles left out of it per reason (scrapped, transferred)."""
+
+    frame: pl.DataFrame
+    left_out: dict[str, int] = field(default_factory=dict)
+
+
+def segments_sql(cfg: Config) -> str:
+    """One row per vehicle ours at $as_of with its tier, segments and the owner's contact;
+    _gone holds vehicle_status when it is scrapped / transferred."""
+    window = int(cfg.tiers.window_days)
+    gone = ", ".join(f"'{g}'" for g in GONE)
+    return f"""
+        WITH t AS ({tiers_sql(cfg)}),
+        r AS ({rates_sql(cfg)}),
+        own AS (
+            SELECT vin, max(day) AS last_visit,
+                   count(*) FILTER (WHERE day >= $as_of - {window - 1}) AS own_visits_12m
+            FROM visits WHERE is_own AND day <= $as_of GROUP BY vin),
+        adv AS (
+            SELECT vin, arg_max(advisor, {{'d': settle_date, 'id': ro_id}}) AS last_advisor
+            FROM ro WHERE is_own AND advisor IS NOT NULL AND settle_date <= $as_of
+            GROUP BY vin),
+        seg AS (
+            SELECT t.vin, v.plate, v.customer_id, c.name, coalesce(c.phone, v.phone) AS phone,
+                   t.series, v.model, t.tier, t.ticket, t.visits_12m, t.cycle_days,
+                   {age_stage_sql(cfg, "v.sale_date")} AS age_stage,
+                   r.est_mileage,
+                   coalesce(own.own_visits_12m, 0) AS own_visits_12m,
+                   v.usage, c.area_type,
+                   {birth_decade_sql("c.birth_date", "c.birth_year")} AS birth_decade,
+                   c.occupation, own.last_visit, adv.last_advisor,
+                   CASE WHEN v.vehicle_status IN ({gone}) THEN v.vehicle_status END AS _gone
+            FROM t
+            LEFT JOIN vehicles v USING (vin)
+            LEFT JOIN customers c ON c.customer_id = v.customer_id
+            LEFT JOIN r USING (vin)
+            LEFT JOIN own USING (vin)
+            LEFT JOIN adv USING (vin))
+        SELECT vin, plate, customer_id, name, phone, series, model, tier, ticket, visits_12m,
+               cycle_days, age_stage, est_mileage, {mileage_band_sql(cfg)} AS mileage_band,
+               {frequency_band_sql(cfg)} AS frequency_band, usage, area_type, birth_decade,
+               occupation, last_visit, last_advisor, _gone
+        FROM seg
+    """
+
+
+def _status(con: duckdb.DuckDBPyConnection, cfg: Config, as_of: date) -> pl.DataFrame | None:
+    """status and days_since from churn.vehicle_status, when that module provides it."""
+    try:
+        from .churn import vehicle_status
+    except ImportError:
+        return None
+    return vehicle_status(con, cfg, as_of).select("vin", "status", "days_since")
+
+
+def segment_list(con: duckdb.DuckDBPyConnection, cfg: Config, as_of: date) -> SegmentResult:
+    """The segment list: one row per vehicle ours at as_of (tier first, then vin), scrapped and
+    transferred vehicles left out and counted. Needs facts.install."""
+    frame = con.sql(segments_sql(cfg) + " ORDER BY tier, vin", params={"as_of": as_of}).pl()
+    counts = frame["_gone"].value_counts()
+    left_out = {g: 0 for g in GONE}
+    for g, n in counts.iter_rows():
+        if g is not None:
+            left_out[g] = int(n)
+    frame = frame.filter(pl.col("_gone").is_null()).drop("_gone")
+    status = _status(con, cfg, as_of)
+    if status is not None:
+        frame = frame.join(status, on="vin", how="left", maintain_order="left")
+    return SegmentResult(frame, left_out)
+
+
+def per_customer(frame: pl.DataFrame) -> pl.DataFrame:
+    """One row per customer: their best-tier vehicle (then highest ticket, most paid visits,
+    vin), with `vehicles` = how many of the customer's vehicles were in the frame. Rows
+    without a customer_id stay as they are. The frame's order is kept."""
+    key = pl.coalesce(pl.col("customer_id"), pl.lit("\0") + pl.col("vin"))
+    ranked = (frame.with_row_index("_row")
+              .with_columns(_key=key)
+              .with_columns(vehicles=pl.len().over("_key").cast(pl.Int64)))
+    best = (ranked.sort(["tier", "ticket", "visits_12m", "vin"],
+                        descending=[False, True, True, False], nulls_last=True)
+            .unique(subset="_key", keep="first", maintain_order=True))
+    return best.sort("_row").drop("_row", "_key")

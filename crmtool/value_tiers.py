@@ -1,0 +1,233 @@
+"""Value tier A–D per vehicle and customer (rules §3, seed 003 客户价值等级).
+
+Three dimensions over the paid visits (有偿服务) of the window ending on as_of:
+ticket 客单价 (paid amount / paid visits), visits 回站次数 (paid visits) and cycle_days 回站周期
+(mean days between consecutive paid visits in the window when there are two or more, else days
+since the last paid visit ever). Each gets a grade A–D from the cut points of cfg.tiers (ticket
+cut points per series group, overridden per series by tiers.series_ticket); the tier combines
+them: "strict" = the lowest grade, "score" = mean of A=4 … D=1 rounded half up.
+Grades use unrounded values; the frame shows ticket and cycle_days rounded to 2 decimals.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from dataclasses import dataclass, field, replace
+from datetime import date
+
+import duckdb
+import polars as pl
+
+from .config import Config
+
+TIERS = ("A", "B", "C", "D")
+
+
+def _lit(text: str | None) -> str:
+    """A SQL string literal of a config value."""
+    return "NULL" if text is None else "'" + text.replace("'", "''") + "'"
+
+
+def _cuts_sql(cfg: Config) -> str:
+    """Per series (NULL = unlisted) the group and the ticket cut points that apply to it."""
+    t = cfg.tiers
+    rows = []
+    named = set(t.series_ticket)
+    for names in t.series_groups.values():
+        named.update(names)
+    for series in sorted(named):
+        group = cfg.series_group(series)
+        a, b, c = t.series_ticket.get(series, t.ticket[group])
+        rows.append(f"({_lit(series)}, {_lit(group)}, {float(a)}, {float(b)}, {float(c)})")
+    rows.append(f"(NULL, {_lit(t.default_group)}, "
+                + ", ".join(str(float(x)) for x in t.ticket[t.default_group]) + ")")
+    return (f"SELECT * FROM (VALUES {', '.join(rows)}) "
+            "AS cuts(series, tier_group, ticket_a, ticket_b, ticket_c)")
+
+
+def score_sql(grades: list[str]) -> str:
+    """Score mode: mean of the grades as A=4 … D=1, rounded half up, back to a letter."""
+    points = " + ".join(f"(ascii('E') - ascii({g}))" for g in grades)
+    return (f"chr(CAST(ascii('E') - floor(({points}) / {float(len(grades))} + 0.5) "
+            "AS INTEGER))")
+
+
+def tiers_sql(cfg: Config, with_cuts: bool = False) -> str:
+    """The tier of every vehicle ours at $as_of (one SQL query; needs facts.install);
+    with_cuts adds the ticket cut points used (ticket_a, ticket_b, ticket_c)."""
+    t = cfg.tiers
+    va, vb, vc = (int(x) for x in t.visits)
+    ca, cb, cc = (float(x) for x in t.cycle_days)
+    if t.combine == "score":
+        tier = (f"CASE WHEN visits_12m = 0 THEN 'D' "
+                f"ELSE {score_sql(['ticket_grade', 'visits_grade', 'cycle_grade'])} END")
+    else:  # strict: the lowest grade is the latest letter
+        tier = "greatest(ticket_grade, visits_grade, cycle_grade)"
+    return f"""
+        WITH base AS (SELECT vin FROM ours($as_of)),
+        paid AS (
+            SELECT vin, day, paid_amount FROM visits
+            WHERE is_paid AND day <= $as_of AND vin IN (SELECT vin FROM base)),
+        in_window AS (
+            SELECT vin, paid_amount,
+                   day - lag(day) OVER (PARTITION BY vin ORDER BY day) AS gap
+            FROM paid WHERE day >= $as_of - {int(t.window_days) - 1}),
+        w AS (
+            SELECT vin, count(*) AS visits_12m, sum(paid_amount) AS paid_amount_12m,
+                   avg(gap) AS mean_gap
+            FROM in_window GROUP BY vin),
+        life AS (
+            SELECT vin, max(day) AS last_paid_visit, sum(paid_amount) AS lifetime_paid
+            FROM paid GROUP BY vin),
+        dims AS (
+            SELECT b.vin, v.series, coalesce(s.tier_group, d.tier_group) AS tier_group,
+                   coalesce(s.ticket_a, d.ticket_a) AS ticket_a,
+                   coalesce(s.ticket_b, d.ticket_b) AS ticket_b,
+                   coalesce(s.ticket_c, d.ticket_c) AS ticket_c,
+                   w.paid_amount_12m / w.visits_12m AS ticket,
+                   coalesce(w.visits_12m, 0) AS visits_12m,
+                   CASE WHEN w.visits_12m >= 2 THEN w.mean_gap
+                        ELSE $as_of - l.last_paid_visit END AS cycle_days,
+                   coalesce(w.paid_amount_12m, 0) AS paid_amount_12m,
+                   coalesce(l.lifetime_paid, 0) AS lifetime_paid
+            FROM base b
+            LEFT JOIN vehicles v USING (vin)
+            LEFT JOIN w USING (vin)
+            LEFT JOIN life l USING (vin)
+            LEFT JOIN ({_cuts_sql(cfg)}) s ON s.series = v.series
+            CROSS JOIN (SELECT * FROM ({_cuts_sql(cfg)}) WHERE series IS NULL) d),
+        grades AS (
+            SELECT *,
+                CASE WHEN ticket >= ticket_a THEN 'A' WHEN ticket >= ticket_b THEN 'B'
+                     WHEN ticket >= ticket_c THEN 'C' ELSE 'D' END AS ticket_grade,
+                CASE WHEN visits_12m >= {va} THEN 'A' WHEN visits_12m >= {vb} THEN 'B'
+                     WHEN visits_12m >= {vc} THEN 'C' ELSE 'D' END AS visits_grade,
+                CASE WHEN cycle_days <= {ca} THEN 'A' WHEN cycle_days <= {cb} THEN 'B'
+                     WHEN cycle_days <= {cc} THEN 'C' ELSE 'D' END AS cycle_grade
+            FROM dims)
+        SELECT vin, series, tier_group, {"ticket_a, ticket_b, ticket_c," if with_cuts else ""}
+               round(ticket, 2) AS ticket, visits_12m,
+               round(cycle_days, 2) AS cycle_days, round(paid_amount_12m, 2) AS paid_amount_12m,
+               round(lifetime_paid, 2) AS lifetime_paid, ticket_grade, visits_grade, cycle_grade,
+               {tier} AS tier
+        FROM grades
+    """
+
+
+def vehicle_tiers(con: duckdb.DuckDBPyConnection, cfg: Config, as_of: date) -> pl.DataFrame:
+    """Per vehicle ours at as_of: vin, series, tier_group, ticket, visits_12m, cycle_days,
+    paid_amount_12m, lifetime_paid, ticket_grade, visits_grade, cycle_grade, tier."""
+    return con.sql(tiers_sql(cfg) + " ORDER BY vin", params={"as_of": as_of}).pl()
+
+
+def customer_tiers(con: duckdb.DuckDBPyConnection, cfg: Config, as_of: date) -> pl.DataFrame:
+    """Per customer with a vehicle ours at as_of: customer_id, tier (best of their vehicles)."""
+    return con.sql(f"""
+        SELECT v.customer_id, min(t.tier) AS tier
+        FROM ({tiers_sql(cfg)}) t JOIN vehicles v USING (vin)
+        WHERE v.customer_id IS NOT NULL
+        GROUP BY v.customer_id ORDER BY v.customer_id
+    """, params={"as_of": as_of}).pl()
+
+
+def tier_counts(con: duckdb.DuckDBPyConnection, cfg: Config, as_of: date) -> dict[str, int]:
+    """The summary's "tiers" block: vehicles ours at as_of per tier."""
+    rows = dict(con.execute(f"SELECT tier, count(*) FROM ({tiers_sql(cfg)}) GROUP BY 1",
+                            {"as_of": as_of}).fetchall())
+    return {k: int(rows.get(k, 0)) for k in TIERS}
+
+
+def tier_table(con: duckdb.DuckDBPyConnection, cfg: Config, as_of: date) -> pl.DataFrame:
+    """Per series (most vehicles first): tier_group, ticket cut points, counts A–D, vehicles."""
+    return con.sql(f"""
+        SELECT series, any_value(tier_group) AS tier_group,
+               any_value(ticket_a) AS ticket_a, any_value(ticket_b) AS ticket_b,
+               any_value(ticket_c) AS ticket_c,
+               count(*) FILTER (WHERE tier = 'A') AS "A",
+               count(*) FILTER (WHERE tier = 'B') AS "B",
+               count(*) FILTER (WHERE tier = 'C') AS "C",
+               count(*) FILTER (WHERE tier = 'D') AS "D",
+               count(*) AS vehicles
+        FROM ({tiers_sql(cfg, with_cuts=True)}) t
+        GROUP BY series ORDER BY vehicles DESC, series NULLS LAST
+    """, params={"as_of": as_of}).pl()
+
+
+def tier_counts_by_series(con: duckdb.DuckDBPyConnection, cfg: Config,
+                          as_of: date) -> list[dict[str, object]]:
+    """For the report: [{"series": s, "A": n, "B": n, "C": n, "D": n}], most vehicles first."""
+    frame = tier_table(con, cfg, as_of).select("series", *TIERS)
+    return frame.to_dicts()
+
+
+# -- tiers --suggest -------------------------------------------------------------------------
+
+@dataclass
+class Suggestion:
+    """Per-series ticket cut points aimed at a tier mix, and the mix they give."""
+
+    mix: list[float]
+    series_ticket: dict[str, list[float]]
+    before: dict[str, int] = field(default_factory=dict)
+    after: dict[str, int] = field(default_factory=dict)
+    by_series: pl.DataFrame | None = None  # tier_table with the suggested cut points
+
+    def shares(self, counts: dict[str, int] | None = None) -> dict[str, float]:
+        counts = self.after if counts is None else counts
+        total = sum(counts.values())
+        return {k: (counts.get(k, 0) / total if total else 0.0) for k in TIERS}
+
+    def toml(self) -> str:
+        """A block to paste into crmtool.toml."""
+        lines = ["[tiers.series_ticket]"]
+        for series, cuts in self.series_ticket.items():
+            key = json.dumps(series, ensure_ascii=False)
+            lines.append(f"{key} = [{', '.join(str(int(c)) for c in cuts)}]")
+        return "\n".join(lines) + "\n"
+
+
+def _cut_between(tickets: list[float], k: int) -> float:
+    """A cut point (whole tens of yuan) with about k of the tickets (sorted high to low) at or
+    above it: halfway between the k-th and the next ticket."""
+    if k <= 0:
+        return math.floor(tickets[0] / 10) * 10 + 10.0
+    if k >= len(tickets):
+        return math.floor(tickets[-1] / 10) * 10.0
+    mid = (tickets[k - 1] + tickets[k]) / 2
+    return math.floor(mid / 10 + 0.5) * 10.0
+
+
+def suggest(con: duckdb.DuckDBPyConnection, cfg: Config, as_of: date,
+            mix: list[float] | None = None) -> Suggestion:
+    """Ticket cut points per series so that each series' ticket grades come near `mix`
+    (percent A, B, C, D; default cfg.tiers.target_mix) among its vehicles ours at as_of.
+
+    Vehicles without a paid visit in the window are ticket grade D whatever the cut points,
+    so the cuts are placed among the tickets of the others: the top mix[A] of all the series'
+    vehicles get A, and so on. The resulting tier mix is computed with the new cut points.
+    """
+    mix = [float(x) for x in (mix or cfg.tiers.target_mix)]
+    total = sum(mix)
+    if len(mix) != 4 or total <= 0 or any(x < 0 for x in mix):
+        raise ValueError("mix must be 4 non-negative numbers (A, B, C, D) with a positive sum")
+    shares = [x / total for x in mix]
+    tiers = vehicle_tiers(con, cfg, as_of).filter(pl.col("series").is_not_null())
+    series_ticket: dict[str, list[float]] = {}
+    for (series,), group in tiers.group_by("series"):
+        tickets = sorted((x for x in group["ticket"].to_list() if x is not None), reverse=True)
+        if not tickets:
+            continue
+        n = group.height
+        cuts, cum = [], 0.0
+        for share in shares[:3]:
+            cum += share
+            cuts.append(_cut_between(tickets, math.floor(cum * n + 0.5)))
+        series_ticket[str(series)] = cuts
+    series_ticket = dict(sorted(series_ticket.items()))
+    new_cfg = replace(cfg, tiers=replace(
+        cfg.tiers, series_ticket={**cfg.tiers.series_ticket, **series_ticket}))
+    return Suggestion(mix=mix, series_ticket=series_ticket,
+                      before=tier_counts(con, cfg, as_of),
+                      after=tier_counts(con, new_cfg, as_of),
+                      by_series=tier_table(con, new_cfg, as_of))
