@@ -65,3 +65,10 @@ def connect(path: str | os.PathLike[str] | None = None, *, read_only: bool = Fal
         for stmt in ddl():
             con.execute(stmt)
     return con
+
+
+def first_row(con: duckdb.DuckDBPyConnection, sql: str, params: list | None = None) -> tuple:
+    """The first row of a query, with the result consumed (DuckDB 2 keeps a result open after
+    fetchone(), and the connection refuses other work until it is finished)."""
+    rows = con.execute(sql, params or []).fetchall()
+    return rows[0] if rows else ()

@@ -18,6 +18,7 @@ import duckdb
 
 from . import schema
 from .config import Config
+from .db import first_row
 from .errors import CrmError
 
 EXTENSIONS = (".csv", ".txt", ".tsv", ".xlsx", ".xls")
@@ -56,6 +57,13 @@ class SheetResult:
     def label(self) -> str:
         return f"{self.file} [{self.sheet}]" if self.sheet else self.file
 
+    def describe(self) -> str:
+        """The line `crmtool load` prints for this file."""
+        if self.skipped:
+            return f"{self.label}: skipped: {self.skipped}"
+        return (f"{self.label}: read {self.read} = loaded {self.loaded} + duplicates "
+                f"{self.duplicates} + rejected {self.rejected} ({self.kind})")
+
 
 @dataclass
 class LoadResult:
@@ -80,6 +88,10 @@ class LoadResult:
     @property
     def rejected(self) -> int:
         return self.total("rejected")
+
+    def describe(self) -> str:
+        return (f"total: read {self.read} = loaded {self.loaded} + duplicates "
+                f"{self.duplicates} + rejected {self.rejected}")
 
 
 # ---------------------------------------------------------------- files and headers
@@ -330,7 +342,7 @@ def flags_sql(table: str, stage: str = "_crm_stage") -> str:
 
 
 def _count(con: duckdb.DuckDBPyConnection, sql: str, params: list[Any] | None = None) -> int:
-    return int(con.execute(sql, params or []).fetchone()[0])
+    return int(first_row(con, sql, params)[0])
 
 
 def _columns(table: str) -> list[str]:
@@ -539,7 +551,6 @@ def load(con: duckdb.DuckDBPyConnection, paths: Iterable[str | os.PathLike[str]]
 
 def data_quality(con: duckdb.DuckDBPyConnection) -> dict[str, int]:
     """read / loaded / duplicates / rejected summed over every recorded load."""
-    row = con.execute("SELECT coalesce(sum(read), 0), coalesce(sum(loaded), 0), "
-                      "coalesce(sum(duplicates), 0), coalesce(sum(rejected), 0) "
-                      "FROM loads").fetchone()
+    row = first_row(con, "SELECT coalesce(sum(read), 0), coalesce(sum(loaded), 0), "
+                    "coalesce(sum(duplicates), 0), coalesce(sum(rejected), 0) FROM loads")
     return dict(zip(("read", "loaded", "duplicates", "rejected"), map(int, row), strict=True))

@@ -33,6 +33,7 @@ from pathlib import Path
 import duckdb
 import polars as pl
 
+from .db import first_row
 from .errors import CrmError
 
 CHUNK = 16 << 20  # bytes per streaming step
@@ -405,7 +406,7 @@ def _duck_csv(con: duckdb.DuckDBPyConnection, path: Path, source: Path, scan: _S
     if n == 1 and blanks:
         con.execute(f"DELETE FROM {name} WHERE _line IN ({', '.join(map(str, blanks))})")
     totals = _drop_totals(con, name, n)
-    rows = con.execute(f"SELECT count(*) FROM {name}").fetchone()[0]
+    rows = first_row(con, f"SELECT count(*) FROM {name}")[0]
     if rows + len(malformed) + len(totals) != read:
         con.execute(f"DROP TABLE IF EXISTS {name}")
         raise CrmError(f"records do not add up: counted {read}, read {rows} rows, "

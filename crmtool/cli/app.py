@@ -28,18 +28,22 @@ _CLICK_ERRORS = tuple(dict.fromkeys((_TyperClickException, click.ClickException)
 
 
 class UserError(*_CLICK_ERRORS):  # type: ignore[misc]
-    """A CrmError on its way out: one line on stderr and the error's exit code."""
+    """A failure on its way out: one line on stderr and a meaningful exit code."""
 
     def __init__(self, message: str, exit_code: int) -> None:
         super().__init__(message)
         self.exit_code = exit_code
 
     def show(self, file=None) -> None:  # noqa: ANN001
-        click.echo(f"crmtool: error: {self.message}", err=True)
+        try:
+            click.echo(f"crmtool: error: {self.message}", err=True)
+        except OSError:  # stderr gone: nothing more to say
+            pass
 
 
 class Group(TyperGroup):
-    """Turns library errors into one-line messages with meaningful exit codes."""
+    """Runs a command and turns every failure into a one-line message, never a traceback
+    (CRMTOOL_DEBUG=1 shows the traceback of an unexpected error)."""
 
     def invoke(self, ctx: click.Context):  # noqa: ANN201
         try:
@@ -48,6 +52,21 @@ class Group(TyperGroup):
             raise UserError(str(e), int(e.exit_code)) from None
         except KeyboardInterrupt:
             raise UserError("interrupted", ExitCode.INTERRUPTED) from None
+        except _CLICK_ERRORS:
+            raise
+        except OSError as e:
+            if isinstance(e, BrokenPipeError) or e.errno == errno.EPIPE:
+                _quiet_broken_pipe()
+            if os.environ.get("CRMTOOL_DEBUG"):
+                raise
+            where = f": {e.filename}" if e.filename else ""
+            raise UserError(f"{e.strerror or e}{where}", ExitCode.FAILED) from None
+        except Exception as e:
+            if os.environ.get("CRMTOOL_DEBUG"):
+                raise
+            first = (str(e).strip().splitlines() or [""])[0]
+            raise UserError(f"unexpected {type(e).__name__}: {first} "
+                            "(set CRMTOOL_DEBUG=1 for details)", ExitCode.FAILED) from None
 
 
 app = typer.Typer(
@@ -122,33 +141,14 @@ def _global(
                     quiet=quiet, wait=wait)
 
 
-def _fail(message: str, code: int) -> None:
-    try:
-        err.print(f"crmtool: error: {message}", markup=False)
-    except Exception:  # stderr gone: nothing more to say
-        pass
-    sys.exit(code)
-
-
 def main(argv: list[str] | None = None) -> None:
-    """Console entry point: run the app and turn every failure into a message and exit code."""
+    """Console entry point. Errors are handled in Group.invoke; SIGTERM acts like Ctrl-C, so
+    transactions roll back and temporary files are removed."""
     signal.signal(signal.SIGTERM, _raise_interrupt)
     try:
-        code = app(args=argv, standalone_mode=False)
-    except click.ClickException as e:
-        e.show()
-        sys.exit(e.exit_code)
-    except (click.Abort, KeyboardInterrupt):
-        _fail("interrupted", ExitCode.INTERRUPTED)
-    except CrmError as e:
-        _fail(str(e), int(e.exit_code))
-    except BrokenPipeError:
-        _quiet_broken_pipe()
-    except OSError as e:
-        if e.errno == errno.EPIPE:
-            _quiet_broken_pipe()
-        _fail(f"{e.strerror or e}" + (f": {e.filename}" if e.filename else ""), ExitCode.FAILED)
-    sys.exit(code if isinstance(code, int) else ExitCode.OK)
+        app(args=argv)
+    except KeyboardInterrupt:  # between commands, e.g. while parsing arguments
+        sys.exit(ExitCode.INTERRUPTED)
 
 
 def _raise_interrupt(signum: int, frame: object) -> None:

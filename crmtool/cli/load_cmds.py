@@ -17,10 +17,6 @@ from ..schema import TABLES
 from .app import app, err, state
 
 
-def _counts(label: str, read: int, loaded: int, dup: int, rej: int) -> str:
-    return f"{label}: read {read} = loaded {loaded} + duplicates {dup} + rejected {rej}"
-
-
 @app.command("load")
 def load_cmd(
     ctx: typer.Context,
@@ -57,12 +53,8 @@ def load_cmd(
     finally:
         con.close()
     for s in result.sheets:
-        if s.skipped:
-            st.say(f"{s.label}: skipped: {s.skipped}")
-        else:
-            st.say(_counts(s.label, s.read, s.loaded, s.duplicates, s.rejected)
-                   + f" ({s.kind})")
-    st.say(_counts("total", result.read, result.loaded, result.duplicates, result.rejected))
+        st.say(s.describe())
+    st.say(result.describe())
 
 
 def _emit(columns: list[str], rows: list[tuple[Any, ...]], fmt: str) -> None:

@@ -140,8 +140,9 @@ def demo_cmd(
         cfg: Config = st.config
         st.say(f"loading the bundled sample from {src} into {target} …")
         result = load(con, [Path(src)], cfg)
-        for f in result.files:
-            st.say(f.describe())
+        for sheet in result.sheets:
+            st.say(sheet.describe())
+        st.say(result.describe())
         period: Period = parse_period(manifest["period"])
         as_of = date.fromisoformat(manifest["as_of"])
         data = build_summary(con, cfg, period, as_of)

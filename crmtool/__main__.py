@@ -1,0 +1,5 @@
+"""`python -m crmtool`."""
+
+from .cli import main
+
+main()
