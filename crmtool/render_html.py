@@ -262,21 +262,24 @@ def _leakage(s: Mapping[str, Any], t: Mapping[str, str], top: int) -> Section:
         table=_table([t["region"], t["vehicles"], t["share"]],
                      [[lab, fmt_int(v), fmt_pct(ratio(v, cross))] for lab, v in reg],
                      [False, True, True])))
-    dealers = _l(s, "defected_by_dealer")
+    dealers = _l(s, "defected_by_dealer")  # churn.defected_by_dealer rows
     if dealers:
-        defected = int(lk.get("defected") or 0) or sum(int(r.get("vehicles") or 0)
+        defected = int(lk.get("defected") or 0) or sum(int(r.get("defected") or 0)
                                                         for r in dealers)
         shown = dealers[:top]
         sec.panels.append(Panel(
             title=t["defected_by_dealer"],
-            chart=charts.hbar([(str(r.get("name") or r.get("dealer") or "–"),
-                                int(r.get("vehicles") or 0), fmt_int(r.get("vehicles") or 0))
+            chart=charts.hbar([(str(r.get("name") or r.get("dealer_code") or "–"),
+                                int(r.get("defected") or 0), fmt_int(r.get("defected") or 0))
                                for r in shown], color="#c62828", title=t["defected_by_dealer"]),
-            table=_table([t["dealer"], t["dealer_name"], t["region"], t["vehicles"], t["share"]],
-                         [[str(r.get("dealer") or ""), str(r.get("name") or ""),
-                           str(r.get("region") or ""), fmt_int(r.get("vehicles") or 0),
-                           fmt_pct(ratio(r.get("vehicles") or 0, defected))] for r in shown],
-                         [False, False, False, True, True],
+            table=_table([t["dealer"], t["dealer_name"], t["region"], t["vehicles"], t["share"],
+                          t["kpi_cross_shop"]],
+                         [[str(r.get("dealer_code") or ""), str(r.get("name") or ""),
+                           t.get(f"rg_{r.get('region')}", str(r.get("region") or "")),
+                           fmt_int(r.get("defected") or 0),
+                           fmt_pct(ratio(r.get("defected") or 0, defected)),
+                           fmt_int(r.get("cross_shop") or 0)] for r in shown],
+                         [False, False, False, True, True, True],
                          caption=(t["rows_shown"].format(shown=len(shown), total=len(dealers))
                                   if len(dealers) > len(shown) else ""))))
     return sec

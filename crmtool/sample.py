@@ -32,7 +32,8 @@ from .sample_world import (
 
 # size -> (vehicles, visit density): ≈ 10k, 100k and 10M repair orders
 SIZES = {"tiny": (300, 1.0), "small": (2_000, 1.0), "medium": (20_500, 1.0),
-         "large": (1_000_000, 2.6)}
+         "large": (1_000_000, 2.6),
+         "bench1m": (100_000, 2.6)}  # bench/run.py: a tenth of large (≈ 1M repair orders)
 CHUNK = 1_000
 ENCODINGS = {"gbk": "gbk", "utf-8": "utf-8", "utf8": "utf-8"}
 XLSX = "repair_orders_2021H2.xlsx"
@@ -169,7 +170,21 @@ def generate(out_dir: Path, size: str = "small", seed: int = 7, encoding: str = 
     tmp = out_dir / "sample.json.part"
     tmp.write_text(json.dumps(manifest, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
     os.replace(tmp, out_dir / "sample.json")
+    (out_dir / "crmtool.toml").write_text(SAMPLE_CONFIG, encoding="utf-8")
     return manifest
+
+
+# The sample dealership's own config: `crmtool demo` uses it, and so can you:
+# crmtool --config crmtool-sample/crmtool.toml ...
+SAMPLE_CONFIG = """\
+# crmtool config of the sample dealership (written by `crmtool sample`)
+own_dealers = ["D001"]
+own_region = "杭州"
+
+[tiers.series_groups]
+B = ["Polo", "朗逸"]
+C = ["迈腾", "途观L"]
+"""
 
 
 def _amount(text: str) -> float:

@@ -54,7 +54,7 @@ def _rows(path: Path) -> list[list[str]]:
 def test_bundled_sample_is_the_generators_output(small: Path) -> None:
     bundled = bundled_sample_dir()
     names = sorted(p.name for p in small.iterdir())
-    assert names == sorted(CSVS + ["repair_orders_2021H2.xlsx", "sample.json"])
+    assert names == sorted(CSVS + ["crmtool.toml", "repair_orders_2021H2.xlsx", "sample.json"])
     for name in names:
         assert (bundled / name).read_bytes() == (small / name).read_bytes(), name
 

@@ -43,16 +43,13 @@ def report_cmd(
     formats = tuple(dict.fromkeys(f.strip().lower() for f in fmt.split(",") if f.strip()))
     per = parse_period(period) if period else last_full_month(date.today())
     report_paths(out, per.label, formats)  # validates --format before any work
-    if not out.is_dir():
-        raise CrmError(f"output folder {out} does not exist")
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+    except OSError as e:
+        raise CrmError(f"cannot create output folder {out}: {e.strerror}") from None
     con = connect(st.db, read_only=True, wait=st.wait)
     try:
         summary, previous, lists = collect_report_data(con, st.config, per, st.as_of)
-    except CrmError:
-        raise
-    except Exception as e:  # cron gets one line, not a traceback
-        first = (str(e).strip().splitlines() or [""])[0]
-        raise CrmError(f"report {per.label}: {type(e).__name__}: {first}") from e
     finally:
         con.close()
     paths = write_report(out, per.label, summary, previous, lists, formats=formats, lang=lang,

@@ -14,7 +14,7 @@ from rich.console import Console
 from rich.table import Table
 
 from .. import db
-from ..config import Config
+from ..config import Config, find_config_path, load_config
 from ..period import Period, parse_period, resolve_period
 from .app import app, state
 
@@ -56,7 +56,8 @@ def summary_cmd(
 
 
 def _table(title: str, rows: list[tuple[Any, ...]], headers: tuple[str, ...]) -> Table:
-    t = Table(title=title, title_justify="left", show_edge=False)
+    t = Table(title=title, title_justify="left", title_style="bold", show_edge=False,
+              min_width=len(title) + 2)
     for i, h in enumerate(headers):
         t.add_column(h, justify="left" if i == 0 else "right")
     for r in rows:
@@ -137,7 +138,9 @@ def demo_cmd(
         target.unlink()
     try:
         con = db.connect(target)
-        cfg: Config = st.config
+        # the sample dealership's own config (series groups, region) unless one is given
+        cfg: Config = (st.config if find_config_path(st.config_path)
+                       else load_config(Path(src) / "crmtool.toml"))
         st.say(f"loading the bundled sample from {src} into {target} …")
         result = load(con, [Path(src)], cfg)
         for sheet in result.sheets:
@@ -148,6 +151,7 @@ def demo_cmd(
         data = build_summary(con, cfg, period, as_of)
         con.close()
         print_summary(data, Console())
-        st.say("next: crmtool --db crmtool-demo.duckdb segment --tier A  (run demo --keep first)")
+        st.say("next: crmtool demo --keep, then crmtool --db crmtool-demo.duckdb --config "
+               f"{Path(src) / 'crmtool.toml'} segment --tier A")
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
