@@ -153,8 +153,9 @@ def churn_list(con: duckdb.DuckDBPyConnection, cfg: Config, as_of: date,
                    WHERE is_own AND day <= $as_of GROUP BY vin) lp USING (vin)
         WHERE list_contains($statuses, status)
     """
+    # the recovery list: highest past value first (rules §4 issue, §13 win-back order)
     res = call_list(con, sql, {"as_of": as_of, "statuses": list(statuses)},
-                    "days_since DESC, l.vin")
+                    "coalesce(l.lifetime_paid, 0) DESC, days_since DESC, l.vin")
     res.frame = res.frame.with_columns(pl.col("lifetime_paid").fill_null(0.0))
     return res
 

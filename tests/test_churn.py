@@ -119,10 +119,10 @@ def test_churn_list_reason_precedence(con):
     assert res.left_out == 1
     rows = res.frame.select("vin", "status", "reason", "other_dealer", "last_other_visit",
                             "lifetime_paid").rows()
-    # days_since: DF 500, NR 400, OC 200 (most days first)
-    assert rows == [("DF", "lost", "defected", "D002", ago(440), 100.0),
-                    ("NR", "lost", "never_returned", "D003", ago(300), 0.0),
-                    ("OC", "at_risk", "out_of_channel", None, None, 800.0)]
+    # highest lifetime paid first: OC 800, DF 100, NR 0
+    assert rows == [("OC", "at_risk", "out_of_channel", None, None, 800.0),
+                    ("DF", "lost", "defected", "D002", ago(440), 100.0),
+                    ("NR", "lost", "never_returned", "D003", ago(300), 0.0)]
     assert res.frame.columns[:5] == ["vin", "customer_id", "name", "phone", "series"]
     assert res.frame.columns[-1] == "last_advisor"
 
