@@ -1,5 +1,8 @@
 """`python -m crmtool`."""
 
-from .cli import main
+try:  # Ctrl-C while the modules are still being imported: exit 130, no traceback
+    from .cli import main
+except KeyboardInterrupt:
+    raise SystemExit(130) from None
 
 main()

@@ -10,11 +10,11 @@ import os
 import tomllib
 import types
 import typing
-from dataclasses import dataclass, field, fields, is_dataclass
+from dataclasses import dataclass, field, fields, is_dataclass, replace
 from pathlib import Path
 from typing import Any
 
-from .errors import ConfigError
+from .errors import ConfigError, UsageError
 
 
 @dataclass
@@ -114,6 +114,15 @@ class WinbackConfig:
 
 
 @dataclass
+class CareConfig:
+    """Customer care lists and suppression (issue 8)."""
+
+    callback_days: int = 3  # 3DC: the callback after a visit, N days after settlement
+    delivery_days: int = 7  # 7DC: the callback after a delivery, N days after the sale
+    recent_days: int = 7  # contacted in the last N days (as_of included): left off lists
+
+
+@dataclass
 class Config:
     own_dealers: list[str] = field(default_factory=lambda: ["D001"])
     own_region: str = ""
@@ -131,6 +140,7 @@ class Config:
     insurance: InsuranceConfig = field(default_factory=InsuranceConfig)
     loyal: LoyalConfig = field(default_factory=LoyalConfig)
     winback: WinbackConfig = field(default_factory=WinbackConfig)
+    care: CareConfig = field(default_factory=CareConfig)
     # [columns.<table>] field = ["extra header", ...]
     columns: dict[str, dict[str, list[str]]] = field(default_factory=dict)
     # [values.<kind>] code = ["extra raw value", ...]   (kind: ro_type, payer, sale_channel ...)
@@ -146,6 +156,18 @@ class Config:
             if series in names:
                 return group
         return self.tiers.default_group
+
+
+def with_dealer(cfg: Config, dealer: str | None) -> Config:
+    """The config restricted to one own dealer of a group (--dealer CODE): own_dealers =
+    [CODE], so every rule counts only that dealer's repair orders as own."""
+    if dealer is None:
+        return cfg
+    code = dealer.strip()
+    if code not in cfg.own_dealers:
+        raise UsageError(f"--dealer {code!r} is not an own dealer; configured own_dealers: "
+                         f"{', '.join(cfg.own_dealers)}")
+    return replace(cfg, own_dealers=[code])
 
 
 def _check(value: Any, tp: Any, key: str) -> Any:

@@ -23,7 +23,7 @@ from .errors import CrmError
 
 EXTENSIONS = (".csv", ".txt", ".tsv", ".xlsx", ".xls")
 # Tie-break when two tables match the same number of headers: the more specific key first.
-DETECT_ORDER = ("repair_orders", "vehicles", "leads", "dealers", "customers")
+DETECT_ORDER = ("repair_orders", "vehicles", "leads", "contacts", "dealers", "customers")
 # A table is a candidate only when one of these fields is among the headers.
 IDENTIFIERS = {
     "customers": ("customer_id", "phone"),
@@ -31,10 +31,15 @@ IDENTIFIERS = {
     "repair_orders": ("ro_id",),
     "leads": ("lead_id",),
     "dealers": ("dealer_code",),
+    "contacts": ("contact_id", "result"),  # 回访编号 or 回访结果
 }
 # Flag name for an optional field whose text did not parse, by parser.
 BAD = {"date": "bad_date", "amount": "bad_amount", "mileage": "bad_mileage",
        "year": "bad_year", "bool": "bad_bool", "code": "unknown_code"}
+
+# Parsers of low-cardinality values (dates, codes, VINs repeat massively): stage_sql parses
+# each distinct cell once and joins the result back.
+LOOKUP = ("date", "code", "bool", "year", "mileage", "vin")
 
 Progress = Callable[[str, int, int], None]  # (file, files done, files total)
 
@@ -52,6 +57,8 @@ class SheetResult:
     rejected: int = 0
     totals: int = 0
     skipped: str | None = None  # 'already loaded'
+    forgotten: int = 0  # rows of people deleted on request (PIPL), counted as rejected
+    fed: dict[str, int] = field(default_factory=dict)  # combined file: new rows per table
 
     @property
     def label(self) -> str:
@@ -61,8 +68,13 @@ class SheetResult:
         """The line `crmtool load` prints for this file."""
         if self.skipped:
             return f"{self.label}: skipped: {self.skipped}"
-        return (f"{self.label}: read {self.read} = loaded {self.loaded} + duplicates "
+        line = (f"{self.label}: read {self.read} = loaded {self.loaded} + duplicates "
                 f"{self.duplicates} + rejected {self.rejected} ({self.kind})")
+        if self.forgotten:
+            line += f"; forgotten: {self.forgotten} rows not loaded"
+        if self.fed:
+            line += "; also fed: " + ", ".join(f"{t} +{n}" for t, n in self.fed.items())
+        return line
 
 
 @dataclass
@@ -245,8 +257,18 @@ def stage_sql(source: str, table: str, fields: dict[str, list[int]], config: Con
     flds = schema.TABLES[table]
     raw_cols = ["_line", "_raw"]
     parsed = ["_line", "_raw"]
+    lookups: list[str] = []  # CTEs: each distinct cell of a column parsed once
+    joins = ""
     for f in flds:
-        if f.name in fields:
+        if f.name in fields and f.parser in LOOKUP and len(fields[f.name]) == 1:
+            m, c = f"m_{f.name}", f"c{fields[f.name][0]}"
+            lookups.append(f"{m} AS (SELECT k, r, {_parse_expr(f, 'r')} AS v FROM (SELECT k, "
+                           f"crm_text(k) AS r FROM (SELECT DISTINCT {c} AS k FROM {source})))")
+            joins += f" LEFT JOIN {m} ON {source}.{c} = {m}.k"
+            raw_cols += [f"{m}.r AS r_{f.name}", f"{m}.v AS v_{f.name}"]
+            parsed.append(f"r_{f.name}")
+            expr = f"v_{f.name}"
+        elif f.name in fields:
             raw_cols.append(f"{_raw_expr(fields[f.name], f.parser)} AS r_{f.name}")
             parsed.append(f"r_{f.name}")
             expr = _parse_expr(f, f"r_{f.name}")
@@ -267,6 +289,10 @@ def stage_sql(source: str, table: str, fields: dict[str, list[int]], config: Con
             "NULL THEN coalesce(labor_amount, 0) + coalesce(parts_amount, 0) END) AS total_amount")
     if table == "customers":
         derived.append("coalesce(customer_id, 'P' || phone) AS customer_id")
+    if table == "contacts":  # no 回访编号: date/phone-or-vin/purpose, e.g. 2021-10-05/138…/callback
+        derived.append("coalesce(contact_id, CASE WHEN contact_date IS NOT NULL AND coalesce("
+                       "phone, vin) IS NOT NULL THEN concat_ws('/', contact_date, "
+                       "coalesce(phone, vin), purpose) END) AS contact_id")
     out = ["_line", "_reject", "CASE WHEN _reject IS NOT NULL THEN _raw END AS _raw"]
     for f in flds:
         out.append(q(f.name))
@@ -287,7 +313,8 @@ def stage_sql(source: str, table: str, fields: dict[str, list[int]], config: Con
     replace = f" REPLACE ({', '.join(derived)})" if derived else ""
     return (
         f"CREATE OR REPLACE TEMP TABLE {target} AS "
-        f"WITH r AS (SELECT {', '.join(raw_cols)} FROM {source}), "
+        f"WITH {''.join(m + ', ' for m in lookups)}"
+        f"r AS (SELECT {', '.join(raw_cols)} FROM {source}{joins}), "
         f"p AS (SELECT {', '.join(parsed)} FROM r), "
         f"d AS (SELECT *{replace} FROM p), "
         f"j AS (SELECT *, {_reject_sql(table)} AS _reject FROM d) "
@@ -304,10 +331,12 @@ def key_expr(table: str, alias: str = "") -> str:
 
 
 # The VIN flags of a staged sheet, computed once per distinct VIN (the check digit is costly).
+# Two statements: a `WHERE flag IS NOT NULL` would be pushed below the DISTINCT by the
+# optimizer, computing the flag for every row instead of every distinct VIN.
 VIN_FLAGS_SQL = """CREATE OR REPLACE TEMP TABLE _crm_vin_flags AS
-    SELECT vin, flag FROM (SELECT vin, crm_vin_flag(vin) AS flag
-                           FROM (SELECT DISTINCT vin FROM _crm_stage WHERE vin IS NOT NULL))
-    WHERE flag IS NOT NULL"""
+    SELECT vin, _crm_vin_flag_n(vin) AS flag
+    FROM (SELECT DISTINCT vin FROM _crm_stage WHERE vin IS NOT NULL);
+    DELETE FROM _crm_vin_flags WHERE flag IS NULL"""
 
 
 def flags_sql(table: str, stage: str = "_crm_stage") -> str:
@@ -463,6 +492,86 @@ def link_vehicles(con: duckdb.DuckDBPyConnection, config: Config) -> None:
                 [config.shared_phone_max_ids])
 
 
+FORGOTTEN = "forgotten person (PIPL)"
+
+
+def skip_forgotten(con: duckdb.DuckDBPyConnection, table: str,
+                   stage: str = "_crm_stage") -> int:
+    """Rows of people deleted on request (`crmtool forget`) become rejects with the reason
+    FORGOTTEN and without their raw text. Returns how many."""
+    cols = [f.name for f in schema.TABLES[table] if f.name in ("customer_id", "phone")]
+    if not cols or table == "repair_orders":
+        return 0
+    if not _count(con, "SELECT count(*) FROM (SELECT 1 FROM forgotten LIMIT 1)"):
+        return 0
+    hit = " OR ".join(f"sha256({c}) IN (SELECT hash FROM forgotten WHERE kind = {lit(c)})"
+                      for c in cols)
+    n = _count(con, f"SELECT count(*) FROM {stage} WHERE {hit}")
+    if n:
+        con.execute(f"UPDATE {stage} SET _reject = ?, _raw = NULL WHERE {hit}", [FORGOTTEN])
+    return n
+
+
+# The owner fields a repair-order export may carry (a date there is the order's, never a sale's)
+FED_FIELDS = {"customers": ("customer_id", "name", "phone", "gender"),
+              "vehicles": ("vin", "plate", "customer_id", "phone", "brand", "series", "model")}
+
+
+def feed_owners(con: duckdb.DuckDBPyConnection, sheet: Any, config: Config, load_id: int,
+                file: str) -> dict[str, int]:
+    """A combined repair-order export (§13) that also carries the owner (车主姓名, 车主电话,
+    车牌号, 车系 …) feeds customers and vehicles from its kept rows: customers by customer_id,
+    else the customer already known by that phone, else 'P' + phone; vehicles by VIN. Known
+    rows only get their empty fields filled. Returns the new rows per table (the file's own
+    counts stay those of its repair orders)."""
+    fed: dict[str, int] = {}
+    kept = "_line IN (SELECT _line FROM _crm_stage WHERE _reject IS NULL)"
+    fc = {f: c for f, c in map_headers(sheet.headers, "customers", config).items()
+          if f in FED_FIELDS["customers"]}
+    if ("phone" in fc or "customer_id" in fc) and len(fc) >= 2:
+        con.execute(stage_sql(sheet.table, "customers", fc, config, target="_crm_feed"))
+        skip_forgotten(con, "customers", "_crm_feed")
+        if "customer_id" not in fc:
+            con.execute("""
+                UPDATE _crm_feed SET customer_id = p.first_id
+                FROM (SELECT phone, arg_min(customer_id, (_load_id, _line)) AS first_id
+                      FROM customers WHERE phone IS NOT NULL GROUP BY phone) p
+                WHERE _crm_feed.phone = p.phone""")
+        fed["customers"] = _fill_empty(con, "customers", kept, file, load_id)
+    fv = {f: c for f, c in map_headers(sheet.headers, "vehicles", config).items()
+          if f in FED_FIELDS["vehicles"]}
+    if set(fv) - {"vin", "phone", "customer_id"}:
+        con.execute(stage_sql(sheet.table, "vehicles", fv, config, target="_crm_feed"))
+        skip_forgotten(con, "vehicles", "_crm_feed")
+        fed["vehicles"] = _fill_empty(con, "vehicles", kept, file, load_id)
+    return fed
+
+
+def _fill_empty(con: duckdb.DuckDBPyConnection, table: str, kept: str, file: str,
+                load_id: int) -> int:
+    """Staged _crm_feed rows into `table` (one key column): new keys inserted (each field the
+    last value the file has), known keys only get empty fields filled. Returns new keys."""
+    (key,) = schema.KEYS[table]
+    cols = _columns(table)
+    rest = [c for c in cols if c != key]
+    agg = ", ".join(f"arg_max({q(c)}, _line) FILTER (WHERE {q(c)} IS NOT NULL) AS {q(c)}"
+                    for c in rest)
+    con.execute(f"CREATE OR REPLACE TEMP TABLE _crm_fill AS SELECT {key}, {agg}, "
+                f"max(_line) AS _line FROM _crm_feed WHERE _reject IS NULL AND {key} IS NOT NULL "
+                f"AND {kept} GROUP BY {key}")
+    known = f"EXISTS (SELECT 1 FROM {table} t WHERE t.{key} = f.{key})"
+    new = _count(con, f"SELECT count(*) FROM _crm_fill f WHERE NOT {known}")
+    sets = ", ".join(f"{q(c)} = coalesce(t.{q(c)}, f.{q(c)})" for c in rest)
+    con.execute(f"UPDATE {table} t SET {sets} FROM _crm_fill f WHERE t.{key} = f.{key}")
+    select = ", ".join(q(c) for c in cols)
+    con.execute(f"INSERT INTO {table} ({select}, _file, _line, _load_id) "
+                f"SELECT {select}, ?, _line, ? FROM _crm_fill f WHERE NOT {known}",
+                [file, load_id])
+    con.execute("DROP TABLE _crm_fill")
+    con.execute("DROP TABLE _crm_feed")
+    return new
+
+
 # ---------------------------------------------------------------- the load
 
 
@@ -474,10 +583,11 @@ def load_sheet(con: duckdb.DuckDBPyConnection, sheet: Any, config: Config, load_
     res = SheetResult(file=file, sheet=sheet.sheet, kind=table, read=int(sheet.read))
     if table is None:
         raise CrmError("cannot tell which table this file is (customers, vehicles, "
-                       "repair_orders, leads, dealers); pass --kind", file=file)
+                       "repair_orders, leads, dealers, contacts); pass --kind", file=file)
     fields = map_headers(sheet.headers, table, config)
     check_required(fields, table, file, config)
     con.execute(stage_sql(sheet.table, table, fields, config))
+    res.forgotten = skip_forgotten(con, table)
     bad = [(line, "malformed", reason, raw) for line, raw, reason in sheet.malformed]
     bad += [(line, "totals", "totals row", raw) for line, raw in sheet.totals]
     if bad:
@@ -492,6 +602,8 @@ def load_sheet(con: duckdb.DuckDBPyConnection, sheet: Any, config: Config, load_
     if sql := flags_sql(table):
         con.execute(sql, [load_id, file])
     res.loaded, res.duplicates = upsert(con, table, file, load_id, config)
+    if table == "repair_orders":
+        res.fed = feed_owners(con, sheet, config, load_id, file)
     res.totals = len(sheet.totals)
     res.rejected = rejected + len(bad)
     if res.read != res.loaded + res.duplicates + res.rejected:  # never lose a row silently
@@ -537,6 +649,8 @@ def load(con: duckdb.DuckDBPyConnection, paths: Iterable[str | os.PathLike[str]]
                 for sheet in sheets:
                     result.sheets.append(
                         load_sheet(con, sheet, config, load_id, sha, kind=kind, file=name))
+            except duckdb.InterruptException:  # Ctrl-C / SIGTERM inside a query
+                raise KeyboardInterrupt from None
             except duckdb.Error as e:
                 raise CrmError(str(e).splitlines()[0], file=name) from None
         link_vehicles(con, config)

@@ -88,8 +88,11 @@ def macros(config: Config | None = None) -> list[str]:
         "CREATE OR REPLACE TEMP MACRO crm_fw(s) AS CASE WHEN regexp_matches(s::VARCHAR, "
         rf"'[\x{{FF01}}-\x{{FF5E}}\x{{3000}}]') THEN translate(s::VARCHAR, {fw}, {hw})"
         " ELSE s::VARCHAR END",
-        "CREATE OR REPLACE TEMP MACRO crm_text(s) AS "
-        "NULLIF(trim(s::VARCHAR, ' \t\r\n\u3000\u00a0'), '')",
+        # trim() with a character set is slow: only values that start or end with one pay it
+        "CREATE OR REPLACE TEMP MACRO crm_text(s) AS CASE WHEN regexp_matches(s::VARCHAR, "
+        "'^[ \t\r\n\u3000\u00a0]|[ \t\r\n\u3000\u00a0]$') "
+        "THEN NULLIF(trim(s::VARCHAR, ' \t\r\n\u3000\u00a0'), '') "
+        "ELSE NULLIF(s::VARCHAR, '') END",
         f"CREATE OR REPLACE TEMP MACRO _crm_date_r(r) AS {date_sql}",
         "CREATE OR REPLACE TEMP MACRO _crm_date_iso(x) AS CASE WHEN x[5] = '-' AND x[8] = '-'"
         " AND (length(x) = 10 OR (length(x) = 19 AND x[11] IN (' ', 'T') AND x[14] = ':'"
@@ -103,9 +106,13 @@ def macros(config: Config | None = None) -> list[str]:
         "CREATE OR REPLACE TEMP MACRO _crm_amount_t(t) AS CASE WHEN regexp_full_match(t, "
         f"{_q(_AMOUNT_RE)}) THEN TRY_CAST(translate(t, ',()', '') AS DOUBLE)"
         " * CASE WHEN t[1] = '(' THEN -1 ELSE 1 END END",
-        "CREATE OR REPLACE TEMP MACRO crm_amount(s) AS _crm_amount_t(regexp_replace("
+        # fast path: a plain number (most cells) is cast as it is. CASE, not COALESCE: the
+        # optimizer hoists common subexpressions out of COALESCE (every row would pay them)
+        "CREATE OR REPLACE TEMP MACRO crm_amount(s) AS CASE WHEN regexp_full_match("
+        r"s::VARCHAR, '[-+]?\d+(?:\.\d*)?') THEN TRY_CAST(s::VARCHAR AS DOUBLE) "
+        "ELSE _crm_amount_t(regexp_replace("
         f"regexp_replace(crm_fw(s), '{_WS}', '', 'g'), "
-        r"'^(\(?[-+]?)(?:[￥¥]|RMB|CNY)|元$', '\1', 'g'))",
+        r"'^(\(?[-+]?)(?:[￥¥]|RMB|CNY)|元$', '\1', 'g')) END",
         "CREATE OR REPLACE TEMP MACRO _crm_mileage_r(r) AS CASE WHEN r.w = '万' "
         "THEN (TRY_CAST(r.n AS DECIMAL(18, 6)) * 10000)::DOUBLE "
         "WHEN r.n <> '' THEN TRY_CAST(r.n AS DOUBLE) END",
@@ -116,10 +123,13 @@ def macros(config: Config | None = None) -> list[str]:
         f"NULLIF(upper(regexp_replace(s::VARCHAR, '{_WS}|-', '', 'g')), '')",
         # A lambda over a one-element list binds the VIN once (a macro argument is pasted
         # into every use, and the check digit uses it 68 times).
-        "CREATE OR REPLACE TEMP MACRO crm_vin_flag(s) AS list_transform([crm_vin(s)], lambda v:"
+        # The flag of a normalised VIN (a column: the loader calls it per distinct VIN).
+        "CREATE OR REPLACE TEMP MACRO _crm_vin_flag_n(v) AS"
         " CASE WHEN v IS NULL THEN NULL WHEN length(v) <> 17 THEN 'vin_length'"
         " WHEN NOT regexp_full_match(v, '[A-HJ-NPR-Z0-9]{17}') THEN 'vin_chars'"
-        f" WHEN v[9] <> {_vin_check_sql('v')} THEN 'vin_check_digit' END)[1]",
+        f" WHEN v[9] <> {_vin_check_sql('v')} THEN 'vin_check_digit' END",
+        "CREATE OR REPLACE TEMP MACRO crm_vin_flag(s) AS list_transform([crm_vin(s)], lambda v:"
+        " _crm_vin_flag_n(v))[1]",
         "CREATE OR REPLACE TEMP MACRO _crm_phone_t(t) AS CASE"
         r" WHEN regexp_full_match(t, '861\d{10}') THEN substr(t, 3)"
         r" WHEN regexp_full_match(t, '\d+') THEN t"

@@ -376,6 +376,8 @@ def _duck_csv(con: duckdb.DuckDBPyConnection, path: Path, source: Path, scan: _S
             f"any_value(error_message) FROM {rj} GROUP BY line ORDER BY line").fetchall()
     except duckdb.Error as e:
         con.execute(f"DROP TABLE IF EXISTS {name}")
+        if isinstance(e, duckdb.InterruptException):  # Ctrl-C inside the read
+            raise KeyboardInterrupt from None
         raise CrmError(f"cannot read as CSV: {str(e).splitlines()[0]}", file=str(path)) from None
     finally:
         con.execute(f"DROP TABLE IF EXISTS {rj}")

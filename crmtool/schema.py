@@ -93,6 +93,21 @@ TABLES: dict[str, tuple[Field, ...]] = {
         _f("name", "VARCHAR", "经销商名称 服务站名称 dealer_name name"),
         _f("region", "VARCHAR", "区域 省份 城市 region"),
     ),
+    # 回访记录 / 招揽记录: callbacks, campaign calls, care and complaints (issue 8)
+    "contacts": (
+        _f("contact_id", "VARCHAR", "回访编号 联系编号 记录编号 contact_id"),
+        _f("contact_date", "DATE", "回访日期 联系日期 招揽日期 回访时间 联系时间 contact_date",
+           "date"),
+        _f("phone", "VARCHAR", _PHONE, "phone"),
+        _f("vin", "VARCHAR", _VIN, "vin"),
+        _f("customer_id", "VARCHAR", _CUSTOMER_ID),
+        _f("ro_id", "VARCHAR", "工单号 工单编号 维修单号 委托书号 结算单号 ro_id"),
+        _f("channel", "VARCHAR", "联系方式 回访方式 渠道 channel", "code"),
+        _f("purpose", "VARCHAR", "回访类型 联系类型 目的 purpose", "code"),
+        _f("result", "VARCHAR", "回访结果 联系结果 结果 result", "code"),
+        _f("do_not_contact", "BOOLEAN", "勿扰 是否勿扰 是否拒绝联系 do_not_contact", "bool"),
+        _f("note", "VARCHAR", "备注 回访内容 note"),
+    ),
 }
 
 # The natural key of each table (upsert: the row loaded last wins).
@@ -102,6 +117,7 @@ KEYS: dict[str, tuple[str, ...]] = {
     "repair_orders": ("dealer_code", "ro_id"),
     "leads": ("lead_id",),
     "dealers": ("dealer_code",),
+    "contacts": ("contact_id",),
 }
 
 # Fields without which a row is rejected (customers: customer_id OR phone, see ingest).
@@ -111,6 +127,7 @@ REQUIRED: dict[str, tuple[str, ...]] = {
     "repair_orders": ("ro_id", "vin", "settle_date"),
     "leads": ("lead_id",),
     "dealers": ("dealer_code",),
+    "contacts": (),  # a missing contact_id is derived from date, phone (or vin) and purpose
 }
 
 # Code values: canonical code -> raw values (matched exactly after normalise_value).
@@ -152,11 +169,20 @@ CODES: dict[str, dict[str, tuple[str, ...]]] = {
         "scrapped": ("报废", "scrapped"),
         "transferred": ("过户", "transferred"),
     },
+    # contacts (issue 8)
+    "channel": {"phone": ("电话", "phone"), "sms": ("短信", "sms"),
+                "wechat": ("微信", "wechat")},
+    "purpose": {"callback": ("回访", "callback"), "campaign": ("招揽", "campaign"),
+                "care": ("关怀", "care"), "complaint": ("投诉", "complaint")},
+    "result": {"satisfied": ("满意", "satisfied"), "neutral": ("一般", "neutral"),
+               "dissatisfied": ("不满意", "dissatisfied"), "no_answer": ("未接通", "no_answer"),
+               "refused": ("拒访", "refused"), "wrong_number": ("空号", "wrong_number")},
 }
 # Where a raw value matches no code: ro_type/payer fall to "other" (kept, counted);
 # other kinds keep NULL and are flagged.
 CODE_FALLBACK = {"ro_type": "other", "payer": "other", "sale_channel": None, "usage": None,
-                 "area_type": None, "gender": None, "status": None, "vehicle_status": None}
+                 "area_type": None, "gender": None, "status": None, "vehicle_status": None,
+                 "channel": None, "purpose": None, "result": None}
 
 RO_TYPES = ("first_service", "maintenance", "repair", "body_paint", "warranty", "pds",
             "internal", "other")
@@ -219,5 +245,8 @@ def ddl() -> list[str]:
             load_id BIGINT, file VARCHAR, line BIGINT, kind VARCHAR, key VARCHAR,
             field VARCHAR, flag VARCHAR, raw VARCHAR)""",
         "CREATE SEQUENCE IF NOT EXISTS load_seq START 1",
+        # people deleted on request (PIPL): SHA-256 of the normalised phone / customer_id only
+        """CREATE TABLE IF NOT EXISTS forgotten (
+            kind VARCHAR, hash VARCHAR, forgotten_on DATE)""",
     ]
     return stmts

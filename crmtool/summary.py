@@ -12,7 +12,7 @@ from typing import Any
 import duckdb
 
 from . import churn, facts, ingest, leads, service_mix, value_tiers
-from .config import Config
+from .config import Config, with_dealer
 from .period import Period
 
 
@@ -35,6 +35,29 @@ def build_summary(con: duckdb.DuckDBPyConnection, cfg: Config, period: Period,
         "data_quality": ingest.data_quality(con),
     }
     out.update(_extras(con, cfg, period, as_of))
+    if len(cfg.own_dealers) > 1:
+        out["by_dealer"] = by_dealer(con, cfg, period, as_of)
+    return out
+
+
+def by_dealer(con: duckdb.DuckDBPyConnection, cfg: Config, period: Period,
+              as_of: date) -> dict[str, dict[str, Any]]:
+    """Per own dealer of a group, the figures with only that dealer as own (as --dealer does):
+    tiers, status, service_mix, never_returned. Service-mix counts add up to the group's;
+    tiers and status need not (a vehicle serviced at two stores is ours for both)."""
+    out: dict[str, dict[str, Any]] = {}
+    try:
+        for code in cfg.own_dealers:
+            one = with_dealer(cfg, code)
+            facts.install(con, one)
+            out[code] = {
+                "tiers": value_tiers.tier_counts(con, one, as_of),
+                "status": churn.status_counts(con, one, as_of),
+                "service_mix": service_mix.service_mix(con, one, period),
+                "never_returned": churn.never_returned_count(con, one, as_of),
+            }
+    finally:
+        facts.install(con, cfg)
     return out
 
 
@@ -53,6 +76,9 @@ def _extras(con: duckdb.DuckDBPyConnection, cfg: Config, period: Period,
         "flags_by_kind": _rows(con, """
             SELECT flag, count(*) AS count FROM flags GROUP BY 1 ORDER BY count DESC, flag"""),
     }
+    from . import care  # issue 8: callbacks, birthdays, complaints, suppression
+
+    extras["care"] = care.care_summary(con, cfg, as_of)
     return extras
 
 

@@ -16,7 +16,7 @@ from rich.console import Console
 from typer.core import TyperGroup
 
 from .. import __version__
-from ..config import Config, load_config
+from ..config import Config, load_config, with_dealer
 from ..errors import CrmError, ExitCode
 from ..period import parse_date_arg
 
@@ -62,6 +62,8 @@ class Group(TyperGroup):
             where = f": {e.filename}" if e.filename else ""
             raise UserError(f"{e.strerror or e}{where}", ExitCode.FAILED) from None
         except Exception as e:
+            if _is_interrupt(e):  # DuckDB turns Ctrl-C inside a query into its own error
+                raise UserError("interrupted", ExitCode.INTERRUPTED) from None
             if os.environ.get("CRMTOOL_DEBUG"):
                 raise
             first = (str(e).strip().splitlines() or [""])[0]
@@ -96,12 +98,13 @@ class State:
     as_of: date | None = None
     quiet: bool = False
     wait: float = 0.0
+    dealer: str | None = None  # --dealer: one own dealer of a group
     _config: Config | None = field(default=None, repr=False)
 
     @property
     def config(self) -> Config:
         if self._config is None:
-            self._config = load_config(self.config_path)
+            self._config = with_dealer(load_config(self.config_path), self.dealer)
         return self._config
 
     def say(self, message: str) -> None:
@@ -133,12 +136,16 @@ def _global(
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No messages on stderr.")] = False,
     wait: Annotated[float, typer.Option(
         "--wait", help="Wait up to SECONDS for a database another process holds.")] = 0.0,
+    dealer: Annotated[str | None, typer.Option(
+        "--dealer", metavar="CODE",
+        help="Only this own dealer of a dealer group (one of the config's own_dealers).")]
+    = None,
     version: Annotated[bool, typer.Option(
         "--version", callback=_version, is_eager=True, help="Print the version.")] = False,
 ) -> None:
     ctx.obj = State(db=db, config_path=config,
                     as_of=parse_date_arg(as_of, "as-of") if as_of else None,
-                    quiet=quiet, wait=wait)
+                    quiet=quiet, wait=wait, dealer=dealer)
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -149,6 +156,15 @@ def main(argv: list[str] | None = None) -> None:
         app(args=argv)
     except KeyboardInterrupt:  # between commands, e.g. while parsing arguments
         sys.exit(ExitCode.INTERRUPTED)
+
+
+def _is_interrupt(e: BaseException) -> bool:
+    """DuckDB's InterruptException, or the RuntimeError 'Query interrupted' of its result
+    fetchers, raised when SIGINT arrives while a query runs."""
+    import duckdb
+
+    return isinstance(e, duckdb.InterruptException) or (
+        isinstance(e, RuntimeError) and str(e).strip() == "Query interrupted")
 
 
 def _raise_interrupt(signum: int, frame: object) -> None:

@@ -14,10 +14,12 @@ from .. import campaigns, churn, db, facts, leads
 from ..errors import UsageError
 from ..period import Period, add_months, parse_period, resolve_period
 from .app import State, app, state
+from .lists import suppress
 from .options import (
     ColumnsOpt,
     EncodingOpt,
     FormatOpt,
+    IncludeRecentOpt,
     LangOpt,
     LimitOpt,
     ListOutput,
@@ -52,10 +54,14 @@ def _choices(text: str | None, allowed: tuple[str, ...], option: str) -> tuple[s
     return got
 
 
-def _emit(st: State, res: churn.ListResult, out: ListOutput) -> None:
+def _emit(st: State, res: churn.ListResult, out: ListOutput,
+          con: duckdb.DuckDBPyConnection | None = None, include_recent: bool = False) -> None:
+    """Write a call list; with `con`, suppressed rows (issue 8) are dropped first."""
     if res.left_out:
         st.say(f"{res.left_out} scrapped or transferred vehicle(s) left out of the list")
-    out.write(res.frame)
+    frame = res.frame if con is None else suppress(st, con, res.frame,
+                                                   include_recent=include_recent)
+    out.write(frame)
 
 
 @app.command("churn")
@@ -70,6 +76,7 @@ def churn_cmd(
         "--warn", help="Only vehicles with a churn warning (流失预警, loyal/general).")] = False,
     per_customer: Annotated[bool, typer.Option(
         "--per-customer", help="One row per customer (their most urgent vehicle).")] = False,
+    include_recent: IncludeRecentOpt = False,
     leakage: Annotated[bool, typer.Option(
         "--leakage", help="Where the base vehicles went in --period (retained, cross_shop, "
         "defected, out_of_channel).")] = False,
@@ -114,12 +121,14 @@ def churn_cmd(
         raise UsageError("--period/--from/--to go with --leakage; the status list uses --as-of")
     default = ("new", "loyal", "general", "at_risk", "lost") if warn else ("lost", "at_risk")
     wanted = _choices(status, churn.STATUSES, "--status") if status else default
-    res = churn.churn_list(_open(st), st.config, st.as_of or date.today(), wanted)
+    con = _open(st)
+    res = churn.churn_list(con, st.config, st.as_of or date.today(), wanted)
     frame = res.frame
     if reason:
         frame = frame.filter(pl.col("reason").is_in(_choices(reason, churn.REASONS, "--reason")))
     if warn:
         frame = frame.filter(pl.col("warn"))
+    frame = suppress(st, con, frame, include_recent=include_recent)
     if per_customer:
         frame = churn.per_customer(frame)
     _emit(st, churn.ListResult(frame, res.left_out), output)
@@ -139,6 +148,7 @@ def due_cmd(
     ctx: typer.Context,
     month: Annotated[str | None, typer.Option(
         "--month", "-m", help="YYYY-MM (default: the month after --as-of / today).")] = None,
+    include_recent: IncludeRecentOpt = False,
     fmt: FormatOpt = None,
     out: OutOpt = None,
     where: WhereOpt = None,
@@ -169,7 +179,8 @@ def due_cmd(
     output = ListOutput(fmt=fmt, out=out, where=where, columns=columns, sort=sort, limit=limit,
                         lang=lang, mask_pii=mask_pii, safe_csv=safe_csv, encoding=encoding,
                         split_by=split_by)
-    _emit(st, campaigns.maintenance_due(_open(st), st.config, m, as_of), output)
+    con = _open(st)
+    _emit(st, campaigns.maintenance_due(con, st.config, m, as_of), output, con, include_recent)
 
 
 CAMPAIGNS = ("warranty", "insurance", "loyal", "winback")
@@ -203,6 +214,7 @@ def campaign_cmd(
     half: Annotated[str | None, typer.Option(
         "--half", help="loyal: a half year, e.g. 2021H2.")] = None,
     year: Annotated[str | None, typer.Option("--year", help="loyal: a year, e.g. 2021.")] = None,
+    include_recent: IncludeRecentOpt = False,
     fmt: FormatOpt = None,
     out: OutOpt = None,
     where: WhereOpt = None,
@@ -249,7 +261,7 @@ def campaign_cmd(
         res = campaigns.loyal_reward(con, cfg, p)
     else:
         res = campaigns.winback(con, cfg, as_of)
-    _emit(st, res, output)
+    _emit(st, res, output, con, include_recent)
 
 
 @app.command("leads")

@@ -60,6 +60,11 @@ EncodingOpt = Annotated[str | None, typer.Option(
     help="CSV text encoding (default UTF-8; with BOM in files).")]
 SplitByOpt = Annotated[str | None, typer.Option(
     "--split-by", metavar="COLUMN", help="xlsx: one sheet per value of COLUMN, e.g. advisor.")]
+IncludeRecentOpt = Annotated[bool, typer.Option(
+    "--include-recent", help="Keep customers contacted in the last care.recent_days days "
+    "(left off by default, counted on stderr).")]
+PerVehicleOpt = Annotated[bool, typer.Option(
+    "--per-vehicle", help="One row per vehicle instead of one per customer.")]
 
 
 @dataclass

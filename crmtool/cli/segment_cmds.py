@@ -14,10 +14,12 @@ from ..config import Config
 from ..errors import CrmError, UsageError
 from ..output import shape
 from .app import State, app, state
+from .lists import suppress
 from .options import (
     ColumnsOpt,
     EncodingOpt,
     FormatOpt,
+    IncludeRecentOpt,
     LangOpt,
     LimitOpt,
     ListOutput,
@@ -111,6 +113,7 @@ def segment_cmd(
     ] = None,
     per_customer: Annotated[bool, typer.Option(
         "--per-customer", help="One row per customer: their best-tier vehicle.")] = False,
+    include_recent: IncludeRecentOpt = False,
     by: Annotated[str | None, typer.Option(
         "--by", metavar="KEYS", help="Print counts per combination instead of rows, e.g. "
         "tier,stage (keys: tier, stage, mileage, frequency, area, decade, usage, series, "
@@ -143,7 +146,8 @@ def segment_cmd(
     """
     st = state(ctx)
     cfg = st.config
-    res = segment.segment_list(_open(st), cfg, st.as_of or date.today())
+    con = _open(st)
+    res = segment.segment_list(con, cfg, st.as_of or date.today())
     frame = res.frame
     frame = _filter(frame, "tier", tier, "--tier", value_tiers.TIERS)
     frame = _filter(frame, "age_stage", stage, "--stage", segment.AGE_STAGES)
@@ -159,6 +163,7 @@ def segment_cmd(
             raise UsageError("--status: loyalty status is not available in this build")
         frame = _filter(frame, "status", status, "--status",
                         ("new", "loyal", "general", "at_risk", "lost"))
+    frame = suppress(st, con, frame, include_recent=include_recent)
     if per_customer:
         frame = segment.per_customer(frame)
     output = ListOutput(fmt=fmt, out=out, where=None if by else where, columns=columns,

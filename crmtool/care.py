@@ -1,0 +1,176 @@
+"""Customer care lists of the service desk (issue 8, seeds 001/002): the 3DC/7DC callbacks,
+birthdays, holiday greetings and open complaints. SQL over the facts of `facts.install` and
+the contacts table; the day counts come from `[care]`. Lists here are per vehicle or per
+complaint; the CLI shows one row per customer (`suppression.one_per_customer`).
+"""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+
+import duckdb
+import polars as pl
+
+from . import churn
+from .churn import GONE, ListResult
+from .config import Config
+from .period import Period
+
+CONTACT_COLUMNS = ", ".join(
+    ["contact_id VARCHAR", "contact_date DATE", "phone VARCHAR", "vin VARCHAR",
+     "customer_id VARCHAR", "ro_id VARCHAR", "channel VARCHAR", "purpose VARCHAR",
+     "result VARCHAR", "do_not_contact BOOLEAN", "note VARCHAR"])
+
+
+def ensure_contacts(con: duckdb.DuckDBPyConnection) -> None:
+    """An empty temp `contacts` table where the store has none (made before issue 8)."""
+    from .suppression import has_contacts
+
+    if not has_contacts(con):
+        con.execute(f"CREATE TEMP TABLE contacts ({CONTACT_COLUMNS})")
+
+
+# -- 3DC / 7DC callbacks ----------------------------------------------------------------------
+
+def callbacks(con: duckdb.DuckDBPyConnection, cfg: Config, day: date) -> ListResult:
+    """Callbacks due on `day`: own visits settled `care.callback_days` before (3DC, one row per
+    visit) and vehicles sold by us `care.delivery_days` before (7DC), unless already called
+    back: a callback contact for one of the visit's repair orders, or for the vehicle dated on
+    or after the settle / sale date."""
+    ensure_contacts(con)
+    sql = """
+        WITH cb AS (SELECT * FROM contacts WHERE purpose = 'callback'),
+        r AS (
+            SELECT r.vin, r.settle_date, r.ro_id, r.ro_type, r.advisor,
+                   EXISTS (SELECT 1 FROM cb WHERE cb.ro_id = r.ro_id
+                           OR (cb.vin = r.vin AND cb.contact_date >= r.settle_date)) AS done
+            FROM ro r
+            WHERE r.is_own AND r.is_visit_type AND r.settle_date = $visit_day),
+        visits3 AS (
+            SELECT '3DC' AS callback, vin, settle_date AS event_date, min(ro_id) AS ro_id,
+                   string_agg(DISTINCT ro_type, ',' ORDER BY ro_type) AS ro_type,
+                   min(advisor) AS advisor
+            FROM r GROUP BY vin, settle_date HAVING NOT bool_or(done)),
+        sales7 AS (
+            SELECT '7DC' AS callback, s.vin, s.sale_date AS event_date,
+                   CAST(NULL AS VARCHAR) AS ro_id, CAST(NULL AS VARCHAR) AS ro_type,
+                   CAST(NULL AS VARCHAR) AS advisor
+            FROM sold_by_us s
+            WHERE s.sale_date = $sale_day AND NOT EXISTS (
+                SELECT 1 FROM cb WHERE cb.vin = s.vin AND cb.contact_date >= s.sale_date))
+        SELECT * FROM visits3 UNION ALL SELECT * FROM sales7
+    """
+    params = {"visit_day": day - _days(cfg.care.callback_days),
+              "sale_day": day - _days(cfg.care.delivery_days)}
+    return churn.call_list(con, sql, params, "l.callback, l.event_date, c.customer_id, l.vin")
+
+
+def _days(n: int) -> timedelta:
+    return timedelta(days=int(n))
+
+
+# -- birthdays and greetings ------------------------------------------------------------------
+
+_PEOPLE_SQL = f"""
+    SELECT v.customer_id, count(DISTINCT v.vin) AS vehicles, min(v.series) AS series,
+           arg_max(a.advisor, a.settle_date) AS last_advisor
+    FROM ({{vins}}) o JOIN vehicles v USING (vin)
+    LEFT JOIN (SELECT vin, advisor, settle_date FROM ro WHERE is_own AND advisor IS NOT NULL) a
+           USING (vin)
+    WHERE v.customer_id IS NOT NULL AND coalesce(v.vehicle_status NOT IN {GONE}, true)
+    GROUP BY v.customer_id
+"""
+
+
+def birthdays(con: duckdb.DuckDBPyConnection, cfg: Config, month: Period,
+              as_of: date) -> pl.DataFrame:
+    """Customers with a vehicle ours at as_of (not scrapped/transferred) whose birthday falls
+    in `month`, one row each, by day. Born on 29 February: in a non-leap year the birthday is
+    listed on 28 February."""
+    y = month.start.year
+    people = _PEOPLE_SQL.format(vins="SELECT vin FROM ours($as_of)")
+    return con.sql(f"""
+        WITH p AS ({people})
+        SELECT c.customer_id, c.name, c.phone, c.birth_date,
+               CASE WHEN month(c.birth_date) = 2 AND day(c.birth_date) = 29
+                         AND NOT ({y} % 4 = 0 AND ({y} % 100 <> 0 OR {y} % 400 = 0))
+                    THEN make_date({y}, 2, 28)
+                    ELSE make_date({y}, month(c.birth_date), day(c.birth_date)) END AS birthday,
+               {y} - year(c.birth_date) AS age, p.vehicles, p.series, p.last_advisor
+        FROM customers c JOIN p USING (customer_id)
+        WHERE month(c.birth_date) = {month.start.month}
+        ORDER BY birthday, c.customer_id
+    """, params={"as_of": as_of}).pl()
+
+
+def greetings(con: duckdb.DuckDBPyConnection, cfg: Config, holiday: str, day: date,
+              as_of: date) -> pl.DataFrame:
+    """Active customers for a holiday greeting: one row per customer with a vehicle ours at
+    as_of whose status (rules §5) is not lost and that is not scrapped/transferred."""
+    status = churn.vehicle_status(con, cfg, as_of).filter(pl.col("status") != "lost")
+    con.register("_crm_active", status.select("vin"))
+    try:
+        people = _PEOPLE_SQL.format(vins="SELECT vin FROM _crm_active")
+        return con.sql(f"""
+            WITH p AS ({people})
+            SELECT $holiday AS holiday, $day AS holiday_date, p.customer_id, c.name,
+                   c.phone, p.vehicles, p.series, p.last_advisor
+            FROM p LEFT JOIN customers c USING (customer_id)
+            ORDER BY p.customer_id
+        """, params={"holiday": holiday, "day": day}).pl()
+    finally:
+        con.unregister("_crm_active")
+
+
+# -- complaints -------------------------------------------------------------------------------
+
+def complaints(con: duckdb.DuckDBPyConnection, cfg: Config, as_of: date) -> pl.DataFrame:
+    """Open complaints at as_of, oldest first: contacts with result dissatisfied (or purpose
+    complaint and not satisfied) with no later (strictly later day) satisfied contact of the
+    same customer, phone or vehicle; with the visit they concern. One row per complaint."""
+    ensure_contacts(con)
+    return con.sql("""
+        WITH k AS (SELECT * FROM contacts WHERE contact_date <= $as_of),
+        open AS (
+            SELECT o.* FROM k o
+            WHERE (o.result = 'dissatisfied'
+                   OR (o.purpose = 'complaint' AND coalesce(o.result, '') <> 'satisfied'))
+              AND NOT EXISTS (
+                SELECT 1 FROM k s WHERE s.result = 'satisfied'
+                  AND s.contact_date > o.contact_date
+                  AND (s.customer_id = o.customer_id OR s.phone = o.phone OR s.vin = o.vin))),
+        visit AS (SELECT ro_id, min(settle_date) AS settle_date, min(advisor) AS advisor
+                  FROM ro GROUP BY ro_id)
+        SELECT o.contact_date AS complaint_date,
+               date_diff('day', o.contact_date, $as_of) AS days_open,
+               coalesce(o.customer_id, v.customer_id) AS customer_id, cu.name,
+               coalesce(o.phone, cu.phone, v.phone) AS phone, o.vin, o.purpose, o.result,
+               o.note, o.ro_id, r.settle_date, r.advisor, o.contact_id
+        FROM open o
+        LEFT JOIN vehicles v ON v.vin = o.vin
+        LEFT JOIN customers cu ON cu.customer_id = coalesce(o.customer_id, v.customer_id)
+        LEFT JOIN visit r ON r.ro_id = o.ro_id
+        ORDER BY o.contact_date, o.contact_id
+    """, params={"as_of": as_of}).pl()
+
+
+# -- the summary's care block -----------------------------------------------------------------
+
+def care_summary(con: duckdb.DuckDBPyConnection, cfg: Config, as_of: date) -> dict:
+    """callbacks_due (customers to call back on as_of), birthdays (customers with a birthday
+    in the month after as_of), open_complaints (complaints open at as_of), suppressed (active
+    customers left off lists at as_of, per reason), all after suppression."""
+    from .period import add_months, parse_period
+    from .suppression import apply_suppression, one_per_customer
+
+    ensure_contacts(con)
+    nxt = add_months(as_of.replace(day=1), 1)
+    due = apply_suppression(con, cfg, callbacks(con, cfg, as_of).frame, as_of)[0]
+    born = birthdays(con, cfg, parse_period(f"{nxt.year}-{nxt.month:02d}"), as_of)
+    active = greetings(con, cfg, "", as_of, as_of)
+    return {
+        "callbacks_due": one_per_customer(due).height,
+        "birthdays": apply_suppression(con, cfg, born, as_of)[0].height,
+        "open_complaints": complaints(con, cfg, as_of).height,
+        "suppressed": apply_suppression(con, cfg, active, as_of)[1],
+    }

@@ -1,0 +1,157 @@
+"""`crmtool find` and `crmtool forget`: the service desk's lookup and deletion on request."""
+
+from __future__ import annotations
+
+import json
+import sys
+from datetime import date
+from typing import Annotated, Any
+
+import duckdb
+import typer
+from rich.console import Console, Group
+from rich.panel import Panel
+from rich.table import Table
+
+from .. import db, facts
+from .. import find as finder
+from .. import forget as forgetting
+from ..errors import CrmError, UsageError
+from .app import State, app, state
+
+
+def _text(value: Any) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "own" if value else "other"
+    if isinstance(value, float):
+        return f"{value:g}"
+    return str(value)
+
+
+def _table(title: str, rows: list[dict[str, Any]], cols: list[str]) -> Table:
+    t = Table(title=title, title_justify="left", show_edge=False, pad_edge=False)
+    for c in cols:
+        t.add_column(c)
+    for r in rows:
+        t.add_row(*(_text(r.get(c)) for c in cols))
+    return t
+
+
+def _render(card: dict[str, Any]) -> Panel:
+    p = card["customer"]
+    if p:
+        title = f"{p['name'] or '?'}  {p['phone'] or ''}  [{p['customer_id']}]"
+        born = p["birth_date"] or p["birth_year"]
+        facts_line = " · ".join(x for x in (_text(p["gender"]), f"born {born}" if born else "",
+                                           _text(p["area_type"])) if x)
+    else:
+        title, facts_line = "vehicle without a known owner", ""
+    parts: list[Any] = [f"tier {card['tier'] or '-'}" + (f" · {facts_line}" if facts_line else "")]
+    parts.append(_table("vehicles", card["vehicles"],
+                        ["vin", "plate", "series", "sale_date", "sale_channel",
+                         "vehicle_status", "tier", "status"]))
+    shown, total = len(card["visits"]), card["visits_total"]
+    parts.append(_table(f"visits ({shown} of {total}, newest first)", card["visits"],
+                        ["settle_date", "vin", "dealer_code", "is_own", "ro_type", "payer",
+                         "total_amount", "mileage_km", "advisor"]))
+    if card["reminders"]:
+        parts.append("reminders:\n" + "\n".join(f"  {r['vin']}  {r['kind']}: {r['detail']}"
+                                                for r in card["reminders"]))
+    else:
+        parts.append("reminders: none")
+    if card["last_contact"]:
+        lc = card["last_contact"]
+        parts.append("last contact: " + " · ".join(f"{k} {_text(v)}" for k, v in lc.items()
+                                                     if v is not None and not k.startswith("_")))
+    return Panel(Group(*parts), title=title, title_align="left")
+
+
+@app.command("find")
+def find_cmd(
+    ctx: typer.Context,
+    query: Annotated[str, typer.Argument(
+        help="A plate (浙A·12345, A12345, 12345), a phone in any form, a VIN or its last "
+        "6-8 characters, or a name (exact, else prefix).")],
+    fmt: Annotated[str, typer.Option(
+        "--format", "-f", metavar="table|json", help="table (cards) or json (an array).")]
+    = "table",
+    visits: Annotated[int, typer.Option(
+        "--visits", min=0, help="Visits shown per card, newest first.")] = finder.VISITS_SHOWN,
+) -> None:
+    """The customer card (客户档案): the person, their vehicles, visits at every dealer, tier,
+    status, open reminders and the last contact.
+
+    Examples:
+
+      crmtool find 浙A·12345
+
+      crmtool find 138-0013-8000 --format json
+    """
+    st = state(ctx)
+    if fmt not in ("table", "json"):
+        raise UsageError(f"--format takes table or json; got {fmt!r}")
+    con = db.connect(st.db, read_only=True, wait=st.wait)
+    try:
+        facts.install(con, st.config)
+        cards = finder.find(con, st.config, query, st.as_of or date.today(), visits)
+    finally:
+        con.close()
+    if not cards:
+        raise CrmError(f"no customer or vehicle matches {query!r}")
+    if fmt == "json":
+        typer.echo(json.dumps(cards, ensure_ascii=False, default=str, indent=2))
+        return
+    out = Console(highlight=False, width=None if sys.stdout.isatty() else 130)
+    for card in cards:
+        out.print(_render(card))
+
+
+@app.command("forget")
+def forget_cmd(
+    ctx: typer.Context,
+    phone: Annotated[str | None, typer.Option("--phone", help="The person's phone.")] = None,
+    customer: Annotated[str | None, typer.Option(
+        "--customer", help="The person's customer_id.")] = None,
+    yes: Annotated[bool, typer.Option("--yes", "-y", help="Do not ask for confirmation.")]
+    = False,
+) -> None:
+    """Delete a person's data on request (PIPL 个人信息删除): their customer rows, leads,
+    contact history and the rejects/flags naming them; their vehicles and repair orders stay,
+    without the owner. A later load of an old export skips them.
+
+    Examples:
+
+      crmtool forget --phone 13800138000
+
+      crmtool forget --customer C0001 --yes
+    """
+    st = state(ctx)
+    if (phone is None) == (customer is None):
+        raise UsageError("give exactly one of --phone or --customer")
+    con = db.connect(st.db, wait=st.wait, create=False)
+    try:
+        _forget(st, con, phone, customer, yes)
+    finally:
+        con.close()
+
+
+def _forget(st: State, con: duckdb.DuckDBPyConnection, phone: str | None,
+            customer: str | None, yes: bool) -> None:
+    person = forgetting.resolve(con, phone=phone, customer_id=customer)
+    counts = forgetting.counts(con, person)
+    if not any(counts.values()):
+        raise CrmError(f"nobody with {'phone' if phone else 'customer_id'} "
+                       f"{phone or customer!r} is in the database")
+    plan = ", ".join(f"{k} {n}" for k, n in counts.items())
+    if not yes:
+        if not sys.stdin.isatty():
+            raise UsageError(f"would remove: {plan}; pass --yes to confirm without a terminal")
+        typer.confirm(f"remove {plan}?", abort=True, err=True)
+    done = forgetting.forget(con, person, date.today())
+    for k, n in done.items():
+        typer.echo(f"{k}: {n}")
+    st.say(f"forgotten: {len(person.customer_ids)} customer id(s), {len(person.phones)} "
+           "phone(s) recorded as hashes; later loads skip them")
+
