@@ -32,7 +32,8 @@ def connect(path: str | os.PathLike[str] | None = None, *, read_only: bool = Fal
     """Open the database (":memory:" for a throwaway one) and make sure its tables exist.
 
     A database held by another process fails at once with DatabaseLocked, or after
-    retrying for `wait` seconds.
+    retrying for `wait` seconds. DuckDB's threads, memory_limit and temp_directory come from
+    the arguments, else $CRMTOOL_THREADS, $CRMTOOL_MEMORY_LIMIT, $CRMTOOL_TEMP_DIRECTORY.
     """
     target = str(path) if str(path) == ":memory:" else str(db_path(path))
     if target != ":memory:":
@@ -41,11 +42,15 @@ def connect(path: str | os.PathLike[str] | None = None, *, read_only: bool = Fal
             raise CrmError(f"database {target} does not exist; run `crmtool load` first")
         if p.parent and not p.parent.exists():
             raise CrmError(f"folder of database {target} does not exist")
-    config = {}
+    config: dict[str, str | int] = {}
+    threads = threads or int(os.environ.get("CRMTOOL_THREADS") or 0)
+    memory_limit = memory_limit or os.environ.get("CRMTOOL_MEMORY_LIMIT")
     if threads:
         config["threads"] = threads
     if memory_limit:
         config["memory_limit"] = memory_limit
+    if temp := os.environ.get("CRMTOOL_TEMP_DIRECTORY"):
+        config["temp_directory"] = temp
     deadline = time.monotonic() + max(wait, 0.0)
     while True:
         try:

@@ -618,6 +618,8 @@ def write_xlsx_sheets(path: Path, sheets: dict[str, pl.DataFrame], *, lang: str 
                "strings_to_numbers": False}
     target = path if hasattr(path, "write") else str(path)
     wb = xlsxwriter.Workbook(target, options)
+    # a fixed creation time: the same data gives the same bytes (cron re-runs, diffs)
+    wb.set_properties({"created": datetime(2000, 1, 1), "author": "crmtool"})
     fmts = {"header": wb.add_format({"bold": True, "bg_color": "#DDEBF7", "border": 1}),
             "date": wb.add_format({"num_format": "yyyy-mm-dd"}),
             "datetime": wb.add_format({"num_format": "yyyy-mm-dd hh:mm"})}

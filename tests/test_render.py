@@ -6,6 +6,7 @@ Figures echo seed 000 (二级 226 sold, 53 returned paid, 92886 yuan; cross-shop
 from __future__ import annotations
 
 import re
+import zipfile
 from datetime import date
 from pathlib import Path
 
@@ -208,6 +209,17 @@ def test_offline_and_csp() -> None:
 def test_deterministic() -> None:
     assert render_html(summary(), previous(), lists()) == render_html(summary(), previous(),
                                                                      lists())
+
+
+def test_workbook_deterministic(tmp_path: Path) -> None:
+    """Re-running the same month gives the same bytes (no creation timestamp drift)."""
+    a, b = tmp_path / "a.xlsx", tmp_path / "b.xlsx"
+    write_xlsx_report(a, summary(), lists())
+    write_xlsx_report(b, summary(), lists())
+    assert a.read_bytes() == b.read_bytes()
+    with zipfile.ZipFile(a) as z:  # not the time of writing, which differs between runs
+        assert "<dcterms:created xsi:type=\"dcterms:W3CDTF\">2000-01-01T00:00:00Z" in \
+            z.read("docProps/core.xml").decode()
 
 
 def test_missing_optional_blocks_are_skipped() -> None:

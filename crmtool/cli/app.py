@@ -21,10 +21,13 @@ from ..errors import CrmError, ExitCode
 from ..period import parse_date_arg
 
 try:  # Typer vendors its own click: its standalone mode (and CliRunner) catch only that one
-    from typer._click.exceptions import ClickException as _TyperClickException
+    from typer._click import exceptions as _typer_click
 except ImportError:  # pragma: no cover - a Typer that uses click itself
-    _TyperClickException = click.ClickException
-_CLICK_ERRORS = tuple(dict.fromkeys((_TyperClickException, click.ClickException)))
+    _typer_click = click.exceptions
+_CLICK_ERRORS = tuple(dict.fromkeys((_typer_click.ClickException, click.ClickException)))
+# click's own control flow (--help, Ctrl-C at a prompt): never an "unexpected" error
+_CLICK_FLOW = tuple(dict.fromkeys((*_CLICK_ERRORS, typer.Exit, typer.Abort,
+                                   click.exceptions.Exit, click.exceptions.Abort)))
 
 
 class UserError(*_CLICK_ERRORS):  # type: ignore[misc]
@@ -52,7 +55,7 @@ class Group(TyperGroup):
             raise UserError(str(e), int(e.exit_code)) from None
         except KeyboardInterrupt:
             raise UserError("interrupted", ExitCode.INTERRUPTED) from None
-        except _CLICK_ERRORS:
+        except _CLICK_FLOW:
             raise
         except OSError as e:
             if isinstance(e, BrokenPipeError) or e.errno == errno.EPIPE:

@@ -15,22 +15,7 @@ from ..suppression import one_per_customer
 from .app import app, state
 from .churn_cmds import _month, _open
 from .lists import suppress
-from .options import (
-    ColumnsOpt,
-    EncodingOpt,
-    FormatOpt,
-    IncludeRecentOpt,
-    LangOpt,
-    LimitOpt,
-    ListOutput,
-    MaskOpt,
-    OutOpt,
-    PerVehicleOpt,
-    SafeCsvOpt,
-    SortOpt,
-    SplitByOpt,
-    WhereOpt,
-)
+from .options import IncludeRecentOpt, ListOutput, PerVehicleOpt, list_command
 
 care_app = typer.Typer(help="Customer care lists: 3DC/7DC callbacks, birthdays, holiday "
                        "greetings, open complaints (one row per customer).",
@@ -38,25 +23,16 @@ care_app = typer.Typer(help="Customer care lists: 3DC/7DC callbacks, birthdays, 
 app.add_typer(care_app, name="care")
 
 
-def _output(fmt, out, where, columns, sort, limit, lang, mask_pii, encoding, safe_csv,  # noqa: ANN001
-            split_by) -> ListOutput:
-    return ListOutput(fmt=fmt, out=out, where=where, columns=columns, sort=sort, limit=limit,
-                      lang=lang, mask_pii=mask_pii, safe_csv=safe_csv, encoding=encoding,
-                      split_by=split_by)
-
-
 @care_app.command("callbacks")
+@list_command
 def callbacks_cmd(
     ctx: typer.Context,
+    output: ListOutput,
     day: Annotated[str | None, typer.Option(
         "--date", "-d", metavar="YYYY-MM-DD", help="The day of the calls (default --as-of / "
         "today).")] = None,
     per_vehicle: PerVehicleOpt = False,
     include_recent: IncludeRecentOpt = False,
-    fmt: FormatOpt = None, out: OutOpt = None, where: WhereOpt = None,
-    columns: ColumnsOpt = None, sort: SortOpt = None, limit: LimitOpt = None,
-    lang: LangOpt = None, mask_pii: MaskOpt = False, encoding: EncodingOpt = None,
-    safe_csv: SafeCsvOpt = False, split_by: SplitByOpt = None,
 ) -> None:
     """Callbacks due on --date (回访): 3DC, own visits settled 3 days before [care.callback_days];
     7DC, deliveries 7 days before [care.delivery_days]; those already called back left out.
@@ -76,20 +52,17 @@ def callbacks_cmd(
     frame = suppress(st, con, res.frame, when, include_recent)
     if not per_vehicle:
         frame = one_per_customer(frame)
-    _output(fmt, out, where, columns, sort, limit, lang, mask_pii, encoding, safe_csv,
-            split_by).write(frame, sheet="callbacks")
+    output.write(frame, sheet="callbacks")
 
 
 @care_app.command("birthdays")
+@list_command
 def birthdays_cmd(
     ctx: typer.Context,
+    output: ListOutput,
     month: Annotated[str | None, typer.Option(
         "--month", "-m", help="YYYY-MM (default: the month after --as-of / today).")] = None,
     include_recent: IncludeRecentOpt = False,
-    fmt: FormatOpt = None, out: OutOpt = None, where: WhereOpt = None,
-    columns: ColumnsOpt = None, sort: SortOpt = None, limit: LimitOpt = None,
-    lang: LangOpt = None, mask_pii: MaskOpt = False, encoding: EncodingOpt = None,
-    safe_csv: SafeCsvOpt = False, split_by: SplitByOpt = None,
 ) -> None:
     """Birthdays in --month (生日关怀) of customers with a vehicle ours; born on 29 February:
     listed on 28 February in a non-leap year.
@@ -103,20 +76,17 @@ def birthdays_cmd(
     con = _open(st)
     frame = care.birthdays(con, st.config, _month(month, as_of), as_of)
     frame = suppress(st, con, frame, as_of, include_recent)
-    _output(fmt, out, where, columns, sort, limit, lang, mask_pii, encoding, safe_csv,
-            split_by).write(frame, sheet="birthdays")
+    output.write(frame, sheet="birthdays")
 
 
 @care_app.command("greetings")
+@list_command
 def greetings_cmd(
     ctx: typer.Context,
+    output: ListOutput,
     holiday: Annotated[str, typer.Option(
         "--holiday", help="元旦 春节 元宵 妇女节 劳动节 儿童节 端午 教师节 中秋 国庆 圣诞.")],
     include_recent: IncludeRecentOpt = False,
-    fmt: FormatOpt = None, out: OutOpt = None, where: WhereOpt = None,
-    columns: ColumnsOpt = None, sort: SortOpt = None, limit: LimitOpt = None,
-    lang: LangOpt = None, mask_pii: MaskOpt = False, encoding: EncodingOpt = None,
-    safe_csv: SafeCsvOpt = False, split_by: SplitByOpt = None,
 ) -> None:
     """Holiday greetings (节日问候): every active customer (a vehicle ours, not lost), once,
     with the holiday's next date on or after --as-of.
@@ -131,8 +101,7 @@ def greetings_cmd(
     con = _open(st)
     frame = care.greetings(con, st.config, name, holidays.next_holiday(name, as_of), as_of)
     frame = suppress(st, con, frame, as_of, include_recent)
-    _output(fmt, out, where, columns, sort, limit, lang, mask_pii, encoding, safe_csv,
-            split_by).write(frame, sheet="greetings")
+    output.write(frame, sheet="greetings")
 
 
 def complaints_per_customer(frame: pl.DataFrame) -> pl.DataFrame:
@@ -143,12 +112,10 @@ def complaints_per_customer(frame: pl.DataFrame) -> pl.DataFrame:
 
 
 @care_app.command("complaints")
+@list_command
 def complaints_cmd(
     ctx: typer.Context,
-    fmt: FormatOpt = None, out: OutOpt = None, where: WhereOpt = None,
-    columns: ColumnsOpt = None, sort: SortOpt = None, limit: LimitOpt = None,
-    lang: LangOpt = None, mask_pii: MaskOpt = False, encoding: EncodingOpt = None,
-    safe_csv: SafeCsvOpt = False, split_by: SplitByOpt = None,
+    output: ListOutput,
 ) -> None:
     """Open complaints (投诉跟进), oldest first: dissatisfied contacts without a later satisfied
     one for the customer, with the visit they concern. Recent contact does not suppress them.
@@ -162,5 +129,4 @@ def complaints_cmd(
     con = _open(st)
     frame = care.complaints(con, st.config, as_of)
     frame = suppress(st, con, frame, as_of, include_recent=True)
-    _output(fmt, out, where, columns, sort, limit, lang, mask_pii, encoding, safe_csv,
-            split_by).write(complaints_per_customer(frame), sheet="complaints")
+    output.write(complaints_per_customer(frame), sheet="complaints")

@@ -15,21 +15,7 @@ from ..errors import UsageError
 from ..period import Period, add_months, parse_period, resolve_period
 from .app import State, app, state
 from .lists import suppress
-from .options import (
-    ColumnsOpt,
-    EncodingOpt,
-    FormatOpt,
-    IncludeRecentOpt,
-    LangOpt,
-    LimitOpt,
-    ListOutput,
-    MaskOpt,
-    OutOpt,
-    SafeCsvOpt,
-    SortOpt,
-    SplitByOpt,
-    WhereOpt,
-)
+from .options import IncludeRecentOpt, ListOutput, list_command
 
 PeriodOpt = Annotated[str | None, typer.Option(
     "--period", "-p", help="2021 | 2021-10 | 2021Q3 | 2021H2 (default: last full month).")]
@@ -65,8 +51,10 @@ def _emit(st: State, res: churn.ListResult, out: ListOutput,
 
 
 @app.command("churn")
+@list_command
 def churn_cmd(
     ctx: typer.Context,
+    output: ListOutput,
     status: Annotated[str | None, typer.Option(
         "--status", help="Statuses to list, comma separated: new, loyal, general, at_risk, "
         "lost (default: lost,at_risk).")] = None,
@@ -83,17 +71,6 @@ def churn_cmd(
     period: PeriodOpt = None,
     date_from: FromOpt = None,
     date_to: ToOpt = None,
-    fmt: FormatOpt = None,
-    out: OutOpt = None,
-    where: WhereOpt = None,
-    columns: ColumnsOpt = None,
-    sort: SortOpt = None,
-    limit: LimitOpt = None,
-    lang: LangOpt = None,
-    mask_pii: MaskOpt = False,
-    encoding: EncodingOpt = None,
-    safe_csv: SafeCsvOpt = False,
-    split_by: SplitByOpt = None,
 ) -> None:
     """Loyalty status and churn list (流失客户): one row per vehicle with status, days_since,
     risk_ratio, the reason (never_returned / defected with the dealer / out_of_channel) and
@@ -110,9 +87,6 @@ def churn_cmd(
       crmtool churn --leakage --period 2021 --format csv
     """
     st = state(ctx)
-    output = ListOutput(fmt=fmt, out=out, where=where, columns=columns, sort=sort, limit=limit,
-                        lang=lang, mask_pii=mask_pii, safe_csv=safe_csv, encoding=encoding,
-                        split_by=split_by)
     if leakage:
         p = resolve_period(period, date_from, date_to, st.as_of or date.today())
         _emit(st, churn.leakage_list(_open(st), st.config, p), output)
@@ -144,22 +118,13 @@ def _month(text: str | None, as_of: date) -> Period:
 
 
 @app.command("due")
+@list_command
 def due_cmd(
     ctx: typer.Context,
+    output: ListOutput,
     month: Annotated[str | None, typer.Option(
         "--month", "-m", help="YYYY-MM (default: the month after --as-of / today).")] = None,
     include_recent: IncludeRecentOpt = False,
-    fmt: FormatOpt = None,
-    out: OutOpt = None,
-    where: WhereOpt = None,
-    columns: ColumnsOpt = None,
-    sort: SortOpt = None,
-    limit: LimitOpt = None,
-    lang: LangOpt = None,
-    mask_pii: MaskOpt = False,
-    encoding: EncodingOpt = None,
-    safe_csv: SafeCsvOpt = False,
-    split_by: SplitByOpt = None,
 ) -> None:
     """Maintenance reminders (保养提醒): vehicles whose first service or next maintenance
     falls due in the month (by time or by estimated km, whichever first), plus the overdue
@@ -176,9 +141,6 @@ def due_cmd(
     st = state(ctx)
     as_of = st.as_of or date.today()
     m = _month(month, as_of)
-    output = ListOutput(fmt=fmt, out=out, where=where, columns=columns, sort=sort, limit=limit,
-                        lang=lang, mask_pii=mask_pii, safe_csv=safe_csv, encoding=encoding,
-                        split_by=split_by)
     con = _open(st)
     _emit(st, campaigns.maintenance_due(con, st.config, m, as_of), output, con, include_recent)
 
@@ -203,8 +165,10 @@ def _loyal_period(half: str | None, year: str | None, as_of: date) -> Period:
 
 
 @app.command("campaign")
+@list_command
 def campaign_cmd(
     ctx: typer.Context,
+    output: ListOutput,
     kind: Annotated[str, typer.Argument(
         help="warranty (脱保/延保) | insurance (续保前移) | loyal (忠诚客户回馈) | "
         "winback (流失客户招揽)")],
@@ -215,17 +179,6 @@ def campaign_cmd(
         "--half", help="loyal: a half year, e.g. 2021H2.")] = None,
     year: Annotated[str | None, typer.Option("--year", help="loyal: a year, e.g. 2021.")] = None,
     include_recent: IncludeRecentOpt = False,
-    fmt: FormatOpt = None,
-    out: OutOpt = None,
-    where: WhereOpt = None,
-    columns: ColumnsOpt = None,
-    sort: SortOpt = None,
-    limit: LimitOpt = None,
-    lang: LangOpt = None,
-    mask_pii: MaskOpt = False,
-    encoding: EncodingOpt = None,
-    safe_csv: SafeCsvOpt = False,
-    split_by: SplitByOpt = None,
 ) -> None:
     """Campaign call lists, one row per vehicle with the owner's contact and the gift.
 
@@ -247,9 +200,6 @@ def campaign_cmd(
     if (half or year) and kind != "loyal":
         raise UsageError("--half/--year go with loyal")
     as_of = st.as_of or date.today()
-    output = ListOutput(fmt=fmt, out=out, where=where, columns=columns, sort=sort, limit=limit,
-                        lang=lang, mask_pii=mask_pii, safe_csv=safe_csv, encoding=encoding,
-                        split_by=split_by)
     if kind == "loyal":
         p = _loyal_period(half, year, as_of)
     con, cfg = _open(st), st.config
@@ -265,8 +215,10 @@ def campaign_cmd(
 
 
 @app.command("leads")
+@list_command
 def leads_cmd(
     ctx: typer.Context,
+    output: ListOutput,
     period: PeriodOpt = None,
     date_from: FromOpt = None,
     date_to: ToOpt = None,
@@ -274,17 +226,6 @@ def leads_cmd(
         "--by", help="source | consultant: one row each.")] = None,
     overdue: Annotated[bool, typer.Option(
         "--overdue", help="List open leads not followed up for more than 30 days.")] = False,
-    fmt: FormatOpt = None,
-    out: OutOpt = None,
-    where: WhereOpt = None,
-    columns: ColumnsOpt = None,
-    sort: SortOpt = None,
-    limit: LimitOpt = None,
-    lang: LangOpt = None,
-    mask_pii: MaskOpt = False,
-    encoding: EncodingOpt = None,
-    safe_csv: SafeCsvOpt = False,
-    split_by: SplitByOpt = None,
 ) -> None:
     """Sales leads (线索) created in the period: leads, visited, won, lost, conversion and
     overdue follow-ups, in total or per source / consultant; or the overdue list.
@@ -298,9 +239,6 @@ def leads_cmd(
       crmtool leads --overdue
     """
     st = state(ctx)
-    output = ListOutput(fmt=fmt, out=out, where=where, columns=columns, sort=sort, limit=limit,
-                        lang=lang, mask_pii=mask_pii, safe_csv=safe_csv, encoding=encoding,
-                        split_by=split_by)
     if by not in (None, "source", "consultant"):
         raise UsageError(f"--by takes source or consultant; got {by!r}")
     if overdue:

@@ -4,6 +4,7 @@ leaves them out (issue 8)."""
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import date
 from pathlib import Path
 from typing import Annotated
@@ -18,22 +19,7 @@ from ..suppression import one_per_customer
 from .app import State, app, state
 from .churn_cmds import _month
 from .lists import suppress
-from .options import (
-    ColumnsOpt,
-    EncodingOpt,
-    FormatOpt,
-    IncludeRecentOpt,
-    LangOpt,
-    LimitOpt,
-    ListOutput,
-    MaskOpt,
-    OutOpt,
-    SafeCsvOpt,
-    SortOpt,
-    SplitByOpt,
-    WhereOpt,
-    split_csv,
-)
+from .options import IncludeRecentOpt, ListOutput, list_command, split_csv
 
 contacts_app = typer.Typer(help="Contact history: export a call list and mark it contacted.",
                            no_args_is_help=True)
@@ -125,8 +111,10 @@ def mark(con, frame: pl.DataFrame, as_of: date, note: str) -> int:  # noqa: ANN0
 
 
 @contacts_app.command("export")
+@list_command
 def export_cmd(
     ctx: typer.Context,
+    output: ListOutput,
     list_file: Annotated[Path | None, typer.Argument(
         metavar="[LIST-FILE]", help="A list written earlier (csv, xlsx, parquet, json).")] = None,
     name: Annotated[str | None, typer.Option(
@@ -135,10 +123,6 @@ def export_cmd(
         "--mark", help="Record a contact (招揽, phone, dated --as-of) per customer listed.")
     ] = False,
     include_recent: IncludeRecentOpt = False,
-    fmt: FormatOpt = None, out: OutOpt = None, where: WhereOpt = None,
-    columns: ColumnsOpt = None, sort: SortOpt = None, limit: LimitOpt = None,
-    lang: LangOpt = None, mask_pii: MaskOpt = False, encoding: EncodingOpt = None,
-    safe_csv: SafeCsvOpt = False, split_by: SplitByOpt = None,
 ) -> None:
     """Export a call list once per customer (suppression applied) and, with --mark, record
     the customers as contacted so the next list leaves them out for care.recent_days days.
@@ -159,10 +143,9 @@ def export_cmd(
     frame = read_list(list_file) if list_file else build_list(con, st, name or "", as_of)
     frame = one_per_customer(suppress(st, con, frame, as_of, include_recent))
     # the rows written are the rows marked: --where/--sort/--limit first, --columns at the end
-    frame = shape(frame, where=where, sort=split_csv(sort) or None, limit=limit)
-    ListOutput(fmt=fmt, out=out, columns=columns,
-               lang=lang, mask_pii=mask_pii, safe_csv=safe_csv, encoding=encoding,
-               split_by=split_by).write(frame, sheet=name or "list")
+    frame = shape(frame, where=output.where, sort=split_csv(output.sort) or None,
+                  limit=output.limit)
+    replace(output, where=None, sort=None, limit=None).write(frame, sheet=name or "list")
     if do_mark:
         n = mark(con, frame, as_of, f"crmtool contacts export {name or list_file}")
         st.say(f"marked {n} customer(s) as contacted on {as_of.isoformat()}")

@@ -1,21 +1,20 @@
 """The output flags every list command shares, and the object that applies them.
 
-A list command declares the flags and hands them to :class:`ListOutput`::
+A list command takes them all by being decorated with :func:`list_command`, and gets them
+as one ``output`` argument::
 
-    @app.command()
-    def segment(ctx: typer.Context, tier: str | None = None, fmt: FormatOpt = None,
-                out: OutOpt = None, where: WhereOpt = None, columns: ColumnsOpt = None,
-                sort: SortOpt = None, limit: LimitOpt = None, lang: LangOpt = None,
-                mask_pii: MaskOpt = False, safe_csv: SafeCsvOpt = False,
-                encoding: EncodingOpt = None, split_by: SplitByOpt = None) -> None:
-        frame = segment_list(con, cfg, as_of)
-        ListOutput(fmt, out, where, columns, sort, limit, lang, mask_pii, safe_csv,
-                   encoding, split_by).write(frame, sheet="segment")
+    @app.command("segment")
+    @list_command
+    def segment_cmd(ctx: typer.Context, output: ListOutput, tier: str | None = None) -> None:
+        output.write(segment_list(con, cfg, as_of).frame, sheet="segment")
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import functools
+import inspect
+from collections.abc import Callable
+from dataclasses import dataclass, fields
 from pathlib import Path
 from typing import Annotated
 
@@ -90,3 +89,28 @@ class ListOutput:
         emit(shaped, fmt=self.fmt, out=self.out, lang=self.lang, mask=self.mask_pii,
              sheet=sheet, split_by=self.split_by, encoding=self.encoding,
              safe_csv=self.safe_csv)
+
+
+# ListOutput's fields as command-line options, in the order --help shows them.
+_OPTION_TYPES = {"fmt": FormatOpt, "out": OutOpt, "where": WhereOpt, "columns": ColumnsOpt,
+                 "sort": SortOpt, "limit": LimitOpt, "lang": LangOpt, "mask_pii": MaskOpt,
+                 "safe_csv": SafeCsvOpt, "encoding": EncodingOpt, "split_by": SplitByOpt}
+
+
+def list_command(func: Callable[..., None]) -> Callable[..., None]:
+    """Give a command the shared output flags; it receives them as `output: ListOutput`."""
+    sig = inspect.signature(func, eval_str=True)
+    own = [p for p in sig.parameters.values() if p.name != "output"]
+    extra = [inspect.Parameter(f.name, inspect.Parameter.KEYWORD_ONLY,
+                               annotation=_OPTION_TYPES[f.name], default=f.default)
+             for f in fields(ListOutput)]
+
+    @functools.wraps(func)
+    def command(*args: object, **kwargs: object) -> None:
+        output = ListOutput(**{f.name: kwargs.pop(f.name) for f in fields(ListOutput)})
+        return func(*args, output=output, **kwargs)
+
+    command.__signature__ = sig.replace(parameters=own + extra)  # type: ignore[attr-defined]
+    command.__annotations__ = {p.name: p.annotation for p in own + extra}
+    del command.__wrapped__  # Typer must see the new signature, not the wrapped one
+    return command

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import date
 from typing import Annotated
 
@@ -15,22 +16,7 @@ from ..errors import CrmError, UsageError
 from ..output import shape
 from .app import State, app, state
 from .lists import suppress
-from .options import (
-    ColumnsOpt,
-    EncodingOpt,
-    FormatOpt,
-    IncludeRecentOpt,
-    LangOpt,
-    LimitOpt,
-    ListOutput,
-    MaskOpt,
-    OutOpt,
-    SafeCsvOpt,
-    SortOpt,
-    SplitByOpt,
-    WhereOpt,
-    split_csv,
-)
+from .options import IncludeRecentOpt, ListOutput, list_command, split_csv
 
 # short names accepted by --by, besides the list's own column names
 BY_ALIASES = {"stage": "age_stage", "mileage": "mileage_band", "mileage_band": "mileage_band",
@@ -89,8 +75,10 @@ def _counts(frame: pl.DataFrame, by: str, cfg: Config) -> pl.DataFrame:
 
 
 @app.command("segment")
+@list_command
 def segment_cmd(
     ctx: typer.Context,
+    output: ListOutput,
     tier: Annotated[str | None, typer.Option(
         "--tier", metavar="A,B", help="Value tiers to keep (A, B, C, D).")] = None,
     stage: Annotated[str | None, typer.Option(
@@ -118,17 +106,6 @@ def segment_cmd(
         "--by", metavar="KEYS", help="Print counts per combination instead of rows, e.g. "
         "tier,stage (keys: tier, stage, mileage, frequency, area, decade, usage, series, "
         "status or any column).")] = None,
-    fmt: FormatOpt = None,
-    out: OutOpt = None,
-    where: WhereOpt = None,
-    columns: ColumnsOpt = None,
-    sort: SortOpt = None,
-    limit: LimitOpt = None,
-    lang: LangOpt = None,
-    mask_pii: MaskOpt = False,
-    encoding: EncodingOpt = None,
-    safe_csv: SafeCsvOpt = False,
-    split_by: SplitByOpt = None,
 ) -> None:
     """Segment list (客户分类): one row per vehicle ours at --as-of with its value tier, age
     stage, estimated mileage, visit frequency, owner attributes, last visit and advisor, and
@@ -166,11 +143,9 @@ def segment_cmd(
     frame = suppress(st, con, frame, include_recent=include_recent)
     if per_customer:
         frame = segment.per_customer(frame)
-    output = ListOutput(fmt=fmt, out=out, where=None if by else where, columns=columns,
-                        sort=sort, limit=limit, lang=lang, mask_pii=mask_pii, safe_csv=safe_csv,
-                        encoding=encoding, split_by=split_by)
-    if by:
-        frame = _counts(shape(frame, where=where), by, cfg)
+    if by:  # --where selects the vehicles that are counted
+        frame = _counts(shape(frame, where=output.where), by, cfg)
+        output = replace(output, where=None)
     output.write(frame, sheet="segment")
     gone = sum(res.left_out.values())
     if gone:
@@ -211,8 +186,10 @@ def _mix_line(counts: dict[str, int]) -> str:
 
 
 @app.command("tiers")
+@list_command
 def tiers_cmd(
     ctx: typer.Context,
+    output: ListOutput,
     suggest: Annotated[bool, typer.Option(
         "--suggest", help="Propose per-series ticket cut points (a [tiers.series_ticket] block "
         "for crmtool.toml, on stdout) that bring the ticket grades near --mix; the tier mix "
@@ -220,13 +197,6 @@ def tiers_cmd(
     mix: Annotated[str | None, typer.Option(
         "--mix", metavar="A,B,C,D", help="Target mix in percent (default tiers.target_mix, "
         "20,30,30,20).")] = None,
-    fmt: FormatOpt = None,
-    out: OutOpt = None,
-    where: WhereOpt = None,
-    columns: ColumnsOpt = None,
-    sort: SortOpt = None,
-    limit: LimitOpt = None,
-    lang: LangOpt = None,
 ) -> None:
     """Value tier distribution (客户价值等级) of the vehicles ours at --as-of: overall (the
     '(all)' row) and per series, with counts, shares and the ticket cut points each series
@@ -251,8 +221,7 @@ def tiers_cmd(
         if target is not None:
             raise UsageError("--mix goes with --suggest")
         table = value_tiers.tier_table(con, cfg, as_of)
-        ListOutput(fmt=fmt, out=out, where=where, columns=columns, sort=sort, limit=limit,
-                   lang=lang).write(_distribution(table), sheet="tiers")
+        output.write(_distribution(table), sheet="tiers")
         return
     s = value_tiers.suggest(con, cfg, as_of, target)
     if not s.series_ticket:
