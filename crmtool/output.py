@@ -127,6 +127,11 @@ def _mask_name_expr(col: str) -> pl.Expr:
     )
 
 
+def mask_phones_in_text(text: pl.Series) -> pl.Series:
+    """Mobile numbers inside free text (a reject's raw line): 13812345678 -> 138****5678."""
+    return text.str.replace_all(r"(^|\D)(1\d{2})\d{4}(\d{4})(\D|$)", "${1}${2}****${3}${4}")
+
+
 def mask_pii(frame: pl.DataFrame) -> pl.DataFrame:
     """Mask columns named phone / name or ending in _phone / _name."""
     exprs = []

@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import csv
 import json
-import sys
 from dataclasses import asdict, fields, is_dataclass
 from pathlib import Path
 from typing import Annotated, Any
@@ -13,8 +11,10 @@ import typer
 
 from ..config import Config
 from ..errors import CrmError, UsageError
+from ..output import mask_phones_in_text
 from ..schema import TABLES
 from .app import app, err, state
+from .options import ListOutput, list_command
 
 
 @app.command("load")
@@ -28,6 +28,14 @@ def load_cmd(
     """Load DMS / I-CROP exports; each file's table is detected from its headers.
 
     All files of one invocation load in one transaction: a failing file loads nothing.
+
+    Examples:
+
+      crmtool load exports/
+
+      crmtool load 工单导出_2021.csv 车辆档案.xlsx
+
+      crmtool load --kind repair_orders odd_export.txt
     """
     from .. import ingest
     from ..db import connect
@@ -57,59 +65,26 @@ def load_cmd(
     st.say(result.describe())
 
 
-def _emit(columns: list[str], rows: list[tuple[Any, ...]], fmt: str) -> None:
-    """Rows to stdout: output.emit when it exists, else csv / json / a plain table."""
-    try:
-        import polars as pl
-
-        from ..output import emit  # type: ignore[attr-defined]
-    except ImportError:
-        emit = None
-    if emit is not None:
-        frame = pl.DataFrame(rows, schema=columns, orient="row")
-        emit(frame, fmt=fmt, out=None)
-        return
-    if fmt == "json":
-        typer.echo(json.dumps([dict(zip(columns, r, strict=True)) for r in rows],
-                              ensure_ascii=False, default=str, indent=2))
-    elif fmt == "csv":
-        w = csv.writer(sys.stdout, lineterminator="\n")
-        w.writerow(columns)
-        w.writerows(rows)
-    else:
-        from rich.console import Console
-        from rich.table import Table
-
-        table = Table(*columns)
-        for r in rows:
-            table.add_row(*("" if v is None else str(v) for v in r))
-        Console(highlight=False).print(table)
-
-
-def _format(fmt: str | None) -> str:
-    if fmt is None:
-        return "table" if sys.stdout.isatty() else "csv"
-    if fmt not in ("table", "csv", "json"):
-        raise UsageError("--format must be table, csv or json")
-    return fmt
-
-
 @app.command("rejects")
+@list_command
 def rejects_cmd(
     ctx: typer.Context,
+    output: ListOutput,
     file: Annotated[str | None, typer.Option(
         "--file", help="Only rows of this file (path or file name).")] = None,
-    limit: Annotated[int | None, typer.Option("--limit", help="At most N rows.")] = None,
-    fmt: Annotated[str | None, typer.Option(
-        "--format", help="table | csv | json (default: table on a terminal, else csv).")] = None,
 ) -> None:
-    """The rows that were not loaded, with file, line, reason and raw text."""
+    """The rows that were not loaded, with file, line, reason and raw text (raw text shows
+    the source line as it was, phones included: --mask-pii masks only the phone column).
+
+    Examples:
+
+      crmtool rejects
+
+      crmtool rejects --file repair_orders_2021.csv --format csv > rejects.csv
+    """
     from ..db import connect
 
     st = state(ctx)
-    fmt = _format(fmt)
-    if limit is not None and limit < 0:
-        raise UsageError("--limit must be 0 or more")
     con = connect(st.db, read_only=True, wait=st.wait)
     try:
         where, params = "", []
@@ -117,16 +92,13 @@ def rejects_cmd(
             where = "WHERE file = ? OR file LIKE ? ESCAPE '\\'"
             esc = file.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
             params = [file, "%/" + esc]
-        sql = (f"SELECT load_id, file, line, kind, reason, raw FROM rejects {where} "
-               "ORDER BY load_id, file, line")
-        if limit is not None:
-            sql += f" LIMIT {int(limit)}"
-        cur = con.execute(sql, params)
-        columns = [d[0] for d in cur.description]
-        rows = cur.fetchall()
+        frame = con.sql(f"SELECT load_id, file, line, kind, reason, raw FROM rejects {where} "
+                        "ORDER BY load_id, file, line", params=params).pl()
     finally:
         con.close()
-    _emit(columns, rows, fmt)
+    if output.mask_pii:  # the raw line holds the person's phone as written
+        frame = frame.with_columns(mask_phones_in_text(frame["raw"]))
+    output.write(frame, sheet="rejects")
 
 
 @app.command("validate")
@@ -135,7 +107,14 @@ def validate_cmd(
     fmt: Annotated[str, typer.Option("--format", help="text | json")] = "text",
 ) -> None:
     """Data-quality checks: VIN check digits, odd phones, future dates, negative totals,
-    unknown codes, vehicles without owner, RO VINs without vehicle, mileage going back."""
+    unknown codes, vehicles without owner, RO VINs without vehicle, mileage going back.
+
+    Examples:
+
+      crmtool validate
+
+      crmtool validate --format json | jq '.[] | select(.count > 0)'
+    """
     from ..db import connect
     from ..validate import validate
 
@@ -239,7 +218,14 @@ def config_cmd(
     path: str = typer.Argument("crmtool.toml", help="init: the file to write."),
     force: bool = typer.Option(False, "--force", help="init: overwrite an existing file."),
 ) -> None:
-    """Show the effective config, or write a commented default crmtool.toml (init)."""
+    """Show the effective config, or write a commented default crmtool.toml (init).
+
+    Examples:
+
+      crmtool config show
+
+      crmtool config init crmtool.toml
+    """
     st = state(ctx)
     if action == "show":
         typer.echo(json.dumps(asdict(st.config), ensure_ascii=False, indent=2))

@@ -83,18 +83,23 @@ def _xlsx_text(path: Path) -> str:
                      if c.value is not None)
 
 
-def test_rejects_show_raw_text_unmasked_by_design(tmp_path):
+def test_rejects_show_raw_text_and_mask_it_on_request(tmp_path):
     """rejects is the data admin's tool to fix a source line: it shows the raw text, phones
-    included, and has no --mask-pii (documented in docs/robustness.md)."""
+    included; --mask-pii masks the mobile numbers inside it (documented in
+    docs/robustness.md)."""
     f = tmp_path / "cu.csv"
-    f.write_bytes("客户编号,姓名,手机\n,张三,\n,李四,\n".encode("gbk"))
+    f.write_bytes("客户编号,姓名,手机,性别\n,张三,,男\n,李四,,X\n,王五,13812345678\n"
+                  .encode("gbk"))
     r = run(tmp_path / "r.duckdb", "load", str(f))
     assert r.exit_code == 0, r.output
     r = run(tmp_path / "r.duckdb", "rejects", "--format", "csv")
     assert r.stdout.splitlines()[1:] == [
-        f"1,{f},2,customers,missing customer_id and phone,\",张三,\"",
-        f"1,{f},3,customers,missing customer_id and phone,\",李四,\""]
-    assert run(tmp_path / "r.duckdb", "rejects", "--mask-pii").exit_code == 2
+        f"1,{f},2,customers,missing customer_id and phone,\",张三,,男\"",
+        f"1,{f},3,customers,missing customer_id and phone,\",李四,,X\"",
+        f"1,{f},4,customers,\"wrong number of fields: expected 4, found 3\","
+        "\",王五,13812345678\""]
+    r = run(tmp_path / "r.duckdb", "rejects", "--format", "csv", "--mask-pii")
+    assert r.stdout.splitlines()[-1].endswith("\",王五,138****5678\"")
 
 
 def test_html_report_masks_unless_show_pii(dbfile, tmp_path):
