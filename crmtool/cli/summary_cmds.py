@@ -116,14 +116,18 @@ def print_summary(s: dict[str, Any], console: Console) -> None:
 def demo_cmd(
     ctx: typer.Context,
     keep: Annotated[bool, typer.Option(
-        "--keep", help="Keep the demo database as ./crmtool-demo.duckdb.")] = False,
+        "--keep", help="Keep the demo database and its config as ./crmtool-demo.duckdb and "
+        "./crmtool-demo.toml, to try the other commands on.")] = False,
 ) -> None:
     """Load the bundled sample dealership into a fresh database and print its headline
     figures.
 
-    Example:
+    Examples:
 
       crmtool demo
+
+      crmtool demo --keep && crmtool --db crmtool-demo.duckdb --config crmtool-demo.toml
+      --as-of 2021-12-31 churn
     """
     from ..ingest import load
     from ..sample import bundled_sample_dir
@@ -151,7 +155,11 @@ def demo_cmd(
         data = build_summary(con, cfg, period, as_of)
         con.close()
         print_summary(data, Console())
-        st.say("next: crmtool demo --keep, then crmtool --db crmtool-demo.duckdb --config "
-               f"{Path(src) / 'crmtool.toml'} segment --tier A")
+        try_it = "--db crmtool-demo.duckdb --config crmtool-demo.toml"
+        if keep:
+            shutil.copyfile(Path(src) / "crmtool.toml", "crmtool-demo.toml")
+        st.say(f"next: crmtool {try_it} --as-of {as_of} segment --tier A"
+               if keep else "keep the demo database to try the other commands: "
+               "crmtool demo --keep")
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
