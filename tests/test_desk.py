@@ -95,6 +95,15 @@ def test_find_name_prefix_and_card(dbfile):
         assert card["last_contact"] is None
 
 
+def test_find_masks_the_person_on_request(dbfile):
+    r = run(dbfile, "find", "A12345", "--format", "json", "--mask-pii")
+    (card,) = json.loads(r.stdout)
+    assert (card["customer"]["name"], card["customer"]["phone"]) == ("张*", "138****8000")
+    assert "13800138000" not in r.stdout and "张三" not in r.stdout
+    r = run(dbfile, "find", "A12345", "--mask-pii")
+    assert r.exit_code == 0 and "138****8000" in r.stdout and "13800138000" not in r.stdout
+
+
 def test_find_limits_visits_and_prints_cards(dbfile):
     r = run(dbfile, "find", "12345", "--format", "json", "--visits", "1")
     (card,) = json.loads(r.stdout)

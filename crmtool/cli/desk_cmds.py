@@ -79,6 +79,8 @@ def find_cmd(
     = "table",
     visits: Annotated[int, typer.Option(
         "--visits", min=0, help="Visits shown per card, newest first.")] = finder.VISITS_SHOWN,
+    mask_pii: Annotated[bool, typer.Option(
+        "--mask-pii", help="Mask the person's phone (138****5678) and name (张*).")] = False,
 ) -> None:
     """The customer card (客户档案): the person, their vehicles, visits at every dealer, tier,
     status, open reminders and the last contact.
@@ -100,6 +102,8 @@ def find_cmd(
         con.close()
     if not cards:
         raise CrmError(f"no customer or vehicle matches {query!r}")
+    if mask_pii:
+        cards = [finder.masked(card) for card in cards]
     if fmt == "json":
         typer.echo(json.dumps(cards, ensure_ascii=False, default=str, indent=2))
         return
