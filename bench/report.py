@@ -1,0 +1,99 @@
+"""bench/RESULTS.md from the results-<size>.json files of bench/run.py."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+STEPS = [("load_plain", "plain DuckDB load (UTF-8)"), ("load_utf8", "crmtool load (UTF-8)"),
+         ("load_gbk", "crmtool load (GBK)"), ("segment", "crmtool segment --format parquet"),
+         ("summary", "crmtool summary --format json"), ("tiers_sql", "hand-written SQL tiers"),
+         ("tiers_pandas", "pandas tiers")]
+CRM = ("load_utf8", "load_gbk", "segment", "summary")
+
+
+def _ok(flag: bool | None) -> str:
+    return "n/a" if flag is None else ("met" if flag else "**not met**")
+
+
+def targets(r: dict) -> list[tuple[str, str, bool | None]]:
+    def med(k: str) -> float | None:
+        return r[k]["median_s"] if k in r else None
+
+    plain, analyse = med("load_plain"), med("segment") + med("summary")
+    out = [("load (UTF-8) <= 1.5x plain DuckDB", f"{med('load_utf8') / plain:.2f}x",
+            med("load_utf8") / plain <= 1.5),
+           ("load (GBK) <= 2.5x plain DuckDB", f"{med('load_gbk') / plain:.2f}x",
+            med("load_gbk") / plain <= 2.5),
+           ("segment + summary <= 1.5x hand-written SQL",
+            f"{analyse / med('tiers_sql'):.2f}x", analyse / med("tiers_sql") <= 1.5)]
+    if "tiers_pandas" in r:
+        out.append(("segment + summary >= 10x faster than pandas",
+                    f"pandas / crmtool = {med('tiers_pandas') / analyse:.2f}x",
+                    med("tiers_pandas") / analyse >= 10))
+    rss = max(r[k]["max_rss_mb"] for k in CRM)
+    out.append(("peak RSS <= 4 GB (crmtool steps)", f"{rss:.0f} MB",
+                rss <= 4096 if r["size"] == "10m" else None))
+    return out
+
+
+def scaling(res: dict) -> str:
+    """'met'/'not met' with the worst 10M/1M time ratio of crmtool's steps, or 'n/a'."""
+    if "1m" not in res or "10m" not in res:
+        return "n/a"
+    worst = max(res["10m"][k]["median_s"] / res["1m"][k]["median_s"] for k in CRM)
+    return f"worst {worst:.1f}x ({_ok(worst <= 12)})"
+
+
+def write_results(cache: Path, target: Path) -> None:
+    res = {p.stem.split("-", 1)[1]: json.loads(p.read_text())
+           for p in sorted(cache.glob("results-*.json"), key=lambda p: len(p.stem))}
+    any_r = next(iter(res.values()))
+    m = any_r["machine"]
+    top = res.get("10m") or any_r
+    met = targets(top)
+    head = (f"**Headline ({top['size']} repair orders):** "
+            + "; ".join(f"{t}: {v} ({_ok(ok)})" for t, v, ok in met)
+            + f"; 10x data <= 12x time: {scaling(res)}.")
+    lines = ["# Scale benchmark results (issue 6)", "", head, "",
+             "Made by `python bench/run.py --size SIZE --repeat N` (see bench/README.md). "
+             "Times are medians of N runs, each a fresh process; RSS is the max resident set "
+             "of the process (getrusage of the child).", "",
+             f"Machine: {m['nproc']} cores, {m['memory_gb']} GB, {m['cpu']}; "
+             f"Python {m['python']}, DuckDB {m['duckdb']}, polars {m['polars']}, "
+             f"pandas {m['pandas']}, crmtool {m['crmtool']}. DuckDB settings everywhere: "
+             f"threads={any_r['settings']['threads']}, "
+             f"memory_limit={any_r['settings']['memory_limit']}, temp_directory=bench/cache/tmp.",
+             "", "The machine was shared with other jobs while measuring: load averages are "
+             "given per run, and timings are noisy.", ""]
+    for size, r in res.items():
+        lines += [f"## {size} repair orders (repeat {r['repeat']}, load average at the end "
+                  f"{', '.join(f'{x:.1f}' for x in r['loadavg'])})", "",
+                  "| step | median s | runs s | max RSS MB |", "|---|---:|---|---:|"]
+        for k, label in STEPS:
+            if k in r:
+                s = r[k]
+                lines.append(f"| {label} | {s['median_s']:.2f} | "
+                             + ", ".join(f"{x:.2f}" for x in s["runs_s"])
+                             + f" | {s['max_rss_mb']:.0f} |")
+        lines += ["", "Agreement of crmtool's tiers (segment output) with the baselines "
+                  "(vehicles in both, mismatches in tier/visits_12m/ticket/cycle_days, only in "
+                  "segment, only in baseline; segment leaves scrapped and transferred "
+                  f"vehicles out): SQL {r['check_sql']}"
+                  + (f"; pandas {r['check_pandas']}" if "check_pandas" in r else ""), "",
+                  "| target | value | |", "|---|---:|---|"]
+        lines += [f"| {t} | {v} | {_ok(ok)} |" for t, v, ok in targets(r)]
+        lines.append("")
+    if "1m" in res and "10m" in res:
+        lines += ["## Scaling 1M -> 10M (target: 10x data <= 12x time)", "",
+                  "| step | 1M s | 10M s | ratio | |", "|---|---:|---:|---:|---|"]
+        for k, label in STEPS:
+            if k in res["1m"] and k in res["10m"]:
+                a, b = res["1m"][k]["median_s"], res["10m"][k]["median_s"]
+                lines.append(f"| {label} | {a:.2f} | {b:.2f} | {b / a:.1f}x | "
+                             f"{_ok(b / a <= 12) if k in CRM else ''} |")
+        lines.append("")
+    notes = target.with_name("NOTES.md")
+    if notes.exists():
+        lines += [notes.read_text()]
+    target.write_text("\n".join(lines) + "\n")

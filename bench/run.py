@@ -1,0 +1,194 @@
+"""The scale benchmark (issue 6): crmtool against plain DuckDB and pandas.
+
+python bench/run.py [--size 1m|10m] [--repeat 3] [--skip-pandas]
+
+Generates the sample once into bench/cache/<size>/utf8 (and a GBK copy by transcoding), then
+times each step in a fresh subprocess (median of --repeat runs, max RSS per process) and
+writes bench/cache/results-<size>.json and bench/RESULTS.md (from every results file there).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import shutil
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+CACHE = HERE / "cache"
+SIZES = {"1m": "bench1m", "10m": "large"}
+AS_OF, PERIOD = "2021-12-31", "2021-12"
+THREADS = os.cpu_count() or 1
+MEMORY = "3GB"
+PY = sys.executable
+
+
+def settings_env() -> dict[str, str]:
+    """The same DuckDB settings for crmtool (via its environment) and the baselines."""
+    temp = CACHE / "tmp"
+    temp.mkdir(parents=True, exist_ok=True)
+    return {**os.environ, "CRMTOOL_THREADS": str(THREADS), "CRMTOOL_MEMORY_LIMIT": MEMORY,
+            "CRMTOOL_TEMP_DIRECTORY": str(temp), "BENCH_THREADS": str(THREADS),
+            "BENCH_MEMORY_LIMIT": MEMORY, "BENCH_TEMP": str(temp)}
+
+
+def prepare(size: str) -> tuple[Path, Path, float | None]:
+    """The UTF-8 and GBK datasets (generated once); seconds spent generating, if any."""
+    root = CACHE / size
+    utf8, gbk = root / "utf8", root / "gbk"
+    spent = None
+    if not (utf8 / "sample.json").exists():
+        from crmtool.sample import generate
+
+        t = time.perf_counter()
+        generate(utf8, SIZES[size], 7, "utf-8")
+        spent = time.perf_counter() - t
+    if not (gbk / "sample.json").exists():
+        gbk.mkdir(parents=True, exist_ok=True)
+        for src in sorted(utf8.glob("*.csv")):
+            part = gbk / (src.name + ".part")
+            with open(part, "wb") as out:
+                subprocess.run(["iconv", "-f", "UTF-8", "-t", "GB18030", str(src)],
+                               stdout=out, check=True)
+            part.replace(gbk / src.name)
+        shutil.copy(utf8 / "sample.json", gbk / "sample.json")
+    return utf8, gbk, spent
+
+
+def run_once(cmd: list[str], env: dict[str, str], log: Path) -> dict:
+    out = subprocess.run([PY, str(HERE / "_measure.py"), *cmd], env={**env, "BENCH_LOG": str(log)},
+                         capture_output=True, text=True, check=True)
+    res = json.loads(out.stdout)
+    if res["rc"] != 0:
+        raise SystemExit(f"failed ({res['rc']}): {' '.join(cmd)}; see {log}")
+    return res
+
+
+def measure(name: str, cmd: list[str], repeat: int, env: dict[str, str],
+            before: list[Path] | None = None) -> dict:
+    """Median wall time and max RSS of `repeat` runs (files in `before` deleted first)."""
+    walls, rss = [], []
+    log = CACHE / "logs" / f"{name}.log"
+    log.parent.mkdir(parents=True, exist_ok=True)
+    log.unlink(missing_ok=True)
+    for _ in range(repeat):
+        for p in before or []:
+            p.unlink(missing_ok=True)
+            Path(str(p) + ".wal").unlink(missing_ok=True)
+        r = run_once(cmd, env, log)
+        walls.append(r["wall"])
+        rss.append(r["rss_mb"])
+    res = {"median_s": statistics.median(walls), "runs_s": walls, "max_rss_mb": max(rss)}
+    print(f"  {name:<22} median {res['median_s']:7.2f} s  runs "
+          + ", ".join(f"{w:.2f}" for w in walls) + f"  max RSS {res['max_rss_mb']:.0f} MB",
+          flush=True)
+    return res
+
+
+def compare(con_sql: str) -> dict:
+    import duckdb
+
+    row = duckdb.sql(con_sql).fetchall()[0]
+    return dict(zip(("common", "mismatches", "only_left", "only_right"), row, strict=True))
+
+
+MISMATCH_SQL = """
+    SELECT count(*) FILTER (WHERE a.vin IS NOT NULL AND b.vin IS NOT NULL),
+           count(*) FILTER (WHERE a.vin IS NOT NULL AND b.vin IS NOT NULL AND (
+               a.tier IS DISTINCT FROM b.tier OR a.visits_12m IS DISTINCT FROM b.visits_12m
+               OR abs(a.ticket - b.ticket) > 0.011 OR (a.ticket IS NULL) <> (b.ticket IS NULL)
+               OR abs(a.cycle_days - b.cycle_days) > 0.011
+               OR (a.cycle_days IS NULL) <> (b.cycle_days IS NULL))),
+           count(*) FILTER (WHERE b.vin IS NULL), count(*) FILTER (WHERE a.vin IS NULL)
+    FROM read_parquet('{a}') a FULL JOIN read_parquet('{b}') b USING (vin)"""
+
+
+def bench(size: str, repeat: int, skip_pandas: bool) -> dict:
+    utf8, gbk, generated = prepare(size)
+    env = settings_env()
+    work = CACHE / size / "work"
+    work.mkdir(parents=True, exist_ok=True)
+    db, db_gbk, plain_db = work / "crm.duckdb", work / "crm_gbk.duckdb", work / "plain.duckdb"
+    crm = [PY, "-m", "crmtool", "-q"]
+    r: dict = {"size": size, "generated_s": generated, "settings": {
+        "threads": THREADS, "memory_limit": MEMORY}}
+    print(f"size {size}: {utf8}", flush=True)
+    r["load_plain"] = measure("plain duckdb load", [PY, str(HERE / "plain_load.py"),
+                                                    str(plain_db), str(utf8)],
+                              repeat, env, [plain_db])
+    r["load_gbk"] = measure("crmtool load gbk", crm + ["--db", str(db_gbk), "load", str(gbk)],
+                            repeat, env, [db_gbk])
+    r["load_utf8"] = measure("crmtool load utf8", crm + ["--db", str(db), "load", str(utf8)],
+                             repeat, env, [db])
+    seg = work / "segment.parquet"
+    base, pdo = work / "tiers_sql.parquet", work / "tiers_pandas.parquet"
+    r["segment"] = measure("crmtool segment", crm + ["--db", str(db), "--as-of", AS_OF,
+                                                     "segment", "--format", "parquet", "-o",
+                                                     str(seg)], repeat, env)
+    r["summary"] = measure("crmtool summary", crm + ["--db", str(db), "summary", "--period",
+                                                     PERIOD, "--format", "json"],
+                              repeat, env)
+    r["tiers_sql"] = measure("hand-written SQL", [PY, str(HERE / "tiers_sql.py"), str(db),
+                                                  AS_OF, str(base)], repeat, env)
+    r["check_sql"] = compare(MISMATCH_SQL.format(a=seg, b=base))
+    print(f"  tiers: segment vs SQL {r['check_sql']}", flush=True)
+    if not skip_pandas:
+        ro_pq, veh_pq = work / "repair_orders.parquet", work / "vehicles.parquet"
+        t = time.perf_counter()
+        subprocess.run([PY, str(HERE / "tiers_sql.py"), str(db), "--export", str(ro_pq),
+                        str(veh_pq)], env=env, check=True)
+        r["export_s"] = time.perf_counter() - t
+        r["tiers_pandas"] = measure("pandas tiers", [PY, str(HERE / "tiers_pandas.py"),
+                                                     str(ro_pq), str(veh_pq), AS_OF, str(pdo)],
+                                    repeat, env)
+        r["check_pandas"] = compare(MISMATCH_SQL.format(a=seg, b=pdo))
+        print(f"  tiers: segment vs pandas {r['check_pandas']}", flush=True)
+    r["loadavg"] = os.getloadavg()
+    return r
+
+
+def machine() -> dict:
+    import duckdb
+    import polars
+
+    cpu = next((ln.split(":", 1)[1].strip() for ln in open("/proc/cpuinfo")
+                if ln.startswith("model name")), platform.processor())
+    mem = next(int(ln.split()[1]) for ln in open("/proc/meminfo") if ln.startswith("MemTotal"))
+    try:
+        import pandas
+        pd_v = pandas.__version__
+    except ImportError:
+        pd_v = "not installed"
+    from crmtool import __version__
+
+    return {"nproc": os.cpu_count(), "memory_gb": round(mem / 2**20, 1), "cpu": cpu,
+            "python": platform.python_version(), "duckdb": duckdb.__version__,
+            "polars": polars.__version__, "pandas": pd_v, "crmtool": __version__,
+            "loadavg": os.getloadavg()}
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--size", choices=sorted(SIZES), default="1m")
+    ap.add_argument("--repeat", type=int, default=3)
+    ap.add_argument("--skip-pandas", action="store_true")
+    a = ap.parse_args()
+    res = bench(a.size, a.repeat, a.skip_pandas)
+    res["machine"] = machine()
+    res["repeat"] = a.repeat
+    (CACHE / f"results-{a.size}.json").write_text(json.dumps(res, indent=2))
+    from report import write_results
+
+    write_results(CACHE, HERE / "RESULTS.md")
+    print(f"wrote {HERE / 'RESULTS.md'}")
+
+
+if __name__ == "__main__":
+    sys.path.insert(0, str(HERE))
+    main()
