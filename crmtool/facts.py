@@ -23,7 +23,21 @@ def sql_list(values: list[str]) -> str:
     return f"({quoted})" if values else "(NULL)"
 
 
-def install(con: duckdb.DuckDBPyConnection, config: Config) -> None:
+def _replace(con: duckdb.DuckDBPyConnection, name: str, query: str, kind: str) -> None:
+    """CREATE OR REPLACE TEMP VIEW or TABLE `name`, whichever kind stood there before."""
+    for old, in con.execute(
+            "SELECT 'VIEW' FROM duckdb_views() WHERE temporary AND view_name = ? UNION ALL "
+            "SELECT 'TABLE' FROM duckdb_tables() WHERE temporary AND table_name = ?",
+            [name, name]).fetchall():
+        con.execute(f"DROP {old} {name}")
+    con.execute(f"CREATE TEMP {kind} {name} AS {query}")
+
+
+def install(con: duckdb.DuckDBPyConnection, config: Config, *, snapshot: bool = False) -> None:
+    """Create the facts on a connection. With snapshot, visits and other_visits are computed
+    once into temp tables (for a run of many analyses over data that does not change, such as
+    the summary and the report); else they are views that follow the data."""
+    kind = "TABLE" if snapshot else "VIEW"
     own = sql_list(config.own_dealers)
     excludes = sql_list(config.visit_excludes)
     con.execute(f"""
@@ -34,8 +48,7 @@ def install(con: duckdb.DuckDBPyConnection, config: Config) -> None:
                (r.payer = 'customer' AND r.total_amount > 0) AS is_customer_paid
         FROM repair_orders r
     """)
-    con.execute("""
-        CREATE OR REPLACE TEMP VIEW visits AS
+    _replace(con, "visits", """
         SELECT vin, settle_date AS day, is_own,
                is_own AND bool_or(is_customer_paid) AS is_paid,
                CASE WHEN is_own THEN sum(CASE WHEN is_customer_paid THEN total_amount ELSE 0 END)
@@ -43,13 +56,12 @@ def install(con: duckdb.DuckDBPyConnection, config: Config) -> None:
         FROM ro
         WHERE is_visit_type
         GROUP BY vin, settle_date, is_own
-    """)
-    con.execute("""
-        CREATE OR REPLACE TEMP VIEW other_visits AS
+    """, kind)
+    _replace(con, "other_visits", """
         SELECT DISTINCT vin, settle_date AS day, dealer_code
         FROM ro
         WHERE is_visit_type AND NOT is_own
-    """)
+    """, kind)
     con.execute("""
         CREATE OR REPLACE TEMP VIEW sold_by_us AS
         SELECT vin, sale_date, sale_channel, outlet

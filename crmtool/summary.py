@@ -20,7 +20,16 @@ def build_summary(con: duckdb.DuckDBPyConnection, cfg: Config, period: Period,
                   as_of: date | None = None) -> dict[str, Any]:
     """All figures for `period`; as_of defaults to the period's end."""
     as_of = as_of or period.end
-    facts.install(con, cfg)
+    # a dozen analyses over the same visits: compute them once (the data does not change here)
+    facts.install(con, cfg, snapshot=True)
+    try:
+        return _build(con, cfg, period, as_of)
+    finally:
+        facts.install(con, cfg)
+
+
+def _build(con: duckdb.DuckDBPyConnection, cfg: Config, period: Period,
+           as_of: date) -> dict[str, Any]:
     out: dict[str, Any] = {
         "as_of": as_of.isoformat(),
         "period": {"start": period.start.isoformat(), "end": period.end.isoformat()},
@@ -49,7 +58,7 @@ def by_dealer(con: duckdb.DuckDBPyConnection, cfg: Config, period: Period,
     try:
         for code in cfg.own_dealers:
             one = with_dealer(cfg, code)
-            facts.install(con, one)
+            facts.install(con, one, snapshot=True)
             out[code] = {
                 "tiers": value_tiers.tier_counts(con, one, as_of),
                 "status": churn.status_counts(con, one, as_of),
@@ -57,7 +66,7 @@ def by_dealer(con: duckdb.DuckDBPyConnection, cfg: Config, period: Period,
                 "never_returned": churn.never_returned_count(con, one, as_of),
             }
     finally:
-        facts.install(con, cfg)
+        facts.install(con, cfg, snapshot=True)
     return out
 
 
