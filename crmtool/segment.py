@@ -15,6 +15,7 @@ from datetime import date
 import duckdb
 import polars as pl
 
+from .churn import vehicle_status
 from .config import Config
 from .value_tiers import tiers_sql
 
@@ -226,15 +227,6 @@ def segments_sql(cfg: Config) -> str:
     """
 
 
-def _status(con: duckdb.DuckDBPyConnection, cfg: Config, as_of: date) -> pl.DataFrame | None:
-    """status and days_since from churn.vehicle_status, when that module provides it."""
-    try:
-        from .churn import vehicle_status
-    except ImportError:
-        return None
-    return vehicle_status(con, cfg, as_of).select("vin", "status", "days_since")
-
-
 def segment_list(con: duckdb.DuckDBPyConnection, cfg: Config, as_of: date) -> SegmentResult:
     """The segment list: one row per vehicle ours at as_of (tier first, then vin), scrapped and
     transferred vehicles left out and counted. Needs facts.install."""
@@ -245,9 +237,8 @@ def segment_list(con: duckdb.DuckDBPyConnection, cfg: Config, as_of: date) -> Se
         if g is not None:
             left_out[g] = int(n)
     frame = frame.filter(pl.col("_gone").is_null()).drop("_gone")
-    status = _status(con, cfg, as_of)
-    if status is not None:
-        frame = frame.join(status, on="vin", how="left", maintain_order="left")
+    status = vehicle_status(con, cfg, as_of).select("vin", "status", "days_since")
+    frame = frame.join(status, on="vin", how="left", maintain_order="left")
     return SegmentResult(frame, left_out)
 
 
