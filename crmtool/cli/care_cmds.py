@@ -15,7 +15,7 @@ from ..suppression import one_per_customer
 from .app import app, state
 from .churn_cmds import _month, _open
 from .lists import suppress
-from .options import IncludeRecentOpt, ListOutput, PerVehicleOpt, list_command
+from .options import IncludeRecentOpt, ListOutput, MonthOpt, PerVehicleOpt, list_command
 
 care_app = typer.Typer(help="Customer care lists: 3DC/7DC callbacks, birthdays, holiday "
                        "greetings, open complaints (one row per customer).",
@@ -60,8 +60,7 @@ def callbacks_cmd(
 def birthdays_cmd(
     ctx: typer.Context,
     output: ListOutput,
-    month: Annotated[str | None, typer.Option(
-        "--month", "-m", help="YYYY-MM (default: the month after --as-of / today).")] = None,
+    month: MonthOpt = None,
     include_recent: IncludeRecentOpt = False,
 ) -> None:
     """Birthdays in --month (生日关怀) of customers with a vehicle ours; born on 29 February:

@@ -15,12 +15,7 @@ from ..errors import UsageError
 from ..period import Period, add_months, parse_period, resolve_period
 from .app import State, app, state
 from .lists import suppress
-from .options import IncludeRecentOpt, ListOutput, list_command
-
-PeriodOpt = Annotated[str | None, typer.Option(
-    "--period", "-p", help="2021 | 2021-10 | 2021Q3 | 2021H2 (default: last full month).")]
-FromOpt = Annotated[str | None, typer.Option("--from", help="Period start (YYYY-MM-DD).")]
-ToOpt = Annotated[str | None, typer.Option("--to", help="Period end (YYYY-MM-DD).")]
+from .options import FromOpt, IncludeRecentOpt, ListOutput, MonthOpt, PeriodOpt, ToOpt, list_command
 
 
 def _open(st: State) -> duckdb.DuckDBPyConnection:
@@ -122,8 +117,7 @@ def _month(text: str | None, as_of: date) -> Period:
 def due_cmd(
     ctx: typer.Context,
     output: ListOutput,
-    month: Annotated[str | None, typer.Option(
-        "--month", "-m", help="YYYY-MM (default: the month after --as-of / today).")] = None,
+    month: MonthOpt = None,
     include_recent: IncludeRecentOpt = False,
 ) -> None:
     """Maintenance reminders (保养提醒): vehicles whose first service or next maintenance

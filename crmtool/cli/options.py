@@ -59,6 +59,12 @@ EncodingOpt = Annotated[str | None, typer.Option(
     help="CSV text encoding (default UTF-8; with BOM in files).")]
 SplitByOpt = Annotated[str | None, typer.Option(
     "--split-by", metavar="COLUMN", help="xlsx: one sheet per value of COLUMN, e.g. advisor.")]
+PeriodOpt = Annotated[str | None, typer.Option(
+    "--period", "-p", help="2021 | 2021-10 | 2021Q3 | 2021H2 (default: last full month).")]
+FromOpt = Annotated[str | None, typer.Option("--from", help="Period start (YYYY-MM-DD).")]
+ToOpt = Annotated[str | None, typer.Option("--to", help="Period end (YYYY-MM-DD).")]
+MonthOpt = Annotated[str | None, typer.Option(
+    "--month", "-m", help="YYYY-MM (default: the month after --as-of / today).")]
 IncludeRecentOpt = Annotated[bool, typer.Option(
     "--include-recent", help="Keep customers contacted in the last care.recent_days days "
     "(left off by default, counted on stderr).")]

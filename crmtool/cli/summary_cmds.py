@@ -17,11 +17,7 @@ from .. import db
 from ..config import Config, find_config_path, load_config
 from ..period import Period, parse_period, resolve_period
 from .app import app, state
-
-PeriodOpt = Annotated[str | None, typer.Option(
-    "--period", "-p", help="2021 | 2021-10 | 2021Q3 | 2021H2 (default: last full month).")]
-FromOpt = Annotated[str | None, typer.Option("--from", help="Period start (YYYY-MM-DD).")]
-ToOpt = Annotated[str | None, typer.Option("--to", help="Period end (YYYY-MM-DD).")]
+from .options import FromOpt, PeriodOpt, ToOpt
 
 
 @app.command("summary")
