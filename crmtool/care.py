@@ -73,10 +73,11 @@ def _days(n: int) -> timedelta:
 
 _PEOPLE_SQL = f"""
     SELECT v.customer_id, count(DISTINCT v.vin) AS vehicles, min(v.series) AS series,
-           arg_max(a.advisor, a.settle_date) AS last_advisor
+           arg_max(a.advisor, a.latest) AS last_advisor
     FROM ({{vins}}) o JOIN vehicles v USING (vin)
-    LEFT JOIN (SELECT vin, advisor, settle_date FROM ro WHERE is_own AND advisor IS NOT NULL) a
-           USING (vin)
+    LEFT JOIN (SELECT vin, max({{{{'d': settle_date, 'id': ro_id}}}}) AS latest,
+                      arg_max(advisor, {{{{'d': settle_date, 'id': ro_id}}}}) AS advisor
+               FROM ro WHERE is_own AND advisor IS NOT NULL GROUP BY vin) a USING (vin)
     WHERE v.customer_id IS NOT NULL AND coalesce(v.vehicle_status NOT IN {GONE}, true)
     GROUP BY v.customer_id
 """
@@ -140,7 +141,7 @@ def complaints(con: duckdb.DuckDBPyConnection, cfg: Config, as_of: date) -> pl.D
                   AND s.contact_date > o.contact_date
                   AND (s.customer_id = o.customer_id OR s.phone = o.phone OR s.vin = o.vin))),
         visit AS (SELECT ro_id, min(settle_date) AS settle_date, min(advisor) AS advisor
-                  FROM ro GROUP BY ro_id)
+                  FROM ro WHERE ro_id IN (SELECT ro_id FROM open) GROUP BY ro_id)
         SELECT o.contact_date AS complaint_date,
                date_diff('day', o.contact_date, $as_of) AS days_open,
                coalesce(o.customer_id, v.customer_id) AS customer_id, cu.name,

@@ -13,6 +13,7 @@ from typing import Any
 import duckdb
 import polars as pl
 
+from . import facts
 from .config import Config
 from .period import Period
 
@@ -60,6 +61,17 @@ def call_list(con: duckdb.DuckDBPyConnection, sql: str, params: dict[str, Any],
 
 # -- §5 loyalty status and churn warning -----------------------------------------------------
 
+def status_case_sql(cfg: Config, last_own_visit: str = "last_own_visit",
+                    days_since: str = "days_since", own_visits_12m: str = "own_visits_12m") -> str:
+    """The status rule as one SQL CASE over a vehicle's last own visit, days since it (or
+    since the sale) and own visits in the window."""
+    s = cfg.status
+    return (f"CASE WHEN {last_own_visit} IS NULL AND {days_since} <= {int(s.new_days)} "
+            f"THEN 'new' WHEN {days_since} > {int(s.lost_days)} THEN 'lost' "
+            f"WHEN {days_since} > {int(s.at_risk_days)} THEN 'at_risk' "
+            f"WHEN {own_visits_12m} >= {int(s.loyal_visits)} THEN 'loyal' ELSE 'general' END")
+
+
 def _status_sql(cfg: Config) -> str:
     s = cfg.status
     return f"""
@@ -79,14 +91,7 @@ def _status_sql(cfg: Config) -> str:
                    coalesce(p.own_visits_12m, 0) AS own_visits_12m,
                    coalesce(p.own_visits_total, 0) AS own_visits_total, p.median_gap
             FROM base b LEFT JOIN per p USING (vin) LEFT JOIN vehicles v USING (vin)),
-        st AS (
-            SELECT *, CASE
-                WHEN last_own_visit IS NULL AND days_since <= {int(s.new_days)} THEN 'new'
-                WHEN days_since > {int(s.lost_days)} THEN 'lost'
-                WHEN days_since > {int(s.at_risk_days)} THEN 'at_risk'
-                WHEN own_visits_12m >= {int(s.loyal_visits)} THEN 'loyal'
-                ELSE 'general' END AS status
-            FROM s),
+        st AS (SELECT *, {status_case_sql(cfg)} AS status FROM s),
         r AS (
             SELECT *, CASE WHEN status IN ('loyal', 'general')
                                 AND own_visits_total >= {int(s.warn_min_visits)}
@@ -103,13 +108,14 @@ def _status_sql(cfg: Config) -> str:
 def vehicle_status(con: duckdb.DuckDBPyConnection, cfg: Config, as_of: date) -> pl.DataFrame:
     """Per vehicle ours at as_of: status (new/loyal/general/at_risk/lost), days_since,
     last_own_visit, own_visits_12m, own_visits_total, median_gap, risk_ratio, warn."""
-    return con.sql(_status_sql(cfg) + " ORDER BY vin", params={"as_of": as_of}).pl()
+    src, params = facts.rule_source(con, _status_sql(cfg), {"as_of": as_of})
+    return con.sql(f"SELECT * FROM {src} ORDER BY vin", params=params).pl()
 
 
 def status_counts(con: duckdb.DuckDBPyConnection, cfg: Config, as_of: date) -> dict[str, int]:
     """The summary's "status" block: vehicles ours at as_of per status."""
-    rows = dict(con.execute(f"SELECT status, count(*) FROM ({_status_sql(cfg)}) GROUP BY 1",
-                            {"as_of": as_of}).fetchall())
+    src, params = facts.rule_source(con, _status_sql(cfg), {"as_of": as_of})
+    rows = dict(con.execute(f"SELECT status, count(*) FROM {src} GROUP BY 1", params).fetchall())
     return {k: int(rows.get(k, 0)) for k in STATUSES}
 
 

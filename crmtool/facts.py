@@ -12,6 +12,9 @@ Call install(con, config) once per connection before running any rule.
 
 from __future__ import annotations
 
+import hashlib
+from typing import Any
+
 import duckdb
 
 from .config import Config
@@ -33,11 +36,35 @@ def _replace(con: duckdb.DuckDBPyConnection, name: str, query: str, kind: str) -
     con.execute(f"CREATE TEMP {kind} {name} AS {query}")
 
 
+def _snapshot(con: duckdb.DuckDBPyConnection) -> bool:
+    return bool(con.execute("SELECT count(*) FROM duckdb_tables() WHERE temporary "
+                            "AND table_name = 'visits'").fetchall()[0][0])
+
+
+def rule_source(con: duckdb.DuckDBPyConnection, sql: str,
+                params: dict[str, Any]) -> tuple[str, dict[str, Any]]:
+    """A rule's query (e.g. the tiers at as_of) as a FROM item with the parameters the outer
+    query needs. Under a snapshot it is computed once into a temp table, shared by every
+    analysis of the run; else it is the query itself, recomputed each time."""
+    if not _snapshot(con):
+        return f"({sql})", params
+    key = hashlib.sha1((sql + repr(sorted(params.items()))).encode()).hexdigest()[:16]
+    name = f"_rule_{key}"
+    if not con.execute("SELECT count(*) FROM duckdb_tables() WHERE temporary "
+                       "AND table_name = ?", [name]).fetchall()[0][0]:
+        con.execute(f"CREATE TEMP TABLE {name} AS {sql}", params)
+    return name, {}
+
+
 def install(con: duckdb.DuckDBPyConnection, config: Config, *, snapshot: bool = False) -> None:
     """Create the facts on a connection. With snapshot, visits and other_visits are computed
     once into temp tables (for a run of many analyses over data that does not change, such as
-    the summary and the report); else they are views that follow the data."""
+    the summary and the report), and so are the rules' results (`rule_source`); else they are
+    views that follow the data."""
     kind = "TABLE" if snapshot else "VIEW"
+    for name, in con.execute("SELECT table_name FROM duckdb_tables() WHERE temporary "
+                             "AND starts_with(table_name, '_rule_')").fetchall():
+        con.execute(f"DROP TABLE {name}")
     own = sql_list(config.own_dealers)
     excludes = sql_list(config.visit_excludes)
     con.execute(f"""

@@ -15,7 +15,7 @@ from datetime import date
 import duckdb
 import polars as pl
 
-from .churn import vehicle_status
+from .churn import status_case_sql
 from .config import Config
 from .value_tiers import tiers_sql
 
@@ -92,41 +92,43 @@ def rates_sql(cfg: Config) -> str:
     (same-day readings count as 1 day apart). The first reading is always kept.
 
     The rule is sequential. Without the per-day test, "kept" is exactly "not below any earlier
-    reading" (a running max, a window function). That answer is also the sequential one for
-    every vehicle where no kept reading fails the per-day test against the kept reading before
-    it; the few vehicles where one does (a typo such as 350000 for 35000) are walked reading by
-    reading in a recursive CTE. Both paths give the sequential rule's answer.
+    reading", so the last kept reading before a reading is the highest earlier one (latest on a
+    tie): one window pass gives kept and prev_km. That is also the sequential answer for every
+    vehicle where no kept reading fails the per-day test against the kept reading before it;
+    the few vehicles where one does (a typo such as 350000 for 35000) are walked reading by
+    reading in a recursive CTE. Both paths give the sequential rule's answer. prev_day is the
+    day of the earlier reading with the highest km × 10⁶ + day number: never earlier than the
+    true one, so the test can only send a vehicle to the walk needlessly, never miss one.
+    Readings of one vehicle on the same day with the same km are interchangeable, so
+    (day, km) orders them well enough.
     """
     s = cfg.segments
     max_km, min_days = float(s.max_daily_km), int(s.min_rate_days)
     return f"""
         WITH RECURSIVE readings AS (
-            SELECT vin, settle_date AS day, mileage_km AS km,
-                   row_number() OVER (PARTITION BY vin
-                                      ORDER BY settle_date, mileage_km, dealer_code, ro_id) AS n
+            SELECT vin, settle_date AS day, mileage_km AS km
             FROM ro
             WHERE mileage_km > 0 AND settle_date <= $as_of AND vin IS NOT NULL),
-        running AS (
-            SELECT *, km >= coalesce(max(km) OVER earlier, km) AS kept
-            FROM readings
-            WINDOW earlier AS (PARTITION BY vin ORDER BY n
-                               ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING)),
         checked AS (
-            SELECT *, max(km) FILTER (WHERE kept) OVER earlier AS prev_km,
-                      max(day) FILTER (WHERE kept) OVER earlier AS prev_day
-            FROM running
-            WINDOW earlier AS (PARTITION BY vin ORDER BY n
+            SELECT vin, day, km, max(km) OVER earlier AS prev_km,
+                   arg_max(day, km * 1e6 + (day - DATE '1970-01-01')) OVER earlier AS prev_day
+            FROM readings
+            WINDOW earlier AS (PARTITION BY vin ORDER BY day, km
                                ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING)),
-        jumpy AS (
-            SELECT DISTINCT vin FROM checked
-            WHERE kept AND prev_km IS NOT NULL
-              AND (km - prev_km) / greatest(day - prev_day, 1) > {max_km}),
-        fast AS (
-            SELECT vin, max(km) FILTER (WHERE kept) AS last_km,
-                   max(day) FILTER (WHERE kept) AS last_day,
-                   count(*) FILTER (WHERE NOT kept) AS rollbacks
-            FROM running WHERE vin NOT IN (SELECT vin FROM jumpy) GROUP BY vin),
-        slow_readings AS (SELECT * FROM readings WHERE vin IN (SELECT vin FROM jumpy)),
+        per_vin AS (
+            SELECT vin, max(km) AS last_km, max(day) FILTER (WHERE kept) AS last_day,
+                   count(*) FILTER (WHERE NOT kept) AS rollbacks, min(day) AS first_day,
+                   min(km) FILTER (WHERE prev_km IS NULL) AS first_km,
+                   bool_or(kept AND (km - prev_km) / greatest(day - prev_day, 1) > {max_km})
+                       AS jumpy
+            FROM (SELECT *, prev_km IS NULL OR km >= prev_km AS kept FROM checked)
+            GROUP BY vin),
+        slow_readings AS (
+            SELECT vin, settle_date AS day, mileage_km AS km,
+                   row_number() OVER (PARTITION BY vin ORDER BY settle_date, mileage_km) AS n
+            FROM ro
+            WHERE mileage_km > 0 AND settle_date <= $as_of
+              AND vin IN (SELECT vin FROM per_vin WHERE jumpy)),
         walk(vin, n, kept_km, kept_day, rollbacks) AS (
             SELECT vin, n, km, day, 0 FROM slow_readings WHERE n = 1
             UNION ALL
@@ -143,9 +145,10 @@ def rates_sql(cfg: Config) -> str:
                    arg_max(rollbacks, n) AS rollbacks
             FROM walk GROUP BY vin),
         kept AS (
-            SELECT k.*, f.km AS first_km, f.day AS first_day
-            FROM (SELECT * FROM fast UNION ALL SELECT * FROM slow) k
-            JOIN readings f ON f.vin = k.vin AND f.n = 1),
+            SELECT vin, coalesce(w.last_km, p.last_km) AS last_km,
+                   coalesce(w.last_day, p.last_day) AS last_day,
+                   coalesce(w.rollbacks, p.rollbacks) AS rollbacks, first_km, first_day
+            FROM per_vin p LEFT JOIN slow w USING (vin)),
         cars AS (
             SELECT vin, sale_date FROM vehicles WHERE vin IS NOT NULL
             UNION ALL
@@ -212,6 +215,7 @@ def segments_sql(cfg: Config) -> str:
                    v.usage, c.area_type,
                    {birth_decade_sql("c.birth_date", "c.birth_year")} AS birth_decade,
                    c.occupation, own.last_visit, adv.last_advisor,
+                   $as_of - coalesce(own.last_visit, v.sale_date) AS days_since,
                    CASE WHEN v.vehicle_status IN ({gone}) THEN v.vehicle_status END AS _gone
             FROM t
             LEFT JOIN vehicles v USING (vin)
@@ -222,7 +226,9 @@ def segments_sql(cfg: Config) -> str:
         SELECT vin, plate, customer_id, name, phone, series, model, tier, ticket, visits_12m,
                cycle_days, age_stage, est_mileage, {mileage_band_sql(cfg)} AS mileage_band,
                {frequency_band_sql(cfg)} AS frequency_band, usage, area_type, birth_decade,
-               occupation, last_visit, last_advisor, _gone
+               occupation, last_visit, last_advisor,
+               {status_case_sql(cfg, "last_visit", "days_since", "own_visits_12m")} AS status,
+               days_since, _gone
         FROM seg
     """
 
@@ -236,10 +242,7 @@ def segment_list(con: duckdb.DuckDBPyConnection, cfg: Config, as_of: date) -> Se
     for g, n in counts.iter_rows():
         if g is not None:
             left_out[g] = int(n)
-    frame = frame.filter(pl.col("_gone").is_null()).drop("_gone")
-    status = vehicle_status(con, cfg, as_of).select("vin", "status", "days_since")
-    frame = frame.join(status, on="vin", how="left", maintain_order="left")
-    return SegmentResult(frame, left_out)
+    return SegmentResult(frame.filter(pl.col("_gone").is_null()).drop("_gone"), left_out)
 
 
 def per_customer(frame: pl.DataFrame) -> pl.DataFrame:

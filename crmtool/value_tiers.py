@@ -19,6 +19,7 @@ from datetime import date
 import duckdb
 import polars as pl
 
+from . import facts
 from .config import Config
 
 TIERS = ("A", "B", "C", "D")
@@ -115,6 +116,12 @@ def tiers_sql(cfg: Config, with_cuts: bool = False) -> str:
     """
 
 
+def tiers_source(con: duckdb.DuckDBPyConnection, cfg: Config,
+                 as_of: date) -> tuple[str, dict[str, object]]:
+    """The tiers at as_of with their cut points as a FROM item (computed once per snapshot)."""
+    return facts.rule_source(con, tiers_sql(cfg, with_cuts=True), {"as_of": as_of})
+
+
 def vehicle_tiers(con: duckdb.DuckDBPyConnection, cfg: Config, as_of: date) -> pl.DataFrame:
     """Per vehicle ours at as_of: vin, series, tier_group, ticket, visits_12m, cycle_days,
     paid_amount_12m, lifetime_paid, ticket_grade, visits_grade, cycle_grade, tier."""
@@ -133,13 +140,14 @@ def customer_tiers(con: duckdb.DuckDBPyConnection, cfg: Config, as_of: date) -> 
 
 def tier_counts(con: duckdb.DuckDBPyConnection, cfg: Config, as_of: date) -> dict[str, int]:
     """The summary's "tiers" block: vehicles ours at as_of per tier."""
-    rows = dict(con.execute(f"SELECT tier, count(*) FROM ({tiers_sql(cfg)}) GROUP BY 1",
-                            {"as_of": as_of}).fetchall())
+    src, params = tiers_source(con, cfg, as_of)
+    rows = dict(con.execute(f"SELECT tier, count(*) FROM {src} GROUP BY 1", params).fetchall())
     return {k: int(rows.get(k, 0)) for k in TIERS}
 
 
 def tier_table(con: duckdb.DuckDBPyConnection, cfg: Config, as_of: date) -> pl.DataFrame:
     """Per series (most vehicles first): tier_group, ticket cut points, counts A–D, vehicles."""
+    src, params = tiers_source(con, cfg, as_of)
     return con.sql(f"""
         SELECT series, any_value(tier_group) AS tier_group,
                any_value(ticket_a) AS ticket_a, any_value(ticket_b) AS ticket_b,
@@ -149,9 +157,9 @@ def tier_table(con: duckdb.DuckDBPyConnection, cfg: Config, as_of: date) -> pl.D
                count(*) FILTER (WHERE tier = 'C') AS "C",
                count(*) FILTER (WHERE tier = 'D') AS "D",
                count(*) AS vehicles
-        FROM ({tiers_sql(cfg, with_cuts=True)}) t
+        FROM {src} t
         GROUP BY series ORDER BY vehicles DESC, series NULLS LAST
-    """, params={"as_of": as_of}).pl()
+    """, params=params).pl()
 
 
 def tier_counts_by_series(con: duckdb.DuckDBPyConnection, cfg: Config,

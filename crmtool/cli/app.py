@@ -155,6 +155,7 @@ def main(argv: list[str] | None = None) -> None:
     """Console entry point. Errors are handled in Group.invoke; SIGTERM acts like Ctrl-C, so
     transactions roll back and temporary files are removed."""
     signal.signal(signal.SIGTERM, _raise_interrupt)
+    signal.signal(signal.SIGINT, _raise_interrupt)
     try:
         app(args=argv)
     except KeyboardInterrupt:  # between commands, e.g. while parsing arguments
@@ -166,12 +167,19 @@ def _is_interrupt(e: BaseException) -> bool:
     fetchers, raised when SIGINT arrives while a query runs."""
     import duckdb
 
-    return isinstance(e, duckdb.InterruptException) or (
+    return _signalled or isinstance(e, duckdb.InterruptException) or (
         isinstance(e, RuntimeError) and str(e).strip() == "Query interrupted")
 
 
+_signalled = False  # a SIGINT / SIGTERM arrived: whatever error follows is its consequence
+
+
 def _raise_interrupt(signum: int, frame: object) -> None:
-    """SIGTERM is handled like Ctrl-C: transactions roll back, temp files are removed."""
+    """Ctrl-C, and SIGTERM handled like it: transactions roll back, temp files are removed.
+    Remembered, because DuckDB may wrap the interrupt into another error (e.g. a failed
+    rollback, or a bind error while it counts a registered frame's rows)."""
+    global _signalled
+    _signalled = True
     raise KeyboardInterrupt
 
 

@@ -25,7 +25,7 @@ BY_ALIASES = {"stage": "age_stage", "mileage": "mileage_band", "mileage_band": "
 
 def _open(st: State) -> duckdb.DuckDBPyConnection:
     con = db.connect(st.db, read_only=True, wait=st.wait)
-    facts.install(con, st.config)
+    facts.install(con, st.config, snapshot=True)  # tiers, segments and status share the visits
     return con
 
 
