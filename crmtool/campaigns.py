@@ -239,7 +239,7 @@ def loyal_reward(con: duckdb.DuckDBPyConnection, cfg: Config, period: Period) ->
         tiers = tiers.pl()
     con.register("_tiers", tiers.select("vin", "tier"))
     sql = f"""
-        SELECT v.vin, count(*) AS own_visits, round(sum(paid_amount), 2) AS paid_amount,
+        SELECT v.vin, count(*) AS own_visits, CAST(sum(paid_amount) AS DOUBLE) AS paid_amount,
                any_value(t.tier) AS tier, {_sql_str(cfg.loyal.gift)} AS gift
         FROM visits v LEFT JOIN _tiers t USING (vin)
         WHERE is_own AND day BETWEEN $start AND $end

@@ -155,7 +155,7 @@ def churn_list(con: duckdb.DuckDBPyConnection, cfg: Config, as_of: date,
                other_dealer, other_dealer_name, last_other_visit,
                lp.lifetime_paid
         FROM st LEFT JOIN went USING (vin)
-        LEFT JOIN (SELECT vin, round(sum(paid_amount), 2) AS lifetime_paid FROM visits
+        LEFT JOIN (SELECT vin, CAST(sum(paid_amount) AS DOUBLE) AS lifetime_paid FROM visits
                    WHERE is_own AND day <= $as_of GROUP BY vin) lp USING (vin)
         WHERE list_contains($statuses, status)
     """
@@ -212,8 +212,8 @@ def _leakage_params(con: duckdb.DuckDBPyConnection, cfg: Config,
 def leakage(con: duckdb.DuckDBPyConnection, cfg: Config, period: Period) -> pl.DataFrame:
     """Per base vehicle (ours the day before the period): leakage class, own_visits,
     other_visit_days, the other dealer (most visit days, ties latest), its region vs ours."""
-    return con.sql(_leakage_sql() + " ORDER BY b.vin",
-                   params=_leakage_params(con, cfg, period)).pl()
+    src, params = facts.rule_source(con, _leakage_sql(), _leakage_params(con, cfg, period))
+    return con.sql(f"SELECT * FROM {src} ORDER BY vin", params=params).pl()
 
 
 def leakage_list(con: duckdb.DuckDBPyConnection, cfg: Config, period: Period) -> ListResult:
@@ -289,7 +289,7 @@ def secondary_network(con: duckdb.DuckDBPyConnection, cfg: Config, period: Perio
                  GROUP BY s.vin),
         any_ro AS (SELECT DISTINCT vin FROM ro WHERE is_own AND settle_date <= $as_of)
         SELECT outlet, count(*) AS sold, count(p.vin) AS returned_paid,
-               coalesce(sum(p.revenue), 0) AS revenue,
+               CAST(coalesce(sum(p.revenue), 0) AS DOUBLE) AS revenue,
                count(*) FILTER (WHERE s.vin NOT IN (SELECT vin FROM any_ro)) AS no_ro
         FROM sold s LEFT JOIN paid p USING (vin)
         GROUP BY outlet ORDER BY sold DESC, outlet

@@ -2,6 +2,7 @@
 
 - ro:            repair orders with is_own (dealer is ours) and is_visit_type (not pds/internal)
 - visits:        one row per (vin, day, is_own): a visit; own rows carry is_paid and paid_amount
+                 (DECIMAL: money is summed exactly, to the fen, whatever the order of the sum)
 - other_visits:  one row per (vin, day, dealer_code) at another dealer
 - sold_by_us:    vehicles sold by us (channel own or secondary) with their sale_date
 - ours(x):       table macro: vehicles ours at day x (latest sale by us or own visit ≤ x and
@@ -78,7 +79,8 @@ def install(con: duckdb.DuckDBPyConnection, config: Config, *, snapshot: bool = 
     _replace(con, "visits", """
         SELECT vin, settle_date AS day, is_own,
                is_own AND bool_or(is_customer_paid) AS is_paid,
-               CASE WHEN is_own THEN sum(CASE WHEN is_customer_paid THEN total_amount ELSE 0 END)
+               CASE WHEN is_own THEN sum(CASE WHEN is_customer_paid
+                                          THEN CAST(total_amount AS DECIMAL(18, 2)) ELSE 0 END)
                     ELSE 0 END AS paid_amount
         FROM ro
         WHERE is_visit_type

@@ -109,9 +109,10 @@ def tiers_sql(cfg: Config, with_cuts: bool = False) -> str:
             FROM dims)
         SELECT vin, series, tier_group, {"ticket_a, ticket_b, ticket_c," if with_cuts else ""}
                round(ticket, 2) AS ticket, visits_12m,
-               round(cycle_days, 2) AS cycle_days, round(paid_amount_12m, 2) AS paid_amount_12m,
-               round(lifetime_paid, 2) AS lifetime_paid, ticket_grade, visits_grade, cycle_grade,
-               {tier} AS tier
+               round(cycle_days, 2) AS cycle_days,
+               CAST(paid_amount_12m AS DOUBLE) AS paid_amount_12m,
+               CAST(lifetime_paid AS DOUBLE) AS lifetime_paid,
+               ticket_grade, visits_grade, cycle_grade, {tier} AS tier
         FROM grades
     """
 
