@@ -91,64 +91,30 @@ def rates_sql(cfg: Config) -> str:
     it is below the previous kept reading or implies more than max_daily_km per day since it
     (same-day readings count as 1 day apart). The first reading is always kept.
 
-    The rule is sequential. Without the per-day test, "kept" is exactly "not below any earlier
-    reading", so the last kept reading before a reading is the highest earlier one (latest on a
-    tie): one window pass gives kept and prev_km. That is also the sequential answer for every
-    vehicle where no kept reading fails the per-day test against the kept reading before it;
-    the few vehicles where one does (a typo such as 350000 for 35000) are walked reading by
-    reading in a recursive CTE. Both paths give the sequential rule's answer. prev_day is the
-    day of the earlier reading with the highest km × 10⁶ + day number: never earlier than the
-    true one, so the test can only send a vehicle to the walk needlessly, never miss one.
-    Readings of one vehicle on the same day with the same km are interchangeable, so
-    (day, km) orders them well enough.
+    The rule is sequential: each vehicle's readings, in order, are folded with list_reduce,
+    carrying the last kept reading and the count of dropped ones.
     """
     s = cfg.segments
     max_km, min_days = float(s.max_daily_km), int(s.min_rate_days)
     return f"""
-        WITH RECURSIVE readings AS (
-            SELECT vin, settle_date AS day, mileage_km AS km
+        WITH readings AS (
+            SELECT vin, list({{'km': mileage_km, 'day': settle_date}}
+                             ORDER BY settle_date, mileage_km) AS r
             FROM ro
-            WHERE mileage_km > 0 AND settle_date <= $as_of AND vin IS NOT NULL),
-        checked AS (
-            SELECT vin, day, km, max(km) OVER earlier AS prev_km,
-                   arg_max(day, km * 1e6 + (day - DATE '1970-01-01')) OVER earlier AS prev_day
-            FROM readings
-            WINDOW earlier AS (PARTITION BY vin ORDER BY day, km
-                               ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING)),
-        per_vin AS (
-            SELECT vin, max(km) AS last_km, max(day) FILTER (WHERE kept) AS last_day,
-                   count(*) FILTER (WHERE NOT kept) AS rollbacks, min(day) AS first_day,
-                   min(km) FILTER (WHERE prev_km IS NULL) AS first_km,
-                   bool_or(kept AND (km - prev_km) / greatest(day - prev_day, 1) > {max_km})
-                       AS jumpy
-            FROM (SELECT *, prev_km IS NULL OR km >= prev_km AS kept FROM checked)
+            WHERE mileage_km > 0 AND settle_date <= $as_of AND vin IS NOT NULL
             GROUP BY vin),
-        slow_readings AS (
-            SELECT vin, settle_date AS day, mileage_km AS km,
-                   row_number() OVER (PARTITION BY vin ORDER BY settle_date, mileage_km) AS n
-            FROM ro
-            WHERE mileage_km > 0 AND settle_date <= $as_of
-              AND vin IN (SELECT vin FROM per_vin WHERE jumpy)),
-        walk(vin, n, kept_km, kept_day, rollbacks) AS (
-            SELECT vin, n, km, day, 0 FROM slow_readings WHERE n = 1
-            UNION ALL
-            SELECT vin, n, CASE WHEN keep THEN km ELSE kept_km END,
-                   CASE WHEN keep THEN day ELSE kept_day END,
-                   rollbacks + CAST(NOT keep AS INTEGER)
-            FROM (SELECT w.vin, r.n, r.km, r.day, w.kept_km, w.kept_day, w.rollbacks,
-                         r.km >= w.kept_km
-                         AND (r.km - w.kept_km) / greatest(r.day - w.kept_day, 1) <= {max_km}
-                         AS keep
-                  FROM walk w JOIN slow_readings r ON r.vin = w.vin AND r.n = w.n + 1)),
-        slow AS (
-            SELECT vin, arg_max(kept_km, n) AS last_km, arg_max(kept_day, n) AS last_day,
-                   arg_max(rollbacks, n) AS rollbacks
-            FROM walk GROUP BY vin),
+        walked AS (
+            SELECT vin, r[1].km AS first_km, r[1].day AS first_day,
+                   list_reduce(r[2:], lambda k, x: CASE
+                       WHEN x.km >= k.km AND (x.km - k.km) / greatest(x.day - k.day, 1) <= {max_km}
+                       THEN {{'km': x.km, 'day': x.day, 'dropped': k.dropped}}
+                       ELSE {{'km': k.km, 'day': k.day, 'dropped': k.dropped + 1}} END,
+                       {{'km': r[1].km, 'day': r[1].day, 'dropped': 0}}) AS last
+            FROM readings),
         kept AS (
-            SELECT vin, coalesce(w.last_km, p.last_km) AS last_km,
-                   coalesce(w.last_day, p.last_day) AS last_day,
-                   coalesce(w.rollbacks, p.rollbacks) AS rollbacks, first_km, first_day
-            FROM per_vin p LEFT JOIN slow w USING (vin)),
+            SELECT vin, last.km AS last_km, last.day AS last_day, last.dropped AS rollbacks,
+                   first_km, first_day
+            FROM walked),
         cars AS (
             SELECT vin, sale_date FROM vehicles WHERE vin IS NOT NULL
             UNION ALL
