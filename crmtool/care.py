@@ -11,7 +11,7 @@ from datetime import date, timedelta
 import duckdb
 import polars as pl
 
-from . import churn
+from . import churn, facts
 from .churn import GONE, ListResult
 from .config import Config
 from .period import Period
@@ -73,14 +73,17 @@ def _days(n: int) -> timedelta:
 
 _PEOPLE_SQL = f"""
     SELECT v.customer_id, count(DISTINCT v.vin) AS vehicles, min(v.series) AS series,
-           arg_max(a.advisor, a.latest) AS last_advisor
-    FROM ({{vins}}) o JOIN vehicles v USING (vin)
-    LEFT JOIN (SELECT vin, max({{{{'d': settle_date, 'id': ro_id}}}}) AS latest,
-                      arg_max(advisor, {{{{'d': settle_date, 'id': ro_id}}}}) AS advisor
-               FROM ro WHERE is_own AND advisor IS NOT NULL GROUP BY vin) a USING (vin)
+           arg_max(a.last_advisor, a.latest) AS last_advisor
+    FROM ({{vins}}) o JOIN vehicles v USING (vin) LEFT JOIN {{advisors}} a USING (vin)
     WHERE v.customer_id IS NOT NULL AND coalesce(v.vehicle_status NOT IN {GONE}, true)
     GROUP BY v.customer_id
 """
+
+
+def _people(con: duckdb.DuckDBPyConnection, vins: str, as_of: date) -> tuple[str, dict]:
+    """Per customer of the vehicles `vins`: vehicles, series, last advisor; the parameters."""
+    advisors, params = facts.rule_source(con, facts.LAST_ADVISOR_SQL, {"as_of": as_of})
+    return _PEOPLE_SQL.format(vins=vins, advisors=advisors), params
 
 
 def birthdays(con: duckdb.DuckDBPyConnection, cfg: Config, month: Period,
@@ -89,7 +92,7 @@ def birthdays(con: duckdb.DuckDBPyConnection, cfg: Config, month: Period,
     in `month`, one row each, by day. Born on 29 February: in a non-leap year the birthday is
     listed on 28 February."""
     y = month.start.year
-    people = _PEOPLE_SQL.format(vins="SELECT vin FROM ours($as_of)")
+    people, params = _people(con, "SELECT vin FROM ours($as_of)", as_of)
     return con.sql(f"""
         WITH p AS ({people})
         SELECT c.customer_id, c.name, c.phone, c.birth_date,
@@ -101,7 +104,7 @@ def birthdays(con: duckdb.DuckDBPyConnection, cfg: Config, month: Period,
         FROM customers c JOIN p USING (customer_id)
         WHERE month(c.birth_date) = {month.start.month}
         ORDER BY birthday, c.customer_id
-    """, params={"as_of": as_of}).pl()
+    """, params={**params, "as_of": as_of}).pl()
 
 
 def greetings(con: duckdb.DuckDBPyConnection, cfg: Config, holiday: str, day: date,
@@ -111,14 +114,14 @@ def greetings(con: duckdb.DuckDBPyConnection, cfg: Config, holiday: str, day: da
     status = churn.vehicle_status(con, cfg, as_of).filter(pl.col("status") != "lost")
     con.register("_crm_active", status.select("vin"))
     try:
-        people = _PEOPLE_SQL.format(vins="SELECT vin FROM _crm_active")
+        people, params = _people(con, "SELECT vin FROM _crm_active", as_of)
         return con.sql(f"""
             WITH p AS ({people})
             SELECT $holiday AS holiday, $day AS holiday_date, p.customer_id, c.name,
                    c.phone, p.vehicles, p.series, p.last_advisor
             FROM p LEFT JOIN customers c USING (customer_id)
             ORDER BY p.customer_id
-        """, params={"holiday": holiday, "day": day}).pl()
+        """, params={**params, "holiday": holiday, "day": day}).pl()
     finally:
         con.unregister("_crm_active")
 

@@ -57,6 +57,16 @@ def rule_source(con: duckdb.DuckDBPyConnection, sql: str,
     return name, {}
 
 
+# Per vehicle, the service advisor of its latest own repair order up to $as_of (same day: the
+# highest ro_id), with that order's (day, ro_id) as `latest` to compare a customer's vehicles.
+LAST_ADVISOR_SQL = """
+    SELECT vin, max({'d': settle_date, 'id': ro_id}) AS latest,
+           arg_max(advisor, {'d': settle_date, 'id': ro_id}) AS last_advisor
+    FROM ro WHERE is_own AND advisor IS NOT NULL AND settle_date <= $as_of
+    GROUP BY vin
+"""
+
+
 def install(con: duckdb.DuckDBPyConnection, config: Config, *, snapshot: bool = False) -> None:
     """Create the facts on a connection. With snapshot, visits and other_visits are computed
     once into temp tables (for a run of many analyses over data that does not change, such as
