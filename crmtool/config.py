@@ -151,6 +151,18 @@ class Config:
         """The dealer code given to rows that carry none."""
         return self.own_dealers[0]
 
+    @property
+    def dealer_group(self) -> list[str]:
+        """The own dealers as the config lists them, also after `--dealer` narrowed
+        own_dealers to one store (kept by with_dealer; not a config key)."""
+        return getattr(self, "_dealer_group", None) or self.own_dealers
+
+    @property
+    def is_group(self) -> bool:
+        """The config lists several own dealers (a dealer group): customer and lead ids are
+        keyed with the dealer at load (rules §14)."""
+        return len(self.dealer_group) > 1
+
     def series_group(self, series: str | None) -> str:
         for group, names in self.tiers.series_groups.items():
             if series in names:
@@ -167,7 +179,9 @@ def with_dealer(cfg: Config, dealer: str | None) -> Config:
     if code not in cfg.own_dealers:
         raise UsageError(f"--dealer {code!r} is not an own dealer; configured own_dealers: "
                          f"{', '.join(cfg.own_dealers)}")
-    return replace(cfg, own_dealers=[code])
+    one = replace(cfg, own_dealers=[code])
+    one._dealer_group = list(cfg.dealer_group)  # type: ignore[attr-defined]
+    return one
 
 
 def _check(value: Any, tp: Any, key: str) -> Any:

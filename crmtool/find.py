@@ -34,16 +34,29 @@ def _rows(con: duckdb.DuckDBPyConnection, sql: str, params: list | dict) -> list
     return [dict(zip(cols, r, strict=True)) for r in rel.fetchall()]
 
 
+def customer_ids_named(con: duckdb.DuckDBPyConnection, text: str) -> list[str]:
+    """The customer ids `text` names: the id itself, or (a bare id in a dealer group, where ids
+    are keyed with the store: D002/C0001) every store's id whose part after the dealer is it."""
+    text = text.strip()
+    if not text:
+        return []
+    return [r[0] for r in con.execute(
+        "SELECT customer_id FROM customers WHERE customer_id = $id OR (strpos(customer_id, '/') "
+        "> 0 AND substr(customer_id, strpos(customer_id, '/') + 1) = $id) ORDER BY customer_id",
+        {"id": text}).fetchall()]
+
+
 def matching_vehicles_and_people(con: duckdb.DuckDBPyConnection,
                                  query: str) -> tuple[set[str], set[str]]:
-    """(customer_ids, vins) the query names: a phone (any written form), a plate (with or
-    without the province, or its tail), a VIN (or its last 6–8 characters), or a name (exact,
-    else prefix)."""
+    """(customer_ids, vins) the query names: a customer id (keyed with the store or bare), a
+    phone (any written form), a plate (with or without the province, or its tail), a VIN (or
+    its last 6–8 characters), or a name (exact, else prefix)."""
     text = query.strip()
     ids: set[str] = set()
     vins: set[str] = set()
     if not text:
         return ids, vins
+    ids |= set(customer_ids_named(con, text))
     compact = re.sub(r"[\s·.\-]", "", text).upper()
     digits = re.sub(r"\D", "", text)
     if _PHONE_CHARS.fullmatch(text) and len(digits) >= 7:

@@ -14,7 +14,7 @@ from datetime import date
 
 import duckdb
 
-from .errors import CrmError
+from .errors import CrmError, UsageError
 from .parsers import normalise_phone
 
 REASON = "forgotten person (PIPL)"
@@ -55,7 +55,7 @@ def resolve(con: duckdb.DuckDBPyConnection, *, phone: str | None = None,
             raise CrmError(f"not a phone number: {phone!r}")
         phones.add(p)
     if customer_id is not None:
-        ids.add(customer_id.strip())
+        ids.add(_one_customer_id(con, customer_id.strip()))
     rows = con.execute("""
         SELECT customer_id, phone, name FROM customers
         WHERE customer_id IN (SELECT unnest(?::VARCHAR[]))
@@ -64,6 +64,26 @@ def resolve(con: duckdb.DuckDBPyConnection, *, phone: str | None = None,
     phones |= {r[1] for r in rows if r[1]}
     names = sorted({r[2] for r in rows if r[2] and len(r[2]) >= 2})
     return Person(sorted(ids), sorted(phones), names)
+
+
+def _one_customer_id(con: duckdb.DuckDBPyConnection, text: str) -> str:
+    """The customer id --customer names: the id itself, else the one store's id a bare id
+    stands for in a dealer group (C0001 -> D002/C0001). A bare id that several stores use is
+    a usage error listing their ids."""
+    from .find import customer_ids_named
+
+    named = customer_ids_named(con, text)
+    if text in named or not named:
+        return text
+    if len(named) > 1:
+        raise UsageError(f"customer_id {text!r} is used by several stores: {', '.join(named)}; "
+                         "give one of them")
+    return named[0]
+
+
+def _bare(ids: list[str]) -> list[str]:
+    """Ids keyed with the store (D002/C0001) as the exports write them (C0001)."""
+    return sorted({i.split("/", 1)[1] for i in ids if "/" in i} - set(ids))
 
 
 def _where(person: Person, cols: list[str]) -> tuple[str, list[list[str]]]:
@@ -126,7 +146,8 @@ def _run(con: duckdb.DuckDBPyConnection, person: Person, *, dry: bool) -> dict[s
     if cols:
         where, params = _where(person, cols)
         apply("contacts", "contacts", where, params)
-    raw = [person.customer_ids, person.names, person.phones]
+    # raw text carries ids as the export wrote them: keyed ids are also matched bare
+    raw = [person.customer_ids + _bare(person.customer_ids), person.names, person.phones]
     apply("rejects", "rejects", _raw_match(), raw)
     apply("flags", "flags",
           f"(kind = 'customers' AND key IN (SELECT unnest(?::VARCHAR[]))) OR {_raw_match()}",

@@ -33,6 +33,10 @@ IDENTIFIERS = {
     "dealers": ("dealer_code",),
     "contacts": ("contact_id", "result"),  # 回访编号 or 回访结果
 }
+# Fields that only tag a row with its store: they do not tell which table a file holds (a
+# combined repair-order export with 经销商代码 stays a repair-order file).
+TAGS = {"customers": ("dealer_code",), "vehicles": ("dealer_code",),
+        "leads": ("dealer_code",), "contacts": ("dealer_code",)}
 # Flag name for an optional field whose text did not parse, by parser.
 BAD = {"date": "bad_date", "amount": "bad_amount", "mileage": "bad_mileage",
        "year": "bad_year", "bool": "bad_bool", "code": "unknown_code"}
@@ -157,8 +161,9 @@ def detect(headers: list[Any], config: Config | None, kind: str | None = None) -
         fields = map_headers(headers, table, config)
         if not any(f in fields for f in IDENTIFIERS[table]):
             continue
-        if len(fields) > best_n:
-            best, best_n = table, len(fields)
+        n = len(set(fields) - set(TAGS.get(table, ())))
+        if n > best_n:
+            best, best_n = table, n
     return best
 
 
@@ -276,7 +281,7 @@ def stage_sql(source: str, table: str, fields: dict[str, list[int]], config: Con
             raw_cols.append(f"CAST(NULL AS VARCHAR) AS r_{f.name}")
             parsed.append(f"r_{f.name}")
             expr = f"CAST(NULL AS {f.type})"
-        if f.name == "dealer_code" and table == "repair_orders":
+        if f.name == "dealer_code" and table != "dealers":  # missing: the load's dealer
             expr = f"coalesce({expr}, {lit(config.own_dealer)})"
         parsed.append(f"CAST({expr} AS {f.type}) AS {q(f.name)}")
         if f.parser == "phone":
@@ -287,8 +292,11 @@ def stage_sql(source: str, table: str, fields: dict[str, list[int]], config: Con
         derived.append(
             "coalesce(total_amount, CASE WHEN labor_amount IS NOT NULL OR parts_amount IS NOT "
             "NULL THEN coalesce(labor_amount, 0) + coalesce(parts_amount, 0) END) AS total_amount")
-    if table == "customers":
-        derived.append("coalesce(customer_id, 'P' || phone) AS customer_id")
+    qualified = _qualified_ids(table, config)
+    if table == "customers":  # a phone-derived id needs no dealer
+        derived.append(f"coalesce({qualified.pop('customer_id', 'customer_id')}, "
+                       "'P' || phone) AS customer_id")
+    derived += [f"{expr} AS {name}" for name, expr in qualified.items()]
     if table == "contacts":  # no 回访编号: date/phone-or-vin/purpose, e.g. 2021-10-05/138…/callback
         derived.append("coalesce(contact_id, CASE WHEN contact_date IS NOT NULL AND coalesce("
                        "phone, vin) IS NOT NULL THEN concat_ws('/', contact_date, "
@@ -320,6 +328,23 @@ def stage_sql(source: str, table: str, fields: dict[str, list[int]], config: Con
         f"j AS (SELECT *, {_reject_sql(table)} AS _reject FROM d) "
         f"SELECT {', '.join(out)} FROM j"
     )
+
+
+# Ids that two stores of a dealer group may both use (rules §14): keyed with the dealer.
+GROUP_KEYED = {"customers": "customer_id", "vehicles": "customer_id",
+               "contacts": "customer_id", "leads": "lead_id"}
+
+
+def _qualified_ids(table: str, config: Config) -> dict[str, str]:
+    """In a dealer group (several own dealers configured), field -> SQL of the id keyed with
+    the row's dealer (its dealer-code column, else the load's dealer): D002/C0001. An id that
+    already starts with its dealer and '/' is kept. Nothing with a single own dealer."""
+    name = GROUP_KEYED.get(table)
+    if not config.is_group or name is None:
+        return {}
+    prefix = "dealer_code || '/'"
+    return {name: f"CASE WHEN starts_with({name}, {prefix}) THEN {name} "
+                  f"ELSE {prefix} || {name} END"}
 
 
 def key_expr(table: str, alias: str = "") -> str:
@@ -375,7 +400,7 @@ def _count(con: duckdb.DuckDBPyConnection, sql: str, params: list[Any] | None = 
 
 
 def _columns(table: str) -> list[str]:
-    return [f.name for f in schema.TABLES[table]]
+    return [f.name for f in schema.stored_fields(table)]
 
 
 def upsert(con: duckdb.DuckDBPyConnection, table: str, file: str, load_id: int,
@@ -449,19 +474,23 @@ def _upsert_customers(con: duckdb.DuckDBPyConnection, win: str, valid: int, file
                      THEN p.first_id END AS merged_into
         FROM _crm_win w LEFT JOIN _crm_phones p USING (phone)""",
                 [config.shared_phone_max_ids])
-    # table rows that merged rows fold into (unless the sheet replaces them outright)
+    # table rows that merged rows fold into (unless the sheet replaces them outright); the
+    # store (dealer_code) is that of the row whose customer_id is kept
     agg = ", ".join(
-        f"arg_max({q(c)}, (src, _line)) FILTER (WHERE {q(c)} IS NOT NULL) AS {q(c)}"
+        f"arg_max({q(c)}, ({'kept, ' if c == 'dealer_code' else ''}src, _line)) "
+        f"FILTER (WHERE {q(c)} IS NOT NULL) AS {q(c)}"
         for c in fields)
     con.execute(f"""
         CREATE OR REPLACE TEMP TABLE _crm_new AS
         WITH rows AS (
-            SELECT {', '.join(cols)}, _line, 0 AS src, _file AS f, _load_id AS l FROM customers
+            SELECT {', '.join(cols)}, _line, 0 AS src, _file AS f, _load_id AS l,
+                   TRUE AS kept FROM customers
             WHERE customer_id IN (SELECT merged_into FROM _crm_final)
               AND customer_id NOT IN (SELECT customer_id FROM _crm_final
                                       WHERE merged_into IS NULL)
             UNION ALL
-            SELECT coalesce(merged_into, customer_id), {', '.join(fields)}, _line, 1, ?, ?
+            SELECT coalesce(merged_into, customer_id), {', '.join(fields)}, _line, 1, ?, ?,
+                   merged_into IS NULL
             FROM _crm_final)
         SELECT customer_id, {agg}, arg_max(_line, (src, _line)) AS _line,
                arg_max(f, (src, _line)) AS _file, arg_max(l, (src, _line)) AS _load_id
@@ -515,6 +544,8 @@ def skip_forgotten(con: duckdb.DuckDBPyConnection, table: str,
 # The owner fields a repair-order export may carry (a date there is the order's, never a sale's)
 FED_FIELDS = {"customers": ("customer_id", "name", "phone", "gender"),
               "vehicles": ("vin", "plate", "customer_id", "phone", "brand", "series", "model")}
+# ... and the order's dealer, which keys the owner's customer_id in a dealer group
+_FED_KEYING = ("dealer_code",)
 
 
 def feed_owners(con: duckdb.DuckDBPyConnection, sheet: Any, config: Config, load_id: int,
@@ -527,8 +558,8 @@ def feed_owners(con: duckdb.DuckDBPyConnection, sheet: Any, config: Config, load
     fed: dict[str, int] = {}
     kept = "_line IN (SELECT _line FROM _crm_stage WHERE _reject IS NULL)"
     fc = {f: c for f, c in map_headers(sheet.headers, "customers", config).items()
-          if f in FED_FIELDS["customers"]}
-    if ("phone" in fc or "customer_id" in fc) and len(fc) >= 2:
+          if f in FED_FIELDS["customers"] + _FED_KEYING}
+    if ("phone" in fc or "customer_id" in fc) and len(set(fc) - set(_FED_KEYING)) >= 2:
         con.execute(stage_sql(sheet.table, "customers", fc, config, target="_crm_feed"))
         skip_forgotten(con, "customers", "_crm_feed")
         if "customer_id" not in fc:
@@ -539,8 +570,8 @@ def feed_owners(con: duckdb.DuckDBPyConnection, sheet: Any, config: Config, load
                 WHERE _crm_feed.phone = p.phone""")
         fed["customers"] = _fill_empty(con, "customers", kept, file, load_id)
     fv = {f: c for f, c in map_headers(sheet.headers, "vehicles", config).items()
-          if f in FED_FIELDS["vehicles"]}
-    if set(fv) - {"vin", "phone", "customer_id"}:
+          if f in FED_FIELDS["vehicles"] + _FED_KEYING}
+    if set(fv) - {"vin", "phone", "customer_id", *_FED_KEYING}:
         con.execute(stage_sql(sheet.table, "vehicles", fv, config, target="_crm_feed"))
         skip_forgotten(con, "vehicles", "_crm_feed")
         fed["vehicles"] = _fill_empty(con, "vehicles", kept, file, load_id)

@@ -597,7 +597,9 @@ def write_xlsx_sheets(path: Path, sheets: dict[str, pl.DataFrame], *, lang: str 
     """Write frames as sheets of one workbook (``path`` may also be a binary stream).
 
     Headers are Chinese unless ``lang='en'``; a frame over ``max_rows`` continues on
-    'name (2)', 'name (3)' …; ``split_by`` gives one sheet per distinct value of that column.
+    'name (2)', 'name (3)' …; ``split_by`` gives one sheet per distinct value of that column
+    (a list's ``last_<name>`` column answers to ``<name>``: ``advisor`` splits by
+    ``last_advisor``).
     ``workbook_hook(workbook, sheet_names)`` runs before closing; ``sheet_names`` maps each key
     of ``sheets`` to the name of its (first) worksheet.
     """
@@ -606,12 +608,13 @@ def write_xlsx_sheets(path: Path, sheets: dict[str, pl.DataFrame], *, lang: str 
     parts: list[tuple[str, str, pl.DataFrame]] = []  # (key, wanted name, frame)
     for key, frame in sheets.items():
         if split_by:
-            if split_by not in frame.columns:
+            col = split_by if split_by in frame.columns else f"last_{split_by}"
+            if col not in frame.columns:
                 raise _unknown("--split-by", split_by, frame)
-            values = frame.get_column(split_by).unique(maintain_order=False).sort(nulls_last=True)
+            values = frame.get_column(col).unique(maintain_order=False).sort(nulls_last=True)
             for value in values.to_list():
-                sub = frame.filter(pl.col(split_by).is_null() if value is None
-                                   else pl.col(split_by) == value)
+                sub = frame.filter(pl.col(col).is_null() if value is None
+                                   else pl.col(col) == value)
                 label = "(none)" if value is None else _cell_text(value) or "(blank)"
                 parts.append((key, label if len(sheets) == 1 else f"{key} {label}", sub))
             if frame.height == 0:

@@ -20,6 +20,7 @@ from . import charts
 from .report_common import (
     LIST_KEYS,
     RO_TYPES,
+    by_dealer_rows,
     column_label,
     labels,
     mask_people,
@@ -357,6 +358,20 @@ def _service(s: Mapping[str, Any], t: Mapping[str, str]) -> Section:
     return sec
 
 
+def _by_dealer(s: Mapping[str, Any], t: Mapping[str, str]) -> Section | None:
+    """A dealer group: each figure per own dealer, and the group's (summary by_dealer)."""
+    table = by_dealer_rows(s, t)
+    if table is None:
+        return None
+    headers, rows = table
+    fmt = {"int": fmt_int, "money": fmt_money}
+    sec = Section("by_dealer", t["by_dealer"], t["by_dealer_note"])
+    sec.panels.append(Panel(table=_table(
+        headers, [[label, *(fmt[kind](v) for v in values)] for label, kind, values in rows],
+        [False] + [True] * (len(headers) - 1)), wide=True))
+    return sec
+
+
 def _flatten(d: Mapping[str, Any], prefix: str = "") -> list[tuple[str, Any]]:
     out: list[tuple[str, Any]] = []
     for k, v in d.items():
@@ -478,10 +493,11 @@ def render_html(summary: dict, previous: dict | None, lists: dict[str, pl.DataFr
     period = _d(summary, "period")
     sections = [
         _tiers(summary, t), _status(summary, t), _leakage(summary, t, top_rows),
-        _follow(summary, t), _service(summary, t),
+        _follow(summary, t), _service(summary, t), _by_dealer(summary, t),
         _lists(lists, t, top_rows, show_pii, lang), _leads(summary, t, top_rows),
         _quality(summary, t, top_rows),
     ]
+    sections = [sec for sec in sections if sec is not None]
     return _env().get_template("report.html.j2").render(
         t=t, lang="zh-CN" if lang == "zh" else "en",
         period_start=str(period.get("start") or ""), period_end=str(period.get("end") or ""),

@@ -16,7 +16,14 @@ from xlsxwriter.worksheet import Worksheet
 
 from .output import write_xlsx_sheets
 from .render_html import KPI_SPEC, _kpi_values
-from .report_common import LIST_KEYS, RO_TYPES, labels, mask_people, translate_values
+from .report_common import (
+    LIST_KEYS,
+    RO_TYPES,
+    by_dealer_rows,
+    labels,
+    mask_people,
+    translate_values,
+)
 
 CHART_ROWS = 16  # rows a chart occupies beside its table
 
@@ -228,11 +235,42 @@ def _summary_sheet(wb: Workbook, summary: Mapping[str, Any], t: Mapping[str, str
     return s.ws
 
 
-def _move_first(wb: Workbook, ws: Worksheet) -> None:
-    """Put the summary sheet (added last by the hook) in front and make it the active one."""
+def _by_dealer_sheet(wb: Workbook, summary: Mapping[str, Any], t: Mapping[str, str],
+                     used: set[str]) -> Worksheet | None:
+    """A dealer group: the sheet of each figure per own dealer and the group's (by_dealer)."""
+    table = by_dealer_rows(summary, t)
+    if table is None:
+        return None
+    headers, rows = table
+    name = _sheet_name(t["by_dealer"], used)
+    s = _Summary(wb, wb.add_worksheet(name), name)
+    s.ws.set_column(1, len(headers) - 1, 14)
+    s.text(t["by_dealer"], s.f_head)
+    s.text(t["by_dealer_note"])
+    s.row += 1
+    for c, h in enumerate(headers):
+        s.ws.write_string(s.row, c, h, s.f_th)
+    s.ws.freeze_panes(s.row + 1, 1)
+    s.row += 1
+    for label, kind, values in rows:
+        s.ws.write_string(s.row, 0, label, s.f_td)
+        fmt = s.f_money if kind == "money" else s.f_int
+        for c, v in enumerate(values, start=1):
+            if v is None:
+                s.ws.write_blank(s.row, c, None, fmt)
+            else:
+                s.ws.write_number(s.row, c, v, fmt)
+        s.row += 1
+    return s.ws
+
+
+def _move_first(wb: Workbook, ws: Worksheet, *more: Worksheet) -> None:
+    """Put the summary sheet (added last by the hook) in front, followed by `more`, and make
+    it the active one."""
     objs = wb.worksheets_objs
-    objs.remove(ws)
-    objs.insert(0, ws)
+    for i, sheet in enumerate((ws, *more)):
+        objs.remove(sheet)
+        objs.insert(i, sheet)
     for i, sheet in enumerate(objs):
         sheet.index = i  # autofilter names and the active sheet refer to this index
         sheet.selected = 0
@@ -260,6 +298,7 @@ def write_xlsx_report(path: Path, summary: dict, lists: dict[str, pl.DataFrame],
     def hook(wb: Workbook, names: dict[str, str]) -> None:
         used = {n.lower() for n in wb.sheetnames}
         ws = _summary_sheet(wb, summary, t, used)
-        _move_first(wb, ws)
+        by_dealer = _by_dealer_sheet(wb, summary, t, used)
+        _move_first(wb, ws, *([by_dealer] if by_dealer is not None else []))
 
     write_xlsx_sheets(path, sheets, lang=lang, workbook_hook=hook)

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from typing import Any
+
 import polars as pl
 
 from .output import LABELS_ZH, mask_pii
@@ -101,6 +104,12 @@ ZH: dict[str, str] = {
     "md_returned": "按期回厂",
     "md_rate": "入库率",
     "care": "客户关怀",
+    # dealer group: one column per own dealer (summary by_dealer)
+    "by_dealer": "按经销商",
+    "by_dealer_note": "各店单独计算（同 --dealer）：工单台次与产值相加等于集团合计；等级、忠诚状态"
+                      "与销售后无回厂不一定相加（同一车辆在两家店回厂，两家都计入）。",
+    "group": "集团合计",
+    "bd_orders": "自店工单台次",
     # lists
     "lists": "本月招揽名单",
     "lists_note": "完整名单见 Excel 工作簿。",
@@ -231,6 +240,12 @@ EN: dict[str, str] = {
     "md_returned": "Returned",
     "md_rate": "Rate",
     "care": "Customer care",
+    "by_dealer": "By dealer",
+    "by_dealer_note": "Each store computed on its own (as --dealer does): repair orders and "
+                      "revenue add up to the group's; tiers, status and never returned need not "
+                      "(a vehicle serviced at two stores counts for both).",
+    "group": "Group",
+    "bd_orders": "Own repair orders",
     "lists": "Call lists of the month",
     "lists_note": "Full lists are in the Excel workbook.",
     "list_count": "Rows",
@@ -300,6 +315,40 @@ LABELS = {"zh": ZH, "en": EN}
 LIST_KEYS = ("due", "warranty", "insurance", "loyal", "winback")
 RO_TYPES = ("first_service", "maintenance", "repair", "body_paint", "warranty", "pds",
             "internal", "other")
+
+
+STATUS_KEYS = ("new", "loyal", "general", "at_risk", "lost")
+
+
+def by_dealer_rows(summary: Mapping[str, Any], t: Mapping[str, str]
+                   ) -> tuple[list[str], list[tuple[str, str, list[float | None]]]] | None:
+    """The "by dealer" table of a dealer group's report, from the summary's `by_dealer`:
+    (column headers, rows of (label, kind int|money, one value per dealer then the group's)).
+    None when the summary has no by_dealer (a single own dealer, or --dealer)."""
+    by = summary.get("by_dealer")
+    if not isinstance(by, Mapping) or not by:
+        return None
+    blocks = [b if isinstance(b, Mapping) else {} for b in by.values()] + [summary]
+
+    def get(block: Mapping[str, Any], key: str, sub: str | None = None) -> float | None:
+        v = block.get(key)
+        if sub is not None:
+            v = v.get(sub) if isinstance(v, Mapping) else None
+        return float(v) if isinstance(v, int | float) and not isinstance(v, bool) else None
+
+    def mix_total(block: Mapping[str, Any], what: str) -> float | None:
+        mix = block.get("service_mix")
+        if not isinstance(mix, Mapping):
+            return None
+        return sum(float(r.get(what) or 0) for r in mix.values() if isinstance(r, Mapping))
+
+    rows: list[tuple[str, str, list[float | None]]] = []
+    rows += [(f"{t['tier']} {k}", "int", [get(b, "tiers", k) for b in blocks]) for k in "ABCD"]
+    rows += [(t[f"st_{k}"], "int", [get(b, "status", k) for b in blocks]) for k in STATUS_KEYS]
+    rows.append((t["bd_orders"], "int", [mix_total(b, "count") for b in blocks]))
+    rows.append((t["kpi_revenue"], "money", [mix_total(b, "revenue") for b in blocks]))
+    rows.append((t["never_returned"], "int", [get(b, "never_returned") for b in blocks]))
+    return [t["item"], *map(str, by), t["group"]], rows
 
 
 def labels(lang: str) -> dict[str, str]:

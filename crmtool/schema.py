@@ -19,10 +19,12 @@ class Field:
     type: str  # DuckDB type of the canonical column
     headers: tuple[str, ...]  # recognised header names, in precedence order
     parser: str | None = None  # how the raw text is parsed: date, amount, mileage, vin, phone ...
+    stored: bool = True  # False: read at load (it keys other fields) but not a table column
 
 
-def _f(name: str, type_: str, headers: str, parser: str | None = None) -> Field:
-    return Field(name, type_, tuple(headers.split()), parser)
+def _f(name: str, type_: str, headers: str, parser: str | None = None, *,
+       stored: bool = True) -> Field:
+    return Field(name, type_, tuple(headers.split()), parser, stored)
 
 
 _CUSTOMER_ID = "客户编号 客户代码 客户ID 客户号 customer_id"
@@ -40,6 +42,8 @@ TABLES: dict[str, tuple[Field, ...]] = {
         _f("birth_year", "INTEGER", "出生年份 birth_year", "year"),
         _f("area_type", "VARCHAR", "区域类型 区域 area_type", "code"),
         _f("occupation", "VARCHAR", "职业 occupation"),
+        # the store the customer belongs to (a dealer group keys customer_id with it)
+        _f("dealer_code", "VARCHAR", _DEALER),
     ),
     "vehicles": (
         _f("vin", "VARCHAR", _VIN, "vin"),
@@ -57,6 +61,8 @@ TABLES: dict[str, tuple[Field, ...]] = {
         _f("usage", "VARCHAR", "使用性质 车辆用途 usage", "code"),
         _f("warranty_end", "DATE", "保修截止日期 质保到期日 warranty_end", "date"),
         _f("vehicle_status", "VARCHAR", "车辆状态 vehicle_status", "code"),
+        # keys the owner's customer_id in a dealer group; vehicles carry no dealer (§14)
+        _f("dealer_code", "VARCHAR", _DEALER, stored=False),
     ),
     "repair_orders": (
         _f("ro_id", "VARCHAR",
@@ -87,6 +93,7 @@ TABLES: dict[str, tuple[Field, ...]] = {
         _f("visited", "BOOLEAN", "是否到店 visited", "bool"),
         _f("phone", "VARCHAR", "电话 手机 手机号 联系电话 phone", "phone"),
         _f("defeat_reason", "VARCHAR", "战败原因 defeat_reason"),
+        _f("dealer_code", "VARCHAR", _DEALER),  # the store of the lead (keys lead_id in a group)
     ),
     "dealers": (
         _f("dealer_code", "VARCHAR", _DEALER),
@@ -107,6 +114,7 @@ TABLES: dict[str, tuple[Field, ...]] = {
         _f("result", "VARCHAR", "回访结果 联系结果 结果 result", "code"),
         _f("do_not_contact", "BOOLEAN", "勿扰 是否勿扰 是否拒绝联系 do_not_contact", "bool"),
         _f("note", "VARCHAR", "备注 回访内容 note"),
+        _f("dealer_code", "VARCHAR", _DEALER, stored=False),  # keys customer_id in a group
     ),
 }
 
@@ -189,8 +197,15 @@ RO_TYPES = ("first_service", "maintenance", "repair", "body_paint", "warranty", 
 
 
 def normalise_header(text: str) -> str:
-    """Header key: NFKC (full-width → ASCII, （） → ()), no spaces, lower case."""
-    return "".join(unicodedata.normalize("NFKC", str(text)).split()).lower()
+    """Header key: NFKC (full-width → ASCII, （） → ()), no spaces, lower case. Repeated until
+    it no longer changes ('A´' → 'a' + combining acute, which NFKC composes to 'á')."""
+    out = str(text)
+    for _ in range(4):
+        key = "".join(unicodedata.normalize("NFKC", out).split()).lower()
+        if key == out:
+            break
+        out = key
+    return out
 
 
 def normalise_value(text: str) -> str:
@@ -223,16 +238,26 @@ def code_map(kind: str, config: Config | None = None) -> dict[str, str]:
 
 
 PROVENANCE = "_file VARCHAR, _line BIGINT, _load_id BIGINT"
+# Columns added after the first release: ddl() adds them to older databases.
+ADDED_COLUMNS = {("customers", "dealer_code"), ("leads", "dealer_code")}
+
+
+def stored_fields(table: str) -> tuple[Field, ...]:
+    """The fields of a table that are columns of it (not the load-only ones)."""
+    return tuple(f for f in TABLES[table] if f.stored)
 
 
 def ddl() -> list[str]:
     """CREATE TABLE statements for the canonical store (idempotent)."""
     stmts = []
-    for table, flds in TABLES.items():
-        cols = ", ".join(f"{f.name} {f.type}" for f in flds)
+    for table in TABLES:
+        cols = ", ".join(f"{f.name} {f.type}" for f in stored_fields(table))
         # Keys (KEYS) are kept unique by ingest, not by an index: an ART index over ten
         # million repair orders costs more memory and load time than the anti-join does.
         stmts.append(f"CREATE TABLE IF NOT EXISTS {table} ({cols}, {PROVENANCE})")
+        # databases created before a column was added (customers/leads.dealer_code, issue 9)
+        stmts += [f"ALTER TABLE {table} ADD COLUMN IF NOT EXISTS {f.name} {f.type}"
+                  for f in stored_fields(table) if (table, f.name) in ADDED_COLUMNS]
     stmts += [
         """CREATE TABLE IF NOT EXISTS loads (
             load_id BIGINT, file VARCHAR, sha256 VARCHAR, kind VARCHAR, sheet VARCHAR,

@@ -283,6 +283,20 @@ def test_xlsx_split_by(tmp_path: Path) -> None:
     assert [c.value for c in wb["(none)"]["A"]] == ["车架号(VIN)", "B"]
 
 
+def test_xlsx_split_by_alias_of_last_column(tmp_path: Path) -> None:
+    """Lists carry `last_advisor`; `--split-by advisor` names it (rules §13)."""
+    target = tmp_path / "x.xlsx"
+    df = pl.DataFrame({"vin": ["A", "B", "C"], "last_advisor": ["王伟", "李娜", "王伟"]})
+    emit(df, out=target, split_by="advisor")
+    wb = openpyxl.load_workbook(target)
+    assert wb.sheetnames == ["李娜", "王伟"]
+    assert [c.value for c in wb["王伟"]["A"]] == ["车架号(VIN)", "A", "C"]
+    # a column of that very name wins over the last_ one
+    both = df.with_columns(advisor=pl.Series(["x", "x", "y"]))
+    emit(both, out=target, split_by="advisor")
+    assert openpyxl.load_workbook(target).sheetnames == ["x", "y"]
+
+
 def test_split_by_unknown_column(frame: pl.DataFrame, tmp_path: Path) -> None:
     with pytest.raises(UsageError, match="--split-by: unknown column 'advisor'"):
         emit(frame, out=tmp_path / "x.xlsx", split_by="advisor")

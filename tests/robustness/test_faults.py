@@ -202,8 +202,8 @@ def _limit_file_size(limit: int):
 
 def _list_db(path: Path) -> None:
     con = db.connect(path)
-    con.execute("INSERT INTO customers SELECT 'C' || i, '客户' || i, '138' || lpad(i::VARCHAR, 8,"
-                " '0'), NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL FROM range(400) t(i)")
+    con.execute("INSERT INTO customers (customer_id, name, phone) SELECT 'C' || i, '客户' || i,"
+                " '138' || lpad(i::VARCHAR, 8, '0') FROM range(400) t(i)")
     con.execute("INSERT INTO vehicles (vin, customer_id, series, sale_date, sale_channel) "
                 "SELECT 'V' || i, 'C' || i, '迈腾', DATE '2021-01-01', 'own' FROM range(400) t(i)")
     con.close()
