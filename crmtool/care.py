@@ -82,7 +82,7 @@ _PEOPLE_SQL = f"""
 
 def _people(con: duckdb.DuckDBPyConnection, vins: str, as_of: date) -> tuple[str, dict]:
     """Per customer of the vehicles `vins`: vehicles, series, last advisor; the parameters."""
-    advisors, params = facts.rule_source(con, facts.LAST_ADVISOR_SQL, {"as_of": as_of})
+    advisors, params = facts.rule_source(con, facts.last_advisor_sql(), {"as_of": as_of})
     return _PEOPLE_SQL.format(vins=vins, advisors=advisors), params
 
 

@@ -33,14 +33,14 @@ class ListResult:
 
 # -- call lists: the owner's contact for every row -------------------------------------------
 
-CONTACTS_SQL = """
-    SELECT v.vin, v.customer_id, c.name, coalesce(c.phone, v.phone) AS phone, v.series,
-           v.vehicle_status, a.last_advisor
-    FROM vehicles v
-    LEFT JOIN customers c USING (customer_id)
-    LEFT JOIN (SELECT vin, arg_max(advisor, settle_date) AS last_advisor
-               FROM ro WHERE is_own AND advisor IS NOT NULL GROUP BY vin) a USING (vin)
-"""
+def _contacts_sql(up_to_as_of: bool) -> str:
+    return f"""
+        SELECT v.vin, v.customer_id, c.name, coalesce(c.phone, v.phone) AS phone, v.series,
+               v.vehicle_status, a.last_advisor
+        FROM vehicles v
+        LEFT JOIN customers c USING (customer_id)
+        LEFT JOIN ({facts.last_advisor_sql(up_to_as_of)}) a USING (vin)
+    """
 
 
 def call_list(con: duckdb.DuckDBPyConnection, sql: str, params: dict[str, Any],
@@ -48,7 +48,7 @@ def call_list(con: duckdb.DuckDBPyConnection, sql: str, params: dict[str, Any],
     """Rows of `sql` (which has a vin column) with vin, customer_id, name, phone, series first,
     last_advisor last; scrapped / transferred vehicles dropped and counted."""
     frame = con.sql(f"""
-        WITH l AS ({sql}), c AS ({CONTACTS_SQL})
+        WITH l AS ({sql}), c AS ({_contacts_sql("as_of" in params)})
         SELECT l.vin, c.customer_id, c.name, c.phone, c.series, l.* EXCLUDE (vin),
                c.last_advisor,
                coalesce(c.vehicle_status IN {GONE}, false) AS _gone

@@ -57,14 +57,17 @@ def rule_source(con: duckdb.DuckDBPyConnection, sql: str,
     return name, {}
 
 
-# Per vehicle, the service advisor of its latest own repair order up to $as_of (same day: the
-# highest ro_id), with that order's (day, ro_id) as `latest` to compare a customer's vehicles.
-LAST_ADVISOR_SQL = """
-    SELECT vin, max({'d': settle_date, 'id': ro_id}) AS latest,
-           arg_max(advisor, {'d': settle_date, 'id': ro_id}) AS last_advisor
-    FROM ro WHERE is_own AND advisor IS NOT NULL AND settle_date <= $as_of
-    GROUP BY vin
-"""
+def last_advisor_sql(up_to_as_of: bool = True) -> str:
+    """Per vehicle, the service advisor of its latest own repair order (up to $as_of; same
+    day: the highest ro_id), with that order's (day, ro_id) as `latest`, to compare the
+    vehicles of one customer."""
+    upto = "AND settle_date <= $as_of" if up_to_as_of else ""
+    return f"""
+        SELECT vin, max({{'d': settle_date, 'id': ro_id}}) AS latest,
+               arg_max(advisor, {{'d': settle_date, 'id': ro_id}}) AS last_advisor
+        FROM ro WHERE is_own AND advisor IS NOT NULL {upto}
+        GROUP BY vin
+    """
 
 
 def install(con: duckdb.DuckDBPyConnection, config: Config, *, snapshot: bool = False) -> None:

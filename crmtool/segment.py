@@ -17,7 +17,7 @@ import polars as pl
 
 from .churn import status_case_sql
 from .config import Config
-from .facts import LAST_ADVISOR_SQL
+from .facts import last_advisor_sql
 from .value_tiers import tiers_sql
 
 GONE = ("scrapped", "transferred")  # vehicle_status values left out of targeting lists
@@ -169,7 +169,7 @@ def segments_sql(cfg: Config) -> str:
             SELECT vin, max(day) AS last_visit,
                    count(*) FILTER (WHERE day >= $as_of - {window - 1}) AS own_visits_12m
             FROM visits WHERE is_own AND day <= $as_of GROUP BY vin),
-        adv AS ({LAST_ADVISOR_SQL}),
+        adv AS ({last_advisor_sql()}),
         seg AS (
             SELECT t.vin, v.plate, v.customer_id, c.name, coalesce(c.phone, v.phone) AS phone,
                    t.series, v.model, t.tier, t.ticket, t.visits_12m, t.cycle_days,
