@@ -7,8 +7,12 @@ from pathlib import Path
 
 STEPS = [("load_plain", "plain DuckDB load (UTF-8)"), ("load_utf8", "crmtool load (UTF-8)"),
          ("load_gbk", "crmtool load (GBK)"), ("segment", "crmtool segment --format parquet"),
-         ("summary", "crmtool summary --format json"), ("tiers_sql", "hand-written SQL tiers"),
-         ("tiers_pandas", "pandas tiers")]
+         ("summary", "crmtool summary --format json"),
+         ("segment_sql", "hand-written SQL segment list"),
+         ("segment_pandas", "pandas segment list"),
+         # results of runs before the baselines made the whole segment list
+         ("tiers_sql", "hand-written SQL tiers only (older run)"),
+         ("tiers_pandas", "pandas tiers only (older run)")]
 CRM = ("load_utf8", "load_gbk", "segment", "summary")
 
 
@@ -16,21 +20,57 @@ def _ok(flag: bool | None) -> str:
     return "n/a" if flag is None else ("met" if flag else "**not met**")
 
 
+def agrees(check: dict) -> bool:
+    """True when a baseline's list is exactly crmtool's segment list (all columns and rows)."""
+    return (check["rows_segment"] == check["rows_baseline"] == check["common"]
+            and check["total_mismatches"] == 0 and not check["missing_columns"]
+            and not check["extra_columns"] and not check["type_differences"])
+
+
+def describe(check: dict) -> str:
+    """One line from run.compare: rows, vehicles in one list only, the columns that differ."""
+    if "total_mismatches" not in check:  # an older run: tiers only
+        return f"tiers only {check}"
+    bad = {c: n for c, n in check["mismatches"].items() if n}
+    text = (f"rows {check['rows_segment']} / {check['rows_baseline']}, in both "
+            f"{check['common']}, only in segment {check['only_segment']}, only in baseline "
+            f"{check['only_baseline']}; mismatches: "
+            + (", ".join(f"{c} {n}" for c, n in bad.items()) if bad
+               else f"0 in all {len(check['mismatches'])} columns besides vin"))
+    for key in ("missing_columns", "extra_columns", "type_differences"):
+        if check[key]:
+            text += f"; {key.replace('_', ' ')}: {check[key]}"
+    if not check["same_order"]:
+        text += "; row order differs"
+    return text + (" (agrees)" if agrees(check) else " (**differs**)")
+
+
 def targets(r: dict) -> list[tuple[str, str, bool | None]]:
     def med(k: str) -> float | None:
         return r[k]["median_s"] if k in r else None
 
-    plain, analyse = med("load_plain"), med("segment") + med("summary")
+    old = "segment_sql" not in r  # an older run whose baselines made the tiers only
+    sql, pandas = (med("tiers_sql"), med("tiers_pandas")) if old else (
+        med("segment_sql"), med("segment_pandas"))
+    note = " (baseline: tiers only, older run)" if old else ""
+    plain, seg = med("load_plain"), med("segment")
+    analyse = seg + med("summary")
     out = [("load (UTF-8) <= 1.5x plain DuckDB", f"{med('load_utf8') / plain:.2f}x",
             med("load_utf8") / plain <= 1.5),
            ("load (GBK) <= 2.5x plain DuckDB", f"{med('load_gbk') / plain:.2f}x",
             med("load_gbk") / plain <= 2.5),
-           ("segment + summary <= 1.5x hand-written SQL",
-            f"{analyse / med('tiers_sql'):.2f}x", analyse / med("tiers_sql") <= 1.5)]
-    if "tiers_pandas" in r:
-        out.append(("segment + summary >= 10x faster than pandas",
-                    f"pandas / crmtool = {med('tiers_pandas') / analyse:.2f}x",
-                    med("tiers_pandas") / analyse >= 10))
+           # the issue's wording; the summary has no baseline of its own
+           ("segment + summary <= 1.5x hand-written SQL" + note,
+            f"{analyse / sql:.2f}x", analyse / sql <= 1.5)]
+    if not old:
+        out.append(("segment <= 1.5x hand-written SQL (like for like)",
+                    f"{seg / sql:.2f}x", seg / sql <= 1.5))
+    if pandas is not None:
+        out.append(("segment + summary >= 10x faster than pandas" + note,
+                    f"pandas / crmtool = {pandas / analyse:.2f}x", pandas / analyse >= 10))
+        if not old:
+            out.append(("segment vs pandas: segment >= 10x faster (like for like)",
+                        f"pandas / segment = {pandas / seg:.2f}x", pandas / seg >= 10))
     rss = max(r[k]["max_rss_mb"] for k in CRM)
     out.append(("peak RSS <= 4 GB (crmtool steps)", f"{rss:.0f} MB",
                 rss <= 4096 if r["size"] == "10m" else None))
@@ -76,11 +116,12 @@ def write_results(cache: Path, target: Path) -> None:
                 lines.append(f"| {label} | {s['median_s']:.2f} | "
                              + ", ".join(f"{x:.2f}" for x in s["runs_s"])
                              + f" | {s['max_rss_mb']:.0f} |")
-        lines += ["", "Agreement of crmtool's tiers (segment output) with the baselines "
-                  "(vehicles in both, mismatches in tier/visits_12m/ticket/cycle_days, only in "
-                  "segment, only in baseline; segment leaves scrapped and transferred "
-                  f"vehicles out): SQL {r['check_sql']}"
-                  + (f"; pandas {r['check_pandas']}" if "check_pandas" in r else ""), "",
+        lines += ["", "Agreement of the baselines with crmtool's segment list (every column, "
+                  "matched by vin: exact, ticket and cycle_days within 0.011):", "",
+                  f"- hand-written SQL: {describe(r['check_sql'])}"]
+        if "check_pandas" in r:
+            lines.append(f"- pandas: {describe(r['check_pandas'])}")
+        lines += ["",
                   "| target | value | |", "|---|---:|---|"]
         lines += [f"| {t} | {v} | {_ok(ok)} |" for t, v, ok in targets(r)]
         lines.append("")

@@ -20,6 +20,8 @@ import sys
 import time
 from pathlib import Path
 
+from report import describe, write_results
+
 HERE = Path(__file__).resolve().parent
 CACHE = HERE / "cache"
 SIZES = {"1m": "bench1m", "10m": "large"}
@@ -91,22 +93,68 @@ def measure(name: str, cmd: list[str], repeat: int, env: dict[str, str],
     return res
 
 
-def compare(con_sql: str) -> dict:
+FLOAT_TOLERANCE = 0.011  # ticket and cycle_days are rounded to 2 decimals
+
+
+def compare(seg: Path, base: Path) -> dict:
+    """Every column of crmtool's segment output against a baseline's, matched by vin: rows of
+    each, vehicles in only one of them, mismatches per column among the vehicles in both
+    (exact; floats within FLOAT_TOLERANCE), columns missing or of another type, and whether
+    the rows come in the same order."""
     import duckdb
 
-    row = duckdb.sql(con_sql).fetchall()[0]
-    return dict(zip(("common", "mismatches", "only_left", "only_right"), row, strict=True))
+    con = duckdb.connect()
+    cols = {c: t for c, t, *_ in con.execute(f"DESCRIBE SELECT * FROM '{seg}'").fetchall()}
+    other = {c: t for c, t, *_ in con.execute(f"DESCRIBE SELECT * FROM '{base}'").fetchall()}
+    both = [c for c in cols if c in other and c != "vin"]
+
+    def differs(c: str) -> str:
+        if cols[c] in ("DOUBLE", "FLOAT") or cols[c].startswith("DECIMAL"):
+            return (f"(a.{c} IS NULL) <> (b.{c} IS NULL) "
+                    f"OR abs(a.{c} - b.{c}) > {FLOAT_TOLERANCE}")
+        return f"a.{c} IS DISTINCT FROM b.{c}"
+
+    row = con.execute(f"""
+        SELECT (SELECT count(*) FROM '{seg}'), (SELECT count(*) FROM '{base}'),
+               count(*) FILTER (WHERE a.vin IS NOT NULL AND b.vin IS NOT NULL),
+               count(*) FILTER (WHERE b.vin IS NULL), count(*) FILTER (WHERE a.vin IS NULL),
+               count(*) FILTER (WHERE a.vin IS NOT NULL AND b.vin IS NOT NULL
+                                AND a.file_row_number <> b.file_row_number),
+               {", ".join(f"count(*) FILTER (WHERE a.vin IS NOT NULL AND b.vin IS NOT NULL "
+                          f"AND ({differs(c)}))" for c in both)}
+        FROM read_parquet('{seg}', file_row_number = true) a
+        FULL JOIN read_parquet('{base}', file_row_number = true) b USING (vin)""").fetchall()[0]
+    mismatches = dict(zip(both, row[6:], strict=True))
+    return {"rows_segment": row[0], "rows_baseline": row[1], "common": row[2],
+            "only_segment": row[3], "only_baseline": row[4], "same_order": row[5] == 0,
+            "mismatches": mismatches, "total_mismatches": sum(mismatches.values()),
+            "missing_columns": [c for c in cols if c not in other],
+            "extra_columns": [c for c in other if c not in cols],
+            "type_differences": {c: f"{cols[c]} vs {other[c]}" for c in both
+                                 if cols[c] != other[c]}}
 
 
-MISMATCH_SQL = """
-    SELECT count(*) FILTER (WHERE a.vin IS NOT NULL AND b.vin IS NOT NULL),
-           count(*) FILTER (WHERE a.vin IS NOT NULL AND b.vin IS NOT NULL AND (
-               a.tier IS DISTINCT FROM b.tier OR a.visits_12m IS DISTINCT FROM b.visits_12m
-               OR abs(a.ticket - b.ticket) > 0.011 OR (a.ticket IS NULL) <> (b.ticket IS NULL)
-               OR abs(a.cycle_days - b.cycle_days) > 0.011
-               OR (a.cycle_days IS NULL) <> (b.cycle_days IS NULL))),
-           count(*) FILTER (WHERE b.vin IS NULL), count(*) FILTER (WHERE a.vin IS NULL)
-    FROM read_parquet('{a}') a FULL JOIN read_parquet('{b}') b USING (vin)"""
+def baselines(db: Path, work: Path, seg: Path, repeat: int, env: dict[str, str],
+              skip_pandas: bool) -> dict:
+    """Time the hand-written SQL and the pandas segment lists and check them against seg."""
+    r: dict = {}
+    base, pdo = work / "segment_sql.parquet", work / "segment_pandas.parquet"
+    r["segment_sql"] = measure("hand-written SQL", [PY, str(HERE / "segment_sql.py"), str(db),
+                                                    AS_OF, str(base)], repeat, env)
+    r["check_sql"] = compare(seg, base)
+    print(f"  segment vs SQL: {describe(r['check_sql'])}", flush=True)
+    if not skip_pandas:
+        t = time.perf_counter()
+        subprocess.run([PY, str(HERE / "segment_sql.py"), str(db), "--export", str(work)],
+                       env=env, check=True)
+        r["export_s"] = time.perf_counter() - t
+        tables = [str(work / f"{t}.parquet") for t in ("repair_orders", "vehicles", "customers")]
+        r["segment_pandas"] = measure("pandas segment", [PY, str(HERE / "segment_pandas.py"),
+                                                         *tables, AS_OF, str(pdo)],
+                                      repeat, env)
+        r["check_pandas"] = compare(seg, pdo)
+        print(f"  segment vs pandas: {describe(r['check_pandas'])}", flush=True)
+    return r
 
 
 def bench(size: str, repeat: int, skip_pandas: bool) -> dict:
@@ -127,28 +175,13 @@ def bench(size: str, repeat: int, skip_pandas: bool) -> dict:
     r["load_utf8"] = measure("crmtool load utf8", crm + ["--db", str(db), "load", str(utf8)],
                              repeat, env, [db])
     seg = work / "segment.parquet"
-    base, pdo = work / "tiers_sql.parquet", work / "tiers_pandas.parquet"
     r["segment"] = measure("crmtool segment", crm + ["--db", str(db), "--as-of", AS_OF,
                                                      "segment", "--format", "parquet", "-o",
                                                      str(seg)], repeat, env)
     r["summary"] = measure("crmtool summary", crm + ["--db", str(db), "summary", "--period",
                                                      PERIOD, "--format", "json"],
                               repeat, env)
-    r["tiers_sql"] = measure("hand-written SQL", [PY, str(HERE / "tiers_sql.py"), str(db),
-                                                  AS_OF, str(base)], repeat, env)
-    r["check_sql"] = compare(MISMATCH_SQL.format(a=seg, b=base))
-    print(f"  tiers: segment vs SQL {r['check_sql']}", flush=True)
-    if not skip_pandas:
-        ro_pq, veh_pq = work / "repair_orders.parquet", work / "vehicles.parquet"
-        t = time.perf_counter()
-        subprocess.run([PY, str(HERE / "tiers_sql.py"), str(db), "--export", str(ro_pq),
-                        str(veh_pq)], env=env, check=True)
-        r["export_s"] = time.perf_counter() - t
-        r["tiers_pandas"] = measure("pandas tiers", [PY, str(HERE / "tiers_pandas.py"),
-                                                     str(ro_pq), str(veh_pq), AS_OF, str(pdo)],
-                                    repeat, env)
-        r["check_pandas"] = compare(MISMATCH_SQL.format(a=seg, b=pdo))
-        print(f"  tiers: segment vs pandas {r['check_pandas']}", flush=True)
+    r.update(baselines(db, work, seg, repeat, env, skip_pandas))
     r["loadavg"] = os.getloadavg()
     return r
 
@@ -183,8 +216,6 @@ def main() -> None:
     res["machine"] = machine()
     res["repeat"] = a.repeat
     (CACHE / f"results-{a.size}.json").write_text(json.dumps(res, indent=2))
-    from report import write_results
-
     write_results(CACHE, HERE / "RESULTS.md")
     print(f"wrote {HERE / 'RESULTS.md'}")
 
