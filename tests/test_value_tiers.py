@@ -253,3 +253,22 @@ def test_cut_between_rounds_to_ten_yuan():
     assert _cut_between([1005.0, 893.0], 1) == 950.0
     assert _cut_between([1005.0, 893.0], 0) == 1010.0
     assert _cut_between([1005.0, 893.0], 2) == 890.0
+
+
+def test_snapshot_computes_tiers_once_and_follows_a_reinstall(con):
+    # V1: 3 paid visits of 800 → ticket A, visits B (2-3), cycle 100 days → B: tier B.
+    car(con, "V1")
+    for d in (200, 100, 0):
+        ro(con, "V1", ago(d), total=800.0)
+    cfg = Config()
+    facts.install(con, cfg, snapshot=True)
+    assert tier_counts(con, cfg, AS_OF) == {"A": 0, "B": 1, "C": 0, "D": 0}
+    # a new paid visit does not change the snapshot: its tiers table is reused
+    ro(con, "V1", ago(50), total=800.0)
+    assert tier_counts(con, cfg, AS_OF) == {"A": 0, "B": 1, "C": 0, "D": 0}
+    # 4 paid visits, cycle 66.7 days → A; a reinstall drops the shared results
+    facts.install(con, cfg, snapshot=True)
+    assert tier_counts(con, cfg, AS_OF) == {"A": 1, "B": 0, "C": 0, "D": 0}
+    facts.install(con, cfg)  # views again: follows the data
+    assert tier_counts(con, cfg, AS_OF) == {"A": 1, "B": 0, "C": 0, "D": 0}
+
