@@ -164,13 +164,12 @@ def care_summary(con: duckdb.DuckDBPyConnection, cfg: Config, as_of: date) -> di
     """callbacks_due (customers to call back on as_of), birthdays (customers with a birthday
     in the month after as_of), open_complaints (complaints open at as_of), suppressed (active
     customers left off lists at as_of, per reason), all after suppression."""
-    from .period import add_months, parse_period
+    from .period import month_of
     from .suppression import apply_suppression, one_per_customer
 
     ensure_contacts(con)
-    nxt = add_months(as_of.replace(day=1), 1)
     due = apply_suppression(con, cfg, callbacks(con, cfg, as_of).frame, as_of)[0]
-    born = birthdays(con, cfg, parse_period(f"{nxt.year}-{nxt.month:02d}"), as_of)
+    born = birthdays(con, cfg, month_of(as_of, 1), as_of)
     active = greetings(con, cfg, "", as_of, as_of)
     return {
         "callbacks_due": one_per_customer(due).height,

@@ -17,7 +17,7 @@ import polars as pl
 from . import campaigns, churn, facts, value_tiers
 from .config import Config
 from .parsers import normalise_phone, normalise_plate
-from .period import add_months, parse_period
+from .period import month_of
 
 VISITS_SHOWN = 20
 _CJK = re.compile(r"[\u3400-\u9fff]")
@@ -105,11 +105,8 @@ def _reminders(con: duckdb.DuckDBPyConnection, cfg: Config, as_of: date,
     out: list[dict[str, Any]] = []
     if not vins:
         return out
-    this = parse_period(f"{as_of.year}-{as_of.month:02d}")
-    nxt_day = add_months(as_of.replace(day=1), 1)
-    nxt = parse_period(f"{nxt_day.year}-{nxt_day.month:02d}")
     seen: set[str] = set()
-    for month in (this, nxt):
+    for month in (month_of(as_of), month_of(as_of, 1)):
         frame = campaigns.maintenance_due(con, cfg, month, as_of).frame
         for r in frame.filter(pl.col("vin").is_in(vins)).iter_rows(named=True):
             if r["vin"] in seen:

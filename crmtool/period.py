@@ -73,9 +73,14 @@ def parse_period(text: str) -> Period:
         f"got {text!r}")
 
 
-def last_full_month(today: date) -> Period:
-    first = today.replace(day=1) - timedelta(days=1)
+def month_of(day: date, months: int = 0) -> Period:
+    """The calendar month of `day`, or the one `months` later (−1: the month before)."""
+    first = add_months(day.replace(day=1), months)
     return parse_period(f"{first.year}-{first.month:02d}")
+
+
+def last_full_month(today: date) -> Period:
+    return month_of(today, -1)
 
 
 def resolve_period(period: str | None, date_from: str | None, date_to: str | None,

@@ -10,7 +10,7 @@ import polars as pl
 
 from . import campaigns
 from .config import Config
-from .period import Period, add_months, parse_period
+from .period import Period, add_months, month_of
 from .summary import build_summary
 
 
@@ -27,7 +27,7 @@ def collect_report_data(con: duckdb.DuckDBPyConnection, cfg: Config, period: Per
     summary = build_summary(con, cfg, period, as_of)
     prev = period.previous()
     previous = build_summary(con, cfg, prev, min(as_of, prev.end))
-    next_month = parse_period(f"{(as_of.replace(day=1) + timedelta(days=32)):%Y-%m}")
+    next_month = month_of(as_of, 1)
     half = Period(add_months(as_of, -6) + timedelta(days=1), as_of, "half")
     lists = {
         "due": campaigns.maintenance_due(con, cfg, next_month, as_of),

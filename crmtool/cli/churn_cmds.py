@@ -12,7 +12,7 @@ import typer
 
 from .. import campaigns, churn, db, facts, leads
 from ..errors import UsageError
-from ..period import Period, add_months, parse_period, resolve_period
+from ..period import Period, month_of, parse_period, resolve_period
 from .app import State, app, state
 from .lists import suppress
 from .options import FromOpt, IncludeRecentOpt, ListOutput, MonthOpt, PeriodOpt, ToOpt, list_command
@@ -105,8 +105,7 @@ def churn_cmd(
 
 def _month(text: str | None, as_of: date) -> Period:
     if text is None:
-        nxt = add_months(as_of.replace(day=1), 1)
-        return parse_period(f"{nxt.year}-{nxt.month:02d}")
+        return month_of(as_of, 1)
     if not re.fullmatch(r"\s*\d{4}-\d{1,2}\s*", text):
         raise UsageError(f"--month must be a month like 2021-11, got {text!r}")
     return parse_period(text)
