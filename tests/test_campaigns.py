@@ -5,18 +5,16 @@ from __future__ import annotations
 import sys
 import types
 from datetime import date
-from itertools import count
 
 import polars as pl
-import pytest
+from builders import insert_ro
 
-from crmtool import campaigns, db, facts
+from crmtool import campaigns, facts
 from crmtool.config import config_from_dict
 from crmtool.period import parse_period
 
 AS_OF = date(2022, 6, 30)
 JULY = parse_period("2022-07")
-_ids = count(1)
 CFG = config_from_dict({"maintenance": {"series": {"迈腾": {"interval_months": 12}}}})
 
 
@@ -33,16 +31,8 @@ def vehicle(con, vin, sale_date=None, channel="own", *, series="朗逸", status=
 
 def ro(con, vin, day, ro_type="maintenance", *, km=None, dealer="D001", payer="customer",
        total=100.0, advisor=None):
-    con.execute("INSERT INTO repair_orders (ro_id, dealer_code, vin, settle_date, mileage_km,"
-                " ro_type, payer, total_amount, advisor) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                [f"R{next(_ids)}", dealer, vin, day, km, ro_type, payer, total, advisor])
-
-
-@pytest.fixture
-def con():
-    c = db.connect(":memory:")
-    yield c
-    c.close()
+    insert_ro(con, vin, day, dealer_code=dealer, mileage_km=km, ro_type=ro_type, payer=payer,
+              total_amount=total, advisor=advisor)
 
 
 def test_maintenance_due_month_overdue_and_km(con):

@@ -6,9 +6,9 @@ Every dataset is hand-built; the expected figures are worked out in the comments
 from __future__ import annotations
 
 from datetime import date, timedelta
-from itertools import count
 
 import pytest
+from builders import insert_ro
 
 from crmtool import churn, db, facts, service_mix
 from crmtool.config import Config
@@ -17,7 +17,6 @@ from crmtool.schema import RO_TYPES
 
 AS_OF = date(2022, 6, 30)
 H1 = parse_period("2022H1")  # 2022-01-01 … 2022-06-30, base day 2021-12-31
-_ids = count(1)
 
 
 def ago(days: int) -> date:
@@ -36,9 +35,8 @@ def vehicle(con, vin, sale_date=None, channel="own", *, outlet=None, status=None
 
 
 def ro(con, vin, day, dealer="D001", ro_type="maintenance", payer="customer", total=100.0):
-    con.execute("INSERT INTO repair_orders (ro_id, dealer_code, vin, settle_date, ro_type, payer,"
-                " total_amount) VALUES (?, ?, ?, ?, ?, ?, ?)",
-                [f"R{next(_ids)}", dealer, vin, day, ro_type, payer, total])
+    insert_ro(con, vin, day, dealer_code=dealer, ro_type=ro_type, payer=payer,
+              total_amount=total)
 
 
 @pytest.fixture

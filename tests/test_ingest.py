@@ -33,13 +33,6 @@ def counts(r: ingest.SheetResult) -> tuple:
     return (r.kind, r.read, r.loaded, r.duplicates, r.rejected)
 
 
-@pytest.fixture
-def con():
-    c = connect(":memory:")
-    yield c
-    c.close()
-
-
 RO_ZH = [
     "工单号,经销商代码,VIN,结算日期,进厂里程,维修类型,付费方式,工时费,材料费,结算金额",
     f'RO1,,{V1},2021-03-05,3.2万,首保,自费,"￥1,234.50",100,',           # 2

@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 from datetime import date
-from itertools import count
+
+from builders import insert_ro
 
 from crmtool import db
 from crmtool.config import Config
 from crmtool.period import parse_period
 from crmtool.summary import build_summary
-
-_ids = count(1)
 
 
 def test_return_rate_of_a_month():
@@ -21,9 +20,8 @@ def test_return_rate_of_a_month():
                     " VALUES (?, ?, ?, ?)", [vin, date.fromisoformat(sale), channel, status])
 
     def ro(vin, day, ro_type="maintenance"):
-        con.execute("INSERT INTO repair_orders (ro_id, dealer_code, vin, settle_date, ro_type,"
-                    " payer, total_amount) VALUES (?, 'D001', ?, ?, ?, 'customer', 100)",
-                    [f"R{next(_ids)}", vin, date.fromisoformat(day), ro_type])
+        insert_ro(con, vin, date.fromisoformat(day), dealer_code="D001", ro_type=ro_type,
+                  payer="customer", total_amount=100)
 
     # Intervals: 6 months, no km readings, so every due date is by time; history up to 06-30.
     for vin in "ABCDSO":

@@ -6,12 +6,12 @@ as_of = 2021-12-31; window 2021-01-01 … 2021-12-31.
 from __future__ import annotations
 
 from datetime import date, timedelta
-from itertools import count
 
 import polars as pl
 import pytest
+from builders import insert_ro
 
-from crmtool import db, facts
+from crmtool import facts
 from crmtool.config import Config, config_from_dict
 from crmtool.segment import (
     age_stage_sql,
@@ -25,7 +25,6 @@ from crmtool.segment import (
 
 AS_OF = date(2021, 12, 31)
 D = date.fromisoformat
-_ids = count(1)
 
 
 def car(con, vin, sale_date=None, channel="own", customer_id=None, status=None, series="朗逸"):
@@ -37,16 +36,8 @@ def car(con, vin, sale_date=None, channel="own", customer_id=None, status=None, 
 
 def ro(con, vin, day, km=None, total=100.0, payer="customer", ro_type="maintenance",
        dealer="D001", advisor=None):
-    con.execute("INSERT INTO repair_orders (ro_id, dealer_code, vin, settle_date, mileage_km,"
-                " ro_type, payer, total_amount, advisor) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                [f"R{next(_ids)}", dealer, vin, day, km, ro_type, payer, total, advisor])
-
-
-@pytest.fixture
-def con():
-    c = db.connect(":memory:")
-    yield c
-    c.close()
+    insert_ro(con, vin, day, dealer_code=dealer, mileage_km=km, ro_type=ro_type, payer=payer,
+              total_amount=total, advisor=advisor)
 
 
 def rates(con, cfg=None) -> dict[str, dict]:

@@ -6,12 +6,11 @@ as_of = 2021-12-31, so the 365-day window is 2021-01-01 … 2021-12-31.
 from __future__ import annotations
 
 from datetime import date, timedelta
-from itertools import count
 
 import duckdb
-import pytest
+from builders import insert_ro
 
-from crmtool import db, facts
+from crmtool import facts
 from crmtool.config import Config, config_from_dict
 from crmtool.value_tiers import (
     _cut_between,
@@ -24,7 +23,6 @@ from crmtool.value_tiers import (
 )
 
 AS_OF = date(2021, 12, 31)
-_ids = count(1)
 
 
 def ago(days: int) -> date:
@@ -37,16 +35,8 @@ def car(con, vin, series="Polo", sale_date=date(2020, 6, 1), channel="own", cust
 
 
 def ro(con, vin, day, total=100.0, ro_type="maintenance", payer="customer", dealer="D001"):
-    con.execute("INSERT INTO repair_orders (ro_id, dealer_code, vin, settle_date, ro_type, payer,"
-                " total_amount) VALUES (?, ?, ?, ?, ?, ?, ?)",
-                [f"R{next(_ids)}", dealer, vin, day, ro_type, payer, total])
-
-
-@pytest.fixture
-def con():
-    c = db.connect(":memory:")
-    yield c
-    c.close()
+    insert_ro(con, vin, day, dealer_code=dealer, ro_type=ro_type, payer=payer,
+              total_amount=total)
 
 
 def tiers(con, cfg: Config | None = None) -> dict[str, dict]:
