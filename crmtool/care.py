@@ -111,19 +111,15 @@ def greetings(con: duckdb.DuckDBPyConnection, cfg: Config, holiday: str, day: da
               as_of: date) -> pl.DataFrame:
     """Active customers for a holiday greeting: one row per customer with a vehicle ours at
     as_of whose status (rules §5) is not lost and that is not scrapped/transferred."""
-    status = churn.vehicle_status(con, cfg, as_of).filter(pl.col("status") != "lost")
-    con.register("_crm_active", status.select("vin"))
-    try:
-        people, params = _people(con, "SELECT vin FROM _crm_active", as_of)
-        return con.sql(f"""
-            WITH p AS ({people})
-            SELECT $holiday AS holiday, $day AS holiday_date, p.customer_id, c.name,
-                   c.phone, p.vehicles, p.series, p.last_advisor
-            FROM p LEFT JOIN customers c USING (customer_id)
-            ORDER BY p.customer_id
-        """, params={**params, "holiday": holiday, "day": day}).pl()
-    finally:
-        con.unregister("_crm_active")
+    status, params = churn.status_source(con, cfg, as_of)
+    people, more = _people(con, f"SELECT vin FROM {status} WHERE status <> 'lost'", as_of)
+    return con.sql(f"""
+        WITH p AS ({people})
+        SELECT $holiday AS holiday, $day AS holiday_date, p.customer_id, c.name,
+               c.phone, p.vehicles, p.series, p.last_advisor
+        FROM p LEFT JOIN customers c USING (customer_id)
+        ORDER BY p.customer_id
+    """, params={**params, **more, "holiday": holiday, "day": day}).pl()
 
 
 # -- complaints -------------------------------------------------------------------------------

@@ -105,16 +105,22 @@ def _status_sql(cfg: Config) -> str:
     """
 
 
+def status_source(con: duckdb.DuckDBPyConnection, cfg: Config,
+                  as_of: date) -> tuple[str, dict[str, Any]]:
+    """The status at as_of as a FROM item (computed once per snapshot) and its parameters."""
+    return facts.rule_source(con, _status_sql(cfg), {"as_of": as_of})
+
+
 def vehicle_status(con: duckdb.DuckDBPyConnection, cfg: Config, as_of: date) -> pl.DataFrame:
     """Per vehicle ours at as_of: status (new/loyal/general/at_risk/lost), days_since,
     last_own_visit, own_visits_12m, own_visits_total, median_gap, risk_ratio, warn."""
-    src, params = facts.rule_source(con, _status_sql(cfg), {"as_of": as_of})
+    src, params = status_source(con, cfg, as_of)
     return con.sql(f"SELECT * FROM {src} ORDER BY vin", params=params).pl()
 
 
 def status_counts(con: duckdb.DuckDBPyConnection, cfg: Config, as_of: date) -> dict[str, int]:
     """The summary's "status" block: vehicles ours at as_of per status."""
-    src, params = facts.rule_source(con, _status_sql(cfg), {"as_of": as_of})
+    src, params = status_source(con, cfg, as_of)
     rows = dict(con.execute(f"SELECT status, count(*) FROM {src} GROUP BY 1", params).fetchall())
     return {k: int(rows.get(k, 0)) for k in STATUSES}
 
