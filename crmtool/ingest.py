@@ -544,8 +544,6 @@ def skip_forgotten(con: duckdb.DuckDBPyConnection, table: str,
 # The owner fields a repair-order export may carry (a date there is the order's, never a sale's)
 FED_FIELDS = {"customers": ("customer_id", "name", "phone", "gender"),
               "vehicles": ("vin", "plate", "customer_id", "phone", "brand", "series", "model")}
-# ... and the order's dealer, which keys the owner's customer_id in a dealer group
-_FED_KEYING = ("dealer_code",)
 
 
 def feed_owners(con: duckdb.DuckDBPyConnection, sheet: Any, config: Config, load_id: int,
@@ -558,8 +556,8 @@ def feed_owners(con: duckdb.DuckDBPyConnection, sheet: Any, config: Config, load
     fed: dict[str, int] = {}
     kept = "_line IN (SELECT _line FROM _crm_stage WHERE _reject IS NULL)"
     fc = {f: c for f, c in map_headers(sheet.headers, "customers", config).items()
-          if f in FED_FIELDS["customers"] + _FED_KEYING}
-    if ("phone" in fc or "customer_id" in fc) and len(set(fc) - set(_FED_KEYING)) >= 2:
+          if f in FED_FIELDS["customers"] + TAGS["customers"]}  # the tag keys the id
+    if ("phone" in fc or "customer_id" in fc) and len(set(fc) - set(TAGS["customers"])) >= 2:
         con.execute(stage_sql(sheet.table, "customers", fc, config, target="_crm_feed"))
         skip_forgotten(con, "customers", "_crm_feed")
         if "customer_id" not in fc:
@@ -570,8 +568,8 @@ def feed_owners(con: duckdb.DuckDBPyConnection, sheet: Any, config: Config, load
                 WHERE _crm_feed.phone = p.phone""")
         fed["customers"] = _fill_empty(con, "customers", kept, file, load_id)
     fv = {f: c for f, c in map_headers(sheet.headers, "vehicles", config).items()
-          if f in FED_FIELDS["vehicles"] + _FED_KEYING}
-    if set(fv) - {"vin", "phone", "customer_id", *_FED_KEYING}:
+          if f in FED_FIELDS["vehicles"] + TAGS["vehicles"]}
+    if set(fv) - {"vin", "phone", "customer_id", *TAGS["vehicles"]}:
         con.execute(stage_sql(sheet.table, "vehicles", fv, config, target="_crm_feed"))
         skip_forgotten(con, "vehicles", "_crm_feed")
         fed["vehicles"] = _fill_empty(con, "vehicles", kept, file, load_id)
