@@ -17,6 +17,7 @@ import polars as pl
 from markupsafe import Markup
 
 from . import charts
+from .churn import STATUSES
 from .report_common import (
     LIST_KEYS,
     RO_TYPES,
@@ -215,7 +216,7 @@ def _tiers(s: Mapping[str, Any], t: Mapping[str, str]) -> Section:
 def _status(s: Mapping[str, Any], t: Mapping[str, str]) -> Section:
     sec = Section("status", t["status"], t["status_note"])
     st = _d(s, "status")
-    keys = ("new", "loyal", "general", "at_risk", "lost")
+    keys = STATUSES
     total = sum(int(st.get(k) or 0) for k in keys)
     steps = [(t[f"st_{k}"], int(st.get(k) or 0),
               f"{int(st.get(k) or 0):,} · {fmt_pct(ratio(st.get(k) or 0, total))}",

@@ -14,6 +14,7 @@ import polars as pl
 from xlsxwriter.workbook import Workbook
 from xlsxwriter.worksheet import Worksheet
 
+from .churn import STATUSES
 from .output import write_xlsx_sheets
 from .render_html import KPI_SPEC, _kpi_values
 from .report_common import (
@@ -156,7 +157,7 @@ def _summary_sheet(wb: Workbook, summary: Mapping[str, Any], t: Mapping[str, str
                 ["text", "int", "int", "int", "int"])
 
     st = summary.get("status") or {}
-    keys = ("new", "loyal", "general", "at_risk", "lost")
+    keys = STATUSES
     total = sum(_n(st, k) for k in keys)
     s.table(t["status"], [t["status"], t["vehicles"], t["share"]],
             [[t[f"st_{k}"], _n(st, k), _n(st, k) / total if total else None] for k in keys],

@@ -7,6 +7,7 @@ from typing import Any
 
 import polars as pl
 
+from .churn import STATUSES
 from .output import LABELS_ZH, mask_pii
 
 ZH: dict[str, str] = {
@@ -317,9 +318,6 @@ RO_TYPES = ("first_service", "maintenance", "repair", "body_paint", "warranty", 
             "internal", "other")
 
 
-STATUS_KEYS = ("new", "loyal", "general", "at_risk", "lost")
-
-
 def by_dealer_rows(summary: Mapping[str, Any], t: Mapping[str, str]
                    ) -> tuple[list[str], list[tuple[str, str, list[float | None]]]] | None:
     """The "by dealer" table of a dealer group's report, from the summary's `by_dealer`:
@@ -344,7 +342,7 @@ def by_dealer_rows(summary: Mapping[str, Any], t: Mapping[str, str]
 
     rows: list[tuple[str, str, list[float | None]]] = []
     rows += [(f"{t['tier']} {k}", "int", [get(b, "tiers", k) for b in blocks]) for k in "ABCD"]
-    rows += [(t[f"st_{k}"], "int", [get(b, "status", k) for b in blocks]) for k in STATUS_KEYS]
+    rows += [(t[f"st_{k}"], "int", [get(b, "status", k) for b in blocks]) for k in STATUSES]
     rows.append((t["bd_orders"], "int", [mix_total(b, "count") for b in blocks]))
     rows.append((t["kpi_revenue"], "money", [mix_total(b, "revenue") for b in blocks]))
     rows.append((t["never_returned"], "int", [get(b, "never_returned") for b in blocks]))

@@ -88,7 +88,7 @@ def churn_cmd(
         return
     if period or date_from or date_to:
         raise UsageError("--period/--from/--to go with --leakage; the status list uses --as-of")
-    default = ("new", "loyal", "general", "at_risk", "lost") if warn else ("lost", "at_risk")
+    default = churn.STATUSES if warn else ("lost", "at_risk")
     wanted = _choices(status, churn.STATUSES, "--status") if status else default
     con = _open(st)
     res = churn.churn_list(con, st.config, st.as_of or date.today(), wanted)

@@ -11,6 +11,7 @@ import polars as pl
 import typer
 
 from .. import db, facts, segment, value_tiers
+from ..churn import STATUSES
 from ..config import Config
 from ..errors import CrmError, UsageError
 from ..output import shape
@@ -138,8 +139,7 @@ def segment_cmd(
     if status is not None:
         if "status" not in frame.columns:
             raise UsageError("--status: loyalty status is not available in this build")
-        frame = _filter(frame, "status", status, "--status",
-                        ("new", "loyal", "general", "at_risk", "lost"))
+        frame = _filter(frame, "status", status, "--status", STATUSES)
     frame = suppress(st, con, frame, include_recent=include_recent)
     if per_customer:
         frame = segment.per_customer(frame)
