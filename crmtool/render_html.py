@@ -20,13 +20,13 @@ from . import charts
 from .churn import STATUSES
 from .report_common import (
     LIST_KEYS,
-    RO_TYPES,
     by_dealer_rows,
     column_label,
     labels,
     mask_people,
     translate_values,
 )
+from .schema import RO_TYPES
 
 TIER_COLORS = ("#1f4e79", "#2e75b6", "#9dc3e6", "#c9d3de")
 STATUS_COLORS = {"new": "#5b9bd5", "loyal": "#2e7d32", "general": "#8a9aa9",

@@ -19,12 +19,12 @@ from .output import write_xlsx_sheets
 from .render_html import KPI_SPEC, _kpi_values
 from .report_common import (
     LIST_KEYS,
-    RO_TYPES,
     by_dealer_rows,
     labels,
     mask_people,
     translate_values,
 )
+from .schema import RO_TYPES
 
 CHART_ROWS = 16  # rows a chart occupies beside its table
 

@@ -314,8 +314,6 @@ VALUE_COLUMNS = ("reason", "status")
 
 LABELS = {"zh": ZH, "en": EN}
 LIST_KEYS = ("due", "warranty", "insurance", "loyal", "winback")
-RO_TYPES = ("first_service", "maintenance", "repair", "body_paint", "warranty", "pds",
-            "internal", "other")
 
 
 def by_dealer_rows(summary: Mapping[str, Any], t: Mapping[str, str]
