@@ -51,7 +51,8 @@ def parse_date_arg(text: str, name: str = "date") -> date:
         raise UsageError(f"--{name} must be a date like 2021-10-31, got {text!r}") from None
 
 
-def parse_period(text: str) -> Period:
+def parse_period(text: str, option: str = "--period") -> Period:
+    """A period label; a bad one is a usage error that names `option`, the option typed."""
     t = text.strip().upper()
     try:
         if m := re.fullmatch(r"(\d{4})", t):
@@ -68,8 +69,10 @@ def parse_period(text: str) -> Period:
             return Period(date(y, 6 * h - 5, 1), _month_end(y, 6 * h), f"{y}H{h}")
     except ValueError:
         pass
+    if option == "--month":
+        raise UsageError(f"--month must be a month like 2021-11, got {text!r}")
     raise UsageError(
-        f"--period must be a year (2021), month (2021-10), quarter (2021Q3) or half (2021H2), "
+        f"{option} must be a year (2021), month (2021-10), quarter (2021Q3) or half (2021H2), "
         f"got {text!r}")
 
 

@@ -19,6 +19,7 @@ from .. import __version__
 from ..config import Config, load_config, with_dealer
 from ..errors import CrmError, ExitCode
 from ..period import parse_date_arg
+from .argv import hoist
 
 try:  # Typer vendors its own click: its standalone mode (and CliRunner) catch only that one
     from typer._click import exceptions as _typer_click
@@ -46,7 +47,31 @@ class UserError(*_CLICK_ERRORS):  # type: ignore[misc]
 
 class Group(TyperGroup):
     """Runs a command and turns every failure into a one-line message, never a traceback
-    (CRMTOOL_DEBUG=1 shows the traceback of an unexpected error)."""
+    (CRMTOOL_DEBUG=1 shows the traceback of an unexpected error). The global options are
+    accepted anywhere on the command line (crmtool.cli.argv)."""
+
+    def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
+        if ctx.parent is None:
+            hoisted = hoist(self, ctx, list(args))
+            args = hoisted.args
+            ctx.meta["crmtool.path"] = hoisted.path
+            self.typed_path = ["crmtool", *hoisted.path]  # for the hint of a usage error
+        return super().parse_args(ctx, args)
+
+    def main(self, args=None, prog_name=None, complete_var=None,  # noqa: ANN001, ANN201
+             standalone_mode: bool = True, **extra):
+        """Click's usage errors as one line with a hint, instead of its four-line block."""
+        if not standalone_mode:
+            return super().main(args, prog_name, complete_var, False, **extra)
+        try:
+            rv = super().main(args, prog_name or "crmtool", complete_var, False, **extra)
+        except _CLICK_ERRORS as e:
+            _show(e, getattr(self, "typed_path", ["crmtool"]))
+            sys.exit(e.exit_code)
+        except (typer.Abort, click.exceptions.Abort):
+            _show(UserError("aborted", ExitCode.FAILED))
+            sys.exit(ExitCode.FAILED)
+        sys.exit(rv if isinstance(rv, int) else 0)
 
     def invoke(self, ctx: click.Context):  # noqa: ANN201
         try:
@@ -72,6 +97,24 @@ class Group(TyperGroup):
             first = (str(e).strip().splitlines() or [""])[0]
             raise UserError(f"unexpected {type(e).__name__}: {first} "
                             "(set CRMTOOL_DEBUG=1 for details)", ExitCode.FAILED) from None
+
+
+def _show(e: Exception, path: list[str] | None = None) -> None:
+    """One line on stderr: crmtool's own errors as they are, Click's usage errors with the
+    command path and a hint (`try 'crmtool segment --help'`)."""
+    if isinstance(e, UserError) or type(e).__name__ == "NoArgsIsHelpError":
+        e.show()  # our one line; or the help of a group called without a command
+        return
+    message = e.format_message() if hasattr(e, "format_message") else str(e)
+    message = " ".join(message.split()).rstrip(".")
+    sub = getattr(e, "ctx", None)
+    where = sub.command_path if sub is not None else " ".join(path or ["crmtool"])
+    if getattr(e, "exit_code", None) == ExitCode.USAGE:
+        message += f" (try '{where} --help')"
+    try:
+        click.echo(f"crmtool: error: {message}", err=True)
+    except OSError:
+        pass
 
 
 app = typer.Typer(

@@ -108,7 +108,7 @@ def _month(text: str | None, as_of: date) -> Period:
         return month_of(as_of, 1)
     if not re.fullmatch(r"\s*\d{4}-\d{1,2}\s*", text):
         raise UsageError(f"--month must be a month like 2021-11, got {text!r}")
-    return parse_period(text)
+    return parse_period(text, "--month")
 
 
 @app.command("due")
@@ -147,11 +147,11 @@ def _loyal_period(half: str | None, year: str | None, as_of: date) -> Period:
     if year:
         if not re.fullmatch(r"\s*\d{4}\s*", year):
             raise UsageError(f"--year must be a year like 2021, got {year!r}")
-        return parse_period(year)
+        return parse_period(year, "--year")
     if half:
         if not re.fullmatch(r"\s*\d{4}-?[hH][12]\s*", half):
             raise UsageError(f"--half must be a half year like 2021H2, got {half!r}")
-        return parse_period(half)
+        return parse_period(half, "--half")
     # default: the last full half year before as_of
     h = 1 if as_of.month <= 6 else 2
     return parse_period(f"{as_of.year - 1}H2" if h == 1 else f"{as_of.year}H1")

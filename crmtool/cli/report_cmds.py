@@ -26,7 +26,6 @@ def report_cmd(
         "--mask-pii", help="Mask names and phones in the Excel call lists too.")] = False,
     show_pii: Annotated[bool, typer.Option(
         "--show-pii", help="Show full names and phones in the HTML page.")] = False,
-    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No log line on stderr.")] = False,
 ) -> None:
     """Write crmtool-report-<period>.html / .xlsx into --out (atomically; same input, same
     content). Example: crmtool report --period 2021-10 --out reports/"""
@@ -54,7 +53,7 @@ def report_cmd(
         con.close()
     paths = write_report(out, per.label, summary, previous, lists, formats=formats, lang=lang,
                          show_pii=show_pii, mask_pii=mask_pii)
-    if not (quiet or st.quiet):
+    if not st.quiet:
         names = [str(paths[0])] + [p.suffix for p in paths[1:]]
         err.print(f"report {per.label}: wrote {', '.join(names)} in "
                   f"{time.monotonic() - started:.1f} s", markup=False)
