@@ -86,7 +86,8 @@ def _db(tmp_path: Path) -> Path:
     path = tmp_path / "crm.duckdb"
     con = db.connect(path)
     con.execute("INSERT INTO vehicles (vin, series, sale_date, sale_channel) VALUES "
-                "('V1', '迈腾', DATE '2020-01-01', 'own'), ('V2', '朗逸', DATE '2020-01-01', 'own')")
+                "('V1', '迈腾', DATE '2020-01-01', 'own'),"
+                " ('V2', '朗逸', DATE '2020-01-01', 'own')")
     con.execute("INSERT INTO repair_orders (ro_id, dealer_code, vin, settle_date, ro_type, payer,"
                 " total_amount) VALUES ('R1', 'D001', 'V1', DATE '2021-11-01', 'maintenance',"
                 " 'customer', 800), ('R2', 'D001', 'V2', DATE '2021-12-01', 'maintenance',"
@@ -128,3 +129,17 @@ def test_usage_error_is_one_line_with_a_hint(args: list[str], line: str) -> None
     r = runner.invoke(app, args)
     assert r.exit_code == 2
     assert r.stderr.splitlines() == [line]
+
+
+@pytest.mark.parametrize(("args", "line"), [
+    (["due", "--month", "2022-13"], "--month must be a month like 2021-11, got '2022-13'"),
+    (["campaign", "loyal", "--half", "2021H3"],
+     "--half must be a half year like 2021H2, got '2021H3'"),
+    (["campaign", "loyal", "--year", "0000"],
+     "--year must be a year (2021), month (2021-10), quarter (2021Q3) or half (2021H2), "
+     "got '0000'"),
+])
+def test_errors_name_the_option_typed(tmp_path: Path, args: list[str], line: str) -> None:
+    r = runner.invoke(app, ["--db", str(_db(tmp_path)), *args])
+    assert r.exit_code == 2
+    assert r.stderr.splitlines() == ["crmtool: error: " + line]
