@@ -132,6 +132,7 @@ class Config:
     shared_phone_max_ids: int = 3
     never_returned_days: int = 180
     leads_overdue_days: int = 30
+    lang: str = "zh"  # labels of terminal tables, Excel and HTML: "zh" or "en" (rulebook §16)
     tiers: TiersConfig = field(default_factory=TiersConfig)
     segments: SegmentsConfig = field(default_factory=SegmentsConfig)
     status: StatusConfig = field(default_factory=StatusConfig)
@@ -245,6 +246,8 @@ def _validate(cfg: Config) -> Config:
     for name, cuts in {**cfg.tiers.ticket, **cfg.tiers.series_ticket}.items():
         if len(cuts) != 3 or not cuts[0] >= cuts[1] >= cuts[2]:
             raise ConfigError(f"config key 'tiers.ticket.{name}' must be 3 falling numbers")
+    if cfg.lang not in ("zh", "en"):
+        raise ConfigError(f"config key 'lang' must be \"zh\" or \"en\", got {cfg.lang!r}")
     if not cfg.own_dealers:
         raise ConfigError("config key 'own_dealers' must name at least one dealer code")
     if len(cfg.tiers.target_mix) != 4:

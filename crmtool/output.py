@@ -22,45 +22,12 @@ import polars as pl
 import xlsxwriter
 
 from .errors import CrmError, UsageError
+from .labels import check_lang, for_people, headers, sheet_label, translate_values
 
 FORMATS = ("table", "csv", "json", "parquet", "xlsx")
 ENCODINGS = ("utf-8", "gbk", "gb18030")
 TABLE_MAX_ROWS = 100
 TMP_DIR = ".crmtool-tmp"
-
-LABELS_ZH: dict[str, str] = {
-    "vin": "车架号(VIN)", "customer_id": "客户编号", "name": "客户姓名", "phone": "联系电话",
-    "plate": "车牌号", "brand": "品牌", "series": "车系", "model": "车型",
-    "sale_date": "购车日期", "sale_channel": "销售渠道", "outlet": "二级网点",
-    "tier": "价值等级", "ticket": "客单价", "visits_12m": "12个月回站次数",
-    "cycle_days": "回站周期(天)", "paid_amount_12m": "12个月有偿金额",
-    "lifetime_paid": "累计有偿金额", "age_stage": "车龄阶段", "est_mileage": "估算里程(km)",
-    "mileage_band": "里程段", "frequency_band": "入库频次", "usage": "使用性质",
-    "area_type": "区域类型", "birth_decade": "年龄段", "occupation": "职业",
-    "status": "客户状态", "days_since": "未回站天数", "last_visit": "最近回站日期",
-    "risk_ratio": "流失风险系数", "warn": "流失预警", "due_date": "到期日", "overdue": "是否逾期",
-    "reason": "原因", "other_dealer": "他店", "last_advisor": "服务顾问", "advisor": "服务顾问",
-    "ro_id": "工单号", "ro_type": "工单类型", "payer": "付费方", "settle_date": "结算日期",
-    "total_amount": "结算金额", "labor_amount": "工时费", "parts_amount": "材料费",
-    "mileage": "里程(km)", "band": "金额段", "gift": "礼包", "dealer_code": "经销商代码",
-    "dealer": "经销商", "dealer_name": "经销商名称", "region": "区域", "count": "数量",
-    "share": "占比", "revenue": "产值", "file": "文件", "line": "行号", "raw": "原始内容",
-    "gender": "性别", "birth_date": "出生日期", "address": "地址", "city": "城市",
-    "color": "颜色", "engine_no": "发动机号", "warranty_end": "保修截止日",
-    "warranty_due": "脱保日期", "insurance_end": "保险到期日", "first_visit": "首次回站日期",
-    "visits": "回站次数", "own_visits": "本店回站次数", "other_visits": "他店回站次数",
-    "paid_visits": "有偿回站次数", "paid_amount": "有偿金额", "last_service": "最近保养日期",
-    "service_type": "保养类型", "due_mileage": "到期里程(km)", "daily_km": "日均里程(km)",
-    "vehicle_status": "车辆状态", "vehicles": "车辆数", "lead_id": "线索编号",
-    "source": "线索来源", "consultant": "销售顾问", "created": "创建日期",
-    "last_follow_up": "最近跟进日期", "leads": "线索数", "visited": "到店数", "won": "成交数",
-    "lost": "战败数", "conversion": "转化率", "period": "期间", "month": "月份",
-    "rank": "排名", "score": "得分", "grade": "等级", "ticket_grade": "客单价等级",
-    "visits_grade": "回站次数等级", "cycle_grade": "回站周期等级", "group": "阈值组",
-    "rate": "比率", "amount": "金额", "date": "日期", "note": "备注", "flag": "标记",
-    "value": "值", "table": "表", "field": "字段", "loaded": "已导入", "read": "读取",
-    "duplicates": "重复", "rejected": "拒绝", "sold": "销售数", "returned_paid": "有偿回站数",
-}
 
 _TEXT_COLUMNS = {"phone", "vin", "plate", "id", "engine_no", "dealer_code", "raw"}
 _TEXT_SUFFIXES = ("_id", "_phone", "_vin", "_plate", "_code", "_no")
@@ -318,20 +285,6 @@ def _resolve_format(fmt: str | None, out: Path | None) -> str:
     return "table" if _stdout_is_tty() else "csv"
 
 
-def _headers(frame: pl.DataFrame, zh: bool) -> pl.DataFrame:
-    if not zh:
-        return frame
-    names: dict[str, str] = {}
-    used: set[str] = set()
-    for col in frame.columns:
-        label = LABELS_ZH.get(col, col)
-        if label in used:  # two columns with one label: keep them apart
-            label = f"{label}({col})"
-        used.add(label)
-        names[col] = label
-    return frame.rename(names)
-
-
 def _safe_csv(frame: pl.DataFrame) -> pl.DataFrame:
     """Prefix text cells that a spreadsheet would run as a formula with a single quote."""
     exprs = []
@@ -440,8 +393,7 @@ def emit(frame: pl.DataFrame, *, fmt: str | None = None, out: Path | None = None
     """Write ``frame`` to stdout or ``out`` in one of FORMATS (see docs/DEVELOPING.md)."""
     fmt = _resolve_format(fmt, out)
     out = Path(out) if out is not None else None
-    if lang not in (None, "zh", "en"):
-        raise UsageError(f"--lang: unknown language '{lang}'; use zh or en")
+    lang = check_lang(lang)
     enc = (encoding or "utf-8").lower().replace("_", "-")
     enc = {"utf8": "utf-8", "gb2312": "gbk", "cp936": "gbk"}.get(enc, enc)
     if enc not in ENCODINGS:
@@ -454,15 +406,14 @@ def emit(frame: pl.DataFrame, *, fmt: str | None = None, out: Path | None = None
     if fmt == "xlsx":
         if out is None and _stdout_is_tty():
             raise UsageError("xlsx output needs -o FILE or a pipe")
-        xlang = "en" if lang == "en" else "zh"
         if out is None:
             buf = io.BytesIO()
-            write_xlsx_sheets(buf, {sheet: frame}, lang=xlang, split_by=split_by)  # type: ignore[arg-type]
+            write_xlsx_sheets(buf, {sheet: frame}, lang=lang, split_by=split_by)  # type: ignore[arg-type]
             _stdout_bytes().write(buf.getvalue())
             sys.stdout.flush()
         else:
             with atomic_path(out) as tmp:
-                write_xlsx_sheets(tmp, {sheet: frame}, lang=xlang, split_by=split_by)
+                write_xlsx_sheets(tmp, {sheet: frame}, lang=lang, split_by=split_by)
         return
 
     if fmt == "parquet":
@@ -478,8 +429,8 @@ def emit(frame: pl.DataFrame, *, fmt: str | None = None, out: Path | None = None
                 frame.write_parquet(tmp)
         return
 
-    named = _headers(frame, lang == "zh")
-    if fmt == "table":
+    if fmt == "table":  # for people: labels (rulebook §16)
+        named = for_people(frame, lang, sheet)
         if out is None:
             tty = _stdout_is_tty()
             hidden = _write_table(named, sys.stdout, tty=tty)
@@ -491,12 +442,11 @@ def emit(frame: pl.DataFrame, *, fmt: str | None = None, out: Path | None = None
                 _write_table(named, fh, tty=False)
         return
 
-    if fmt == "csv":
-        if safe_csv:
-            named = _safe_csv(named)
-        data = _csv_bytes(named, bom=out is not None, encoding=enc)
+    if fmt == "csv":  # for machines: snake_case names and canonical codes (rulebook §11/§16)
+        data = _csv_bytes(_safe_csv(frame) if safe_csv else frame, bom=out is not None,
+                          encoding=enc)
     else:  # json
-        data = _json_bytes(named)
+        data = _json_bytes(frame)
     if out is None:
         _stdout_bytes().write(data)
         sys.stdout.flush()
@@ -596,7 +546,8 @@ def write_xlsx_sheets(path: Path, sheets: dict[str, pl.DataFrame], *, lang: str 
                       | None = None) -> None:
     """Write frames as sheets of one workbook (``path`` may also be a binary stream).
 
-    Headers are Chinese unless ``lang='en'``; a frame over ``max_rows`` continues on
+    Headers, code values and booleans are labelled (crmtool/labels.py, the sheet's key as
+    the list's context); a frame over ``max_rows`` continues on
     'name (2)', 'name (3)' …; ``split_by`` gives one sheet per distinct value of that column
     (a list's ``last_<name>`` column answers to ``<name>``: ``advisor`` splits by
     ``last_advisor``).
@@ -606,7 +557,9 @@ def write_xlsx_sheets(path: Path, sheets: dict[str, pl.DataFrame], *, lang: str 
     if max_rows < 1:
         raise ValueError("max_rows must be at least 1")
     parts: list[tuple[str, str, pl.DataFrame]] = []  # (key, wanted name, frame)
+    lang = check_lang(lang)
     for key, frame in sheets.items():
+        name = sheet_label(key, lang)
         if split_by:
             col = split_by if split_by in frame.columns else f"last_{split_by}"
             if col not in frame.columns:
@@ -616,11 +569,11 @@ def write_xlsx_sheets(path: Path, sheets: dict[str, pl.DataFrame], *, lang: str 
                 sub = frame.filter(pl.col(col).is_null() if value is None
                                    else pl.col(col) == value)
                 label = "(none)" if value is None else _cell_text(value) or "(blank)"
-                parts.append((key, label if len(sheets) == 1 else f"{key} {label}", sub))
+                parts.append((key, label if len(sheets) == 1 else f"{name} {label}", sub))
             if frame.height == 0:
-                parts.append((key, key, frame))
+                parts.append((key, name, frame))
         else:
-            parts.append((key, key, frame))
+            parts.append((key, name, frame))
 
     options = {"strings_to_formulas": False, "strings_to_urls": False,
                "strings_to_numbers": False}
@@ -635,7 +588,8 @@ def write_xlsx_sheets(path: Path, sheets: dict[str, pl.DataFrame], *, lang: str 
     names: dict[str, str] = {}
     try:
         for key, wanted, frame in parts:
-            labels = [c if lang == "en" else LABELS_ZH.get(c, c) for c in frame.columns]
+            labels = headers(frame.columns, lang, key)
+            frame = translate_values(frame, lang, key)
             first = _sheet_name(wanted, used)
             names.setdefault(key, first)
             _write_sheet(wb, first, frame.head(max_rows), labels, fmts)

@@ -128,10 +128,12 @@ def test_csv_to_stdout_is_default_in_a_pipe(frame: pl.DataFrame, capfd) -> None:
                    "LSVAA0003,Li Wei,,2020-05-01\n")
 
 
-def test_csv_zh_headers_and_mask(frame: pl.DataFrame, capfd) -> None:
+def test_csv_keeps_english_names_whatever_the_lang_and_masks(frame: pl.DataFrame,
+                                                              capfd) -> None:
+    """CSV is for machines: snake_case names even with --lang zh (rulebook §16)."""
     emit(frame.select("name", "phone"), fmt="csv", lang="zh", mask=True)
     assert capfd.readouterr().out == (
-        "客户姓名,联系电话\n张*,138****5678\n欧***,057*****88\nL*****,\n")
+        "name,phone\n张*,138****5678\n欧***,057*****88\nL*****,\n")
 
 
 def test_csv_file_has_bom(frame: pl.DataFrame, tmp_path: Path) -> None:
@@ -253,7 +255,7 @@ def test_xlsx_ids_as_text_and_english_headers(tmp_path: Path) -> None:
                        "visits_12m": [3, 4]})
     write_xlsx_sheets(target, {"list": df}, lang="en")
     ws = openpyxl.load_workbook(target)["list"]
-    assert [c.value for c in ws[1]] == ["customer_id", "phone", "visits_12m"]
+    assert [c.value for c in ws[1]] == ["Customer ID", "Phone", "Visits (12 months)"]
     assert [ws["A2"].value, ws["B2"].value, ws["C2"].value] == ["1001", "13812345678", 3]
 
 
@@ -264,11 +266,11 @@ def test_xlsx_splits_rows_across_sheets(tmp_path: Path) -> None:
     write_xlsx_sheets(target, {"list": df}, max_rows=3,
                       workbook_hook=lambda wb, n: names.update(n))
     wb = openpyxl.load_workbook(target)
-    assert wb.sheetnames == ["list", "list (2)", "list (3)"]
-    assert [[c.value for c in row] for row in wb["list (3)"].iter_rows()] == [["车架号(VIN)"],
+    assert wb.sheetnames == ["名单", "名单 (2)", "名单 (3)"]
+    assert [[c.value for c in row] for row in wb["名单 (3)"].iter_rows()] == [["车架号(VIN)"],
                                                                              ["V6"]]
     assert sum(wb[n].max_row - 1 for n in wb.sheetnames) == 7
-    assert names == {"list": "list"}
+    assert names == {"list": "名单"}
 
 
 def test_xlsx_split_by(tmp_path: Path) -> None:

@@ -245,7 +245,7 @@ def test_workbook_sheets_charts_and_cells(tmp_path: Path) -> None:
     assert len(wb["概览"]._charts) == 4 and wb.active.title == "概览"
     ws = wb["保养提醒"]
     assert [c.value for c in ws[1]] == ["车架号(VIN)", "客户编号", "客户姓名", "联系电话", "车系",
-                                        "到期日", "是否逾期", "估算里程(km)"]
+                                        "应保养日期", "已超期", "估算里程(km)"]
     assert ws.freeze_panes == "A2" and ws.auto_filter.ref == "A1:H4"
     assert [(c.value, c.data_type) for c in ws["D"][1:]] == [
         ("13812345678", "s"), ("13900001111", "s"), ("+8613700002222", "s")]

@@ -36,13 +36,14 @@ def _choices(text: str | None, allowed: tuple[str, ...], option: str) -> tuple[s
 
 
 def _emit(st: State, res: churn.ListResult, out: ListOutput,
-          con: duckdb.DuckDBPyConnection | None = None, include_recent: bool = False) -> None:
+          con: duckdb.DuckDBPyConnection | None = None, include_recent: bool = False,
+          sheet: str = "list") -> None:
     """Write a call list; with `con`, suppressed rows (issue 8) are dropped first."""
     if res.left_out:
         st.say(f"{res.left_out} scrapped or transferred vehicle(s) left out of the list")
     frame = res.frame if con is None else suppress(st, con, res.frame,
                                                    include_recent=include_recent)
-    out.write(frame)
+    out.write(frame, sheet=sheet)
 
 
 @app.command("churn")
@@ -84,7 +85,7 @@ def churn_cmd(
     st = state(ctx)
     if leakage:
         p = resolve_period(period, date_from, date_to, st.as_of or date.today())
-        _emit(st, churn.leakage_list(_open(st), st.config, p), output)
+        _emit(st, churn.leakage_list(_open(st), st.config, p), output, sheet="churn")
         return
     if period or date_from or date_to:
         raise UsageError("--period/--from/--to go with --leakage; the status list uses --as-of")
@@ -100,7 +101,7 @@ def churn_cmd(
     frame = suppress(st, con, frame, include_recent=include_recent)
     if per_customer:
         frame = churn.per_customer(frame)
-    _emit(st, churn.ListResult(frame, res.left_out), output)
+    _emit(st, churn.ListResult(frame, res.left_out), output, sheet="churn")
 
 
 def _month(text: str | None, as_of: date) -> Period:
@@ -135,7 +136,8 @@ def due_cmd(
     as_of = st.as_of or date.today()
     m = _month(month, as_of)
     con = _open(st)
-    _emit(st, campaigns.maintenance_due(con, st.config, m, as_of), output, con, include_recent)
+    _emit(st, campaigns.maintenance_due(con, st.config, m, as_of), output, con, include_recent,
+          sheet="due")
 
 
 CAMPAIGNS = ("warranty", "insurance", "loyal", "winback")
@@ -204,7 +206,7 @@ def campaign_cmd(
         res = campaigns.loyal_reward(con, cfg, p)
     else:
         res = campaigns.winback(con, cfg, as_of)
-    _emit(st, res, output, con, include_recent)
+    _emit(st, res, output, con, include_recent, sheet=kind)
 
 
 @app.command("leads")
@@ -237,7 +239,8 @@ def leads_cmd(
     if overdue:
         if by or period or date_from or date_to:
             raise UsageError("--overdue lists every open lead at --as-of; no --by or --period")
-        output.write(leads.overdue(_open(st), st.config, st.as_of or date.today()))
+        output.write(leads.overdue(_open(st), st.config, st.as_of or date.today()),
+                     sheet="leads")
         return
     p = resolve_period(period, date_from, date_to, st.as_of or date.today())
     as_of = st.as_of or p.end
@@ -249,4 +252,4 @@ def leads_cmd(
     else:
         row = leads.lead_summary(con, st.config, p, as_of)
         frame = pl.DataFrame([{"period": p.label, **row}])
-    output.write(frame)
+    output.write(frame, sheet="leads")

@@ -14,7 +14,8 @@ import typer
 
 from .. import campaigns, care, churn, db, facts, segment
 from ..errors import CrmError, UsageError
-from ..output import LABELS_ZH, shape
+from ..labels import column_from_label
+from ..output import shape
 from ..suppression import one_per_customer
 from .app import State, app, state
 from .churn_cmds import _month
@@ -71,9 +72,9 @@ def read_list(path: Path) -> pl.DataFrame:
         except UnicodeDecodeError:
             text = raw.decode("gb18030")
         frame = pl.read_csv(text.encode(), infer_schema=False)
-    back = {zh: en for en, zh in LABELS_ZH.items()}
-    frame = frame.rename({c: back[c] for c in frame.columns if c in back and back[c]
-                          not in frame.columns})
+    back = {c: column_from_label(c) for c in frame.columns}
+    frame = frame.rename({c: en for c, en in back.items() if en and en != c
+                          and en not in frame.columns})
     if not {"customer_id", "phone", "vin"} & set(frame.columns):
         raise CrmError(f"{path}: no customer_id, phone or vin column", file=str(path))
     return frame

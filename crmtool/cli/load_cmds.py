@@ -146,6 +146,7 @@ COMMENTS = {
     "shared_phone_max_ids": "a phone shared by more customer ids never merges (flagged)",
     "never_returned_days": "sold by us and no own visit within this many days",
     "leads_overdue_days": "open leads without follow-up for this many days are overdue",
+    "lang": "labels of terminal tables, Excel and the report: \"zh\" or \"en\" (--lang)",
     "tiers": "value tier A-D (rules §3)",
     "tiers.series_groups": "series name -> threshold group, e.g. B = [\"Polo\", \"朗逸\"]",
     "tiers.ticket": "group -> ticket cut points for grades A, B, C",

@@ -49,7 +49,8 @@ LimitOpt = Annotated[int | None, typer.Option(
     "--limit", metavar="N", min=0, help="At most N rows.")]
 LangOpt = Annotated[str | None, typer.Option(
     "--lang", metavar="zh|en",
-    help="Header language (default: English for csv/json/table, Chinese for xlsx).")]
+    help="Labels of table and xlsx output (default: the config's lang, zh); csv, json and "
+    "parquet always keep snake_case names and codes.")]
 MaskOpt = Annotated[bool, typer.Option(
     "--mask-pii", help="Mask phones (138****5678) and names (张*).")]
 SafeCsvOpt = Annotated[bool, typer.Option(
@@ -92,9 +93,17 @@ class ListOutput:
         """Apply --where/--sort/--columns/--limit, then write in the chosen format."""
         shaped = shape(frame, where=self.where, columns=split_csv(self.columns) or None,
                        sort=split_csv(self.sort) or None, limit=self.limit)
-        emit(shaped, fmt=self.fmt, out=self.out, lang=self.lang, mask=self.mask_pii,
+        lang = self.lang or config_lang(getattr(self, "_ctx", None))
+        emit(shaped, fmt=self.fmt, out=self.out, lang=lang, mask=self.mask_pii,
              sheet=sheet, split_by=self.split_by, encoding=self.encoding,
              safe_csv=self.safe_csv)
+
+
+def config_lang(ctx: object) -> str:
+    """The `lang` of the config in force for a command's context (rulebook §16)."""
+    from .app import state
+
+    return state(ctx).config.lang if ctx is not None else "zh"  # type: ignore[arg-type]
 
 
 # ListOutput's fields as command-line options, in the order --help shows them.
@@ -114,6 +123,7 @@ def list_command(func: Callable[..., None]) -> Callable[..., None]:
     @functools.wraps(func)
     def command(*args: object, **kwargs: object) -> None:
         output = ListOutput(**{f.name: kwargs.pop(f.name) for f in fields(ListOutput)})
+        output._ctx = kwargs.get("ctx")  # type: ignore[attr-defined]  # the config's lang
         return func(*args, output=output, **kwargs)
 
     command.__signature__ = sig.replace(parameters=own + extra)  # type: ignore[attr-defined]
