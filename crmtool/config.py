@@ -123,6 +123,23 @@ class CareConfig:
 
 
 @dataclass
+class RetentionConfig:
+    """Retention KPIs (docs/rules.md "Retention"; rulebook §14, §16)."""
+
+    window_months: int = 12  # first service within, next milestone within (calendar months)
+    pool_months: int = 12  # closed sale months pooled into the first-service rate
+    milestone_types: list[str] = field(default_factory=lambda: ["first_service", "maintenance"])
+    milestones: int = 5  # report k = 1 … 5 (k → k+1)
+    window_days: int = 365  # 12/24-month retention: two windows of this many days
+    lookback_months: list[int] = field(default_factory=lambda: [6, 13])  # return after N months
+    ownership_years: int = 5
+    km_origin_days: int = 730  # time to return: spells start in as_of − 729 … as_of
+    km_days: list[int] = field(default_factory=lambda: [90, 180, 365])  # S(t) reported at
+    closing_days: int = 60  # lists: windows closing within this many days after as_of
+    trend_months: int = 24
+
+
+@dataclass
 class Config:
     own_dealers: list[str] = field(default_factory=lambda: ["D001"])
     own_region: str = ""
@@ -142,6 +159,7 @@ class Config:
     loyal: LoyalConfig = field(default_factory=LoyalConfig)
     winback: WinbackConfig = field(default_factory=WinbackConfig)
     care: CareConfig = field(default_factory=CareConfig)
+    retention: RetentionConfig = field(default_factory=RetentionConfig)
     # [columns.<table>] field = ["extra header", ...]
     columns: dict[str, dict[str, list[str]]] = field(default_factory=dict)
     # [values.<kind>] code = ["extra raw value", ...]   (kind: ro_type, payer, sale_channel ...)

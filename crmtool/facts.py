@@ -37,6 +37,11 @@ def _replace(con: duckdb.DuckDBPyConnection, name: str, query: str, kind: str) -
     con.execute(f"CREATE TEMP {kind} {name} AS {query}")
 
 
+def is_snapshot(con: duckdb.DuckDBPyConnection) -> bool:
+    """Facts are installed as a snapshot (temp tables) on this connection."""
+    return _snapshot(con)
+
+
 def _snapshot(con: duckdb.DuckDBPyConnection) -> bool:
     return bool(con.execute("SELECT count(*) FROM duckdb_tables() WHERE temporary "
                             "AND table_name = 'visits'").fetchall()[0][0])

@@ -11,7 +11,7 @@ from typing import Any
 
 import duckdb
 
-from . import churn, facts, ingest, leads, service_mix, value_tiers
+from . import churn, facts, ingest, leads, retention, service_mix, value_tiers
 from .config import Config, with_dealer
 from .period import Period
 
@@ -43,6 +43,8 @@ def _build(con: duckdb.DuckDBPyConnection, cfg: Config, period: Period,
         "leads": leads.lead_summary(con, cfg, period, as_of),
         "data_quality": ingest.data_quality(con),
     }
+    out["retention"] = retention.block(retention.compute(con, cfg, [as_of], cohorts=False),
+                                       cfg, as_of)
     out.update(_extras(con, cfg, period, as_of))
     if len(cfg.own_dealers) > 1:
         out["by_dealer"] = by_dealer(con, cfg, period, as_of)
