@@ -120,11 +120,33 @@ COLUMNS: dict[str, Label] = {
     "description": ("说明", "Description"), "examples": ("示例", "Examples"),
 }
 
+# retention KPIs (docs/rules.md §19)
+COLUMNS.update({
+    "kpi": ("指标", "KPI"), "step": ("口径", "Step"), "base": ("基数", "Base"),
+    "as_of": ("统计日期", "As of"), "sale_year": ("销售年份", "Sale year"),
+    "returned": ("已回厂", "Returned"),
+    **{f"year_{k}": (f"第{k}年", f"Year {k}") for k in range(1, 11)},
+    "milestone": ("保养里程碑", "Milestone"), "milestone_date": ("里程碑日期", "Milestone date"),
+    "window_end": ("窗口截止日", "Window ends"),
+    "first_service_sold": ("首保基数(销售台数)", "First service: sold"),
+    "first_service_rate": ("首保率", "First-service rate"),
+    **{f"milestone_{k}_rate": (f"{k}保→{k + 1}保", f"Milestone {k}→{k + 1}")
+       for k in range(1, 11)},
+    "retention_12_24_base": ("12/24月保持基数", "12/24 retention base"),
+    "retention_12_24_rate": ("12/24月保持率", "12/24 retention"),
+    **{f"return_{n}m_vehicles": (f"{n}个月回厂基数", f"Return after {n} m: base")
+       for n in range(1, 37)},
+    **{f"return_{n}m_rate": (f"{n}个月回厂率", f"Return after {n} m") for n in range(1, 37)},
+    "median_days_to_return": ("回厂间隔中位数(天)", "Median days to return"),
+})
+
 # Where one list gives a column another meaning (the key is the list's sheet name).
 CONTEXT_COLUMNS: dict[str, dict[str, Label]] = {
     "leads": {"overdue": ("超期未跟进", "Overdue follow-ups"), "status": ("线索状态", "Status")},
     "rejects": {"reason": ("拒收原因", "Reason"), "kind": ("数据表", "Table")},
     "complaints": {"status": ("处理状态", "Status")},
+    "retention": {"count": ("达成数", "Count"), "rate": ("比率", "Rate"),
+                  "group": ("分组", "Group")},
 }
 
 # --- code values ---------------------------------------------------------------------------
@@ -185,6 +207,12 @@ VALUES: dict[str, dict[str, Label]] = {
     "callback": {"3DC": ("维修后3日回访", "3-day callback"),
                  "7DC": ("交车后7日回访", "7-day delivery callback")},
     "kind": _TABLES,
+    "kpi": {"first_service": ("首保率", "First-service rate"),
+            "milestone": ("保养里程碑", "Service milestone"),
+            "retention_12_24": ("12/24月保持率", "12/24-month retention"),
+            "return_after": ("N个月回厂率", "Return after N months"),
+            "still_away": ("未回厂比例 S(t)", "Still away S(t)"),
+            "median_days_to_return": ("回厂间隔中位数(天)", "Median days to return")},
     "mileage_band": {"unknown": ("未知", "unknown")},
     # data-quality flags (flags table, validate, the report)
     "flag": {
@@ -232,6 +260,10 @@ VALUES: dict[str, dict[str, Label]] = {
         "callbacks": ("回访", "callbacks"), "birthdays": ("生日关怀", "birthdays"),
         "greetings": ("节日问候", "greetings"), "complaints": ("投诉跟进", "complaints"),
         "contacts": ("联系名单", "contacts"),
+        "retention": ("售后保持", "retention"), "retention_trend": ("保持率趋势", "trend"),
+        "retention_cohort": ("车龄保持率", "cohorts"),
+        "first_service_missing": ("首保未回厂", "first service missing"),
+        "milestone_stalled": ("保养中断", "milestone stalled"),
     },
 }
 VALUES["due_service"] = _RO_TYPE
@@ -245,7 +277,7 @@ VALUE_COLUMNS: dict[str, str] = {
     "result": "result", "last_result": "result", "status": "status", "reason": "reason",
     "leakage": "leakage", "region": "region", "age_stage": "age_stage", "due_by": "due_by",
     "ends_by": "ends_by", "callback": "callback", "kind": "kind", "table": "kind",
-    "flag": "flag", "check": "flag", "mileage_band": "mileage_band",
+    "flag": "flag", "check": "flag", "mileage_band": "mileage_band", "kpi": "kpi",
 }
 CONTEXT_VALUES: dict[str, dict[str, str]] = {
     "leads": {"status": "lead_status"},
