@@ -28,6 +28,12 @@ class CrmError(Exception):
                 where += f" (column {column})"
             where += ": "
         super().__init__(where + message)
+        self.file = file
+
+
+class MappingError(CrmError):
+    """A file whose headers do not say what it holds (no table recognised, a required column
+    missing): `crmtool load` points to `crmtool inspect FILE`, which shows why."""
 
 
 class ConfigError(CrmError):

@@ -19,7 +19,7 @@ import duckdb
 from . import schema
 from .config import Config
 from .db import first_row
-from .errors import CrmError
+from .errors import CrmError, MappingError
 
 EXTENSIONS = (".csv", ".txt", ".tsv", ".xlsx", ".xls")
 # Tie-break when two tables match the same number of headers: the more specific key first.
@@ -184,18 +184,24 @@ def recogniser(config: Config | None, kind: str | None = None) -> Callable[[list
     return recognise
 
 
-def check_required(fields: dict[str, list[int]], table: str, file: str,
-                   config: Config | None) -> None:
-    """A missing required column fails the file with the header names it accepts."""
+def missing_required(fields: dict[str, list[int]], table: str) -> list[str]:
+    """The required fields of `table` that no column carries (customers: customer_id when
+    neither customer_id nor phone is there)."""
     need = list(schema.REQUIRED[table])
     if table == "customers" and "customer_id" not in fields and "phone" not in fields:
         need = ["customer_id"]
-    for name in need:
-        if name not in fields:
-            f = next(f for f in schema.TABLES[table] if f.name == name)
-            extra = (config.columns.get(table, {}).get(name, []) if config else [])
-            names = ", ".join(list(f.headers) + list(extra))
-            raise CrmError(f"no column for {table}.{name}; accepted headers: {names}", file=file)
+    return [name for name in need if name not in fields]
+
+
+def check_required(fields: dict[str, list[int]], table: str, file: str,
+                   config: Config | None) -> None:
+    """A missing required column fails the file with the header names it accepts."""
+    for name in missing_required(fields, table):
+        f = next(f for f in schema.TABLES[table] if f.name == name)
+        extra = (config.columns.get(table, {}).get(name, []) if config else [])
+        names = ", ".join(list(f.headers) + list(extra))
+        raise MappingError(f"no column for {table}.{name}; accepted headers: {names}",
+                           file=file)
 
 
 # ---------------------------------------------------------------- SQL building
@@ -611,8 +617,8 @@ def load_sheet(con: duckdb.DuckDBPyConnection, sheet: Any, config: Config, load_
     table = detect(sheet.headers, config, kind)
     res = SheetResult(file=file, sheet=sheet.sheet, kind=table, read=int(sheet.read))
     if table is None:
-        raise CrmError("cannot tell which table this file is (customers, vehicles, "
-                       "repair_orders, leads, dealers, contacts); pass --kind", file=file)
+        raise MappingError("cannot tell which table this file is (customers, vehicles, "
+                           "repair_orders, leads, dealers, contacts); pass --kind", file=file)
     fields = map_headers(sheet.headers, table, config)
     check_required(fields, table, file, config)
     con.execute(stage_sql(sheet.table, table, fields, config))

@@ -40,6 +40,7 @@ def test_load_prints_counts_and_total(tmp_path):
         f"{ro}: read 3 = loaded 1 + duplicates 1 + rejected 1 (repair_orders)",
         f"{cu}: read 1 = loaded 1 + duplicates 0 + rejected 0 (customers)",
         "total: read 4 = loaded 2 + duplicates 1 + rejected 1",
+        f"rejected rows: `crmtool rejects`; how a file is read: `crmtool inspect {ro}`",
     ]
     again = run(db, "load", str(ro))
     assert again.exit_code == 0
@@ -58,7 +59,8 @@ def test_load_failure_is_one_line_and_loads_nothing(tmp_path):
     assert r.exit_code == 1
     assert r.stderr.splitlines() == [
         f"crmtool: error: {bad}: no column for repair_orders.vin; accepted headers: "
-        "VIN, VIN码, VIN号, 车辆VIN号, 车辆识别码(VIN), 车架号, 底盘号, 车辆识别代号, vin"]
+        "VIN, VIN码, VIN号, 车辆VIN号, 车辆识别码(VIN), 车架号, 底盘号, 车辆识别代号, vin; "
+        f"run `crmtool inspect {bad}` to see why"]
     con = duckdb.connect(str(db), read_only=True)
     assert con.execute("SELECT count(*) FROM repair_orders").fetchone() == (0,)
     assert con.execute("SELECT count(*) FROM loads").fetchone() == (0,)

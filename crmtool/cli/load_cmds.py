@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import shlex
 from dataclasses import asdict, fields, is_dataclass
 from pathlib import Path
 from typing import Annotated, Any
@@ -10,7 +11,7 @@ from typing import Annotated, Any
 import typer
 
 from ..config import Config
-from ..errors import CrmError, UsageError
+from ..errors import CrmError, MappingError, UsageError
 from ..output import mask_phones_in_text
 from ..schema import TABLES
 from .app import app, err, state
@@ -37,13 +38,30 @@ def load_cmd(
 
       crmtool load --kind repair_orders odd_export.txt
     """
-    from .. import ingest
     from ..db import connect
 
     st = state(ctx)
     if kind is not None and kind not in TABLES:
         raise UsageError(f"--kind must be one of: {', '.join(TABLES)}")
     con = connect(st.db, wait=st.wait)
+    try:
+        result = _load(con, st, paths, kind)
+    finally:
+        con.close()
+    for s in result.sheets:
+        st.say(s.describe())
+    st.say(result.describe())
+    if result.rejected:
+        bad = [s.file for s in result.sheets if s.rejected and not s.skipped]
+        name = shlex.quote(bad[0]) if len(set(bad)) == 1 else "FILE"
+        st.say(f"rejected rows: `crmtool rejects`; how a file is read: `crmtool inspect {name}`")
+
+
+def _load(con: Any, st: Any, paths: list[str], kind: str | None) -> Any:
+    """ingest.load with a progress bar on a terminal; a file whose headers do not say what it
+    holds fails with a pointer to `crmtool inspect FILE`."""
+    from .. import ingest
+
     try:
         if err.is_terminal and not st.quiet:
             from rich.progress import Progress
@@ -55,14 +73,11 @@ def load_cmd(
                     bar.update(task, completed=done, total=total,
                                description=Path(name).name if name else "done")
 
-                result = ingest.load(con, paths, st.config, kind=kind, progress=progress)
-        else:
-            result = ingest.load(con, paths, st.config, kind=kind)
-    finally:
-        con.close()
-    for s in result.sheets:
-        st.say(s.describe())
-    st.say(result.describe())
+                return ingest.load(con, paths, st.config, kind=kind, progress=progress)
+        return ingest.load(con, paths, st.config, kind=kind)
+    except MappingError as e:
+        raise MappingError(f"{e}; run `crmtool inspect {shlex.quote(str(e.file))}` to see "
+                           "why") from None
 
 
 @app.command("rejects")
