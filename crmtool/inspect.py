@@ -332,20 +332,20 @@ def sheet_report(con: duckdb.DuckDBPyConnection, sheet: Any, config: Config,
 # ---------------------------------------------------------------- per file
 
 
-def _findings(con: duckdb.DuckDBPyConnection, load_id: int, file: str, where: str = ""
+def _findings(con: duckdb.DuckDBPyConnection, load_id: int, file: str, catalog: str = ""
               ) -> tuple[list[Finding], list[Finding]]:
     """The flags and reject reasons a load recorded for a file, grouped, with examples (from
-    the tables of database `where`, e.g. "crm_live."). Reject reasons that quote a value
+    the tables of database `catalog`, e.g. "crm_live."). Reject reasons that quote a value
     ("settle_date is not a date: 'x'") group without it."""
     flags = [Finding(k, fld, flag, int(n), [(int(ln), str(r)) for ln, r in ex])
              for k, fld, flag, n, ex in con.execute(
                  f"SELECT kind, field, flag, count(*), list((line, coalesce(raw, '')) "
-                 f"ORDER BY line)[1:{EXAMPLES}] FROM {where}flags WHERE load_id = ? AND file = ? "
+                 f"ORDER BY line)[1:{EXAMPLES}] FROM {catalog}flags WHERE load_id = ? AND file = ? "
                  "GROUP BY ALL ORDER BY kind, field, flag", [load_id, file]).fetchall()]
     rejects = [Finding(k, None, why, int(n), [(int(ln), str(r)) for ln, r in ex])
                for k, why, n, ex in con.execute(
                    f"SELECT kind, regexp_replace(reason, ': ''.*$', '') AS why, count(*), "
-                   f"list((line, reason) ORDER BY line)[1:{EXAMPLES}] FROM {where}rejects "
+                   f"list((line, reason) ORDER BY line)[1:{EXAMPLES}] FROM {catalog}rejects "
                    "WHERE load_id = ? AND file = ? GROUP BY ALL ORDER BY 3 DESC, 2",
                    [load_id, file]).fetchall()]
     return flags, rejects

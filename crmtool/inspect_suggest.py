@@ -49,16 +49,16 @@ def suggest(report: Report, config: Config, existing: dict[str, Any] | None = No
     notes: list[str] = []
     for f in report.files:
         for s in f.sheets:
-            where = f.file + (f" [{s.sheet}]" if s.sheet else "")
+            place = f.file + (f" [{s.sheet}]" if s.sheet else "")
             if s.kind is None:
-                notes.append(f"# {where}: no table recognised; name one with --kind")
+                notes.append(f"# {place}: no table recognised; name one with --kind")
                 continue
             for m in s.missing:
                 if m.candidates:
                     columns.setdefault(s.kind, {}).setdefault(m.field, []).append(
                         m.candidates[0].header)
                 else:
-                    notes.append(f"# {where}: no column holds {s.kind}.{m.field}; name its header:"
+                    notes.append(f"# {place}: no column holds {s.kind}.{m.field}; name its header:"
                                  f" [columns.{s.kind}] {m.field} = [\"…\"]")
             for kind, vals in s.codes.items():
                 for v in vals:
