@@ -267,6 +267,61 @@ VALUES: dict[str, dict[str, Label]] = {
     },
 }
 VALUES["due_service"] = _RO_TYPE
+VALUES["flag"].update({
+    "bad_date": ("日期无法识别", "Unreadable date"),
+    "bad_amount": ("金额无法识别", "Unreadable amount"),
+    "bad_mileage": ("里程无法识别", "Unreadable mileage"),
+    "bad_year": ("年份无法识别", "Unreadable year"),
+    "bad_bool": ("是/否无法识别", "Unreadable yes/no"),
+})
+# `crmtool inspect`: where a header's mapping comes from, and the report's own words
+VALUES["mapping_source"] = {
+    "built-in": ("内置", "built-in"), "config": ("配置", "config"),
+    "profile": ("厂家预设", "profile"), "none": ("未使用", "not used"),
+}
+VALUES["inspect"] = {
+    "header": ("表头行: 第{line}行", "header row: line {line}"),
+    "table": ("识别为: {kind}", "table: {kind}"),
+    "no_table": ("识别为: 无法识别 (请用 --kind 指定)", "table: not recognised (pass --kind)"),
+    "evidence": ("依据", "evidence"), "runner_up": ("次选", "runner-up"),
+    "columns": ("列映射:", "columns:"),
+    "unused": ("未使用: 该字段已由另一列提供", "not used: another column of this field wins"),
+    "missing": ("缺少必需字段 {field}", "missing required field {field}"),
+    "could_fill": ("可由这些列提供", "could come from"),
+    "no_candidate": ("本文件没有可提供该字段的列", "no column of this file could fill it"),
+    "parse": ("{cells}个值中{parsed}个可解析", "{parsed} of {cells} cells parse"),
+    "now": ("现映射为 {field}", "now {field}"),
+    "values": ("{field} 的取值:", "values of {field}:"),
+    "unknown": ("未知", "unknown"), "empty": ("空", "empty"),
+    "more": ("… 另有{n}个取值", "… {n} more values"),
+    "flags": ("标记 (无法解析的值、异常VIN和电话):",
+              "flags (values that did not parse, odd VINs and phones):"),
+    "rejects": ("拒收:", "rejects:"), "line": ("第{line}行", "line {line}"),
+    "counts": ("导入预计: 读取 {read} = 入库 {loaded} + 重复 {duplicates} + 拒收 {rejected}",
+               "a load would give: read {read} = loaded {loaded} + duplicates {duplicates} + "
+               "rejected {rejected}"),
+    "fed": ("另补充", "also fed"),
+    "skipped": ("导入时将跳过: {why}", "a load would skip it: {why}"),
+    "already loaded": ("已导入过 (内容相同)", "already loaded"),
+    "earlier": ("此前已导入 (第{load_id}次导入, 文件 {file}); 以上标记和拒收为该次导入的记录",
+                "loaded before (load {load_id}, as {file}); the flags and rejects above are "
+                "that load's"),
+    "earlier_counts": ("当时导入: 读取 {read} = 入库 {loaded} + 重复 {duplicates} + "
+                       "拒收 {rejected}",
+                       "when it was loaded: read {read} = loaded {loaded} + duplicates "
+                       "{duplicates} + rejected {rejected}"),
+    "fails": ("导入将失败: {error}", "a load would fail: {error}"),
+    "unreadable": ("无法读取: {error}", "cannot be read: {error}"),
+    "total": ("合计: 读取 {read} = 入库 {loaded} + 重复 {duplicates} + 拒收 {rejected}",
+              "total: read {read} = loaded {loaded} + duplicates {duplicates} + "
+              "rejected {rejected}"),
+    "no_own": ("没有工单属于本店 own_dealers ({own}): 所有指标将为0; 见 --suggest-config",
+               "no repair order belongs to own_dealers ({own}): every figure would be 0; "
+               "see --suggest-config"),
+    "dry": ("未写入 {db}", "nothing was written to {db}"),
+    "no_db": ("数据库 {db} 尚不存在: 按空库计算",
+              "database {db} does not exist yet: counts are for an empty one"),
+}
 
 # Which value labels a column takes (a column not here shows its values as they are).
 VALUE_COLUMNS: dict[str, str] = {

@@ -114,37 +114,53 @@ def test_inspect_text_is_chinese_by_default_and_says_why_a_load_fails(tmp_path):
     assert r.stdout.splitlines() == [
         f"== {ro}",
         "表头行: 第2行 (gb18030)",
-        "识别为: repair_orders 工单; 依据: ro_id, dealer_code, vin, mileage_km, ro_type, payer (6)"
-        "; 次选: vehicles 车辆: vin, plate (2)",
+        "识别为: repair_orders 维修工单; 依据: ro_id, dealer_code, vin, mileage_km, ro_type, "
+        "payer (6); 次选: vehicles 车辆: vin, plate (2)",
         "列映射:",
         "  工单号 → ro_id 工单号 (内置)",
         "  VIN → vin 车架号(VIN) (内置)",
         "  单据日期 → — (未使用)",
-        "  维修类型 → ro_type 工单类型 (内置)",
-        "  结算方式 → payer 付费方 (内置)",
-        "  进厂里程 → mileage_km (内置)",
+        "  维修类型 → ro_type 维修类型 (内置)",
+        "  结算方式 → payer 付费方式 (内置)",
+        "  进厂里程 → mileage_km 里程(km) (内置)",
         "  车牌号 → vehicles.plate 车牌号 (内置)",
         "  车主 → customers.name 客户姓名 (内置)",
         "  经销商代码 → dealer_code 经销商代码 (内置)",
         "  备注 → — (未使用)",
         # all five 单据日期 cells are dates
         "缺少必需字段 settle_date 结算日期: 可由这些列提供 单据日期 (5个值中5个可解析)",
-        "ro_type 工单类型 的取值:",
-        "  保养 ×2 → maintenance",
-        "  钣喷 ×2 → body_paint",
-        "  常规保养15K ×1 → other (未知)",
-        "payer 付费方 的取值:",
-        "  保险 ×2 → insurance",
-        "  自费 ×2 → customer",
-        "  团购 ×1 → other (未知)",
+        "ro_type 维修类型 的取值:",
+        "  保养 ×2 → maintenance 定期保养",
+        "  钣喷 ×2 → body_paint 钣金喷漆",
+        "  常规保养15K ×1 → other 其他 (未知)",
+        "payer 付费方式 的取值:",
+        "  保险 ×2 → insurance 保险",
+        "  自费 ×2 → customer 自费",
+        "  团购 ×1 → other 其他 (未知)",
         f"导入将失败: {ro}: no column for repair_orders.settle_date; accepted headers: 结算日期, "
         "结算时间, 出厂日期, 完工日期, settle_date",
         "",
-        "合计: 读取 0 = 导入 0 + 重复 0 + 拒绝 0",
+        "合计: 读取 0 = 入库 0 + 重复 0 + 拒收 0",
         "没有工单属于本店 own_dealers (D001): 所有指标将为0; 见 --suggest-config",
         f"数据库 {db} 尚不存在: 按空库计算",
         f"未写入 {db}",
     ]
+
+
+def test_inspect_flags_and_rejects_in_chinese(tmp_path):
+    ro = shop(tmp_path)
+    r = run(tmp_path, "inspect", str(ro), config=mapping(tmp_path))
+    lines = r.stdout.splitlines()
+    at = lines.index("标记 (无法解析的值、异常VIN和电话):")
+    assert lines[at - 1:at + 6] == [
+        "导入预计: 读取 5 = 入库 3 + 重复 1 + 拒收 1 (repair_orders); 另补充: vehicles +2",
+        "标记 (无法解析的值、异常VIN和电话):",
+        "  repair_orders 维修工单 mileage_km 里程(km): bad_mileage 里程无法识别 ×1: 第4行: abc",
+        "  repair_orders 维修工单 payer 付费方式: unknown_code 未识别的代码值 ×1: 第3行: 团购",
+        "  repair_orders 维修工单 ro_type 维修类型: unknown_code 未识别的代码值 ×1: 第3行: "
+        "常规保养15K",
+        "拒收:",
+        "  repair_orders 维修工单 缺少车架号(VIN) ×1: 第5行"]
 
 
 def test_inspect_json_is_pinned(tmp_path):

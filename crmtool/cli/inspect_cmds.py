@@ -10,6 +10,7 @@ import typer
 
 from ..config import find_config_path
 from ..errors import UsageError
+from ..labels import check_lang
 from ..schema import TABLES
 from .app import app, state
 
@@ -65,9 +66,7 @@ def inspect_cmd(
         raise UsageError(f"--kind must be one of: {', '.join(TABLES)}")
     if fmt not in ("text", "json"):
         raise UsageError("--format must be text or json")
-    if lang not in (None, "zh", "en"):
-        raise UsageError(f"--lang: unknown language '{lang}'; use zh or en")
-    lang = lang or getattr(st.config, "lang", None) or "zh"
+    lang = check_lang(lang, st.config.lang)
     report = inspect(paths, st.config, database=st.db, kind=kind, wait=st.wait)
     suggested = suggest(report, st.config, _config_file(st.config_path))
     if fmt == "json":
