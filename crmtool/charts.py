@@ -150,4 +150,89 @@ def funnel(steps: Sequence[tuple[str, float, str, str]], *, title: str = "") -> 
     return _svg(len(steps) * (bar_h + gap) - gap, body, title)
 
 
-__all__ = ["hbar", "stacked", "stacked_rows", "funnel"]
+
+
+def lines(series: Sequence[tuple[str, Sequence[float | None], str]], xlabels: Sequence[str], *,
+          title: str = "", percent: bool = True, step: bool = False, ymax: float | None = None,
+          height: float = 240) -> Markup:
+    """Lines over shared x positions: (name, values, colour) per series, gaps for None; a
+    legend above, y from 0 to `ymax` (default the largest value); `step` draws a step curve
+    (a survival curve)."""
+    if not xlabels:
+        return Markup("")
+    left, right, top, bottom = 48, 12, 28, 28
+    w, h = WIDTH - left - right, height - top - bottom
+    vals = [v for _, vs, _ in series for v in vs if v is not None]
+    hi = ymax if ymax is not None else (max(vals, default=1.0) or 1.0)
+    n = len(xlabels)
+
+    def x(i: int) -> float:
+        return left + (w * i / (n - 1) if n > 1 else w / 2)
+
+    def y(v: float) -> float:
+        return top + h - h * min(max(v, 0.0), hi) / hi
+
+    body: list[Markup] = []
+    for k in range(5):  # grid and y labels
+        v = hi * k / 4
+        body.append(Markup('<line x1="{}" y1="{}" x2="{}" y2="{}" stroke="{}"/>').format(
+            left, _n(y(v)), _n(left + w), _n(y(v)), TRACK))
+        body.append(_text(left - 6, y(v) + 4, f"{v:.0%}" if percent else f"{v:,.0f}",
+                          anchor="end", fill=MUTED, size=11))
+    every = max(1, n // 8)
+    for i, lab in enumerate(xlabels):
+        if i % every == 0 or i == n - 1:
+            body.append(_text(x(i), top + h + 18, _clip(str(lab), 8), anchor="middle",
+                              fill=MUTED, size=11))
+    lx = left
+    for name, values, colour in series:
+        body.append(_rect(lx, 8, 10, 10, colour, rx=2))
+        body.append(_text(lx + 14, 17, _clip(str(name), 14), size=11))
+        lx += 24 + 7 * min(len(str(name)), 14) * (2 if any(ord(c) > 0x2E80 for c in name) else 1)
+        pts: list[str] = []
+        runs: list[list[str]] = []
+        for i, v in enumerate(values):
+            if v is None:
+                if pts:
+                    runs.append(pts)
+                pts = []
+                continue
+            if step and pts:
+                pts.append(f"{_n(x(i))},{pts[-1].split(',')[1]}")
+            pts.append(f"{_n(x(i))},{_n(y(v))}")
+        if pts:
+            runs.append(pts)
+        for run in runs:
+            body.append(Markup('<polyline points="{}" fill="none" stroke="{}" '
+                               'stroke-width="2"/>').format(" ".join(run), colour))
+    return _svg(height, body, title)
+
+
+def heatmap(rows: Sequence[tuple[str, Sequence[float | None]]], columns: Sequence[str], *,
+            title: str = "") -> Markup:
+    """A grid of shares 0–1, darker for higher; an empty cell for None."""
+    if not rows:
+        return Markup("")
+    label_w, cell_h, gap = 70, 28, 2
+    cell_w = (WIDTH - label_w) / max(len(columns), 1)
+    body: list[Markup] = []
+    for j, col in enumerate(columns):
+        body.append(_text(label_w + cell_w * (j + 0.5), 16, _clip(str(col), 8), anchor="middle",
+                          fill=MUTED, size=11))
+    for i, (label, values) in enumerate(rows):
+        y = 24 + i * (cell_h + gap)
+        body.append(_text(label_w - 8, y + cell_h / 2 + 4, _clip(str(label), 8), anchor="end"))
+        for j, v in enumerate(values):
+            x = label_w + j * cell_w
+            if v is None:
+                body.append(_rect(x + 1, y, cell_w - 2, cell_h, TRACK, rx=2))
+                continue
+            shade = int(235 - 190 * max(0.0, min(1.0, v)))
+            fill = f"#{shade // 3:02x}{shade // 2 + 30:02x}{min(255, shade + 20):02x}"
+            body.append(_rect(x + 1, y, cell_w - 2, cell_h, fill, rx=2))
+            body.append(_text(x + cell_w / 2, y + cell_h / 2 + 4, f"{v:.0%}", anchor="middle",
+                              fill="#ffffff" if v > 0.45 else INK, size=11))
+    return _svg(24 + len(rows) * (cell_h + gap), body, title)
+
+
+__all__ = ["hbar", "stacked", "stacked_rows", "funnel", "lines", "heatmap"]

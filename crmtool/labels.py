@@ -494,6 +494,34 @@ def words(lang: str) -> dict[str, str]:
     return WORDS_ZH if check_lang(lang) == "zh" else WORDS_EN
 
 
+# the report's section 售后保持 (docs/rules.md §19), zh and en
+_RETENTION_WORDS: dict[str, Label] = {
+    "retention": ("售后保持", "Retention"),
+    "retention_note": ("首保率、保养里程碑、12/24月保持率、6/13个月回厂率、车龄保持率与回厂间隔；"
+                       "只计本店回厂，销售当天不计。",
+                       "First-service rate, milestones, 12/24-month retention, return after "
+                       "6/13 months, ownership-year cohorts and time to return; own visits "
+                       "only, the sale day never counts."),
+    "ret_first_service_rate": ("首保率", "First-service rate"),
+    "ret_retention_12_24_rate": ("12/24月保持率", "12/24-month retention"),
+    "ret_return_6m_rate": ("6个月回厂率", "Return after 6 months"),
+    "ret_return_13m_rate": ("13个月回厂率", "Return after 13 months"),
+    "ret_median_days": ("回厂间隔中位数", "Median days to return"),
+    "days": ("天", "days"),
+    "ret_trend": ("近24个月趋势", "Last 24 months"),
+    "ret_funnel": ("保养里程碑漏斗", "Service milestones"),
+    "ret_k": ("保", ""), "ret_milestone": ("里程碑", "Milestone"),
+    "ret_reached": ("已达成", "Reached"), "ret_eligible": ("窗口已满", "Window closed"),
+    "ret_next": ("12个月内续保养", "Next within 12 months"),
+    "ret_cohort": ("车龄保持率（按销售年份）", "Ownership-year retention by sale year"),
+    "ret_year": ("第{}年", "Year {}"), "ret_sale_year": ("销售年份", "Sale year"),
+    "ret_sold": ("销售台数", "Sold"),
+    "ret_curve": ("回厂间隔（Kaplan–Meier）", "Time to return (Kaplan–Meier)"),
+    "ret_curve_note": ("纵轴：上次回厂后 t 天仍未回厂的比例", "Share still away t days after a visit"),
+    "ret_still_away": ("仍未回厂", "Still away"),
+}
+
+
 # --- the report's own words ----------------------------------------------------------------
 
 WORDS_ZH: dict[str, str] = {
@@ -771,3 +799,5 @@ WORDS_EN: dict[str, str] = {
     "value": "Value",
 }
 
+WORDS_ZH.update({k: zh for k, (zh, _en) in _RETENTION_WORDS.items()})
+WORDS_EN.update({k: en for k, (_zh, en) in _RETENTION_WORDS.items()})

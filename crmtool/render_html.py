@@ -478,6 +478,65 @@ def _quality(s: Mapping[str, Any], t: Mapping[str, str], top: int) -> Section:
     return sec
 
 
+def _retention(s: Mapping[str, Any], t: Mapping[str, str]) -> Section | None:
+    """售后保持: KPI tiles, the 24-month trend, the milestone funnel, the cohort heat map and
+    the time-to-return curve (docs/rules.md §19)."""
+    from .report_retention import survival_points, trend_series
+
+    detail = _d(s, "retention_detail")
+    if not detail:
+        return None
+    b = _d(detail, "block")
+    sec = Section("retention", t["retention"], t["retention_note"])
+    back = _d(b, "return_after")
+    median = b.get("median_days_to_return")
+    sec.panels.append(Panel(tiles=[
+        (t["ret_first_service_rate"], fmt_pct(_d(b, "first_service").get("rate")),
+         f"{fmt_int(_d(b, 'first_service').get('returned'))} / "
+         f"{fmt_int(_d(b, 'first_service').get('sold'))}"),
+        (t["ret_retention_12_24_rate"], fmt_pct(_d(b, "retention_12_24").get("rate")),
+         f"{fmt_int(_d(b, 'retention_12_24').get('retained'))} / "
+         f"{fmt_int(_d(b, 'retention_12_24').get('base'))}"),
+        *[(t.get(f"ret_return_{n}m_rate", f"{n}m"), fmt_pct(_d(back, n).get("rate")),
+           f"{fmt_int(_d(back, n).get('returned'))} / {fmt_int(_d(back, n).get('vehicles'))}")
+          for n in back],
+        (t["ret_median_days"], "–" if median is None else fmt_int(median), t["days"]),
+    ], wide=True))
+    xs, series = trend_series(detail, t)
+    sec.panels.append(Panel(title=t["ret_trend"], chart=charts.lines(
+        series, xs, title=t["ret_trend"], ymax=1.0), wide=True))
+    ms = _l(b, "milestones")
+    sec.panels.append(Panel(
+        title=t["ret_funnel"],
+        chart=charts.funnel([(f"{m['k']}{t['ret_k']}", float(m.get("reached") or 0),
+                              fmt_int(m.get("reached")), "#2e75b6") for m in ms],
+                            title=t["ret_funnel"]),
+        table=_table([t["ret_milestone"], t["ret_reached"], t["ret_eligible"], t["ret_next"],
+                      t["share"]],
+                     [[f"{m['k']}→{m['k'] + 1}", fmt_int(m.get("reached")),
+                       fmt_int(m.get("eligible")), fmt_int(m.get("next")),
+                       fmt_pct(m.get("rate"))] for m in ms], [False, True, True, True, True])))
+    cohort = _l(detail, "cohort")
+    if cohort:
+        years = [k for k in cohort[0] if k.startswith("year_")]
+        sec.panels.append(Panel(
+            title=t["ret_cohort"],
+            chart=charts.heatmap([(str(r["sale_year"]), [r.get(k) for k in years])
+                                  for r in cohort],
+                                 [t["ret_year"].format(k[5:]) for k in years],
+                                 title=t["ret_cohort"]),
+            table=_table([t["ret_sale_year"], t["ret_sold"],
+                          *[t["ret_year"].format(k[5:]) for k in years]],
+                         [[str(r["sale_year"]), fmt_int(r.get("sold")),
+                           *[fmt_pct(r.get(k)) for k in years]] for r in cohort],
+                         [False] + [True] * (len(years) + 1))))
+    sx, sy = survival_points(detail)
+    sec.panels.append(Panel(title=t["ret_curve"], note=t["ret_curve_note"], chart=charts.lines(
+        [(t["ret_still_away"], sy, "#1f4e79")], sx, title=t["ret_curve"], ymax=1.0,
+        step=True)))
+    return sec
+
+
 # ----------------------------------------------------------------------------- entry point
 
 def _env() -> jinja2.Environment:
@@ -496,7 +555,7 @@ def render_html(summary: dict, previous: dict | None, lists: dict[str, pl.DataFr
         _tiers(summary, t), _status(summary, t), _leakage(summary, t, top_rows),
         _follow(summary, t), _service(summary, t), _by_dealer(summary, t),
         _lists(lists, t, top_rows, show_pii, lang), _leads(summary, t, top_rows),
-        _quality(summary, t, top_rows),
+        _quality(summary, t, top_rows), _retention(summary, t),
     ]
     sections = [sec for sec in sections if sec is not None]
     return _env().get_template("report.html.j2").render(

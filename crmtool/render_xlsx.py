@@ -265,6 +265,67 @@ def _by_dealer_sheet(wb: Workbook, summary: Mapping[str, Any], t: Mapping[str, s
     return s.ws
 
 
+def _retention_sheet(wb: Workbook, summary: Mapping[str, Any], t: Mapping[str, str],
+                     used: set[str]) -> Worksheet | None:
+    """售后保持: the 24-month trend (line chart), the milestone funnel (bar chart), the cohort
+    table (colour scale) and the time-to-return curve (docs/rules.md §19)."""
+    from .report_retention import TREND, survival_points, trend_series
+
+    detail = summary.get("retention_detail")
+    if not isinstance(detail, Mapping) or not detail.get("trend"):
+        return None
+    name = _sheet_name(t["retention"], used)
+    s = _Summary(wb, wb.add_worksheet(name), name)
+    s.text(t["retention"], s.f_title)
+    s.text(t["retention_note"])
+    s.row += 1
+    xs, series = trend_series(detail, t)
+    s.table(t["ret_trend"], [t["as_of"], *[n for n, _, _ in series]],
+            [[x, *[vals[i] for _, vals, _ in series]] for i, x in enumerate(xs)],
+            ["text"] + ["pct"] * len(series))
+    first = s.row - 1 - len(xs)
+    chart = wb.add_chart({"type": "line"})
+    for j, ((label, _, colour), _key) in enumerate(zip(series, TREND, strict=False), start=1):
+        chart.add_series({"name": label, "categories": [name, first, 0, first + len(xs) - 1, 0],
+                          "values": [name, first, j, first + len(xs) - 1, j],
+                          "line": {"color": colour, "width": 2}})
+    chart.set_title({"name": t["ret_trend"], "name_font": {"size": 11}})
+    chart.set_y_axis({"min": 0, "max": 1, "num_format": "0%"})
+    chart.set_legend({"position": "bottom"})
+    s.ws.insert_chart(first - 2, 6, chart, {"x_scale": 1.3, "y_scale": 1.2})
+    block = detail.get("block") or {}
+    ms = [m for m in block.get("milestones") or [] if isinstance(m, Mapping)]
+    s.table(t["ret_funnel"], [t["ret_milestone"], t["ret_reached"], t["ret_eligible"],
+                              t["ret_next"], t["share"]],
+            [[f"{m['k']}→{m['k'] + 1}", m.get("reached"), m.get("eligible"), m.get("next"),
+              m.get("rate")] for m in ms], ["text", "int", "int", "int", "pct"],
+            chart={"type": "bar", "value_col": 1})
+    cohort = [r for r in detail.get("cohort") or [] if isinstance(r, Mapping)]
+    if cohort:
+        years = [k for k in cohort[0] if k.startswith("year_")]
+        s.table(t["ret_cohort"], [t["ret_sale_year"], t["ret_sold"],
+                                  *[t["ret_year"].format(k[5:]) for k in years]],
+                [[str(r["sale_year"]), r.get("sold"), *[r.get(k) for k in years]]
+                 for r in cohort], ["text", "int"] + ["pct"] * len(years))
+        top = s.row - 1 - len(cohort)
+        s.ws.conditional_format(top, 2, top + len(cohort) - 1, 1 + len(years),
+                                {"type": "3_color_scale", "min_color": "#F8696B",
+                                 "mid_color": "#FFEB84", "max_color": "#63BE7B"})
+    sx, sy = survival_points(detail)
+    s.table(t["ret_curve"], [t["days"], t["ret_still_away"]],
+            [[int(x), y] for x, y in zip(sx, sy, strict=True)], ["int", "pct"])
+    top = s.row - 1 - len(sx)
+    curve = wb.add_chart({"type": "scatter", "subtype": "straight"})
+    curve.add_series({"name": t["ret_still_away"], "categories": [name, top, 0, s.row - 2, 0],
+                      "values": [name, top, 1, s.row - 2, 1],
+                      "line": {"color": "#1F4E79", "width": 2}, "marker": {"type": "none"}})
+    curve.set_title({"name": t["ret_curve"], "name_font": {"size": 11}})
+    curve.set_y_axis({"min": 0, "max": 1, "num_format": "0%"})
+    curve.set_legend({"none": True})
+    s.ws.insert_chart(top - 2, 5, curve, {"x_scale": 1.1, "y_scale": 1.0})
+    return s.ws
+
+
 def _move_first(wb: Workbook, ws: Worksheet, *more: Worksheet) -> None:
     """Put the summary sheet (added last by the hook) in front, followed by `more`, and make
     it the active one."""
@@ -300,6 +361,7 @@ def write_xlsx_report(path: Path, summary: dict, lists: dict[str, pl.DataFrame],
         used = {n.lower() for n in wb.sheetnames}
         ws = _summary_sheet(wb, summary, t, used)
         by_dealer = _by_dealer_sheet(wb, summary, t, used)
-        _move_first(wb, ws, *([by_dealer] if by_dealer is not None else []))
+        kept = _retention_sheet(wb, summary, t, used)
+        _move_first(wb, ws, *[x for x in (by_dealer, kept) if x is not None])
 
     write_xlsx_sheets(path, sheets, lang=lang, workbook_hook=hook)

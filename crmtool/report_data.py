@@ -25,6 +25,7 @@ def collect_report_data(con: duckdb.DuckDBPyConnection, cfg: Config, period: Per
     """
     as_of = as_of or period.end
     summary = build_summary(con, cfg, period, as_of)
+    summary["retention_detail"] = _retention_detail(con, cfg, as_of)
     prev = period.previous()
     previous = build_summary(con, cfg, prev, min(as_of, prev.end))
     next_month = month_of(as_of, 1)
@@ -37,3 +38,15 @@ def collect_report_data(con: duckdb.DuckDBPyConnection, cfg: Config, period: Per
         "winback": campaigns.winback(con, cfg, as_of),
     }
     return summary, previous, {key: result.frame for key, result in lists.items()}
+
+
+def _retention_detail(con: duckdb.DuckDBPyConnection, cfg: Config, as_of: date) -> dict:
+    """The report's retention section: trend, cohorts, survival curve (docs/rules.md §19)."""
+    from . import facts
+    from .report_retention import collect
+
+    facts.install(con, cfg, snapshot=True)
+    try:
+        return collect(con, cfg, as_of)
+    finally:
+        facts.install(con, cfg)

@@ -338,6 +338,7 @@ class Retention:
     return_after: pl.DataFrame
     time_to_return: pl.DataFrame
     ownership_years: pl.DataFrame | None
+    curve: pl.DataFrame  # the Kaplan–Meier curve: as_of, group, t, at_risk, events, s
 
 
 def compute(con: duckdb.DuckDBPyConnection, cfg: Config, days: list[date],
@@ -357,6 +358,7 @@ def compute(con: duckdb.DuckDBPyConnection, cfg: Config, days: list[date],
             return_after=return_after(con, cfg, by),
             time_to_return=km_points(curve, list(cfg.retention.km_days)),
             ownership_years=ownership_years(con, cfg, by, max(days)) if cohorts else None,
+            curve=curve,
         )
     finally:
         for name, in con.execute("SELECT table_name FROM duckdb_tables() WHERE temporary "

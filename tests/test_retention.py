@@ -244,3 +244,41 @@ def test_summary_json_carries_the_block(store):
     assert got["milestones"][0] == {"k": 1, "reached": 7, "eligible": 2, "next": 1,
                                     "rate": 0.5}
     assert got["median_days_to_return"] == 729
+
+
+def _report(store, tmp_path):
+    r = CliRunner().invoke(app, ["--db", str(store), "--as-of", "2022-06-30", "report",
+                                 "--period", "2022-06", "--out", str(tmp_path), "-q"])
+    assert r.exit_code == 0, r.output
+    return tmp_path / "crmtool-report-2022-06.html"
+
+
+def test_report_has_the_retention_section(store, tmp_path):
+    import openpyxl
+
+    html = _report(store, tmp_path).read_text(encoding="utf-8")
+    section = html[html.index('id="retention"'):]
+    assert "售后保持" in section and "近24个月趋势" in section
+    assert "50.0%" in section            # first-service rate 3 / 6
+    assert "57.1%" in section            # 12/24 retention 4 / 7
+    assert section.count("<polyline") >= 4 + 1   # four trend lines and the survival curve
+    wb = openpyxl.load_workbook(tmp_path / "crmtool-report-2022-06.xlsx")
+    ws = wb["售后保持"]
+    assert len(ws._charts) == 3          # trend, milestone funnel, survival curve
+    cells = [[c.value for c in row] for row in ws.iter_rows()]
+    assert ["2022-06", 0.5, 4 / 7, 1 / 3, 0.5] in [row[:5] for row in cells]
+
+
+@pytest.mark.skipif(not __import__("pathlib").Path("/usr/bin/chromium").exists(),
+                    reason="needs /usr/bin/chromium")
+def test_the_browser_draws_the_retention_section(store, tmp_path):
+    import subprocess
+
+    page = _report(store, tmp_path)
+    dom = subprocess.run(
+        ["/usr/bin/chromium", "--headless", "--no-sandbox", "--disable-gpu",
+         "--disable-background-networking", "--disable-component-update", "--disable-sync",
+         "--no-first-run", "--disable-quic", f"--user-data-dir={tmp_path / 'profile'}",
+         "--dump-dom", page.as_uri()], capture_output=True, timeout=90, check=True,
+        text=True).stdout
+    assert 'id="retention"' in dom and "车龄保持率" in dom and "回厂间隔" in dom
