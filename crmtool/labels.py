@@ -517,7 +517,8 @@ _RETENTION_WORDS: dict[str, Label] = {
     "ret_year": ("第{}年", "Year {}"), "ret_sale_year": ("销售年份", "Sale year"),
     "ret_sold": ("销售台数", "Sold"),
     "ret_curve": ("回厂间隔（Kaplan–Meier）", "Time to return (Kaplan–Meier)"),
-    "ret_curve_note": ("纵轴：上次回厂后 t 天仍未回厂的比例", "Share still away t days after a visit"),
+    "ret_curve_note": ("纵轴：上次回厂后 t 天仍未回厂的比例",
+                       "Share still away t days after a visit"),
     "ret_still_away": ("仍未回厂", "Still away"),
 }
 

@@ -311,10 +311,10 @@ def km_points(curve: pl.DataFrame, points: list[int]) -> pl.DataFrame:
         ts, ss = part["t"].to_list(), part["s"].to_list()
         row: dict[str, Any] = {"as_of": as_of, "group": group,
                                "spells": int(part["at_risk"].max() or 0),
-                               "median_days": next((t for t, s in zip(ts, ss) if s <= 0.5),
+                               "median_days": next((t for t, s in zip(ts, ss, strict=True) if s <= 0.5),
                                                    None)}
         for p in points:
-            row[f"s_{p}"] = next((s for t, s in zip(reversed(ts), reversed(ss)) if t <= p), 1.0)
+            row[f"s_{p}"] = next((s for t, s in zip(reversed(ts), reversed(ss), strict=True) if t <= p), 1.0)
         rows.append(row)
     return pl.DataFrame(rows, schema={"as_of": pl.Date, "group": pl.String, "spells": pl.Int64,
                                       "median_days": pl.Int64,
@@ -414,7 +414,8 @@ def block(res: Retention, cfg: Config, as_of: date, group: str = ALL) -> dict[st
                         "returned": int(b.get("returned") or 0),
                         "rate": rate(b.get("returned"), b.get("vehicles"))}
     return {
-        "first_service": {"sold": int(fs.get("sold") or 0), "returned": int(fs.get("returned") or 0),
+        "first_service": {"sold": int(fs.get("sold") or 0),
+                          "returned": int(fs.get("returned") or 0),
                           "rate": rate(fs.get("returned"), fs.get("sold"))},
         "milestones": ms,
         "retention_12_24": {"base": int(r12.get("base") or 0),
