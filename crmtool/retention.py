@@ -308,13 +308,12 @@ def km_points(curve: pl.DataFrame, points: list[int]) -> pl.DataFrame:
     null), S(t) at each point (1 before the first event) and the spells counted."""
     rows = []
     for (as_of, group), part in curve.group_by(["as_of", "group"], maintain_order=True):
-        ts, ss = part["t"].to_list(), part["s"].to_list()
+        steps = list(zip(part["t"].to_list(), part["s"].to_list(), strict=True))
         row: dict[str, Any] = {"as_of": as_of, "group": group,
                                "spells": int(part["at_risk"].max() or 0),
-                               "median_days": next((t for t, s in zip(ts, ss, strict=True) if s <= 0.5),
-                                                   None)}
+                               "median_days": next((t for t, s in steps if s <= 0.5), None)}
         for p in points:
-            row[f"s_{p}"] = next((s for t, s in zip(reversed(ts), reversed(ss), strict=True) if t <= p), 1.0)
+            row[f"s_{p}"] = next((s for t, s in reversed(steps) if t <= p), 1.0)
         rows.append(row)
     return pl.DataFrame(rows, schema={"as_of": pl.Date, "group": pl.String, "spells": pl.Int64,
                                       "median_days": pl.Int64,
