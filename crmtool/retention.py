@@ -295,9 +295,11 @@ def time_to_return(con: duckdb.DuckDBPyConnection, cfg: Config, by: str | None) 
             SELECT d, g, t, count(*) FILTER (WHERE event) AS events, count(*) AS n
             FROM {t} GROUP BY ALL
         ), risk AS (
-            SELECT *, sum(n) OVER (PARTITION BY d, g ORDER BY t DESC) AS at_risk FROM c
+            SELECT *, sum(n) OVER (PARTITION BY d, g ORDER BY t DESC) AS at_risk,
+                   sum(n) OVER (PARTITION BY d, g) AS spells
+            FROM c
         )
-        SELECT d AS as_of, g AS "group", t, at_risk, events,
+        SELECT d AS as_of, g AS "group", t, spells, at_risk, events,
                product(1 - events / at_risk) OVER (PARTITION BY d, g ORDER BY t) AS s
         FROM risk ORDER BY ALL
     """).pl().filter(pl.col("events") > 0)
@@ -310,7 +312,7 @@ def km_points(curve: pl.DataFrame, points: list[int]) -> pl.DataFrame:
     for (as_of, group), part in curve.group_by(["as_of", "group"], maintain_order=True):
         steps = list(zip(part["t"].to_list(), part["s"].to_list(), strict=True))
         row: dict[str, Any] = {"as_of": as_of, "group": group,
-                               "spells": int(part["at_risk"].max() or 0),
+                               "spells": int(part["spells"].max() or 0),
                                "median_days": next((t for t, s in steps if s <= 0.5), None)}
         for p in points:
             row[f"s_{p}"] = next((s for t, s in reversed(steps) if t <= p), 1.0)

@@ -208,6 +208,7 @@ def test_cli_kpis_csv(store):
     assert lines[0] == "kpi,step,base,count,rate"
     assert "first_service,12m,6,3,0.5" in lines
     assert "retention_12_24,,7,4,0.5714285714285714" in lines
+    assert "median_days_to_return,,19,729," in lines  # 19 spells (the three at 0 included)
 
 
 def test_cli_lists(store):
