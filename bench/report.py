@@ -8,6 +8,8 @@ from pathlib import Path
 STEPS = [("load_plain", "plain DuckDB load (UTF-8)"), ("load_utf8", "crmtool load (UTF-8)"),
          ("load_gbk", "crmtool load (GBK)"), ("segment", "crmtool segment --format parquet"),
          ("summary", "crmtool summary --format json"),
+         ("retention", "crmtool retention (one as_of)"),
+         ("retention_trend", "crmtool retention --trend 24"),
          ("segment_sql", "hand-written SQL segment list"),
          ("segment_pandas", "pandas segment list"),
          # results of runs before the baselines made the whole segment list
@@ -71,6 +73,11 @@ def targets(r: dict) -> list[tuple[str, str, bool | None]]:
         if not old:
             out.append(("segment vs pandas: segment >= 10x faster (like for like)",
                         f"pandas / segment = {pandas / seg:.2f}x", pandas / seg >= 10))
+    if "retention" in r:
+        ret, trend = med("retention"), med("retention_trend")
+        out.append(("retention <= 1.5x segment", f"{ret / seg:.2f}x", ret / seg <= 1.5))
+        out.append(("retention --trend 24 <= 4x one as_of", f"{trend / ret:.2f}x",
+                    trend / ret <= 4))
     rss = max(r[k]["max_rss_mb"] for k in CRM)
     out.append(("peak RSS <= 4 GB (crmtool steps)", f"{rss:.0f} MB",
                 rss <= 4096 if r["size"] == "10m" else None))

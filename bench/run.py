@@ -181,6 +181,12 @@ def bench(size: str, repeat: int, skip_pandas: bool) -> dict:
     r["summary"] = measure("crmtool summary", crm + ["--db", str(db), "summary", "--period",
                                                      PERIOD, "--format", "json"],
                               repeat, env)
+    r["retention"] = measure("crmtool retention", crm + ["--db", str(db), "--as-of", AS_OF,
+                                                         "retention", "--format", "csv"],
+                             repeat, env)
+    r["retention_trend"] = measure("retention --trend 24", crm + [
+        "--db", str(db), "--as-of", AS_OF, "retention", "--trend", "24", "--format", "csv"],
+        repeat, env)
     r.update(baselines(db, work, seg, repeat, env, skip_pandas))
     r["loadavg"] = os.getloadavg()
     return r
