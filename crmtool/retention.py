@@ -238,7 +238,7 @@ def return_after(con: duckdb.DuckDBPyConnection, cfg: Config, by: str | None) ->
     ns = ", ".join(f"({int(n)})" for n in cfg.retention.lookback_months)
     t = _grouped(con, cfg, by, f"""
         WITH per_month AS (
-            SELECT vin, date_trunc('month', day) AS mon, arg_max(next_day, day) AS next_day
+            SELECT vin, date_trunc('month', day) AS mon, arg_max_null(next_day, day) AS next_day
             FROM _ret_visits GROUP BY ALL
         ), targets AS (
             SELECT d.d, d.m_end, n.n,

@@ -35,6 +35,7 @@ VEHICLES = {
     "F11": ("2021-09-10", "own"),
     "X": ("2021-02-01", "other"),       # not sold by us
     "Y": (None, None), "Z": (None, None), "W": (None, None), "V": (None, None),
+    "U": (None, None),
 }
 
 # (vin, day, ro_type, dealer)
@@ -66,6 +67,8 @@ ORDERS = [
     ("W", "2021-12-05", "repair", "D001"),
     ("W", "2022-06-30", "repair", "D001"),
     ("V", "2021-05-31", "repair", "D001"),
+    ("U", "2021-12-01", "repair", "D001"),
+    ("U", "2021-12-15", "repair", "D001"),          # its last visit of the month: none after
 ]
 
 
@@ -128,28 +131,29 @@ def test_retention_12_24(block):
 
 def test_return_after_6_and_13_months(block):
     # M = 2022-06. N=6 → 2021-12: F4 (no later visit), Z (last 12-20, next 2022-07-01: after
-    # the end of M), W (back 2022-06-30) → 1 of 3. N=13 → 2021-05: F5 (back 2021-08-01),
-    # V (never) → 1 of 2
+    # the end of M), U (12-01 and 12-15, nothing after the last), W (back 2022-06-30) → 1 of
+    # 4. N=13 → 2021-05: F5 (back 2021-08-01), V (never) → 1 of 2
     assert block["return_after"] == {
-        "6": {"vehicles": 3, "returned": 1, "rate": 1 / 3},
+        "6": {"vehicles": 4, "returned": 1, "rate": 1 / 4},
         "13": {"vehicles": 2, "returned": 1, "rate": 1 / 2},
     }
 
 
 def test_time_to_return_kaplan_meier(block):
-    # spells from own visits in 2020-07-01 … 2022-06-30 (19): events at 10 (Z), 92 (F5),
-    # 207 (W), 364 (F3), 366 (F4), 729 (Y); censored at 0 ×3 (F2 W Y), 16, 81, 180, 192,
-    # 210, 333, 364 (F3's second, at risk at the tie), 365 (OLD), 395, 486.
-    s10 = 15 / 16                      # 16 at risk after the three censored at 0
-    s92 = s10 * 12 / 13                # 16 − 1 − 2 (16, 81)
-    s207 = s92 * 9 / 10                # 13 − 1 − 2 (180, 192)
+    # spells from own visits in 2020-07-01 … 2022-06-30 (21): events at 10 (Z), 14 (U),
+    # 92 (F5), 207 (W), 364 (F3), 366 (F4), 729 (Y); censored at 0 ×3 (F2 W Y), 16, 81, 180,
+    # 192, 197 (U), 210, 333, 364 (F3's second, at risk at the tie), 365 (OLD), 395, 486.
+    s10 = 17 / 18                      # 18 at risk after the three censored at 0
+    s14 = s10 * 16 / 17
+    s92 = s14 * 13 / 14                # 17 − 1 − 2 (16, 81)
+    s207 = s92 * 9 / 10                # 14 − 1 − 3 (180, 192, 197)
     s364 = s207 * 6 / 7                # 10 − 1 − 2 (210, 333)
-    s366 = s364 * 3 / 4                # 7 − 1 − 2 (364 censored, 365): 0.5007, not ≤ 0.5
-    assert block["survival"]["90"] == pytest.approx(s10)
+    s366 = s364 * 3 / 4                # 7 − 1 − 2 (364 censored, 365)
+    assert block["survival"]["90"] == pytest.approx(s14)
     assert block["survival"]["180"] == pytest.approx(s92)
     assert block["survival"]["365"] == pytest.approx(s364)
-    assert s366 > 0.5
-    assert block["median_days_to_return"] == 729  # S(729) = 0 (the last one at risk returns)
+    assert s364 > 0.5 >= s366 == pytest.approx(0.4776, abs=1e-4)
+    assert block["median_days_to_return"] == 366
 
 
 def test_ownership_year_cohorts(result):
@@ -208,7 +212,7 @@ def test_cli_kpis_csv(store):
     assert lines[0] == "kpi,step,base,count,rate"
     assert "first_service,12m,6,3,0.5" in lines
     assert "retention_12_24,,7,4,0.5714285714285714" in lines
-    assert "median_days_to_return,,19,729," in lines  # 19 spells (the three at 0 included)
+    assert "median_days_to_return,,21,366," in lines  # 21 spells (the three at 0 included)
 
 
 def test_cli_lists(store):
@@ -244,7 +248,7 @@ def test_summary_json_carries_the_block(store):
     assert got["return_after"]["13"] == {"vehicles": 2, "returned": 1, "rate": 0.5}
     assert got["milestones"][0] == {"k": 1, "reached": 7, "eligible": 2, "next": 1,
                                     "rate": 0.5}
-    assert got["median_days_to_return"] == 729
+    assert got["median_days_to_return"] == 366
 
 
 def _report(store, tmp_path):
@@ -267,7 +271,7 @@ def test_report_has_the_retention_section(store, tmp_path):
     ws = wb["售后保持"]
     assert len(ws._charts) == 3          # trend, milestone funnel, survival curve
     cells = [[c.value for c in row] for row in ws.iter_rows()]
-    assert ["2022-06", 0.5, 4 / 7, 1 / 3, 0.5] in [row[:5] for row in cells]
+    assert ["2022-06", 0.5, 4 / 7, 1 / 4, 0.5] in [row[:5] for row in cells]
 
 
 @pytest.mark.skipif(not __import__("pathlib").Path("/usr/bin/chromium").exists(),
