@@ -81,7 +81,8 @@ def _install(con: duckdb.DuckDBPyConnection, cfg: Config) -> None:
     types = facts.sql_list(r.milestone_types)
     con.execute("""
         CREATE OR REPLACE TEMP TABLE _ret_visits AS
-        SELECT v.vin, v.day, lead(v.day) OVER (PARTITION BY v.vin ORDER BY v.day) AS next_day
+        SELECT v.vin, v.day, lead(v.day) OVER (PARTITION BY v.vin ORDER BY v.day) AS next_day,
+               lag(v.day) OVER (PARTITION BY v.vin ORDER BY v.day) AS prev_day
         FROM visits v LEFT JOIN vehicles s ON s.vin = v.vin
         WHERE v.is_own AND (s.sale_date IS NULL OR v.day > s.sale_date)
     """)
@@ -151,6 +152,17 @@ def _groups(con: duckdb.DuckDBPyConnection, cfg: Config, by: str | None,
     raise ValueError(by)
 
 
+STATIC = (None, "dealer", "series", "sale_channel")  # a car's group does not depend on the day
+
+
+def _static_visits(by: str | None) -> str:
+    """_ret_visits with the car's group `g` (a split that does not depend on the day)."""
+    if by in (None, "dealer"):
+        return f"SELECT *, '{ALL}' AS g FROM _ret_visits"
+    return f"""SELECT r.*, coalesce(CAST(v.{by} AS VARCHAR), '{UNKNOWN}') AS g
+               FROM _ret_visits r LEFT JOIN vehicles v ON v.vin = r.vin"""
+
+
 def _grouped(con: duckdb.DuckDBPyConnection, cfg: Config, by: str | None,
              rows: str, name: str) -> str:
     """Materialise `rows` (with vin and ref columns) joined to its group as temp table
@@ -214,6 +226,8 @@ def retention_12_24(con: duckdb.DuckDBPyConnection, cfg: Config,
     """Per as_of day and group: base = own visit in as_of − 729 … − 365; retained = base with
     an own visit in as_of − 364 … as_of."""
     w = int(cfg.retention.window_days)
+    if by in STATIC:
+        return _retention_12_24_by_intervals(con, by, w)
     t = _grouped(con, cfg, by, f"""
         WITH probe AS (
             SELECT d.d, u.vin, d.d - {w} AS base_end
@@ -229,6 +243,42 @@ def retention_12_24(con: duckdb.DuckDBPyConnection, cfg: Config,
         SELECT d AS as_of, g AS "group", count(*) AS base,
                count(*) FILTER (WHERE last_any >= d - {w - 1}) AS retained
         FROM {t} GROUP BY ALL ORDER BY ALL
+    """).pl()
+
+
+def _retention_12_24_by_intervals(con: duckdb.DuckDBPyConnection, by: str | None,
+                                  w: int) -> pl.DataFrame:
+    """The same counts from intervals of as_of days, without a row per car and day: a visit v
+    (previous p, next n) puts its car in the base for as_of in [max(v + w, p + 2w), v + 2w − 1]
+    (the union of every visit's [v + w, v + 2w − 1], in disjoint pieces) and in the base but
+    not retained for as_of in [v + w, min(v + 2w − 1, n − 1)] (v is then the car's last visit);
+    counts at a day are running sums of +1 / −1 at the pieces' ends."""
+    return con.sql(f"""
+        WITH v AS ({_static_visits(by)}),
+        pieces AS (
+            SELECT g, 'base' AS what, greatest(day + {w}, coalesce(prev_day + {2 * w}, day + {w}))
+                   AS first, day + {2 * w - 1} AS last FROM v
+            UNION ALL
+            SELECT g, 'lost', day + {w}, least(day + {2 * w - 1},
+                                              coalesce(next_day - 1, day + {2 * w - 1})) FROM v
+        ), deltas AS (
+            SELECT g, what, first AS day, 1 AS n FROM pieces WHERE first <= last
+            UNION ALL
+            SELECT g, what, last + 1, -1 FROM pieces WHERE first <= last
+        ), daily AS (SELECT g, what, day, sum(n) AS n FROM deltas GROUP BY ALL),
+        running AS (
+            SELECT g, what, day, sum(n) OVER (PARTITION BY g, what ORDER BY day) AS n FROM daily
+        ), at_day AS (
+            SELECT k.d, r.g, r.what, r.n
+            FROM (SELECT d.d, x.g, x.what
+                  FROM _ret_dates d CROSS JOIN (SELECT DISTINCT g, what FROM running) x) k
+            ASOF JOIN running r ON r.g = k.g AND r.what = k.what AND k.d >= r.day
+        )
+        SELECT d AS as_of, g AS "group", CAST(sum(n) FILTER (WHERE what = 'base') AS BIGINT)
+                 AS base,
+               CAST(sum(n) FILTER (WHERE what = 'base') - coalesce(sum(n) FILTER (WHERE
+                 what = 'lost'), 0) AS BIGINT) AS retained
+        FROM at_day GROUP BY ALL HAVING sum(n) FILTER (WHERE what = 'base') > 0 ORDER BY ALL
     """).pl()
 
 
@@ -284,15 +334,24 @@ def time_to_return(con: duckdb.DuckDBPyConnection, cfg: Config, by: str | None) 
     censored at as_of; per as_of day and group the curve at each event time: spells at risk,
     events, S(t)."""
     span = int(cfg.retention.km_origin_days)
-    t = _grouped(con, cfg, by, f"""
-        SELECT d.d, v.vin, d.d - {span} AS ref,
+    if by in STATIC:  # one row per (group, visit day, next visit day): far fewer than visits
+        t = f"""(
+            WITH pairs AS (SELECT g, day, next_day, count(*) AS n
+                           FROM ({_static_visits(by)}) GROUP BY ALL)
+            SELECT d.d, p.g, p.n,
+                   CASE WHEN p.next_day <= d.d THEN p.next_day - p.day ELSE d.d - p.day END AS t,
+                   coalesce(p.next_day <= d.d, false) AS event
+            FROM _ret_dates d JOIN pairs p ON p.day BETWEEN d.d - {span - 1} AND d.d)"""
+    else:
+        t = _grouped(con, cfg, by, f"""
+        SELECT d.d, v.vin, d.d - {span} AS ref, 1 AS n,
                CASE WHEN v.next_day <= d.d THEN v.next_day - v.day ELSE d.d - v.day END AS t,
                coalesce(v.next_day <= d.d, false) AS event
         FROM _ret_dates d JOIN _ret_visits v ON v.day BETWEEN d.d - {span - 1} AND d.d
     """, "_ret_km")
     return con.sql(f"""
         WITH c AS (
-            SELECT d, g, t, count(*) FILTER (WHERE event) AS events, count(*) AS n
+            SELECT d, g, t, coalesce(sum(n) FILTER (WHERE event), 0) AS events, sum(n) AS n
             FROM {t} GROUP BY ALL
         ), risk AS (
             SELECT *, sum(n) OVER (PARTITION BY d, g ORDER BY t DESC) AS at_risk,

@@ -134,3 +134,24 @@ def test_sql_agrees_with_a_plain_python_reading(sample_store, as_of):
         assert (b["vehicles"], b["returned"]) == want[f"back{n}"]
     assert got["median_days_to_return"] == want["median"]
     assert want["r1224"][0] > 0 and want["first_service"][0] > 0  # the comparison has data
+
+
+@pytest.mark.parametrize("by", [None, "series"])
+def test_fast_paths_equal_the_row_per_car_paths(sample_store, monkeypatch, by):
+    """12/24 retention from intervals and Kaplan–Meier from (day, next day) pairs give the
+    row-per-car answers, for a trend of month ends."""
+    path, cfg = sample_store
+    con = db.connect(path, read_only=True)
+    facts.install(con, cfg)
+    days = retention.trend_days(date(2021, 12, 31), 6)
+    fast = retention.compute(con, cfg, days, by, cohorts=False)
+    monkeypatch.setattr(retention, "STATIC", ())
+    slow = retention.compute(con, cfg, days, by, cohorts=False)
+    con.close()
+    assert fast.retention_12_24.sort(["as_of", "group"]).equals(
+        slow.retention_12_24.sort(["as_of", "group"]))
+    key = ["as_of", "group", "t"]
+    assert fast.curve.sort(key).drop("s").equals(slow.curve.sort(key).drop("s"))
+    assert fast.time_to_return.sort(["as_of", "group"]).equals(
+        slow.time_to_return.sort(["as_of", "group"]))
+    assert fast.retention_12_24.height >= 6
