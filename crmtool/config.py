@@ -140,6 +140,14 @@ class RetentionConfig:
 
 
 @dataclass
+class ForecastConfig:
+    """BG/NBD + Gamma-Gamma forecast (issue 17, docs/rules.md Forecast)."""
+
+    discount_rate: float = 0.0  # annual rate applied to value_12m (0: undiscounted)
+    horizon_days: int = 365  # expected_visits_12m / value_12m look this many days ahead
+
+
+@dataclass
 class Config:
     own_dealers: list[str] = field(default_factory=lambda: ["D001"])
     own_region: str = ""
@@ -160,6 +168,7 @@ class Config:
     winback: WinbackConfig = field(default_factory=WinbackConfig)
     care: CareConfig = field(default_factory=CareConfig)
     retention: RetentionConfig = field(default_factory=RetentionConfig)
+    forecast: ForecastConfig = field(default_factory=ForecastConfig)
     # [columns.<table>] field = ["extra header", ...]
     columns: dict[str, dict[str, list[str]]] = field(default_factory=dict)
     # [values.<kind>] code = ["extra raw value", ...]   (kind: ro_type, payer, sale_channel ...)
@@ -268,6 +277,9 @@ def _validate(cfg: Config) -> Config:
         raise ConfigError(f"config key 'lang' must be \"zh\" or \"en\", got {cfg.lang!r}")
     if not cfg.own_dealers:
         raise ConfigError("config key 'own_dealers' must name at least one dealer code")
+    if not 0 <= cfg.forecast.discount_rate < 1 or cfg.forecast.horizon_days < 1:
+        raise ConfigError("config key 'forecast.discount_rate' must be in [0, 1) and "
+                          "'forecast.horizon_days' at least 1")
     if len(cfg.tiers.target_mix) != 4:
         raise ConfigError("config key 'tiers.target_mix' must have 4 numbers (A, B, C, D)")
     return cfg

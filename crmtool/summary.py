@@ -90,6 +90,9 @@ def _extras(con: duckdb.DuckDBPyConnection, cfg: Config, period: Period,
     from . import care  # issue 8: callbacks, birthdays, complaints, suppression
 
     extras["care"] = care.care_summary(con, cfg, as_of)
+    from . import forecast  # issue 17: BG/NBD + Gamma-Gamma (numpy/scipy load only here)
+
+    extras["forecast"] = forecast.summary_block(con, cfg, as_of)
     return extras
 
 

@@ -14,6 +14,7 @@ from .. import campaigns, churn, db, facts, leads
 from ..errors import UsageError
 from ..period import Period, month_of, parse_period, resolve_period
 from .app import State, app, state
+from .forecast_cmds import ForecastOpt, with_forecast
 from .lists import suppress
 from .options import FromOpt, IncludeRecentOpt, ListOutput, MonthOpt, PeriodOpt, ToOpt, list_command
 
@@ -61,6 +62,7 @@ def churn_cmd(
     per_customer: Annotated[bool, typer.Option(
         "--per-customer", help="One row per customer (their most urgent vehicle).")] = False,
     include_recent: IncludeRecentOpt = False,
+    with_fc: ForecastOpt = False,
     leakage: Annotated[bool, typer.Option(
         "--leakage", help="Where the base vehicles went in --period (retained, cross_shop, "
         "defected, out_of_channel).")] = False,
@@ -81,9 +83,13 @@ def churn_cmd(
       crmtool churn --status loyal,general --warn
 
       crmtool churn --leakage --period 2021 --format csv
+
+      crmtool churn --forecast --where "p_alive > 0.5" --sort -value_12m
     """
     st = state(ctx)
     if leakage:
+        if with_fc:
+            raise UsageError("--forecast goes with the status list, not --leakage")
         p = resolve_period(period, date_from, date_to, st.as_of or date.today())
         _emit(st, churn.leakage_list(_open(st), st.config, p), output, sheet="churn")
         return
@@ -99,6 +105,8 @@ def churn_cmd(
     if warn:
         frame = frame.filter(pl.col("warn"))
     frame = suppress(st, con, frame, include_recent=include_recent)
+    if with_fc:
+        frame = with_forecast(st, con, frame)
     if per_customer:
         frame = churn.per_customer(frame)
     _emit(st, churn.ListResult(frame, res.left_out), output, sheet="churn")
@@ -174,6 +182,7 @@ def campaign_cmd(
         "--half", help="loyal: a half year, e.g. 2021H2.")] = None,
     year: Annotated[str | None, typer.Option("--year", help="loyal: a year, e.g. 2021.")] = None,
     include_recent: IncludeRecentOpt = False,
+    with_fc: ForecastOpt = False,
 ) -> None:
     """Campaign call lists, one row per vehicle with the owner's contact and the gift.
 
@@ -186,6 +195,8 @@ def campaign_cmd(
       crmtool campaign loyal --half 2021H2
 
       crmtool campaign winback --format xlsx -o winback.xlsx
+
+      crmtool campaign winback --forecast --sort -value_12m
     """
     st = state(ctx)
     if kind not in CAMPAIGNS:
@@ -194,6 +205,8 @@ def campaign_cmd(
         raise UsageError("--days goes with warranty or insurance")
     if (half or year) and kind != "loyal":
         raise UsageError("--half/--year go with loyal")
+    if with_fc and kind != "winback":
+        raise UsageError("--forecast goes with winback")
     as_of = st.as_of or date.today()
     if kind == "loyal":
         p = _loyal_period(half, year, as_of)
@@ -206,6 +219,8 @@ def campaign_cmd(
         res = campaigns.loyal_reward(con, cfg, p)
     else:
         res = campaigns.winback(con, cfg, as_of)
+        if with_fc:
+            res.frame = with_forecast(st, con, res.frame, as_of)
     _emit(st, res, output, con, include_recent, sheet=kind)
 
 

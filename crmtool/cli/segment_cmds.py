@@ -16,6 +16,7 @@ from ..config import Config
 from ..errors import CrmError, UsageError
 from ..output import shape
 from .app import State, app, state
+from .forecast_cmds import ForecastOpt, with_forecast
 from .lists import suppress
 from .options import IncludeRecentOpt, ListOutput, list_command, split_csv
 
@@ -103,6 +104,7 @@ def segment_cmd(
     per_customer: Annotated[bool, typer.Option(
         "--per-customer", help="One row per customer: their best-tier vehicle.")] = False,
     include_recent: IncludeRecentOpt = False,
+    with_fc: ForecastOpt = False,
     by: Annotated[str | None, typer.Option(
         "--by", metavar="KEYS", help="Print counts per combination instead of rows, e.g. "
         "tier,stage (keys: tier, stage, mileage, frequency, area, decade, usage, series, "
@@ -121,6 +123,8 @@ def segment_cmd(
       crmtool segment --series 迈腾 --mileage-band 30k-60k --where "ticket > 800" -o list.xlsx
 
       crmtool segment --per-customer --status at_risk --mask-pii
+
+      crmtool segment --tier A,B --forecast --sort -value_12m
     """
     st = state(ctx)
     cfg = st.config
@@ -141,6 +145,8 @@ def segment_cmd(
             raise UsageError("--status: loyalty status is not available in this build")
         frame = _filter(frame, "status", status, "--status", STATUSES)
     frame = suppress(st, con, frame, include_recent=include_recent)
+    if with_fc:
+        frame = with_forecast(st, con, frame)
     if per_customer:
         frame = segment.per_customer(frame)
     if by:  # --where selects the vehicles that are counted

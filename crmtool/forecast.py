@@ -1,0 +1,364 @@
+"""Forecast per vehicle (docs/rules.md Forecast; rulebook §15, §16): P(alive), expected paid
+visits and 12-month value from BG/NBD + Gamma-Gamma fitted on the store's paid visits.
+
+- The visits summary (x, t_x, T in days, mean repeat paid amount) is one DuckDB query over
+  the facts (`summary_sql`); reversal orders are netted into their day's paid amount.
+- The fits (crmtool.forecast_model) run on every vehicle with a paid own visit on or before
+  the calibration end; parameters and scores are computed once per database snapshot (temp
+  tables dropped by facts.install, like the rules' results) so lists do not refit.
+- Lists take the scores by vin: `forecast_list`, `attach` (segment/churn/winback --forecast).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+from dataclasses import asdict, dataclass
+from datetime import date
+from typing import Any
+
+import duckdb
+import numpy as np
+import polars as pl
+
+from . import churn, value_tiers
+from . import forecast_model as fm
+from .config import Config
+from .errors import CrmError
+
+BANDS = ("x0", "[0,0.2)", "[0.2,0.5)", "[0.5,0.8)", "[0.8,1]")
+X_BUCKETS = ("0", "1", "2", "3", "4", "5", "6", "7+")
+SCORE_COLUMNS = ("vin", "x", "t_x", "T", "mean_paid", "first_paid", "last_paid", "p_alive",
+                 "expected_visits_12m", "expected_ticket", "value_12m")
+
+
+def paid_days_sql() -> str:
+    """Per (vin, day) up to $cal: the paid visits of rules §2 with their amount, where
+    customer-paid orders of a visit type are netted (a negative reversal order reduces its
+    day's amount); a day whose net is not above 0 was fully reversed and is no paid visit."""
+    return """
+        SELECT vin, settle_date AS day, CAST(net AS DOUBLE) AS amount
+        FROM (
+            SELECT vin, settle_date,
+                   sum(CAST(total_amount AS DECIMAL(18, 2)))
+                       FILTER (WHERE payer = 'customer') AS net,
+                   bool_or(is_customer_paid) AS any_paid
+            FROM ro
+            WHERE is_own AND is_visit_type AND vin IS NOT NULL AND settle_date <= $cal
+            GROUP BY vin, settle_date)
+        WHERE any_paid AND net > 0
+    """
+
+
+def summary_sql() -> str:
+    """Per vehicle with a paid visit up to $cal: x (paid visits after the first), t_x (days
+    first → last paid visit), T (days first paid visit → $cal), mean_paid (mean amount of the
+    repeat paid visits, the first excluded; null when x = 0), first_paid, last_paid."""
+    return f"""
+        WITH paid AS ({paid_days_sql()})
+        SELECT vin, CAST(count(*) - 1 AS INTEGER) AS x,
+               CAST(max(day) - min(day) AS INTEGER) AS t_x,
+               CAST($cal - min(day) AS INTEGER) AS "T",
+               CASE WHEN count(*) > 1
+                    THEN (sum(amount) - arg_min(amount, day)) / (count(*) - 1) END AS mean_paid,
+               min(day) AS first_paid, max(day) AS last_paid
+        FROM paid GROUP BY vin
+    """
+
+
+@dataclass
+class Forecast:
+    """The two fits at a calibration end."""
+
+    cal_end: date
+    bgnbd: fm.Fit
+    gamma_gamma: fm.Fit
+
+    def check(self) -> Forecast:
+        try:
+            self.bgnbd.check()
+            self.gamma_gamma.check()
+        except fm.FitError as e:
+            raise CrmError(f"forecast: {e}") from None
+        if self.gamma_gamma.params[1] <= 1:
+            raise CrmError("forecast: the Gamma-Gamma fit gives q ≤ 1, so the mean ticket of "
+                           "vehicles without a repeat paid visit is not defined; too few "
+                           "repeat paid visits to forecast value")
+        return self
+
+
+def _key(cfg: Config, cal: date, *extra: object) -> str:
+    text = repr((cfg.own_dealers, cfg.visit_excludes, cal.isoformat(), *extra))
+    return hashlib.sha1(text.encode()).hexdigest()[:16]
+
+
+def _cached(con: duckdb.DuckDBPyConnection, name: str) -> bool:
+    return bool(con.execute("SELECT count(*) FROM duckdb_tables() WHERE temporary "
+                            "AND table_name = ?", [name]).fetchall()[0][0])
+
+
+def _snapshot(con: duckdb.DuckDBPyConnection) -> bool:
+    return _cached(con, "visits")  # facts.install(snapshot=True) made visits a table
+
+
+def visit_summary(con: duckdb.DuckDBPyConnection, cal: date) -> pl.DataFrame:
+    """The summary of `summary_sql` at calibration end `cal`, ordered by vin."""
+    return con.sql(summary_sql() + " ORDER BY vin", params={"cal": cal}).pl()
+
+
+def _fit_summary(summary: pl.DataFrame, cal: date) -> Forecast:
+    x = summary["x"].to_numpy().astype(float)
+    tx = summary["t_x"].to_numpy().astype(float)
+    T = summary["T"].to_numpy().astype(float)
+    try:
+        bg = fm.fit_bgnbd(x, tx, T)
+        m = summary["mean_paid"].fill_null(0.0).to_numpy().astype(float)
+        gg = fm.fit_gamma_gamma(x, m)
+    except fm.FitError as e:
+        raise CrmError(f"forecast: {e}") from None
+    return Forecast(cal, bg, gg)
+
+
+def _fit_from_json(text: str) -> Forecast:
+    data = json.loads(text)
+    fits = [fm.Fit(**{**d, "names": tuple(d["names"]), "params": tuple(d["params"]),
+                      "std_errors": tuple(d["std_errors"])}) for d in data["fits"]]
+    return Forecast(date.fromisoformat(data["cal_end"]), *fits)
+
+
+def _fit_to_json(fc: Forecast) -> str:
+    return json.dumps({"cal_end": fc.cal_end.isoformat(),
+                       "fits": [asdict(fc.bgnbd), asdict(fc.gamma_gamma)]})
+
+
+def score(fc: Forecast, summary: pl.DataFrame, horizon: float,
+          discount_rate: float = 0.0) -> pl.DataFrame:
+    """Per vehicle of the summary: p_alive, expected visits in the next `horizon` days,
+    expected ticket and value (expected visits × ticket; with a discount rate, each of 12
+    equal steps of the horizon is discounted at its midpoint)."""
+    params, gg = fc.bgnbd.params, fc.gamma_gamma.params
+    x = summary["x"].to_numpy().astype(float)
+    tx = summary["t_x"].to_numpy().astype(float)
+    T = summary["T"].to_numpy().astype(float)
+    m = summary["mean_paid"].fill_null(0.0).to_numpy().astype(float)
+    visits = fm.expected_visits(params, horizon, x, tx, T)
+    if discount_rate > 0:
+        steps = np.linspace(0.0, horizon, 13)
+        prev, worth = np.zeros_like(visits), np.zeros_like(visits)
+        for lo, hi in zip(steps[:-1], steps[1:], strict=True):
+            cur = fm.expected_visits(params, hi, x, tx, T)
+            worth += (cur - prev) / (1 + discount_rate) ** ((lo + hi) / 2 / 365.0)
+            prev = cur
+    else:
+        worth = visits
+    ticket = fm.expected_ticket(gg, x, m)
+    return summary.with_columns(
+        p_alive=pl.Series(fm.p_alive(params, x, tx, T)).round(4),
+        expected_visits_12m=pl.Series(visits).round(3),
+        expected_ticket=pl.Series(ticket).round(2),
+        value_12m=pl.Series(worth * ticket).round(2),
+        mean_paid=pl.col("mean_paid").round(2))
+
+
+def fit(con: duckdb.DuckDBPyConnection, cfg: Config, cal: date) -> Forecast:
+    """The fits on paid visits up to `cal` (once per snapshot), checked: a fit that did not
+    converge is a CrmError with one line saying so."""
+    return _fit_and_scores(con, cfg, cal)[0].check()
+
+
+def fit_unchecked(con: duckdb.DuckDBPyConnection, cfg: Config, cal: date) -> Forecast:
+    """The fits as they came out of the optimiser, converged or not (for --params)."""
+    return _fit_and_scores(con, cfg, cal)[0]
+
+
+def _fit_and_scores(con: duckdb.DuckDBPyConnection, cfg: Config,
+                    cal: date) -> tuple[Forecast, str | None]:
+    """The fits, and (when they converged) the name of the temp table of scores. Under a
+    snapshot both are kept for the run (`_rule_` tables, dropped by facts.install)."""
+    key = _key(cfg, cal, cfg.forecast.horizon_days, cfg.forecast.discount_rate)
+    fit_name, score_name = f"_rule_fcfit_{key}", f"_rule_fcscore_{key}"
+    keep = _snapshot(con)
+    if keep and _cached(con, fit_name):
+        text = con.execute(f"SELECT fit FROM {fit_name}").fetchall()[0][0]
+        fc = _fit_from_json(text)
+        return fc, (score_name if _cached(con, score_name) else None)
+    summary = visit_summary(con, cal)
+    fc = _fit_summary(summary, cal)
+    if keep:
+        con.execute(f"CREATE OR REPLACE TEMP TABLE {fit_name} AS SELECT ? AS fit",
+                    [_fit_to_json(fc)])
+    try:
+        fc.check()
+    except CrmError:
+        return fc, None
+    scores = score(fc, summary, cfg.forecast.horizon_days, cfg.forecast.discount_rate)
+    name = score_name if keep else "_forecast_scores"
+    con.register("_fc_frame", scores)
+    try:
+        con.execute(f"CREATE OR REPLACE TEMP TABLE {name} AS SELECT * FROM _fc_frame")
+    finally:
+        con.unregister("_fc_frame")
+    return fc, name
+
+
+def scores_source(con: duckdb.DuckDBPyConnection, cfg: Config, as_of: date) -> str:
+    """A temp table of the scores at as_of (SCORE_COLUMNS), every vehicle with a paid own
+    visit up to as_of; CrmError when a fit did not converge."""
+    fc, name = _fit_and_scores(con, cfg, as_of)
+    fc.check()
+    assert name is not None
+    return name
+
+
+def _list_sql(scores: str, tiers: str, status: str) -> str:
+    return f"""
+        SELECT f.vin, f.p_alive, f.expected_visits_12m, f.expected_ticket, f.value_12m,
+               f.x, f.t_x, f."T", f.mean_paid, f.first_paid, f.last_paid, t.tier, s.status,
+               s.days_since
+        FROM (SELECT vin FROM ours($as_of)) o
+        JOIN {scores} f USING (vin)
+        LEFT JOIN {tiers} t USING (vin)
+        LEFT JOIN {status} s USING (vin)
+    """
+
+
+def forecast_list(con: duckdb.DuckDBPyConnection, cfg: Config,
+                  as_of: date) -> churn.ListResult:
+    """One row per vehicle ours at as_of with a paid visit up to as_of: the owner's contact,
+    p_alive, expected_visits_12m, expected_ticket, value_12m, the inputs (x, t_x, T,
+    mean_paid, first_paid, last_paid), tier, status, days_since; highest value first.
+    Scrapped and transferred vehicles are left out (counted)."""
+    scores = scores_source(con, cfg, as_of)
+    tiers, p1 = value_tiers.tiers_source(con, cfg, as_of)
+    status, p2 = churn.status_source(con, cfg, as_of)
+    return churn.call_list(con, _list_sql(scores, tiers, status),
+                           {"as_of": as_of, **p1, **p2}, "l.value_12m DESC, l.vin")
+
+
+def per_customer(frame: pl.DataFrame) -> pl.DataFrame:
+    """One row per customer (vehicles without a customer_id stay one row each): the contact
+    and tier/status of their highest-value vehicle, value_12m and expected_visits_12m summed,
+    p_alive the maximum, x summed, and `vehicles`; highest value first."""
+    if frame.is_empty():
+        return frame.with_columns(vehicles=pl.lit(0, dtype=pl.UInt32))
+    key = pl.coalesce(pl.col("customer_id"), pl.lit("vin:") + pl.col("vin"))
+    best = [c for c in frame.columns
+            if c not in ("p_alive", "expected_visits_12m", "value_12m", "x")]
+    out = (frame.sort(["value_12m", "vin"], descending=[True, False])
+           .with_columns(_key=key)
+           .group_by("_key", maintain_order=True)
+           .agg(*[pl.col(c).first() for c in best],
+                p_alive=pl.col("p_alive").max(),
+                expected_visits_12m=pl.col("expected_visits_12m").sum().round(3),
+                value_12m=pl.col("value_12m").sum().round(2),
+                x=pl.col("x").sum(),
+                vehicles=pl.len())
+           .drop("_key"))
+    out = out.with_columns(expected_ticket=pl.when(pl.col("expected_visits_12m") > 0)
+                           .then(pl.col("value_12m") / pl.col("expected_visits_12m"))
+                           .round(2))
+    return out.select([c for c in frame.columns if c in out.columns] + ["vehicles"])
+
+
+def attach(con: duckdb.DuckDBPyConnection, cfg: Config, as_of: date,
+           frame: pl.DataFrame) -> pl.DataFrame:
+    """A list with x, p_alive and value_12m by vin (null for vehicles without a paid visit:
+    no forecast, never a guess); the list's order is kept."""
+    name = scores_source(con, cfg, as_of)
+    scores = con.sql(f"SELECT vin, x, p_alive, value_12m FROM {name}").pl()
+    return (frame.with_row_index("_row")
+            .join(scores, on="vin", how="left")
+            .sort("_row").drop("_row"))
+
+
+# -- --params ------------------------------------------------------------------------------
+
+def params_frame(fc: Forecast) -> pl.DataFrame:
+    """One row per parameter and log-likelihood: model, parameter, value, std_error,
+    converged, vehicles. α is per day (γ in yuan)."""
+    rows: list[dict[str, Any]] = []
+    for f in (fc.bgnbd, fc.gamma_gamma):
+        model = "bgnbd" if f is fc.bgnbd else "gamma_gamma"
+        for name, value, se in zip(f.names, f.params, f.std_errors, strict=True):
+            rows.append({"model": model, "parameter": name, "value": value,
+                         "std_error": None if math.isnan(se) else se})
+        rows.append({"model": model, "parameter": "log_likelihood",
+                     "value": f.log_likelihood, "std_error": None})
+        rows.append({"model": model, "parameter": "max_gradient",
+                     "value": f.max_gradient, "std_error": None})
+        for row in rows[-len(f.names) - 2:]:
+            row.update(converged=f.converged, vehicles=f.n)
+    return pl.DataFrame(rows, schema={"model": pl.String, "parameter": pl.String,
+                                      "value": pl.Float64, "std_error": pl.Float64,
+                                      "converged": pl.Boolean, "vehicles": pl.Int64})
+
+
+# -- --calibrate-until -----------------------------------------------------------------------
+
+def calibration(con: duckdb.DuckDBPyConnection, cfg: Config, cal: date,
+                as_of: date) -> pl.DataFrame:
+    """Fit on paid visits up to `cal`, predict the paid visits in cal+1 … as_of of every
+    vehicle with a paid visit up to cal, and compare with what happened: per x bucket
+    (0 … 7+) and in total, vehicles, actual, predicted and MAE (mean |predicted − actual|
+    over the vehicles)."""
+    fc = fit(con, cfg, cal)
+    summary = visit_summary(con, cal)
+    actual = con.sql(f"""
+        SELECT vin, count(*) AS actual FROM ({paid_days_sql()})
+        WHERE day > $from GROUP BY vin""", params={"cal": as_of, "from": cal}).pl()
+    x = summary["x"].to_numpy().astype(float)
+    predicted = fm.expected_visits(fc.bgnbd.params, float((as_of - cal).days), x,
+                                   summary["t_x"].to_numpy().astype(float),
+                                   summary["T"].to_numpy().astype(float))
+    per = (summary.select("vin", "x")
+           .join(actual, on="vin", how="left")
+           .with_columns(actual=pl.col("actual").fill_null(0).cast(pl.Int64),
+                         predicted=pl.Series(predicted),
+                         bucket=pl.when(pl.col("x") >= 7).then(pl.lit("7+"))
+                         .otherwise(pl.col("x").cast(pl.String)))
+           .with_columns(err=(pl.col("predicted") - pl.col("actual")).abs()))
+
+    def agg(frame: pl.DataFrame) -> pl.DataFrame:
+        return frame.select(vehicles=pl.len().cast(pl.Int64),
+                            actual=pl.col("actual").sum().cast(pl.Int64),
+                            predicted=pl.col("predicted").sum().round(2),
+                            mae=pl.col("err").mean().round(4))
+
+    rows = [agg(per.filter(pl.col("bucket") == b)).with_columns(x=pl.lit(b))
+            for b in X_BUCKETS]
+    rows.append(agg(per).with_columns(x=pl.lit("total")))
+    return (pl.concat(rows).select("x", "vehicles", "actual", "predicted", "mae")
+            .with_columns(pl.col("predicted").fill_null(0.0)))
+
+
+# -- summary block -------------------------------------------------------------------------
+
+def summary_block(con: duckdb.DuckDBPyConnection, cfg: Config, as_of: date) -> dict[str, Any]:
+    """The summary's "forecast" block: parameters, the sum of value_12m over the vehicles
+    ours at as_of with a paid visit (scrapped/transferred left out), and those vehicles by
+    P(alive) band, x = 0 vehicles in their own band "x0". When the fit cannot be used, the
+    block says why ({"error": ...})."""
+    try:
+        res = forecast_list(con, cfg, as_of)
+    except CrmError as e:
+        return {"error": str(e)}
+    fc = fit(con, cfg, as_of)
+    frame = res.frame
+    pa, x = frame["p_alive"], frame["x"]
+    band = {
+        "x0": int((x == 0).sum()),
+        "[0,0.2)": int(((x > 0) & (pa < 0.2)).sum()),
+        "[0.2,0.5)": int(((x > 0) & (pa >= 0.2) & (pa < 0.5)).sum()),
+        "[0.5,0.8)": int(((x > 0) & (pa >= 0.5) & (pa < 0.8)).sum()),
+        "[0.8,1]": int(((x > 0) & (pa >= 0.8)).sum()),
+    }
+    return {
+        "parameters": {**fc.bgnbd.as_dict(), **fc.gamma_gamma.as_dict(),
+                       "ll_bgnbd": fc.bgnbd.log_likelihood,
+                       "ll_gamma_gamma": fc.gamma_gamma.log_likelihood,
+                       "converged": True},
+        "vehicles": frame.height,
+        "value_12m": round(float(frame["value_12m"].sum()), 2),
+        "p_alive_bands": band,
+    }

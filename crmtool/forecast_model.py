@@ -1,0 +1,292 @@
+"""BG/NBD (Fader, Hardie & Lee 2005) and Gamma-Gamma spend (Fader & Hardie, note 025):
+maximum-likelihood fits and per-customer scores, numpy + scipy only (docs/rules.md, Forecast).
+
+Every likelihood is computed in log space with `gammaln`/`betaln`, vectorised over customers,
+with an analytic gradient. Times (and spends) are divided by a scale before fitting so the
+optimiser works on numbers near 1; the fitted parameters are given back in the caller's units.
+The optimiser works on log-parameters (all parameters are positive) and starts from 1, 1, 1, 1.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+from scipy.optimize import minimize  # type: ignore[import-untyped]
+from scipy.special import (  # type: ignore[import-untyped]
+    betaln,
+    digamma,
+    expit,
+    gammaln,
+    hyp2f1,
+)
+
+GRAD_TOL = 1e-4  # converged = optimiser success and max |gradient| below this (rescaled problem)
+Array = np.ndarray
+Objective = Callable[..., tuple[float, Array]]
+
+
+class FitError(ValueError):
+    """A fit that cannot be trusted (did not converge, or no data to fit)."""
+
+
+@dataclass
+class Fit:
+    """Fitted parameters (caller's units), their standard errors, the log-likelihood (caller's
+    units), the maximum |gradient| on the rescaled problem and whether the fit converged."""
+
+    model: str
+    names: tuple[str, ...]
+    params: tuple[float, ...]
+    std_errors: tuple[float, ...]
+    log_likelihood: float
+    max_gradient: float
+    converged: bool
+    iterations: int
+    n: int
+    message: str = ""
+    extra: dict[str, float] = field(default_factory=dict)
+
+    def as_dict(self) -> dict[str, float]:
+        return dict(zip(self.names, self.params, strict=True))
+
+    def check(self) -> Fit:
+        """The fit itself, or FitError with one line saying why it cannot be used."""
+        if not self.converged:
+            raise FitError(
+                f"the {self.model} fit did not converge on {self.n} vehicle(s) "
+                f"(max |gradient| {self.max_gradient:.2g}, {self.message or 'no message'}); "
+                "too little or too uniform paid-visit history to forecast")
+        return self
+
+
+# -- BG/NBD ----------------------------------------------------------------------------------
+
+class _Visits:
+    """The BG/NBD data with the terms that depend on x alone taken once per distinct x
+    (repeat counts are small integers: a few hundred distinct values among millions)."""
+
+    def __init__(self, x: Array, tx: Array, T: Array) -> None:
+        self.ux, self.ix, counts = np.unique(x, return_inverse=True, return_counts=True)
+        self.cnt = counts.astype(float)
+        self.x, self.tx, self.T = x, tx, T
+        self.has = x > 0
+        self.n = len(x)
+
+
+def bgnbd_ll(lp: Array, x: Array, tx: Array, T: Array) -> Array:
+    """Per-customer log-likelihood at log-parameters lp = log(r, α, a, b)."""
+    r, alpha, a, b = np.exp(lp)
+    has = x > 0
+    a3 = -(r + x) * np.log(alpha + T)
+    a4 = np.where(has, np.log(a) - np.log(np.where(has, b + x - 1, 1.0))
+                  - (r + x) * np.log(alpha + tx), -np.inf)
+    return (gammaln(r + x) - gammaln(r) + r * np.log(alpha)
+            + betaln(a, b + x) - betaln(a, b) + np.logaddexp(a3, a4))
+
+
+def _bgnbd_objective(lp: Array, d: _Visits) -> tuple[float, Array]:
+    """Mean negative log-likelihood and its gradient with respect to the log-parameters."""
+    r, alpha, a, b = np.exp(lp)
+    ux, cnt = d.ux, d.cnt
+    urx = r + ux
+    uhas = ux > 0
+    bx1 = np.where(uhas, b + ux - 1, 1.0)
+    # per distinct x: the parts of the likelihood and gradient that do not involve times
+    ll_x = gammaln(urx) - gammaln(r) + r * np.log(alpha) + betaln(a, b + ux) - betaln(a, b)
+    c4 = np.where(uhas, np.log(a) - np.log(bx1), -np.inf)
+    rx, c4i = urx[d.ix], c4[d.ix]
+    l_t, l_tx = np.log(alpha + d.T), np.log(alpha + d.tx)
+    a3 = -rx * l_t
+    a4 = c4i - rx * l_tx
+    mix = np.logaddexp(a3, a4)
+    w = np.exp(a4 - mix)  # share of the "dropped out after t_x" term
+    ll = float(cnt @ ll_x + mix.sum())
+    w_x = np.bincount(d.ix, weights=w, minlength=len(ux))  # sum of w per distinct x
+    dab = digamma(a + b) - digamma(a + b + ux)
+    d_r = (cnt @ (digamma(urx) - digamma(r) + np.log(alpha))
+           - float(l_t.sum() - (w * l_t).sum() + (w * l_tx).sum()))
+    d_alpha = r / alpha * d.n - float((rx * ((1 - w) / (alpha + d.T) + w / (alpha + d.tx))).sum())
+    d_a = cnt @ dab + w_x.sum() / a
+    d_b = cnt @ (dab + digamma(b + ux) - digamma(b)) - float(w_x @ (1.0 / bx1))
+    grad = np.array([d_r * r, d_alpha * alpha, d_a * a, d_b * b])
+    return -ll / d.n, -grad / d.n
+
+
+# -- Gamma-Gamma -----------------------------------------------------------------------------
+
+def _gg_terms(lp: Array, x: Array, m: Array) -> tuple[Array, ...]:
+    p, q, g = np.exp(lp)
+    px = p * x
+    ll = (gammaln(px + q) - gammaln(px) - gammaln(q) + q * np.log(g)
+          + (px - 1) * np.log(m) + px * np.log(x) - (px + q) * np.log(g + m * x))
+    return p, q, g, px, ll
+
+
+def gg_ll(lp: Array, x: Array, m: Array) -> Array:
+    """Per-customer Gamma-Gamma log-likelihood at lp = log(p, q, γ) (x ≥ 1, m > 0)."""
+    return _gg_terms(lp, x, m)[-1]
+
+
+def _gg_objective(lp: Array, x: Array, m: Array) -> tuple[float, Array]:
+    p, q, g, px, ll = _gg_terms(lp, x, m)
+    n = len(x)
+    lgm = np.log(g + m * x)
+    d_p = x * (digamma(px + q) - digamma(px) + np.log(m) + np.log(x) - lgm)
+    d_q = digamma(px + q) - digamma(q) + np.log(g) - lgm
+    d_g = q / g - (px + q) / (g + m * x)
+    grad = np.array([d_p.sum() * p, d_q.sum() * q, d_g.sum() * g])
+    return -ll.sum() / n, -grad / n
+
+
+# -- fitting ---------------------------------------------------------------------------------
+
+def _hessian(objective: Objective, lp: Array, *args: Any) -> Array:
+    """The Hessian of a mean objective by central differences of its analytic gradient."""
+    k = len(lp)
+    h = np.zeros((k, k))
+    for i in range(k):
+        step = 1e-5 * max(1.0, abs(lp[i]))
+        e = np.zeros(k)
+        e[i] = step
+        h[:, i] = (objective(lp + e, *args)[1] - objective(lp - e, *args)[1]) / (2 * step)
+    return (h + h.T) / 2
+
+
+def _minimise(objective: Objective, start: Array,
+              *args: Any) -> tuple[Array, float, Array, bool, int, str]:
+    """Minimise from `start` (L-BFGS-B, then Newton polish steps with the Hessian while they
+    improve); returns lp, value, gradient, optimiser success, iterations, message."""
+    lp, its = np.asarray(start, dtype=float), 0
+    for _ in range(4):  # a line-search stop short of the tolerance: restart from there
+        res = minimize(objective, lp, args=args, jac=True, method="L-BFGS-B",
+                       options={"maxiter": 2000, "ftol": 1e-15, "gtol": 1e-12,
+                                "maxcor": 20})
+        lp, val, grad = res.x, float(res.fun), res.jac
+        ok, its, msg = bool(res.success), its + int(res.nit), str(res.message)
+        if ok or not np.all(np.isfinite(lp)):
+            break
+    if not np.all(np.isfinite(lp)) or not np.isfinite(val):
+        return lp, val, grad, False, its, "non-finite likelihood"
+    for _ in range(20):  # Newton polish: quadratic convergence near the optimum
+        if np.max(np.abs(grad)) < 1e-12:
+            break
+        hess = _hessian(objective, lp, *args)
+        try:
+            step = np.linalg.solve(hess, grad)
+        except np.linalg.LinAlgError:
+            break
+        if not np.all(np.isfinite(step)) or np.max(np.abs(step)) > 1.0:
+            break
+        new_val, new_grad = objective(lp - step, *args)
+        if not np.isfinite(new_val) or new_val > val + 1e-15 * abs(val):
+            break
+        lp, val, grad = lp - step, float(new_val), new_grad
+        its += 1
+    # L-BFGS-B may stop on its line search short of gtol; a stationary point reached by the
+    # Newton steps is a success too
+    ok = ok or bool(np.max(np.abs(grad)) < 1e-8)
+    return lp, val, grad, ok, its, msg
+
+
+def _std_errors(objective: Objective, lp: Array, n: int, *args: Any) -> Array:
+    """Standard errors of the (rescaled) parameters from the Hessian of the total negative
+    log-likelihood in log-parameters: se(θ) = θ · sqrt(diag(H⁻¹))."""
+    hess = _hessian(objective, lp, *args) * n
+    try:
+        cov = np.linalg.inv(hess)
+        var = np.diag(cov)
+    except np.linalg.LinAlgError:
+        return np.full(len(lp), np.nan)
+    return np.exp(lp) * np.sqrt(np.where(var > 0, var, np.nan))
+
+
+def _time_scale(T: Array) -> float:
+    top = float(np.max(T)) if len(T) else 0.0
+    return top / 10.0 if top > 0 else 1.0
+
+
+def fit_bgnbd(x: Array, tx: Array, T: Array) -> Fit:
+    """Maximum-likelihood BG/NBD (r, α, a, b) from repeat counts x, recency t_x and age T
+    (any time unit; α comes back in that unit). Starts from (1, 1, 1, 1) on the rescaled
+    problem (times / (max T / 10))."""
+    x, tx, T = (np.asarray(v, dtype=float) for v in (x, tx, T))
+    n = len(x)
+    if n == 0 or not np.any(x > 0) or not np.any(T > 0):
+        raise FitError(f"BG/NBD needs vehicles with a repeat paid visit; {n} vehicle(s), "
+                       f"{int(np.sum(x > 0)) if n else 0} with one")
+    s = _time_scale(T)
+    args = (_Visits(x, tx / s, T / s),)
+    lp, val, grad, ok, its, msg = _minimise(_bgnbd_objective, np.zeros(4), *args)
+    max_grad = float(np.max(np.abs(grad)))
+    se = _std_errors(_bgnbd_objective, lp, n, *args)
+    r, alpha, a, b = np.exp(lp)
+    ll = -val * n - float(np.sum(x)) * np.log(s)  # back to the caller's time unit
+    return Fit("BG/NBD", ("r", "alpha", "a", "b"), (float(r), float(alpha * s), float(a),
+               float(b)), (float(se[0]), float(se[1] * s), float(se[2]), float(se[3])),
+               float(ll), max_grad, ok and max_grad < GRAD_TOL, its, n, msg,
+               {"time_scale": s})
+
+
+def fit_gamma_gamma(x: Array, m: Array) -> Fit:
+    """Maximum-likelihood Gamma-Gamma (p, q, γ) from repeat counts x ≥ 1 and mean repeat
+    spends m > 0 (customers with x = 0 or m ≤ 0 are left out by the caller)."""
+    x, m = np.asarray(x, dtype=float), np.asarray(m, dtype=float)
+    keep = (x > 0) & (m > 0)
+    x, m = x[keep], m[keep]
+    n = len(x)
+    if n < 2:
+        raise FitError(f"Gamma-Gamma needs vehicles with a repeat paid visit; {n} found")
+    s = float(np.mean(m))
+    lp, val, grad, ok, its, msg = _minimise(_gg_objective, np.zeros(3), x, m / s)
+    max_grad = float(np.max(np.abs(grad)))
+    se = _std_errors(_gg_objective, lp, n, x, m / s)
+    p, q, g = np.exp(lp)
+    ll = -val * n - n * np.log(s)
+    return Fit("Gamma-Gamma", ("p", "q", "gamma"), (float(p), float(q), float(g * s)),
+               (float(se[0]), float(se[1]), float(se[2] * s)), float(ll), max_grad,
+               ok and max_grad < GRAD_TOL, its, n, msg, {"spend_scale": s})
+
+
+# -- scores ----------------------------------------------------------------------------------
+
+def _log_odds_gone(params: tuple[float, ...], x: Array, tx: Array, T: Array) -> Array:
+    """log of a/(b+x−1) · ((α+T)/(α+t_x))^(r+x) (−inf when x = 0)."""
+    r, alpha, a, b = params
+    has = x > 0
+    return np.where(has, np.log(a) - np.log(np.where(has, b + x - 1, 1.0))
+                    + (r + x) * (np.log(alpha + T) - np.log(alpha + tx)), -np.inf)
+
+
+def p_alive(params: tuple[float, ...], x: Array, tx: Array, T: Array) -> Array:
+    """P(alive | x, t_x, T); 1 when x = 0 (the model cannot tell a one-visit customer gone)."""
+    x, tx, T = (np.asarray(v, dtype=float) for v in (x, tx, T))
+    return expit(-_log_odds_gone(params, x, tx, T))
+
+
+def expected_visits(params: tuple[float, ...], t: float, x: Array, tx: Array,
+                    T: Array) -> Array:
+    """E[transactions in (T, T + t] | x, t_x, T] (Fader, Hardie & Lee 2005, eq. 10).
+
+    The term ((α+T)/(α+T+t))^(r+x) · 2F1(r+x, b+x; a+b+x−1; z) is rewritten with Euler's
+    transformation as (1−z)^(a−1) · 2F1(a+b−1−r, a−1; a+b+x−1; z), z = t/(α+T+t): small
+    upper parameters, no overflow at x in the hundreds or T in thousands of days."""
+    r, alpha, a, b = params
+    x, tx, T = (np.asarray(v, dtype=float) for v in (x, tx, T))
+    if abs(a - 1.0) < 1e-9:  # the closed form has a removable 0/0 at a = 1
+        a = 1.0 + 1e-9
+    z = t / (alpha + T + t)
+    g = np.exp((a - 1) * np.log1p(-z)) * hyp2f1(a + b - 1 - r, a - 1, a + b + x - 1, z)
+    head = (a + b + x - 1) / (a - 1) * (1.0 - g)
+    return head * expit(-_log_odds_gone(params, x, tx, T))
+
+
+def expected_ticket(params: tuple[float, ...], x: Array, m: Array) -> Array:
+    """Gamma-Gamma conditional mean spend p(γ + x·m)/(p·x + q − 1); x = 0 gives the
+    population mean pγ/(q − 1) (m is ignored there)."""
+    p, q, g = params
+    x, m = np.asarray(x, dtype=float), np.asarray(m, dtype=float)
+    m = np.where(x > 0, np.nan_to_num(m), 0.0)
+    return p * (g + x * m) / (p * x + q - 1)
