@@ -88,6 +88,16 @@ class Forecast:
         return self
 
 
+def notes(fc: Forecast) -> list[str]:
+    """Warnings a reader of the forecast should see (on stderr)."""
+    _, _, a, b = fc.bgnbd.params
+    if a / (a + b) < 1e-4:
+        return [f"note: the fit finds almost no drop-out (mean chance per visit a/(a+b) = "
+                f"{a / (a + b):.1g}): p_alive is near 1 for every car here; the loyalty "
+                "status (days since the last visit) is the better guide"]
+    return []
+
+
 def _key(cfg: Config, cal: date, *extra: object) -> str:
     text = repr((cfg.own_dealers, cfg.visit_excludes, cal.isoformat(), *extra))
     return hashlib.sha1(text.encode()).hexdigest()[:16]
@@ -275,21 +285,21 @@ def attach(con: duckdb.DuckDBPyConnection, cfg: Config, as_of: date,
 # -- --params ------------------------------------------------------------------------------
 
 def params_frame(fc: Forecast) -> pl.DataFrame:
-    """One row per parameter and log-likelihood: model, parameter, value, std_error,
-    converged, vehicles. α is per day (γ in yuan)."""
+    """One row per parameter and log-likelihood: fit (bgnbd / gamma_gamma), parameter, value,
+    std_error, converged, vehicles. α is per day (γ in yuan)."""
     rows: list[dict[str, Any]] = []
     for f in (fc.bgnbd, fc.gamma_gamma):
-        model = "bgnbd" if f is fc.bgnbd else "gamma_gamma"
+        which = "bgnbd" if f is fc.bgnbd else "gamma_gamma"
         for name, value, se in zip(f.names, f.params, f.std_errors, strict=True):
-            rows.append({"model": model, "parameter": name, "value": value,
+            rows.append({"fit": which, "parameter": name, "value": value,
                          "std_error": None if math.isnan(se) else se})
-        rows.append({"model": model, "parameter": "log_likelihood",
+        rows.append({"fit": which, "parameter": "log_likelihood",
                      "value": f.log_likelihood, "std_error": None})
-        rows.append({"model": model, "parameter": "max_gradient",
+        rows.append({"fit": which, "parameter": "max_gradient",
                      "value": f.max_gradient, "std_error": None})
         for row in rows[-len(f.names) - 2:]:
             row.update(converged=f.converged, vehicles=f.n)
-    return pl.DataFrame(rows, schema={"model": pl.String, "parameter": pl.String,
+    return pl.DataFrame(rows, schema={"fit": pl.String, "parameter": pl.String,
                                       "value": pl.Float64, "std_error": pl.Float64,
                                       "converged": pl.Boolean, "vehicles": pl.Int64})
 

@@ -181,13 +181,22 @@ def _minimise(objective: Objective, start: Array,
         if not np.all(np.isfinite(step)) or np.max(np.abs(step)) > 1.0:
             break
         new_val, new_grad = objective(lp - step, *args)
-        if not np.isfinite(new_val) or new_val > val + 1e-15 * abs(val):
+        # near the optimum the objective is flat to machine precision: take a step that does
+        # not raise it and shrinks the gradient
+        if (not np.isfinite(new_val) or new_val > val + 1e-13 * abs(val)
+                or np.max(np.abs(new_grad)) >= np.max(np.abs(grad))):
             break
         lp, val, grad = lp - step, float(new_val), new_grad
         its += 1
-    # L-BFGS-B may stop on its line search short of gtol; a stationary point reached by the
-    # Newton steps is a success too
-    ok = ok or bool(np.max(np.abs(grad)) < 1e-8)
+    if not ok and np.max(np.abs(grad)) < GRAD_TOL:
+        # L-BFGS-B stops on its line search when the objective can no longer be lowered in
+        # floating point; that is a minimum when the Hessian there is positive definite
+        try:
+            pos_def = bool(np.all(np.linalg.eigvalsh(_hessian(objective, lp, *args)) > 0))
+        except np.linalg.LinAlgError:
+            pos_def = False
+        if pos_def:
+            ok, msg = True, f"{msg.strip()} (at machine precision, Hessian positive definite)"
     return lp, val, grad, ok, its, msg
 
 

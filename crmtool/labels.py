@@ -140,6 +140,24 @@ COLUMNS.update({
     "median_days_to_return": ("回厂间隔中位数(天)", "Median days to return"),
 })
 
+# forecast (docs/rules.md §20)
+COLUMNS.update({
+    "p_alive": ("仍在本店概率", "P(alive)"),
+    "expected_visits_12m": ("预计12个月有偿回站次数", "Expected paid visits, 12 months"),
+    "expected_ticket": ("预计客单价", "Expected ticket"),
+    "value_12m": ("预计12个月价值", "Value, 12 months"),
+    "x": ("重复有偿回站次数", "Repeat paid visits"),
+    "t_x": ("首末有偿回站间隔(天)", "Days first to last paid visit"),
+    "T": ("首次有偿回站至今(天)", "Days since first paid visit"),
+    "mean_paid": ("重复回站平均有偿金额", "Mean repeat paid amount"),
+    "first_paid": ("首次有偿回站日期", "First paid visit"),
+    "last_paid": ("最近有偿回站日期", "Last paid visit"),
+    "fit": ("模型", "Model"), "parameter": ("参数", "Parameter"),
+    "std_error": ("标准误", "Standard error"), "converged": ("已收敛", "Converged"),
+    "predicted": ("预测", "Predicted"), "actual": ("实际", "Actual"),
+    "mae": ("平均绝对误差", "Mean absolute error"),
+})
+
 # Where one list gives a column another meaning (the key is the list's sheet name).
 CONTEXT_COLUMNS: dict[str, dict[str, Label]] = {
     "leads": {"overdue": ("超期未跟进", "Overdue follow-ups"), "status": ("线索状态", "Status")},
@@ -249,10 +267,16 @@ VALUES: dict[str, dict[str, Label]] = {
         "suppressed.recent": ("免打扰剔除：近期已联系", "Left off: contacted recently"),
         "greetings": ("节日问候", "Greetings"),
     },
+    # forecast --params: the two models; --calibrate-until: the total row
+    "fit": {"bgnbd": ("BG/NBD回站模型", "BG/NBD"),
+            "gamma_gamma": ("Gamma-Gamma金额模型", "Gamma-Gamma")},
+    "x_bucket": {"total": ("合计", "Total")},
     # sheet names of the Excel call lists
     "sheet": {
         "list": ("名单", "list"), "segment": ("客户分类", "segment"),
         "tiers": ("价值等级", "tiers"),
+        "forecast": ("价值预测", "forecast"), "parameters": ("模型参数", "parameters"),
+        "calibration": ("预测校验", "calibration"),
         "churn": ("流失客户", "churn"), "due": ("保养提醒", "due"),
         "warranty": ("脱保延保", "warranty"), "insurance": ("续保前移", "insurance"),
         "loyal": ("忠诚客户回馈", "loyal"), "winback": ("流失客户招揽", "winback"),
@@ -333,10 +357,12 @@ VALUE_COLUMNS: dict[str, str] = {
     "leakage": "leakage", "region": "region", "age_stage": "age_stage", "due_by": "due_by",
     "ends_by": "ends_by", "callback": "callback", "kind": "kind", "table": "kind",
     "flag": "flag", "check": "flag", "mileage_band": "mileage_band", "kpi": "kpi",
+    "fit": "fit",
 }
 CONTEXT_VALUES: dict[str, dict[str, str]] = {
     "leads": {"status": "lead_status"},
     "rejects": {"reason": "reject"},
+    "calibration": {"x": "x_bucket"},
 }
 
 # --- reject reasons (text built by the loader: 'missing vin', "x is not a date: '…'") -------

@@ -77,6 +77,8 @@ def forecast_cmd(
         fc = forecast.fit_unchecked(con, cfg, as_of)
         output.write(forecast.params_frame(fc), sheet="parameters")
         fc.check()
+        for line in forecast.notes(fc):
+            st.say(line)
         return
     if calibrate_until:
         cal = parse_date_arg(calibrate_until, "calibrate-until")
@@ -85,6 +87,8 @@ def forecast_cmd(
         output.write(forecast.calibration(con, cfg, cal, as_of), sheet="calibration")
         return
     res = forecast.forecast_list(con, cfg, as_of)
+    for line in forecast.notes(forecast.fit(con, cfg, as_of)):
+        st.say(line)
     frame = suppress(st, con, res.frame, include_recent=include_recent)
     if per_customer:
         frame = forecast.per_customer(frame)
@@ -103,4 +107,8 @@ def with_forecast(st: State, con: duckdb.DuckDBPyConnection, frame: pl.DataFrame
     """The list with the forecast columns (the `--forecast` option of other lists)."""
     from .. import forecast
 
-    return forecast.attach(con, st.config, as_of or st.as_of or date.today(), frame)
+    day = as_of or st.as_of or date.today()
+    out = forecast.attach(con, st.config, day, frame)
+    for line in forecast.notes(forecast.fit(con, st.config, day)):
+        st.say(line)
+    return out
