@@ -1,4 +1,4 @@
-"""Forecast per vehicle (docs/rules.md Forecast; rulebook §15, §16): P(alive), expected paid
+"""Forecast per vehicle (docs/rules.md §19): P(alive), expected paid
 visits and 12-month value from BG/NBD + Gamma-Gamma fitted on the store's paid visits.
 
 - The visits summary (x, t_x, T in days, mean repeat paid amount) is one DuckDB query over
@@ -34,7 +34,7 @@ SCORE_COLUMNS = ("vin", "x", "t_x", "T", "mean_paid", "first_paid", "last_paid",
 
 
 def paid_days_sql() -> str:
-    """Per (vin, day) up to $cal: the paid visits of rules §2 with their amount, where
+    """Per (vin, day) up to $cal: the paid visits of docs/rules.md §2 with their amount, where
     customer-paid orders of a visit type are netted (a negative reversal order reduces its
     day's amount); a day whose net is not above 0 was fully reversed and is no paid visit."""
     return """
