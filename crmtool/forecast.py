@@ -347,22 +347,16 @@ def calibration(con: duckdb.DuckDBPyConnection, cfg: Config, cal: date,
 def summary_block(con: duckdb.DuckDBPyConnection, cfg: Config, as_of: date) -> dict[str, Any]:
     """The summary's "forecast" block: parameters, the sum of value_12m over the vehicles
     ours at as_of with a paid visit (scrapped/transferred left out), and those vehicles by
-    P(alive) band, x = 0 vehicles in their own band "x0". When the fit cannot be used, the
-    block says why ({"error": ...})."""
+    P(alive) band (x = 0 vehicles in their own band "x0"), in all and per tier, and their
+    value_12m per status (the value at risk: at_risk and lost). When the fit cannot be used,
+    the block says why ({"error": ...})."""
     try:
         res = forecast_list(con, cfg, as_of)
     except CrmError as e:
         return {"error": str(e)}
     fc = fit(con, cfg, as_of)
-    frame = res.frame
-    pa, x = frame["p_alive"], frame["x"]
-    band = {
-        "x0": int((x == 0).sum()),
-        "[0,0.2)": int(((x > 0) & (pa < 0.2)).sum()),
-        "[0.2,0.5)": int(((x > 0) & (pa >= 0.2) & (pa < 0.5)).sum()),
-        "[0.5,0.8)": int(((x > 0) & (pa >= 0.5) & (pa < 0.8)).sum()),
-        "[0.8,1]": int(((x > 0) & (pa >= 0.8)).sum()),
-    }
+    frame = res.frame.with_columns(_band=band_expr())
+    tiers = {t: _band_counts(frame.filter(pl.col("tier") == t)) for t in value_tiers.TIERS}
     return {
         "parameters": {**fc.bgnbd.as_dict(), **fc.gamma_gamma.as_dict(),
                        "ll_bgnbd": fc.bgnbd.log_likelihood,
@@ -370,5 +364,24 @@ def summary_block(con: duckdb.DuckDBPyConnection, cfg: Config, as_of: date) -> d
                        "converged": True},
         "vehicles": frame.height,
         "value_12m": round(float(frame["value_12m"].sum()), 2),
-        "p_alive_bands": band,
+        "p_alive_bands": _band_counts(frame),
+        "p_alive_bands_by_tier": tiers,
+        "value_12m_by_status": {
+            s: round(float(frame.filter(pl.col("status") == s)["value_12m"].sum()), 2)
+            for s in churn.STATUSES},
     }
+
+
+def band_expr() -> pl.Expr:
+    """The P(alive) band of a list row: "x0" when x = 0, else the half-open band of p_alive."""
+    pa = pl.col("p_alive")
+    return (pl.when(pl.col("x") == 0).then(pl.lit("x0"))
+            .when(pa < 0.2).then(pl.lit("[0,0.2)"))
+            .when(pa < 0.5).then(pl.lit("[0.2,0.5)"))
+            .when(pa < 0.8).then(pl.lit("[0.5,0.8)"))
+            .otherwise(pl.lit("[0.8,1]")))
+
+
+def _band_counts(frame: pl.DataFrame) -> dict[str, int]:
+    counts = dict(frame.group_by("_band").len().iter_rows())
+    return {b: int(counts.get(b, 0)) for b in BANDS}

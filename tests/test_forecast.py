@@ -253,6 +253,15 @@ def test_summary_block(store):
     assert bands["[0,0.2)"] == sum(x["x"] != "0" and float(x["p_alive"]) < 0.2 for x in listed)
     assert bands["[0.8,1]"] == sum(x["x"] != "0" and float(x["p_alive"]) >= 0.8 for x in listed)
     assert sum(bands.values()) == 403
+    # per tier the same bands; value per status (at_risk + lost = the value at risk)
+    by_tier = block["p_alive_bands_by_tier"]
+    assert list(by_tier) == ["A", "B", "C", "D"]
+    assert by_tier["A"]["x0"] == sum(x["x"] == "0" and x["tier"] == "A" for x in listed)
+    assert sum(sum(b.values()) for b in by_tier.values()) == 403
+    lost = block["value_12m_by_status"]["lost"]
+    assert lost == pytest.approx(sum(float(x["value_12m"]) for x in listed
+                                     if x["status"] == "lost"), abs=0.05)
+    assert lost > 0  # MONTHLY at least
     assert set(block["parameters"]) == {"r", "alpha", "a", "b", "p", "q", "gamma", "ll_bgnbd",
                                         "ll_gamma_gamma", "converged"}
 
