@@ -272,14 +272,16 @@ def per_customer(frame: pl.DataFrame) -> pl.DataFrame:
 
 
 def attach(con: duckdb.DuckDBPyConnection, cfg: Config, as_of: date,
-           frame: pl.DataFrame) -> pl.DataFrame:
+           frame: pl.DataFrame) -> tuple[pl.DataFrame, list[str]]:
     """A list with x, p_alive and value_12m by vin (null for vehicles without a paid visit:
-    no forecast, never a guess); the list's order is kept."""
-    name = scores_source(con, cfg, as_of)
+    no forecast, never a guess), the list's order kept; and the fit's `notes`."""
+    fc, name = _fit_and_scores(con, cfg, as_of)
+    fc.check()
     scores = con.sql(f"SELECT vin, x, p_alive, value_12m FROM {name}").pl()
-    return (frame.with_row_index("_row")
-            .join(scores, on="vin", how="left")
-            .sort("_row").drop("_row"))
+    out = (frame.with_row_index("_row")
+           .join(scores, on="vin", how="left")
+           .sort("_row").drop("_row"))
+    return out, notes(fc)
 
 
 # -- --params ------------------------------------------------------------------------------

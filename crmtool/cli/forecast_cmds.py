@@ -107,8 +107,7 @@ def with_forecast(st: State, con: duckdb.DuckDBPyConnection, frame: pl.DataFrame
     """The list with the forecast columns (the `--forecast` option of other lists)."""
     from .. import forecast
 
-    day = as_of or st.as_of or date.today()
-    out = forecast.attach(con, st.config, day, frame)
-    for line in forecast.notes(forecast.fit(con, st.config, day)):
+    out, notes = forecast.attach(con, st.config, as_of or st.as_of or date.today(), frame)
+    for line in notes:
         st.say(line)
     return out
