@@ -141,7 +141,7 @@ class RetentionConfig:
 
 @dataclass
 class ForecastConfig:
-    """BG/NBD + Gamma-Gamma forecast (issue 17, docs/rules.md §19)."""
+    """BG/NBD + Gamma-Gamma forecast (issue 17, docs/rules.md §20)."""
 
     discount_rate: float = 0.0  # annual rate applied to value_12m (0: undiscounted)
     horizon_days: int = 365  # expected_visits_12m / value_12m look this many days ahead

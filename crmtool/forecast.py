@@ -1,4 +1,4 @@
-"""Forecast per vehicle (docs/rules.md §19): P(alive), expected paid
+"""Forecast per vehicle (docs/rules.md §20): P(alive), expected paid
 visits and 12-month value from BG/NBD + Gamma-Gamma fitted on the store's paid visits.
 
 - The visits summary (x, t_x, T in days, mean repeat paid amount) is one DuckDB query over

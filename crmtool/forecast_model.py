@@ -1,5 +1,5 @@
 """BG/NBD (Fader, Hardie & Lee 2005) and Gamma-Gamma spend (Fader & Hardie, note 025):
-maximum-likelihood fits and per-customer scores, numpy + scipy only (docs/rules.md §19).
+maximum-likelihood fits and per-customer scores, numpy + scipy only (docs/rules.md §20).
 
 Every likelihood is computed in log space with `gammaln`/`betaln`, vectorised over customers,
 with an analytic gradient. Times (and spends) are divided by a scale before fitting so the

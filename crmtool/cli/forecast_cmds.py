@@ -1,5 +1,5 @@
 """`crmtool forecast`: P(alive), expected paid visits and 12-month value per vehicle
-(BG/NBD + Gamma-Gamma, docs/rules.md §19), its parameters and its calibration check."""
+(BG/NBD + Gamma-Gamma, docs/rules.md §20), its parameters and its calibration check."""
 
 from __future__ import annotations
 
