@@ -64,6 +64,11 @@ class Fit:
 
 # -- BG/NBD ----------------------------------------------------------------------------------
 
+def _dot(a: Array, b: Array) -> float:
+    """Σ a·b without BLAS (its threads only add overhead and contention on a shared machine)."""
+    return float(np.multiply(a, b).sum())
+
+
 class _Visits:
     """The BG/NBD data with the terms that depend on x alone taken once per distinct x
     (repeat counts are small integers: a few hundred distinct values among millions)."""
@@ -103,42 +108,57 @@ def _bgnbd_objective(lp: Array, d: _Visits) -> tuple[float, Array]:
     a4 = c4i - rx * l_tx
     mix = np.logaddexp(a3, a4)
     w = np.exp(a4 - mix)  # share of the "dropped out after t_x" term
-    ll = float(cnt @ ll_x + mix.sum())
+    ll = _dot(cnt, ll_x) + float(mix.sum())
     w_x = np.bincount(d.ix, weights=w, minlength=len(ux))  # sum of w per distinct x
     dab = digamma(a + b) - digamma(a + b + ux)
-    d_r = (cnt @ (digamma(urx) - digamma(r) + np.log(alpha))
+    d_r = (_dot(cnt, digamma(urx) - digamma(r) + np.log(alpha))
            - float(l_t.sum() - (w * l_t).sum() + (w * l_tx).sum()))
     d_alpha = r / alpha * d.n - float((rx * ((1 - w) / (alpha + d.T) + w / (alpha + d.tx))).sum())
-    d_a = cnt @ dab + w_x.sum() / a
-    d_b = cnt @ (dab + digamma(b + ux) - digamma(b)) - float(w_x @ (1.0 / bx1))
+    d_a = _dot(cnt, dab) + w_x.sum() / a
+    d_b = _dot(cnt, dab + digamma(b + ux) - digamma(b)) - _dot(w_x, 1.0 / bx1)
     grad = np.array([d_r * r, d_alpha * alpha, d_a * a, d_b * b])
     return -ll / d.n, -grad / d.n
 
 
 # -- Gamma-Gamma -----------------------------------------------------------------------------
 
-def _gg_terms(lp: Array, x: Array, m: Array) -> tuple[Array, ...]:
-    p, q, g = np.exp(lp)
-    px = p * x
-    ll = (gammaln(px + q) - gammaln(px) - gammaln(q) + q * np.log(g)
-          + (px - 1) * np.log(m) + px * np.log(x) - (px + q) * np.log(g + m * x))
-    return p, q, g, px, ll
-
-
 def gg_ll(lp: Array, x: Array, m: Array) -> Array:
     """Per-customer Gamma-Gamma log-likelihood at lp = log(p, q, γ) (x ≥ 1, m > 0)."""
-    return _gg_terms(lp, x, m)[-1]
+    p, q, g = np.exp(lp)
+    px = p * x
+    return (gammaln(px + q) - gammaln(px) - gammaln(q) + q * np.log(g)
+            + (px - 1) * np.log(m) + px * np.log(x) - (px + q) * np.log(g + m * x))
 
 
-def _gg_objective(lp: Array, x: Array, m: Array) -> tuple[float, Array]:
-    p, q, g, px, ll = _gg_terms(lp, x, m)
-    n = len(x)
-    lgm = np.log(g + m * x)
-    d_p = x * (digamma(px + q) - digamma(px) + np.log(m) + np.log(x) - lgm)
-    d_q = digamma(px + q) - digamma(q) + np.log(g) - lgm
-    d_g = q / g - (px + q) / (g + m * x)
-    grad = np.array([d_p.sum() * p, d_q.sum() * q, d_g.sum() * g])
-    return -ll.sum() / n, -grad / n
+class _Spends:
+    """The Gamma-Gamma data with the sums that do not involve the parameters taken once and
+    the terms of x alone taken per distinct x."""
+
+    def __init__(self, x: Array, m: Array) -> None:
+        self.ux, self.ix, counts = np.unique(x, return_inverse=True, return_counts=True)
+        self.cnt = counts.astype(float)
+        self.x, self.m, self.n = x, m, len(x)
+        log_m = np.log(m)
+        self.mx = m * x
+        self.sum_log_m = float(log_m.sum())
+        self.sum_x_log_mx = float((x * (log_m + np.log(x))).sum())  # Σ x·(log m + log x)
+
+
+def _gg_objective(lp: Array, d: _Spends) -> tuple[float, Array]:
+    """Mean negative Gamma-Gamma log-likelihood and its gradient in log-parameters."""
+    p, q, g = np.exp(lp)
+    ux, cnt, n = d.ux, d.cnt, d.n
+    pux = p * ux
+    lgm = np.log(g + d.mx)
+    pxq = p * d.x + q
+    ll = (_dot(cnt, gammaln(pux + q) - gammaln(pux)) - n * gammaln(q) + n * q * np.log(g)
+          + p * d.sum_x_log_mx - d.sum_log_m - _dot(pxq, lgm))
+    dig = digamma(pux + q)
+    d_p = _dot(cnt, ux * (dig - digamma(pux))) + d.sum_x_log_mx - _dot(d.x, lgm)
+    d_q = _dot(cnt, dig) - n * digamma(q) + n * np.log(g) - float(lgm.sum())
+    d_g = n * q / g - float((pxq / (g + d.mx)).sum())
+    grad = np.array([d_p * p, d_q * q, d_g * g])
+    return -ll / n, -grad / n
 
 
 # -- fitting ---------------------------------------------------------------------------------
@@ -249,9 +269,10 @@ def fit_gamma_gamma(x: Array, m: Array) -> Fit:
     if n < 2:
         raise FitError(f"Gamma-Gamma needs vehicles with a repeat paid visit; {n} found")
     s = float(np.mean(m))
-    lp, val, grad, ok, its, msg = _minimise(_gg_objective, np.zeros(3), x, m / s)
+    data = _Spends(x, m / s)
+    lp, val, grad, ok, its, msg = _minimise(_gg_objective, np.zeros(3), data)
     max_grad = float(np.max(np.abs(grad)))
-    se = _std_errors(_gg_objective, lp, n, x, m / s)
+    se = _std_errors(_gg_objective, lp, n, data)
     p, q, g = np.exp(lp)
     ll = -val * n - n * np.log(s)
     return Fit("Gamma-Gamma", ("p", "q", "gamma"), (float(p), float(q), float(g * s)),

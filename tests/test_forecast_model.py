@@ -160,15 +160,20 @@ def test_gradient_is_the_derivative_of_the_likelihood():
         e[i] = 1e-6
         num = (fm._bgnbd_objective(lp + e, data)[0] - fm._bgnbd_objective(lp - e, data)[0]) / 2e-6
         assert grad[i] == pytest.approx(num, rel=1e-5, abs=1e-8)
-    mean = np.where(x > 0, 10.0 + x, 0.0)
+    rep = x > 0
+    spends = fm._Spends(x[rep], 10.0 + x[rep] + tx[rep])
     glp = np.log([2.0, 3.0, 5.0])
-    _, ggrad = fm._gg_objective(glp, x[x > 0], mean[x > 0])
+    value, ggrad = fm._gg_objective(glp, spends)
+    # the objective is the mean of the per-customer likelihood written out in full
+    assert value == pytest.approx(-fm.gg_ll(glp, spends.x, spends.m).mean(), rel=1e-12)
     for i in range(3):
         e = np.zeros(3)
         e[i] = 1e-6
-        num = (fm._gg_objective(glp + e, x[x > 0], mean[x > 0])[0]
-               - fm._gg_objective(glp - e, x[x > 0], mean[x > 0])[0]) / 2e-6
+        num = (fm._gg_objective(glp + e, spends)[0]
+               - fm._gg_objective(glp - e, spends)[0]) / 2e-6
         assert ggrad[i] == pytest.approx(num, rel=1e-5, abs=1e-8)
+    assert fm._bgnbd_objective(lp, data)[0] == pytest.approx(
+        -fm.bgnbd_ll(lp, x, tx / 3.886, T / 3.886).mean(), rel=1e-12)
 
 
 def test_no_repeat_visit_cannot_be_fitted():
