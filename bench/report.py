@@ -141,7 +141,8 @@ def write_results(cache: Path, target: Path) -> None:
                 lines.append(f"| {label} | {a:.2f} | {b:.2f} | {b / a:.1f}x | "
                              f"{_ok(b / a <= 12) if k in CRM else ''} |")
         lines.append("")
-    notes = target.with_name("NOTES.md")
-    if notes.exists():
-        lines += [notes.read_text()]
+    for extra in ("NOTES.md", "FORECAST.md"):  # FORECAST.md: forecast_bench.py (issue 17)
+        notes = target.with_name(extra)
+        if notes.exists():
+            lines += [notes.read_text()]
     target.write_text("\n".join(lines) + "\n")
