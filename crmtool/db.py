@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import os
 import time
+from contextlib import suppress
 from pathlib import Path
 
 import duckdb
@@ -67,9 +68,69 @@ def connect(path: str | os.PathLike[str] | None = None, *, read_only: bool = Fal
     # DuckDB draws its progress bar on stdout for queries over 2 s: it would corrupt CSV output
     con.execute("SET enable_progress_bar = false")
     if not read_only:
-        for stmt in ddl():
+        from . import forget, history
+
+        for stmt in [*ddl(), *history.ddl(), *forget.ddl()]:
             con.execute(stmt)
+        if target != ":memory:":
+            _clear_rebuilds(Path(target))
     return con
+
+
+REBUILD = ".{name}.rebuild-"  # the new file of a rebuild, beside the database
+
+
+def _clear_rebuilds(path: Path) -> None:
+    """Remove what a killed rebuild left (we hold the database's lock, so none is running)."""
+    for leftover in path.parent.glob(REBUILD.format(name=path.name) + "*"):
+        with suppress(OSError):
+            leftover.unlink()
+
+
+def rebuild(con: duckdb.DuckDBPyConnection, path: str | os.PathLike[str]) -> None:
+    """Rewrite the database file from its live data and swap it in; closes `con`.
+
+    Deleted rows stay in the bytes of a DuckDB file (freed blocks are reused, not wiped, and
+    CHECKPOINT or VACUUM do not change that). `forget` needs them gone: CHECKPOINT (so no
+    .wal is left), COPY FROM DATABASE into a new file in the same folder, fsync it, then
+    os.replace it over the old one while `con` still holds the old file's lock, so no other
+    crmtool opens the old file meanwhile; the old file is gone once `con` closes.
+    """
+    target = Path(path)
+    new = target.with_name(REBUILD.format(name=target.name) + str(os.getpid()))
+    try:
+        con.execute("CHECKPOINT")
+        with suppress(FileNotFoundError):
+            new.unlink()
+        (name,) = first_row(con, "SELECT current_database()")
+        con.execute(f"ATTACH '{_sql_path(new)}' AS crm_rebuild")
+        try:
+            con.execute(f'COPY FROM DATABASE "{name}" TO crm_rebuild')
+        finally:
+            con.execute("DETACH crm_rebuild")
+        _fsync(new)
+        if Path(str(new) + ".wal").exists():
+            raise CrmError(f"rebuild of {target} left a .wal; the old file is kept")
+        os.replace(new, target)
+        _fsync(target.parent)
+    except BaseException:
+        with suppress(OSError):
+            new.unlink()
+        raise
+    finally:
+        con.close()
+
+
+def _sql_path(path: Path) -> str:
+    return str(path).replace("'", "''")
+
+
+def _fsync(path: Path) -> None:
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
 
 
 def first_row(con: duckdb.DuckDBPyConnection, sql: str, params: list | None = None) -> tuple:

@@ -16,7 +16,8 @@ from typing import Any
 
 import duckdb
 
-from . import schema
+from . import forget as forgetting
+from . import history, schema
 from .config import Config
 from .db import first_row
 from .errors import CrmError, MappingError
@@ -61,6 +62,7 @@ class SheetResult:
     rejected: int = 0
     totals: int = 0
     skipped: str | None = None  # 'already loaded'
+    loaded_in: int | None = None  # skipped: the load that has these bytes
     forgotten: int = 0  # rows of people deleted on request (PIPL), counted as rejected
     fed: dict[str, int] = field(default_factory=dict)  # combined file: new rows per table
 
@@ -71,7 +73,8 @@ class SheetResult:
     def describe(self) -> str:
         """The line `crmtool load` prints for this file."""
         if self.skipped:
-            return f"{self.label}: skipped: {self.skipped}"
+            hint = f" in load {self.loaded_in}; --force loads it again" if self.loaded_in else ""
+            return f"{self.label}: skipped: {self.skipped}{hint}"
         line = (f"{self.label}: read {self.read} = loaded {self.loaded} + duplicates "
                 f"{self.duplicates} + rejected {self.rejected} ({self.kind})")
         if self.forgotten:
@@ -438,7 +441,8 @@ def upsert(con: duckdb.DuckDBPyConnection, table: str, file: str, load_id: int,
     on = " AND ".join(f"t.{k} = w.{k}" for k in keys)
     existing = _count(con, f"SELECT count(*) FROM _crm_win w WHERE EXISTS "
                            f"(SELECT 1 FROM {table} t WHERE {on})")
-    if existing:
+    if existing:  # replaced rows: kept for an undo (history), then deleted
+        history.keep(con, table, load_id, f"EXISTS (SELECT 1 FROM _crm_win w WHERE {on})")
         con.execute(f"DELETE FROM {table} t USING _crm_win w WHERE {on}")
     con.execute(insert + "_crm_win", [file, load_id])
     con.execute("DROP TABLE _crm_win")
@@ -503,10 +507,13 @@ def _upsert_customers(con: duckdb.DuckDBPyConnection, win: str, valid: int, file
         FROM rows GROUP BY customer_id""", [file, load_id])
     new_ids = _count(con, "SELECT count(*) FROM _crm_new n WHERE NOT EXISTS "
                           "(SELECT 1 FROM customers c WHERE c.customer_id = n.customer_id)")
+    history.keep(con, "customers", load_id, "t.customer_id IN (SELECT customer_id FROM _crm_new)")
     con.execute("DELETE FROM customers WHERE customer_id IN (SELECT customer_id FROM _crm_new)")
     con.execute(f"INSERT INTO customers ({', '.join(cols)}, _file, _line, _load_id) "
                 f"SELECT {', '.join(cols)}, _file, _line, _load_id FROM _crm_new")
     # vehicles of a merged customer follow it
+    history.keep(con, "vehicles", load_id, "t.customer_id IN (SELECT customer_id FROM _crm_final "
+                 "WHERE merged_into IS NOT NULL)")
     con.execute("UPDATE vehicles SET customer_id = m.merged_into FROM _crm_final m "
                 "WHERE m.merged_into IS NOT NULL AND vehicles.customer_id = m.customer_id")
     for t in ("_crm_win", "_crm_phones", "_crm_final", "_crm_new"):
@@ -514,37 +521,65 @@ def _upsert_customers(con: duckdb.DuckDBPyConnection, win: str, valid: int, file
     return new_ids, valid - new_ids
 
 
-def link_vehicles(con: duckdb.DuckDBPyConnection, config: Config) -> None:
+def link_vehicles(con: duckdb.DuckDBPyConnection, config: Config, load_id: int) -> None:
     """Vehicles without a known owner id but with a phone take the customer of that phone
     (the first customer with it; not for phones shared by too many ids)."""
     con.execute("""
-        UPDATE vehicles SET customer_id = p.first_id
-        FROM (SELECT phone, arg_min(customer_id, (_load_id, _line)) AS first_id,
+        CREATE OR REPLACE TEMP TABLE _crm_link AS
+        SELECT v.vin, p.first_id FROM vehicles v
+        JOIN (SELECT phone, arg_min(customer_id, (_load_id, _line)) AS first_id,
                      count(*) AS n FROM customers WHERE phone IS NOT NULL GROUP BY phone) p
-        WHERE vehicles.phone = p.phone AND p.n <= ?
-          AND (vehicles.customer_id IS NULL OR NOT EXISTS (
-               SELECT 1 FROM customers c WHERE c.customer_id = vehicles.customer_id))""",
+          ON v.phone = p.phone
+        WHERE p.n <= ? AND (v.customer_id IS NULL OR NOT EXISTS (
+               SELECT 1 FROM customers c WHERE c.customer_id = v.customer_id))""",
                 [config.shared_phone_max_ids])
+    if _count(con, "SELECT count(*) FROM _crm_link"):
+        history.keep(con, "vehicles", load_id, "t.vin IN (SELECT vin FROM _crm_link)")
+        con.execute("UPDATE vehicles SET customer_id = l.first_id FROM _crm_link l "
+                    "WHERE vehicles.vin = l.vin")
+    con.execute("DROP TABLE _crm_link")
 
 
-FORGOTTEN = "forgotten person (PIPL)"
+FORGOTTEN = forgetting.REASON
 
 
 def skip_forgotten(con: duckdb.DuckDBPyConnection, table: str,
                    stage: str = "_crm_stage") -> int:
-    """Rows of people deleted on request (`crmtool forget`) become rejects with the reason
-    FORGOTTEN and without their raw text. Returns how many."""
+    """Rows of people deleted on request (`crmtool forget`, matched by the keyed markers of
+    their phone or customer_id) become rejects with the reason FORGOTTEN and without their
+    raw text. Returns how many."""
     cols = [f.name for f in schema.TABLES[table] if f.name in ("customer_id", "phone")]
-    if not cols or table == "repair_orders":
+    if not cols or table == "repair_orders" or not forgetting.install(con):
         return 0
-    if not _count(con, "SELECT count(*) FROM (SELECT 1 FROM forgotten LIMIT 1)"):
-        return 0
-    hit = " OR ".join(f"sha256({c}) IN (SELECT hash FROM forgotten WHERE kind = {lit(c)})"
-                      for c in cols)
+    for c in cols:
+        forgetting.upgrade_markers(con, c, f"SELECT {c} FROM {stage}")
+    hit = " OR ".join(forgetting.is_forgotten_sql(c, c) for c in cols)
     n = _count(con, f"SELECT count(*) FROM {stage} WHERE {hit}")
     if n:
         con.execute(f"UPDATE {stage} SET _reject = ?, _raw = NULL WHERE {hit}", [FORGOTTEN])
     return n
+
+
+def scrub_rejects(con: duckdb.DuckDBPyConnection, bad: list[tuple[int, str, str, str]],
+                  config: Config) -> tuple[list[tuple[int, str, str, str | None]], int]:
+    """Rejected lines that name a forgotten person (their phone or customer_id in a field):
+    the staged rejects and the malformed lines (wrong field count …) become FORGOTTEN without
+    raw text. Returns the malformed lines as they are to be written, and how many changed."""
+    if not forgetting.install(con):
+        return list(bad), 0
+    prefix = f"{config.own_dealer}/" if config.is_group else None
+    n = forgetting.scrub_raw(con, "_crm_stage", "_reject", "_raw", "_line",
+                             f"_reject IS NOT NULL AND _reject <> {lit(FORGOTTEN)}", prefix)
+    if not bad:
+        return [], n
+    con.execute("CREATE OR REPLACE TEMP TABLE _crm_bad (i BIGINT, reason VARCHAR, raw VARCHAR)")
+    con.executemany("INSERT INTO _crm_bad VALUES (?, ?, ?)",
+                    [[i, reason, raw] for i, (_, _, reason, raw) in enumerate(bad)])
+    n += forgetting.scrub_raw(con, "_crm_bad", "reason", "raw", "i", keyed_prefix=prefix)
+    rows = con.execute("SELECT reason, raw FROM _crm_bad ORDER BY i").fetchall()
+    con.execute("DROP TABLE _crm_bad")
+    return [(line, kind, reason, raw) for (line, kind, _, _), (reason, raw)
+            in zip(bad, rows, strict=True)], n
 
 
 # The owner fields a repair-order export may carry (a date there is the order's, never a sale's)
@@ -597,6 +632,7 @@ def _fill_empty(con: duckdb.DuckDBPyConnection, table: str, kept: str, file: str
     known = f"EXISTS (SELECT 1 FROM {table} t WHERE t.{key} = f.{key})"
     new = _count(con, f"SELECT count(*) FROM _crm_fill f WHERE NOT {known}")
     sets = ", ".join(f"{q(c)} = coalesce(t.{q(c)}, f.{q(c)})" for c in rest)
+    history.keep(con, table, load_id, f"t.{key} IN (SELECT {key} FROM _crm_fill)")
     con.execute(f"UPDATE {table} t SET {sets} FROM _crm_fill f WHERE t.{key} = f.{key}")
     select = ", ".join(q(c) for c in cols)
     con.execute(f"INSERT INTO {table} ({select}, _file, _line, _load_id) "
@@ -624,6 +660,8 @@ def load_sheet(con: duckdb.DuckDBPyConnection, sheet: Any, config: Config, load_
     con.execute(stage_sql(sheet.table, table, fields, config))
     res.forgotten = skip_forgotten(con, table)
     bad = [(line, "malformed", reason, raw) for line, raw, reason in sheet.malformed]
+    bad, scrubbed = scrub_rejects(con, bad, config)
+    res.forgotten += scrubbed
     bad += [(line, "totals", "totals row", raw) for line, raw in sheet.totals]
     if bad:
         con.executemany("INSERT INTO rejects VALUES (?, ?, ?, ?, ?, ?)",
@@ -654,10 +692,11 @@ def load_sheet(con: duckdb.DuckDBPyConnection, sheet: Any, config: Config, load_
 
 
 def load(con: duckdb.DuckDBPyConnection, paths: Iterable[str | os.PathLike[str]],
-         config: Config, *, kind: str | None = None,
+         config: Config, *, kind: str | None = None, force: bool = False,
          progress: Progress | None = None) -> LoadResult:
     """Load files and folders in one transaction: all of it, or (on any error or interrupt)
-    nothing. Files whose bytes were loaded before are skipped."""
+    nothing. Files whose bytes were loaded before are skipped, unless `force` (the same bytes
+    twice in one invocation are still read once)."""
     from . import parsers, readers
 
     if kind is not None and kind not in schema.TABLES:
@@ -675,8 +714,11 @@ def load(con: duckdb.DuckDBPyConnection, paths: Iterable[str | os.PathLike[str]]
             if progress:
                 progress(name, n, len(files))
             sha = sha256(path)
-            if sha in seen or _count(con, "SELECT count(*) FROM loads WHERE sha256 = ?", [sha]):
-                result.sheets.append(SheetResult(file=name, skipped="already loaded"))
+            before = None if force else first_row(
+                con, "SELECT min(load_id) FROM loads WHERE sha256 = ?", [sha])[0]
+            if sha in seen or before is not None:
+                result.sheets.append(SheetResult(file=name, skipped="already loaded",
+                                                 loaded_in=before))
                 continue
             seen.add(sha)
             try:
@@ -688,7 +730,8 @@ def load(con: duckdb.DuckDBPyConnection, paths: Iterable[str | os.PathLike[str]]
                 raise KeyboardInterrupt from None
             except duckdb.Error as e:
                 raise CrmError(str(e).splitlines()[0], file=name) from None
-        link_vehicles(con, config)
+        if any(not s.skipped for s in result.sheets):
+            link_vehicles(con, config, load_id)
         if progress:
             progress("", len(files), len(files))
         con.execute("COMMIT")

@@ -118,6 +118,8 @@ COLUMNS: dict[str, Label] = {
     "loaded": ("入库", "Loaded"), "duplicates": ("重复", "Duplicates"),
     "rejected": ("拒收", "Rejected"), "check": ("检查项", "Check"),
     "description": ("说明", "Description"), "examples": ("示例", "Examples"),
+    "loaded_at": ("导入时间", "Loaded at"), "files": ("文件", "Files"),
+    "kinds": ("数据表", "Tables"), "sheet": ("工作表", "Sheet"),
 }
 
 # retention KPIs (docs/rules.md §19)
@@ -283,7 +285,7 @@ VALUES: dict[str, dict[str, Label]] = {
         "leads": ("线索", "leads"), "rejects": ("拒收记录", "rejects"),
         "callbacks": ("回访", "callbacks"), "birthdays": ("生日关怀", "birthdays"),
         "greetings": ("节日问候", "greetings"), "complaints": ("投诉跟进", "complaints"),
-        "contacts": ("联系名单", "contacts"),
+        "contacts": ("联系名单", "contacts"), "loads": ("导入记录", "loads"),
         "retention": ("售后保持", "retention"), "retention_trend": ("保持率趋势", "trend"),
         "retention_cohort": ("车龄保持率", "cohorts"),
         "first_service_missing": ("首保未回厂", "first service missing"),

@@ -45,7 +45,7 @@ def test_load_prints_counts_and_total(tmp_path):
     again = run(db, "load", str(ro))
     assert again.exit_code == 0
     assert again.stderr.splitlines() == [
-        f"{ro}: skipped: already loaded",
+        f"{ro}: skipped: already loaded in load 1; --force loads it again",
         "total: read 0 = loaded 0 + duplicates 0 + rejected 0"]
     quiet = run(db, "--quiet", "load", str(cu))
     assert (quiet.exit_code, quiet.stderr) == (0, "")

@@ -10,7 +10,7 @@ from typer.testing import CliRunner
 
 from crmtool import db, ingest
 from crmtool.config import Config
-from crmtool.forget import digest
+from crmtool.forget import marker
 
 runner = CliRunner()
 V1, V2 = "LSVAA4183E2000001", "LSVAA4185E2000002"
@@ -134,22 +134,25 @@ def test_forget_removes_and_counts(dbfile):
     assert r.exit_code == 0, r.output
     contacts = ["contacts: 2"] if has_contacts(dbfile) else []
     assert r.stdout.splitlines() == ["customers: 1", "vehicles unlinked: 1", "leads: 1",
-                                     *contacts, "rejects: 1", "flags: 1"]
+                                     *contacts, "rejects: 1", "flags: 1", "undo history: 0"]
     con = db.connect(dbfile)
     assert con.execute("SELECT customer_id FROM customers").fetchall() == [("C2",)]
-    assert con.execute("SELECT vin, customer_id, phone FROM vehicles ORDER BY vin"
-                       ).fetchall() == [(V1, None, None), (V2, "C2", None)]
+    assert con.execute("SELECT vin, customer_id, phone, plate FROM vehicles ORDER BY vin"
+                       ).fetchall() == [(V1, None, None, None), (V2, "C2", None, "浙B54321")]
     assert con.execute("SELECT count(*) FROM repair_orders").fetchall() == [(3,)]  # stay
     assert con.execute("SELECT lead_id FROM leads").fetchall() == [("L2",)]
     assert con.execute("SELECT line FROM rejects").fetchall() == [(4,)]
     assert con.execute("SELECT key FROM flags").fetchall() == [("X",)]
-    assert sorted(con.execute("SELECT kind, hash FROM forgotten").fetchall()) == [
-        ("customer_id", digest("C1")), ("phone", digest("13800138000"))]
+    assert sorted(con.execute("SELECT kind, hash, scheme FROM forgotten").fetchall()) == [
+        ("customer_id", marker(con, "C1"), "hmac-sha256"),
+        ("phone", marker(con, "13800138000"), "hmac-sha256")]
     con.close()
-    # the vehicle is still found, without an owner
-    (card,) = cards(dbfile, "浙A12345")
+    # the vehicle is still found by its VIN, without an owner and plate
+    (card,) = cards(dbfile, V1)
     assert card["customer"] is None and card["visits_total"] == 3
-    assert run(dbfile, "forget", "--customer", "C9", "--yes").exit_code == 1
+    r = run(dbfile, "forget", "--customer", "C9", "--yes")
+    assert (r.exit_code, r.stderr) == (2, "crmtool: error: --customer: no customer has the id "
+                                          "'C9'\n")
 
 
 def test_forgotten_person_not_loaded_again(dbfile, tmp_path):

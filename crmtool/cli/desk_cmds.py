@@ -17,7 +17,7 @@ from .. import db, facts
 from .. import find as finder
 from .. import forget as forgetting
 from ..errors import CrmError, UsageError
-from .app import State, app, state
+from .app import State, app, err, state
 
 
 def _text(value: Any) -> str:
@@ -115,15 +115,20 @@ def find_cmd(
 @app.command("forget")
 def forget_cmd(
     ctx: typer.Context,
-    phone: Annotated[str | None, typer.Option("--phone", help="The person's phone.")] = None,
+    phone: Annotated[str | None, typer.Option(
+        "--phone", help="The person's full phone (11 digits in any written form).")] = None,
     customer: Annotated[str | None, typer.Option(
         "--customer", help="The person's customer_id.")] = None,
     yes: Annotated[bool, typer.Option("--yes", "-y", help="Do not ask for confirmation.")]
     = False,
+    compact: Annotated[bool, typer.Option(
+        "--compact", help="Only rewrite the database file (after a forget whose rewrite "
+        "failed or was interrupted).")] = False,
 ) -> None:
     """Delete a person's data on request (PIPL 个人信息删除): their customer rows, leads,
     contact history and the rejects/flags naming them; their vehicles and repair orders stay,
-    without the owner. A later load of an old export skips them.
+    without plate, phone and owner. The database file is then rewritten so that nothing of
+    them is left on disk; a later load of an old export skips them.
 
     Examples:
 
@@ -132,6 +137,13 @@ def forget_cmd(
       crmtool forget --customer C0001 --yes
     """
     st = state(ctx)
+    if compact:
+        if phone is not None or customer is not None:
+            raise UsageError("--compact takes no --phone or --customer")
+        con = db.connect(st.db, wait=st.wait, create=False)
+        _rebuild(con, st.db)
+        st.say(f"rewrote {db.db_path(st.db)}")
+        return
     if (phone is None) == (customer is None):
         raise UsageError("give exactly one of --phone or --customer")
     con = db.connect(st.db, wait=st.wait, create=False)
@@ -141,21 +153,57 @@ def forget_cmd(
         con.close()
 
 
+def _rebuild(con: duckdb.DuckDBPyConnection, path: str | None) -> None:
+    if str(path) == ":memory:":
+        con.close()
+        return
+    target = db.db_path(path)
+    try:
+        db.rebuild(con, target)
+    except (OSError, duckdb.Error) as e:
+        reason = getattr(e, "strerror", None) or str(e).splitlines()[0]
+        raise CrmError(f"could not rewrite {target}: {reason}; deleted data may remain in its "
+                       "bytes until `crmtool forget --compact` succeeds") from None
+
+
+PROMPT = {
+    "zh": ("将删除此人的个人信息（车辆与工单保留，但去掉车牌、电话与车主关联）：",
+           "客户", "车辆", "将删除", "确认删除？"),
+    "en": ("This person's data will be deleted (vehicles and repair orders stay, without "
+           "plate, phone and owner):", "customer", "vehicle", "will remove", "Delete?"),
+}
+
+
+def _preview(st: State, con: duckdb.DuckDBPyConnection, person: forgetting.Person,
+             plan: str) -> str:
+    """The person and their vehicles, shown before the question; returns the question."""
+    lang = getattr(st.config, "lang", "zh")
+    head, cust, veh, remove, ask = PROMPT["en" if lang == "en" else "zh"]
+    lines = [head]
+    lines += [f"  {cust} {c['customer_id']}  {c['name'] or ''}  {c['phone'] or ''}"
+              for c in forgetting.who(con, person)]
+    lines += [f"  {veh} {v['vin']}  {v['plate'] or ''}  {v['series'] or ''}".rstrip()
+              for v in forgetting.vehicles(con, person)]
+    lines.append(f"{remove}: {plan}")
+    err.print("\n".join(lines), markup=False, highlight=False)
+    return ask
+
+
 def _forget(st: State, con: duckdb.DuckDBPyConnection, phone: str | None,
             customer: str | None, yes: bool) -> None:
     person = forgetting.resolve(con, phone=phone, customer_id=customer)
     counts = forgetting.counts(con, person)
-    if not any(counts.values()):
-        raise CrmError(f"nobody with {'phone' if phone else 'customer_id'} "
-                       f"{phone or customer!r} is in the database")
+    forgetting.require_found(counts, f"{'phone' if phone else 'customer_id'} "
+                                     f"{phone or customer!r}")
     plan = ", ".join(f"{k} {n}" for k, n in counts.items())
     if not yes:
         if not sys.stdin.isatty():
             raise UsageError(f"would remove: {plan}; pass --yes to confirm without a terminal")
-        typer.confirm(f"remove {plan}?", abort=True, err=True)
+        typer.confirm(_preview(st, con, person, plan), abort=True, err=True)
     done = forgetting.forget(con, person, date.today())
     for k, n in done.items():
         typer.echo(f"{k}: {n}")
+    _rebuild(con, st.db)
     st.say(f"forgotten: {len(person.customer_ids)} customer id(s), {len(person.phones)} "
-           "phone(s) recorded as hashes; later loads skip them")
-
+           "phone(s) kept only as keyed hashes; later loads skip them; the database file "
+           "was rewritten without them")

@@ -25,10 +25,14 @@ def load_cmd(
         help="Files or folders (every .csv .txt .tsv .xlsx .xls inside, in name order).")],
     kind: Annotated[str | None, typer.Option(
         "--kind", help="Force the table: " + ", ".join(TABLES) + ".")] = None,
+    force: Annotated[bool, typer.Option(
+        "--force", help="Load files again whose bytes were loaded before (each row then "
+        "counts as a duplicate or replaces its key).")] = False,
 ) -> None:
     """Load DMS / I-CROP exports; each file's table is detected from its headers.
 
     All files of one invocation load in one transaction: a failing file loads nothing.
+    `crmtool loads` lists the loads; `crmtool unload ID` undoes one.
 
     Examples:
 
@@ -45,7 +49,7 @@ def load_cmd(
         raise UsageError(f"--kind must be one of: {', '.join(TABLES)}")
     con = connect(st.db, wait=st.wait)
     try:
-        result = _load(con, st, paths, kind)
+        result = _load(con, st, paths, kind, force)
     finally:
         con.close()
     for s in result.sheets:
@@ -57,7 +61,7 @@ def load_cmd(
         st.say(f"rejected rows: `crmtool rejects`; how a file is read: `crmtool inspect {name}`")
 
 
-def _load(con: Any, st: Any, paths: list[str], kind: str | None) -> Any:
+def _load(con: Any, st: Any, paths: list[str], kind: str | None, force: bool) -> Any:
     """ingest.load with a progress bar on a terminal; a file whose headers do not say what it
     holds fails with a pointer to `crmtool inspect FILE`."""
     from .. import ingest
@@ -73,8 +77,9 @@ def _load(con: Any, st: Any, paths: list[str], kind: str | None) -> Any:
                     bar.update(task, completed=done, total=total,
                                description=Path(name).name if name else "done")
 
-                return ingest.load(con, paths, st.config, kind=kind, progress=progress)
-        return ingest.load(con, paths, st.config, kind=kind)
+                return ingest.load(con, paths, st.config, kind=kind, force=force,
+                                   progress=progress)
+        return ingest.load(con, paths, st.config, kind=kind, force=force)
     except MappingError as e:
         raise MappingError(f"{e}; run `crmtool inspect {shlex.quote(str(e.file))}` to see "
                            "why") from None

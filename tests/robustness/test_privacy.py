@@ -203,6 +203,8 @@ ALLOWED = {
     "find.py: {where}": "a detail message, not SQL",
     "cli/load_cmds.py: {where}": "fixed text 'WHERE file = ? OR file LIKE ?', values bound",
     "forget.py: {where}": "forget._where: column names from code with ? placeholders, bound",
+    "history.py: {where}": "history.keep: conditions ingest writes over code-owned names and "
+                           "temp tables, no values",
     "output.py: {where}": "--where checked by _check_where, run by Polars over the list only",
     "output.py: {where!r}": "an error message, not SQL",
 }
