@@ -189,6 +189,11 @@ def _preview(st: State, con: duckdb.DuckDBPyConnection, person: forgetting.Perso
     return ask
 
 
+def _interactive() -> bool:
+    """A person at a terminal can answer the question."""
+    return sys.stdin.isatty()
+
+
 def _forget(st: State, con: duckdb.DuckDBPyConnection, phone: str | None,
             customer: str | None, yes: bool) -> None:
     person = forgetting.resolve(con, phone=phone, customer_id=customer)
@@ -197,7 +202,7 @@ def _forget(st: State, con: duckdb.DuckDBPyConnection, phone: str | None,
                                      f"{phone or customer!r}")
     plan = ", ".join(f"{k} {n}" for k, n in counts.items())
     if not yes:
-        if not sys.stdin.isatty():
+        if not _interactive():
             raise UsageError(f"would remove: {plan}; pass --yes to confirm without a terminal")
         typer.confirm(_preview(st, con, person, plan), abort=True, err=True)
     done = forgetting.forget(con, person, date.today())
