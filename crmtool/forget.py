@@ -74,11 +74,14 @@ def install(con: duckdb.DuckDBPyConnection) -> bool:
     return True
 
 
-def is_forgotten_sql(kind: str, expr: str) -> str:
+def is_forgotten_sql(kind: str, expr: str, *, legacy: bool = True) -> str:
     """SQL: the value `expr` (a phone or customer_id) is a forgotten person's (needs
-    install()). Old unsalted markers still match until the person is met again."""
-    return (f"(crm_hmac({expr}) IN (SELECT hash FROM forgotten WHERE kind = '{kind}' "
-            f"AND scheme = '{HMAC}') OR sha256({expr}) IN (SELECT hash FROM forgotten "
+    install()). Old unsalted markers (`legacy`) still match until the person is met again."""
+    keyed = (f"crm_hmac({expr}) IN (SELECT hash FROM forgotten WHERE kind = '{kind}' "
+             f"AND scheme = '{HMAC}')")
+    if not legacy:
+        return f"({keyed})"
+    return (f"({keyed} OR sha256({expr}) IN (SELECT hash FROM forgotten "
             f"WHERE kind = '{kind}' AND scheme IS NULL))")
 
 

@@ -553,7 +553,8 @@ def skip_forgotten(con: duckdb.DuckDBPyConnection, table: str,
         return 0
     for c in cols:
         forgetting.upgrade_markers(con, c, f"SELECT {c} FROM {stage}")
-    hit = " OR ".join(forgetting.is_forgotten_sql(c, c) for c in cols)
+    # old unsalted markers of these values were just made keyed: the keyed ones suffice
+    hit = " OR ".join(forgetting.is_forgotten_sql(c, c, legacy=False) for c in cols)
     n = _count(con, f"SELECT count(*) FROM {stage} WHERE {hit}")
     if n:
         con.execute(f"UPDATE {stage} SET _reject = ?, _raw = NULL WHERE {hit}", [FORGOTTEN])
@@ -632,7 +633,9 @@ def _fill_empty(con: duckdb.DuckDBPyConnection, table: str, kept: str, file: str
     known = f"EXISTS (SELECT 1 FROM {table} t WHERE t.{key} = f.{key})"
     new = _count(con, f"SELECT count(*) FROM _crm_fill f WHERE NOT {known}")
     sets = ", ".join(f"{q(c)} = coalesce(t.{q(c)}, f.{q(c)})" for c in rest)
-    history.keep(con, table, load_id, f"t.{key} IN (SELECT {key} FROM _crm_fill)")
+    fills = " OR ".join(f"(t.{q(c)} IS NULL AND f.{q(c)} IS NOT NULL)" for c in rest)
+    history.keep(con, table, load_id,  # only the rows whose empty fields get a value
+                 f"EXISTS (SELECT 1 FROM _crm_fill f WHERE f.{key} = t.{key} AND ({fills}))")
     con.execute(f"UPDATE {table} t SET {sets} FROM _crm_fill f WHERE t.{key} = f.{key}")
     select = ", ".join(q(c) for c in cols)
     con.execute(f"INSERT INTO {table} ({select}, _file, _line, _load_id) "

@@ -24,7 +24,8 @@ from .config import Config
 from .errors import CrmError, DatabaseLocked
 
 # Tables of the real database the load never reads: not copied into the scratch database.
-NOT_READ_BY_LOAD = ("rejects", "flags")
+# tables a load only appends to (history: the versions an undo restores, crmtool.history)
+NOT_READ_BY_LOAD = ("rejects", "flags", *(f"history_{t}" for t in schema.TABLES))
 EXAMPLES = 3  # example lines per failure or reject reason
 MAX_VALUES = 200  # raw values listed per code field (the rest are counted)
 CANDIDATE_SHARE = 0.9  # a header could fill a field when this share of its cells parse as it

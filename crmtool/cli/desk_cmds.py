@@ -177,8 +177,7 @@ PROMPT = {
 def _preview(st: State, con: duckdb.DuckDBPyConnection, person: forgetting.Person,
              plan: str) -> str:
     """The person and their vehicles, shown before the question; returns the question."""
-    lang = getattr(st.config, "lang", "zh")
-    head, cust, veh, remove, ask = PROMPT["en" if lang == "en" else "zh"]
+    head, cust, veh, remove, ask = PROMPT["en" if st.config.lang == "en" else "zh"]
     lines = [head]
     lines += [f"  {cust} {c['customer_id']}  {c['name'] or ''}  {c['phone'] or ''}"
               for c in forgetting.who(con, person)]

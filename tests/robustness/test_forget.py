@@ -197,6 +197,20 @@ def test_forget_shows_the_person_and_vehicles_before_asking(store, monkeypatch):
     assert rows(dbfile, "SELECT count(*) FROM customers WHERE customer_id = 'C1'") == [(1,)]
 
 
+def test_the_question_is_in_english_with_lang_en(store, monkeypatch, tmp_path):
+    dbfile, _ = store
+    cfg = tmp_path / "crmtool.toml"
+    cfg.write_text('lang = "en"\n', encoding="utf-8")
+    monkeypatch.setattr(desk_cmds, "_interactive", lambda: True)
+    r = runner.invoke(app, ["--db", str(dbfile), "--config", str(cfg), "forget", "--customer",
+                            "C1"], input="y\n")
+    assert r.exit_code == 0, r.output
+    assert r.stderr.splitlines()[:3] == [
+        "This person's data will be deleted (vehicles and repair orders stay, without plate, "
+        "phone and owner):", f"  customer C1  {NAME}  {PHONE}", f"  vehicle {V1}  {PLATE}  朗逸Pro"]
+    assert "Delete?" in r.stderr and "customers: 1" in r.stdout.splitlines()
+
+
 def test_a_killed_rewrite_leaves_nothing_behind(store):
     """A rewrite killed before its swap leaves .crm.duckdb.rebuild-PID: the next command that
     opens the database for writing removes it."""
