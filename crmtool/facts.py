@@ -75,25 +75,39 @@ def last_advisor_sql(up_to_as_of: bool = True) -> str:
     """
 
 
-def install(con: duckdb.DuckDBPyConnection, config: Config, *, snapshot: bool = False) -> None:
+def install(con: duckdb.DuckDBPyConnection, config: Config, *, snapshot: bool = False,
+            vins: list[str] | None = None) -> None:
     """Create the facts on a connection. With snapshot, visits and other_visits are computed
     once into temp tables (for a run of many analyses over data that does not change, such as
     the summary and the report), and so are the rules' results (`rule_source`); else they are
-    views that follow the data."""
+    views that follow the data. With `vins`, the facts hold only those vehicles' repair orders
+    and sales: every per-vehicle rule then answers for them alone, at the cost of their rows
+    instead of the fleet's (the customer card of `find`)."""
     kind = "TABLE" if snapshot else "VIEW"
     for name, in con.execute("SELECT table_name FROM duckdb_tables() WHERE temporary "
                              "AND starts_with(table_name, '_rule_')").fetchall():
         con.execute(f"DROP TABLE {name}")
     own = sql_list(config.own_dealers)
     excludes = sql_list(config.visit_excludes)
-    con.execute(f"""
-        CREATE OR REPLACE TEMP VIEW ro AS
+    scope = ""
+    con.execute("DROP VIEW IF EXISTS temp.vehicles")
+    if vins is not None:
+        con.execute("CREATE OR REPLACE TEMP TABLE _scope (vin VARCHAR)")
+        con.executemany("INSERT INTO _scope VALUES (?)", [[v] for v in sorted(set(vins))])
+        scope = "WHERE vin IN (SELECT vin FROM _scope)"
+        # the rules read `vehicles` by name: in the temp schema, searched first, it is the
+        # scoped vehicles until the next install
+        store = con.execute("SELECT current_database()").fetchall()[0][0]
+        con.execute(f'CREATE TEMP VIEW vehicles AS SELECT * FROM "{store}".main.vehicles '
+                    f"{scope}")
+    # scoped: the few vehicles' orders are read once into a table, not scanned per rule
+    _replace(con, "ro", f"""
         SELECT r.*,
                coalesce(r.dealer_code IN {own}, true) AS is_own,
                coalesce(r.ro_type NOT IN {excludes}, true) AS is_visit_type,
                (r.payer = 'customer' AND r.total_amount > 0) AS is_customer_paid
-        FROM repair_orders r
-    """)
+        FROM repair_orders r {scope.replace("vin IN", "r.vin IN")}
+    """, "TABLE" if scope else "VIEW")
     _replace(con, "visits", """
         SELECT vin, settle_date AS day, is_own,
                is_own AND bool_or(is_customer_paid) AS is_paid,
@@ -109,11 +123,12 @@ def install(con: duckdb.DuckDBPyConnection, config: Config, *, snapshot: bool = 
         FROM ro
         WHERE is_visit_type AND NOT is_own
     """, kind)
-    con.execute("""
+    con.execute(f"""
         CREATE OR REPLACE TEMP VIEW sold_by_us AS
         SELECT vin, sale_date, sale_channel, outlet
         FROM vehicles
         WHERE sale_channel IN ('own', 'secondary') AND sale_date IS NOT NULL
+              {scope.replace("WHERE", "AND")}
     """)
     con.execute(f"""
         CREATE OR REPLACE TEMP MACRO ours(x) AS TABLE
