@@ -187,9 +187,30 @@ def bench(size: str, repeat: int, skip_pandas: bool) -> dict:
     r["retention_trend"] = measure("retention --trend 24", crm + [
         "--db", str(db), "--as-of", AS_OF, "retention", "--trend", "24", "--format", "csv"],
         repeat, env)
+    r.update(desk(db, work, max(repeat, 5), env))
+    r["report"] = measure("crmtool report", crm + ["--db", str(db), "report", "--period", PERIOD,
+                                                   "--out", str(work / "report")], repeat, env)
+    r["help"] = measure("crmtool --help", [PY, "-m", "crmtool", "--help"], max(repeat, 5), env)
     r.update(baselines(db, work, seg, repeat, env, skip_pandas))
     r["loadavg"] = os.getloadavg()
     return r
+
+
+def desk(db: Path, work: Path, repeat: int, env: dict[str, str]) -> dict:
+    """`find` at the service desk (issue 18): a plate, a phone, a VIN tail and a name of one
+    customer with a vehicle and visits, median of at least 5 runs each."""
+    import duckdb
+
+    con = duckdb.connect(str(db), read_only=True)
+    plate, phone, vin, name = con.execute("""
+        SELECT v.plate, c.phone, v.vin, c.name FROM vehicles v JOIN customers c USING
+        (customer_id) WHERE v.plate IS NOT NULL AND c.phone IS NOT NULL
+          AND v.vin IN (SELECT vin FROM repair_orders) ORDER BY v.vin LIMIT 1""").fetchone()
+    con.close()
+    crm = [PY, "-m", "crmtool", "-q", "--db", str(db), "--as-of", AS_OF, "find"]
+    return {f"find_{kind}": measure(f"find {kind}", crm + [q, "--format", "json"], repeat, env)
+            for kind, q in (("plate", plate), ("phone", phone), ("vin_tail", vin[-6:]),
+                            ("name", name))}
 
 
 def machine() -> dict:
