@@ -90,12 +90,18 @@ class Forecast:
 
 def notes(fc: Forecast) -> list[str]:
     """Warnings a reader of the forecast should see (on stderr)."""
+    out = []
     _, _, a, b = fc.bgnbd.params
     if a / (a + b) < 1e-4:
-        return [f"note: the fit finds almost no drop-out (mean chance per visit a/(a+b) = "
-                f"{a / (a + b):.1g}): p_alive is near 1 for every car here; the loyalty "
-                "status (days since the last visit) is the better guide"]
-    return []
+        out.append(f"note: the fit finds almost no drop-out (mean chance per visit a/(a+b) = "
+                   f"{a / (a + b):.1g}): p_alive is near 1 for every car here; the loyalty "
+                   "status (days since the last visit) is the better guide")
+    edge = [*fc.bgnbd.edge, *fc.gamma_gamma.edge]
+    if edge:
+        out.append(f"note: {', '.join(edge)} ran to the edge of the model (the data show "
+                   "little spread between cars there); the forecasts hold, but their standard "
+                   "errors mean nothing")
+    return out
 
 
 def _key(cfg: Config, cal: date, *extra: object) -> str:
@@ -133,7 +139,8 @@ def _fit_summary(summary: pl.DataFrame, cal: date) -> Forecast:
 def _fit_from_json(text: str) -> Forecast:
     data = json.loads(text)
     fits = [fm.Fit(**{**d, "names": tuple(d["names"]), "params": tuple(d["params"]),
-                      "std_errors": tuple(d["std_errors"])}) for d in data["fits"]]
+                      "std_errors": tuple(d["std_errors"]), "edge": tuple(d["edge"])})
+            for d in data["fits"]]
     return Forecast(date.fromisoformat(data["cal_end"]), *fits)
 
 
@@ -371,6 +378,7 @@ def summary_block(con: duckdb.DuckDBPyConnection, cfg: Config, as_of: date) -> d
         "value_12m_by_status": {
             s: round(float(frame.filter(pl.col("status") == s)["value_12m"].sum()), 2)
             for s in churn.STATUSES},
+        "notes": notes(fc),
     }
 
 

@@ -23,6 +23,8 @@ from scipy.special import (  # type: ignore[import-untyped]
     hyp2f1,
 )
 
+EDGE = 9.0  # |log parameter| beyond this (rescaled, e^±9): the maximum is at a model limit
+LOG_BOUND = 30.0  # parameters of the rescaled problem stay within e^±30
 GRAD_TOL = 1e-4  # converged = optimiser success and max |gradient| below this (rescaled problem)
 Array = np.ndarray
 Objective = Callable[..., tuple[float, Array]]
@@ -48,6 +50,7 @@ class Fit:
     n: int
     message: str = ""
     extra: dict[str, float] = field(default_factory=dict)
+    edge: tuple[str, ...] = ()  # parameters that ran to the edge of the model (e^±9)
 
     def as_dict(self) -> dict[str, float]:
         return dict(zip(self.names, self.params, strict=True))
@@ -179,9 +182,17 @@ def _minimise(objective: Objective, start: Array,
               *args: Any) -> tuple[Array, float, Array, bool, int, str]:
     """Minimise from `start` (L-BFGS-B, then Newton polish steps with the Hessian while they
     improve); returns lp, value, gradient, optimiser success, iterations, message."""
+    with np.errstate(all="ignore"):  # trial steps may overflow; they are rejected, not shown
+        return _minimise_quietly(objective, start, *args)
+
+
+def _minimise_quietly(objective: Objective, start: Array,
+                      *args: Any) -> tuple[Array, float, Array, bool, int, str]:
     lp, its = np.asarray(start, dtype=float), 0
+    # log-parameters within ±LOG_BOUND: the line search never tries e^700
+    bounds = [(-LOG_BOUND, LOG_BOUND)] * len(lp)
     for _ in range(4):  # a line-search stop short of the tolerance: restart from there
-        res = minimize(objective, lp, args=args, jac=True, method="L-BFGS-B",
+        res = minimize(objective, lp, args=args, jac=True, method="L-BFGS-B", bounds=bounds,
                        options={"maxiter": 2000, "ftol": 1e-15, "gtol": 1e-12,
                                 "maxcor": 20})
         lp, val, grad = res.x, float(res.fun), res.jac
@@ -210,20 +221,25 @@ def _minimise(objective: Objective, start: Array,
         its += 1
     if not ok and np.max(np.abs(grad)) < GRAD_TOL:
         # L-BFGS-B stops on its line search when the objective can no longer be lowered in
-        # floating point; that is a minimum when the Hessian there is positive definite
+        # floating point; that is a maximum of the likelihood when the Hessian there is
+        # positive semi-definite (a direction flat to 1e-6 of the steepest one: a limit of
+        # the model such as no drop-out, reported as `edge`)
         try:
-            pos_def = bool(np.all(np.linalg.eigvalsh(_hessian(objective, lp, *args)) > 0))
+            eig = np.linalg.eigvalsh(_hessian(objective, lp, *args))
+            minimum = bool(np.all(np.isfinite(eig)) and eig[-1] > 0
+                           and eig[0] > -1e-6 * eig[-1])
         except np.linalg.LinAlgError:
-            pos_def = False
-        if pos_def:
-            ok, msg = True, f"{msg.strip()} (at machine precision, Hessian positive definite)"
+            minimum = False
+        if minimum:
+            ok, msg = True, f"{msg.strip()} (stopped at machine precision at a maximum)"
     return lp, val, grad, ok, its, msg
 
 
 def _std_errors(objective: Objective, lp: Array, n: int, *args: Any) -> Array:
     """Standard errors of the (rescaled) parameters from the Hessian of the total negative
     log-likelihood in log-parameters: se(θ) = θ · sqrt(diag(H⁻¹))."""
-    hess = _hessian(objective, lp, *args) * n
+    with np.errstate(all="ignore"):
+        hess = _hessian(objective, lp, *args) * n
     try:
         cov = np.linalg.inv(hess)
         var = np.diag(cov)
@@ -253,10 +269,11 @@ def fit_bgnbd(x: Array, tx: Array, T: Array) -> Fit:
     se = _std_errors(_bgnbd_objective, lp, n, *args)
     r, alpha, a, b = np.exp(lp)
     ll = -val * n - float(np.sum(x)) * np.log(s)  # back to the caller's time unit
+    edge = tuple(k for k, v in zip(("r", "alpha", "a", "b"), lp, strict=True) if abs(v) > EDGE)
     return Fit("BG/NBD", ("r", "alpha", "a", "b"), (float(r), float(alpha * s), float(a),
                float(b)), (float(se[0]), float(se[1] * s), float(se[2]), float(se[3])),
                float(ll), max_grad, ok and max_grad < GRAD_TOL, its, n, msg,
-               {"time_scale": s})
+               {"time_scale": s}, edge)
 
 
 def fit_gamma_gamma(x: Array, m: Array) -> Fit:
@@ -275,9 +292,10 @@ def fit_gamma_gamma(x: Array, m: Array) -> Fit:
     se = _std_errors(_gg_objective, lp, n, data)
     p, q, g = np.exp(lp)
     ll = -val * n - n * np.log(s)
+    edge = tuple(k for k, v in zip(("p", "q", "gamma"), lp, strict=True) if abs(v) > EDGE)
     return Fit("Gamma-Gamma", ("p", "q", "gamma"), (float(p), float(q), float(g * s)),
                (float(se[0]), float(se[1]), float(se[2] * s)), float(ll), max_grad,
-               ok and max_grad < GRAD_TOL, its, n, msg, {"spend_scale": s})
+               ok and max_grad < GRAD_TOL, its, n, msg, {"spend_scale": s}, edge)
 
 
 # -- scores ----------------------------------------------------------------------------------

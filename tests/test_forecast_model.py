@@ -189,3 +189,16 @@ def test_a_fit_that_did_not_converge_says_so():
     assert str(e.value) == ("the BG/NBD fit did not converge on 40 vehicle(s) (max |gradient| "
                             "0.03, ABNORMAL); too little or too uniform paid-visit history to "
                             "forecast")
+
+
+def test_degenerate_data_warns_nothing_and_names_the_edge(recwarn):
+    # two cars, one and two repeat visits spread over their whole 1000 days: no spread in
+    # pace and no drop-out to learn; the maximum lies at the model's limits (r, α → ∞ with
+    # r/α fixed; a, b → ∞), which the fit names instead of passing them off as estimates
+    f = fm.fit_bgnbd(np.array([1.0, 2.0]), np.array([1.0, 2.0]), np.array([1000.0, 1000.0]))
+    assert set(f.edge) == {"r", "alpha", "a", "b"}
+    g = fm.fit_gamma_gamma(np.array([1.0, 1.0, 1.0]), np.array([10.0, 10.0, 10.0]))
+    assert not g.converged and {"p", "q"} <= set(g.edge)  # three equal spends: no fit
+    assert not [w for w in recwarn if issubclass(w.category, RuntimeWarning)]
+    # CDNOW is nowhere near an edge
+    assert fm.fit_bgnbd(*_cdnow()).edge == ()
