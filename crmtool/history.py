@@ -68,7 +68,7 @@ def keep(con: duckdb.DuckDBPyConnection, table: str, load_id: int, where: str) -
 
 
 LOADS_SQL = """
-    SELECT load_id, min(loaded_at) AS loaded_at,
+    SELECT load_id, strftime(min(loaded_at), '%Y-%m-%d %H:%M:%S') AS loaded_at,
            string_agg(DISTINCT file, ', ' ORDER BY file) AS files,
            string_agg(DISTINCT kind, ', ' ORDER BY kind) AS kinds,
            sum(read) AS read, sum(loaded) AS loaded, sum(duplicates) AS duplicates,
@@ -76,8 +76,9 @@ LOADS_SQL = """
     FROM loads GROUP BY load_id ORDER BY load_id"""
 
 FILES_SQL = """
-    SELECT load_id, loaded_at, file, sheet, kind, read, loaded, duplicates, rejected
-    FROM loads ORDER BY load_id, loaded_at, file, sheet"""
+    SELECT load_id, strftime(loaded_at, '%Y-%m-%d %H:%M:%S') AS loaded_at, file, sheet,
+           kind, read, loaded, duplicates, rejected
+    FROM loads ORDER BY load_id, file, sheet"""
 
 
 def load_ids(con: duckdb.DuckDBPyConnection) -> list[int]:

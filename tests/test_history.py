@@ -5,6 +5,7 @@ database exactly, row for row."""
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import duckdb
@@ -129,6 +130,9 @@ def test_loads_lists_each_load(first):
         f"{2 + 3 + 2},{2 + 3 + 2},0,0",
         f"2,\"{d}/cu2.csv, {d}/ro2.csv, {d}/ve2.csv\",\"customers, repair_orders, vehicles\","
         f"{4 + 1 + 2},{1 + 0 + 1},{2 + 1 + 1},1"]
+    r = run(dbfile, "loads", "--format", "csv", "--columns", "loaded_at")
+    assert all(re.fullmatch(r"\d{4}-\d\d-\d\d \d\d:\d\d:\d\d", t)  # whole seconds
+               for t in r.stdout.splitlines()[1:]) and len(r.stdout.splitlines()) == 3
     r = run(dbfile, "loads", "--files", "--format", "csv", "--columns", "load_id,file,read")
     assert r.stdout.splitlines()[1:] == [
         f"1,{d}/cu1.csv,2", f"1,{d}/ro1.csv,2", f"1,{d}/ve1.csv,3",
