@@ -31,14 +31,6 @@ TMP_DIR = ".crmtool-tmp"
 
 _TEXT_COLUMNS = {"phone", "vin", "plate", "id", "engine_no", "dealer_code", "raw"}
 _TEXT_SUFFIXES = ("_id", "_phone", "_vin", "_plate", "_code", "_no")
-_FORBIDDEN = re.compile(
-    r"\b(select|from|join|union|into|create|drop|copy|attach|detach|insert|update|delete|alter|"
-    r"pragma|install|load|export|import|set|call|with|execute|prepare|show|describe|explain)\b"
-    r"|\bread_\w*|--|/\*|\*/",
-    re.IGNORECASE,
-)
-_STRING_LITERAL = re.compile(r"'(?:[^']|'')*'")
-_QUOTED_IDENT = re.compile(r'"(?:[^"]|"")*"')
 _FORMULA_START = r"^[=+\-@\t\r]"
 _PLAIN_NUMBER = r"^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$"
 _BAD_SHEET_CHARS = re.compile(r"[\[\]:*?/\\]")
@@ -117,37 +109,14 @@ def _unknown(flag: str, name: str, frame: pl.DataFrame) -> UsageError:
     return UsageError(f"{flag}: unknown column '{name}'; columns are: {', '.join(frame.columns)}")
 
 
-def _check_where(where: str) -> None:
-    if ";" in where:
-        raise UsageError("--where: a condition cannot contain ';'")
-    bare = _QUOTED_IDENT.sub('""', _STRING_LITERAL.sub("''", where))
-    if bare.count("'") % 2 or bare.count('"') % 2:
-        raise UsageError("--where: unterminated quote")
-    bad = _FORBIDDEN.search(bare)
-    if bad:
-        raise UsageError(f"--where: only a condition over the list's columns is allowed "
-                         f"(found {bad.group(0)!r})")
-
-
-def _where(frame: pl.DataFrame, where: str) -> pl.DataFrame:
-    _check_where(where)
-    try:
-        ctx = pl.SQLContext(frames={"list": frame}, eager=True)
-        return ctx.execute(f"SELECT * FROM list WHERE {where}")
-    except Exception as e:  # polars raises many kinds; none may reach the user as a traceback
-        msg = str(e)
-        missing = re.search(r'(?:unable to find column|column) "([^"]+)"', msg)
-        if missing and missing.group(1) not in frame.columns:
-            raise _unknown("--where", missing.group(1), frame) from None
-        first = msg.strip().splitlines()[0] if msg.strip() else type(e).__name__
-        raise UsageError(f"--where: invalid condition {where!r}: {first}") from None
-
-
 def shape(frame: pl.DataFrame, *, where: str | None = None, columns: list[str] | None = None,
           sort: list[str] | None = None, limit: int | None = None) -> pl.DataFrame:
-    """Filter (Polars SQL condition), sort ('-col' descending, nulls last), select, head."""
+    """Filter (``--where``, see crmtool/where.py), sort ('-col' descending, nulls last),
+    select, head."""
     if where and where.strip():
-        frame = _where(frame, where)
+        from .where import apply  # sqlglot is imported only when a condition is given
+
+        frame = apply(frame, where)
     if sort:
         keys, desc = [], []
         for item in sort:
