@@ -23,6 +23,10 @@ import xlsxwriter
 
 from .errors import CrmError, UsageError
 from .labels import check_lang, for_people, headers, sheet_label, translate_values
+from .pii import mask_name, mask_phone, mask_phones_in_text, mask_pii
+
+__all__ = ["FORMATS", "atomic_path", "emit", "mask_name", "mask_phone",
+           "mask_phones_in_text", "mask_pii", "shape", "write_xlsx_sheets"]
 
 FORMATS = ("table", "csv", "json", "parquet", "xlsx")
 ENCODINGS = ("utf-8", "gbk", "gb18030")
@@ -36,71 +40,7 @@ _PLAIN_NUMBER = r"^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$"
 _BAD_SHEET_CHARS = re.compile(r"[\[\]:*?/\\]")
 
 
-# --- masking -------------------------------------------------------------------------------
-
-
-def mask_phone(phone: str | None) -> str | None:
-    """'13812345678' -> '138****5678'; ≥ 7 chars keep first 3 and last 2; shorter: all '*'."""
-    if phone is None:
-        return None
-    n = len(phone)
-    if n == 11:
-        return phone[:3] + "****" + phone[-4:]
-    if n >= 7:
-        return phone[:3] + "*" * (n - 5) + phone[-2:]
-    return "*" * n
-
-
-def mask_name(name: str | None) -> str | None:
-    """'张三' -> '张*', '欧阳娜娜' -> '欧***', 'Li Wei' -> 'L*****'; one char -> '*'."""
-    if name is None:
-        return None
-    name = name.strip()
-    if len(name) <= 1:
-        return "*" * len(name)
-    return name[0] + "*" * (len(name) - 1)
-
-
-def _stars(n: pl.Expr) -> pl.Expr:
-    return pl.lit("").str.pad_start(n, "*")
-
-
-def _mask_phone_expr(col: str) -> pl.Expr:
-    s = pl.col(col).cast(pl.String)
-    n = s.str.len_chars()
-    return (
-        pl.when(n == 11).then(s.str.slice(0, 3) + pl.lit("****") + s.str.slice(-4))
-        .when(n >= 7).then(s.str.slice(0, 3) + _stars(n - 5) + s.str.slice(-2))
-        .otherwise(_stars(n))
-        .alias(col)
-    )
-
-
-def _mask_name_expr(col: str) -> pl.Expr:
-    s = pl.col(col).cast(pl.String).str.strip_chars()
-    n = s.str.len_chars()
-    return (
-        pl.when(n <= 1).then(_stars(n))
-        .otherwise(s.str.slice(0, 1) + _stars(n - 1))
-        .alias(col)
-    )
-
-
-def mask_phones_in_text(text: pl.Series) -> pl.Series:
-    """Mobile numbers inside free text (a reject's raw line): 13812345678 -> 138****5678."""
-    return text.str.replace_all(r"(^|\D)(1\d{2})\d{4}(\d{4})(\D|$)", "${1}${2}****${3}${4}")
-
-
-def mask_pii(frame: pl.DataFrame) -> pl.DataFrame:
-    """Mask columns named phone / name or ending in _phone / _name."""
-    exprs = []
-    for col in frame.columns:
-        if col == "phone" or col.endswith("_phone"):
-            exprs.append(_mask_phone_expr(col))
-        elif col == "name" or col.endswith("_name"):
-            exprs.append(_mask_name_expr(col))
-    return frame.with_columns(exprs) if exprs else frame
-
+# --- masking: crmtool/pii.py (one phone finder for every mask) ---------------------------
 
 # --- shape: --where, --columns, --sort, --limit --------------------------------------------
 
