@@ -5,15 +5,11 @@ Library code never prints; :func:`emit` is the one place that writes data to std
 
 from __future__ import annotations
 
-import contextlib
 import io
 import json
-import os
 import re
-import secrets
 import sys
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from datetime import date, datetime, time
 from pathlib import Path
 from typing import IO, Any
@@ -21,17 +17,17 @@ from typing import IO, Any
 import polars as pl
 import xlsxwriter
 
+from .atomic import TMP_DIR, atomic_path, is_stdout, write_output
 from .errors import CrmError, UsageError
 from .labels import check_lang, for_people, headers, sheet_label, translate_values
 from .pii import mask_name, mask_phone, mask_phones_in_text, mask_pii
 
-__all__ = ["FORMATS", "atomic_path", "emit", "mask_name", "mask_phone",
+__all__ = ["FORMATS", "TMP_DIR", "atomic_path", "emit", "mask_name", "mask_phone",
            "mask_phones_in_text", "mask_pii", "shape", "write_xlsx_sheets"]
 
 FORMATS = ("table", "csv", "json", "parquet", "xlsx")
 ENCODINGS = ("utf-8", "gbk", "gb18030")
 TABLE_MAX_ROWS = 100
-TMP_DIR = ".crmtool-tmp"
 
 _TEXT_COLUMNS = {"phone", "vin", "plate", "id", "engine_no", "dealer_code", "raw"}
 _TEXT_SUFFIXES = ("_id", "_phone", "_vin", "_plate", "_code", "_no")
@@ -78,87 +74,6 @@ def shape(frame: pl.DataFrame, *, where: str | None = None, columns: list[str] |
             raise UsageError("--limit must be 0 or more")
         frame = frame.head(limit)
     return frame
-
-
-# --- atomic writes -------------------------------------------------------------------------
-
-
-def _pid_alive(pid: int) -> bool:
-    if pid == os.getpid():
-        return True
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    except OSError:
-        return False
-    return True
-
-
-def _clear_stale(tmp_dir: Path) -> None:
-    if not tmp_dir.is_dir():
-        return
-    for entry in tmp_dir.iterdir():
-        m = re.match(r"^(\d+)-", entry.name)
-        if m and not _pid_alive(int(m.group(1))):
-            with contextlib.suppress(OSError):
-                entry.unlink()
-
-
-def _rmdir_if_empty(path: Path) -> None:
-    with contextlib.suppress(OSError):
-        path.rmdir()
-
-
-def _fsync_dir(folder: Path) -> None:
-    """Make the rename durable (best effort; not every platform can open a folder)."""
-    try:
-        fd = os.open(folder, os.O_RDONLY)
-    except OSError:
-        return
-    try:
-        os.fsync(fd)
-    except OSError:
-        pass
-    finally:
-        os.close(fd)
-
-
-@contextmanager
-def atomic_path(target: Path) -> Iterator[Path]:
-    """Yield a temp path beside ``target``; on success it replaces ``target`` in one step.
-
-    Temp files live in a hidden '.crmtool-tmp' folder on the same filesystem, named with the
-    pid so a later run clears those of dead processes. On any failure the temp is removed and
-    the old target stays as it was.
-    """
-    target = Path(target)
-    folder = target.parent
-    if not folder.is_dir():
-        raise CrmError(f"output folder does not exist: {folder}")
-    if target.is_dir():
-        raise CrmError(f"output is a folder, not a file: {target}")
-    tmp_dir = folder / TMP_DIR
-    _clear_stale(tmp_dir)
-    try:
-        tmp_dir.mkdir(exist_ok=True)
-    except OSError as e:
-        raise CrmError(f"cannot write in {folder}: {e.strerror or e}") from None
-    tmp = tmp_dir / f"{os.getpid()}-{secrets.token_hex(4)}-{target.name}"
-    try:
-        yield tmp
-        with open(tmp, "rb+") as fh:
-            os.fsync(fh.fileno())
-        os.replace(tmp, target)
-        _fsync_dir(folder)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            tmp.unlink()
-        raise
-    finally:
-        _rmdir_if_empty(tmp_dir)
 
 
 # --- emit ----------------------------------------------------------------------------------
@@ -300,6 +215,8 @@ def emit(frame: pl.DataFrame, *, fmt: str | None = None, out: Path | None = None
          split_by: str | None = None, encoding: str | None = None,
          safe_csv: bool = False) -> None:
     """Write ``frame`` to stdout or ``out`` in one of FORMATS (see docs/DEVELOPING.md)."""
+    if is_stdout(out):  # -o -: stdout
+        out = None
     fmt = _resolve_format(fmt, out)
     out = Path(out) if out is not None else None
     lang = check_lang(lang)
@@ -315,27 +232,17 @@ def emit(frame: pl.DataFrame, *, fmt: str | None = None, out: Path | None = None
     if fmt == "xlsx":
         if out is None and _stdout_is_tty():
             raise UsageError("xlsx output needs -o FILE or a pipe")
-        if out is None:
-            buf = io.BytesIO()
-            write_xlsx_sheets(buf, {sheet: frame}, lang=lang, split_by=split_by)  # type: ignore[arg-type]
-            _stdout_bytes().write(buf.getvalue())
-            sys.stdout.flush()
-        else:
-            with atomic_path(out) as tmp:
-                write_xlsx_sheets(tmp, {sheet: frame}, lang=lang, split_by=split_by)
+        buf = io.BytesIO()  # in memory: no workbook part ever lands in a temp folder
+        write_xlsx_sheets(buf, {sheet: frame}, lang=lang, split_by=split_by)  # type: ignore[arg-type]
+        _write(out, buf.getvalue())
         return
 
     if fmt == "parquet":
         if out is None and _stdout_is_tty():
             raise UsageError("parquet output needs -o FILE or a pipe")
-        if out is None:
-            buf = io.BytesIO()
-            frame.write_parquet(buf)
-            _stdout_bytes().write(buf.getvalue())
-            sys.stdout.flush()
-        else:
-            with atomic_path(out) as tmp:
-                frame.write_parquet(tmp)
+        buf = io.BytesIO()
+        frame.write_parquet(buf)
+        _write(out, buf.getvalue())
         return
 
     if fmt == "table":  # for people: labels (rulebook §16)
@@ -347,8 +254,9 @@ def emit(frame: pl.DataFrame, *, fmt: str | None = None, out: Path | None = None
             if hidden:
                 sys.stderr.write(f"… {hidden} more rows (use --format csv or -o)\n")
         else:
-            with atomic_path(out) as tmp, open(tmp, "w", encoding="utf-8") as fh:
-                _write_table(named, fh, tty=False)
+            text = io.StringIO()
+            _write_table(named, text, tty=False)
+            _write(out, text.getvalue().encode("utf-8"))
         return
 
     if fmt == "csv":  # for machines: snake_case names and canonical codes (rulebook §11/§16)
@@ -356,12 +264,16 @@ def emit(frame: pl.DataFrame, *, fmt: str | None = None, out: Path | None = None
                           encoding=enc)
     else:  # json
         data = _json_bytes(frame)
+    _write(out, data)
+
+
+def _write(out: Path | None, data: bytes) -> None:
+    """Bytes to stdout, or to ``out`` (atomically; devices and FIFOs written through)."""
     if out is None:
         _stdout_bytes().write(data)
         sys.stdout.flush()
     else:
-        with atomic_path(out) as tmp:
-            tmp.write_bytes(data)
+        write_output(out, data)
 
 
 # --- xlsx ----------------------------------------------------------------------------------
@@ -484,8 +396,9 @@ def write_xlsx_sheets(path: Path, sheets: dict[str, pl.DataFrame], *, lang: str 
         else:
             parts.append((key, name, frame))
 
+    # in_memory: xlsxwriter's parts never touch $TMPDIR (they hold phones and names)
     options = {"strings_to_formulas": False, "strings_to_urls": False,
-               "strings_to_numbers": False}
+               "strings_to_numbers": False, "in_memory": True}
     target = path if hasattr(path, "write") else str(path)
     wb = xlsxwriter.Workbook(target, options)
     # a fixed creation time: the same data gives the same bytes (cron re-runs, diffs)
@@ -495,17 +408,16 @@ def write_xlsx_sheets(path: Path, sheets: dict[str, pl.DataFrame], *, lang: str 
             "datetime": wb.add_format({"num_format": "yyyy-mm-dd hh:mm"})}
     used: set[str] = set()
     names: dict[str, str] = {}
-    try:
-        for key, wanted, frame in parts:
-            labels = headers(frame.columns, lang, key)
-            frame = translate_values(frame, lang, key)
-            first = _sheet_name(wanted, used)
-            names.setdefault(key, first)
-            _write_sheet(wb, first, frame.head(max_rows), labels, fmts)
-            for n, start in enumerate(range(max_rows, frame.height, max_rows), start=2):
-                cont = _sheet_name(f"{first[: 31 - len(f' ({n})')]} ({n})", used)
-                _write_sheet(wb, cont, frame.slice(start, max_rows), labels, fmts)
-        if workbook_hook is not None:
-            workbook_hook(wb, names)
-    finally:
-        wb.close()
+    # closed (= written) only when complete: after an error or Ctrl-C nothing is written
+    for key, wanted, frame in parts:
+        labels = headers(frame.columns, lang, key)
+        frame = translate_values(frame, lang, key)
+        first = _sheet_name(wanted, used)
+        names.setdefault(key, first)
+        _write_sheet(wb, first, frame.head(max_rows), labels, fmts)
+        for n, start in enumerate(range(max_rows, frame.height, max_rows), start=2):
+            cont = _sheet_name(f"{first[: 31 - len(f' ({n})')]} ({n})", used)
+            _write_sheet(wb, cont, frame.slice(start, max_rows), labels, fmts)
+    if workbook_hook is not None:
+        workbook_hook(wb, names)
+    wb.close()
