@@ -86,6 +86,12 @@ def last_full_month(today: date) -> Period:
     return month_of(today, -1)
 
 
+def report_month(as_of: date) -> Period:
+    """`report`'s default period (rulebook §16 "First day"): the month that ends on as_of when
+    as_of is a month's last day, else the last full month before it."""
+    return month_of(as_of, 0 if (as_of + timedelta(days=1)).day == 1 else -1)
+
+
 def resolve_period(period: str | None, date_from: str | None, date_to: str | None,
                    today: date) -> Period:
     """--period, or --from/--to, else the last full month before today."""

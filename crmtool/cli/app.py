@@ -68,7 +68,10 @@ class Group(TyperGroup):
         except _CLICK_ERRORS as e:
             _show(e, getattr(self, "typed_path", ["crmtool"]))
             sys.exit(e.exit_code)
-        except (typer.Abort, click.exceptions.Abort):
+        except (typer.Abort, click.exceptions.Abort) as e:
+            if _is_interrupt(e):  # Ctrl-C before a command runs (Click makes it Abort)
+                _show(UserError("interrupted", ExitCode.INTERRUPTED))
+                sys.exit(ExitCode.INTERRUPTED)
             _show(UserError("aborted", ExitCode.FAILED))
             sys.exit(ExitCode.FAILED)
         sys.exit(rv if isinstance(rv, int) else 0)
@@ -77,12 +80,16 @@ class Group(TyperGroup):
         try:
             return super().invoke(ctx)
         except CrmError as e:
+            if _is_interrupt(e):  # an error the interrupt caused on its way out
+                raise UserError("interrupted", ExitCode.INTERRUPTED) from None
             raise UserError(str(e), int(e.exit_code)) from None
         except KeyboardInterrupt:
             raise UserError("interrupted", ExitCode.INTERRUPTED) from None
         except _CLICK_FLOW:
             raise
         except OSError as e:
+            if _is_interrupt(e):
+                raise UserError("interrupted", ExitCode.INTERRUPTED) from None
             if isinstance(e, BrokenPipeError) or e.errno == errno.EPIPE:
                 _quiet_broken_pipe()
             if os.environ.get("CRMTOOL_DEBUG"):
@@ -199,6 +206,8 @@ def main(argv: list[str] | None = None) -> None:
     transactions roll back and temporary files are removed."""
     signal.signal(signal.SIGTERM, _raise_interrupt)
     signal.signal(signal.SIGINT, _raise_interrupt)
+    if hasattr(signal, "SIGHUP"):  # the terminal closed: clean up as for Ctrl-C
+        signal.signal(signal.SIGHUP, _raise_interrupt)
     try:
         app(args=argv)
     except KeyboardInterrupt:  # between commands, e.g. while parsing arguments
@@ -206,12 +215,27 @@ def main(argv: list[str] | None = None) -> None:
 
 
 def _is_interrupt(e: BaseException) -> bool:
-    """DuckDB's InterruptException, or the RuntimeError 'Query interrupted' of its result
-    fetchers, raised when SIGINT arrives while a query runs."""
+    """Whether ``e`` is, or was raised while handling, an interrupt: KeyboardInterrupt,
+    DuckDB's InterruptException or the RuntimeError 'Query interrupted' of its fetchers. A
+    Ctrl-C inside a query aborts the transaction, so the next statement (a cleanup DROP, the
+    rollback) fails with "Current transaction is aborted"; that error carries the interrupt
+    in its context chain."""
     import duckdb
 
-    return _signalled or isinstance(e, duckdb.InterruptException) or (
-        isinstance(e, RuntimeError) and str(e).strip() == "Query interrupted")
+    if _signalled:
+        return True
+    seen: set[int] = set()
+    stack: list[BaseException | None] = [e]
+    while stack:
+        x = stack.pop()
+        if x is None or id(x) in seen:
+            continue
+        seen.add(id(x))
+        if isinstance(x, KeyboardInterrupt | duckdb.InterruptException) or (
+                isinstance(x, RuntimeError) and str(x).strip() == "Query interrupted"):
+            return True
+        stack += [x.__cause__, x.__context__]
+    return False
 
 
 _signalled = False  # a SIGINT / SIGTERM arrived: whatever error follows is its consequence

@@ -17,8 +17,8 @@ def report_cmd(
     ctx: typer.Context,
     out: Annotated[Path, typer.Option("--out", "-o", help="Folder to write the report into.")],
     period: Annotated[str | None, typer.Option(
-        "--period", help="Month (2021-10), quarter (2021Q3), half (2021H2) or year; "
-        "default the last full month.")] = None,
+        "--period", help="Month (2021-10), quarter (2021Q3), half (2021H2) or year; default: "
+        "the month ending on --as-of (today), else the last full month before it.")] = None,
     lang: Annotated[str, typer.Option("--lang", help="zh (default) or en labels.")] = "zh",
     fmt: Annotated[str, typer.Option(
         "--format", help="Comma-separated: html, xlsx (default both).")] = "html,xlsx",
@@ -31,7 +31,7 @@ def report_cmd(
     content). Example: crmtool report --period 2021-10 --out reports/"""
     from ..db import connect
     from ..errors import CrmError, UsageError
-    from ..period import last_full_month, parse_period
+    from ..period import parse_period, report_month
     from ..render import report_paths, write_report
     from ..report_data import collect_report_data
 
@@ -40,7 +40,7 @@ def report_cmd(
     if lang not in ("zh", "en"):
         raise UsageError(f"--lang must be zh or en, got {lang!r}")
     formats = tuple(dict.fromkeys(f.strip().lower() for f in fmt.split(",") if f.strip()))
-    per = parse_period(period) if period else last_full_month(date.today())
+    per = parse_period(period) if period else report_month(st.as_of or date.today())
     report_paths(out, per.label, formats)  # validates --format before any work
     try:
         out.mkdir(parents=True, exist_ok=True)

@@ -5,7 +5,6 @@ so the test is deterministic: no sleeps, no timing."""
 from __future__ import annotations
 
 import os
-import signal
 import subprocess
 import sys
 import textwrap
