@@ -267,7 +267,9 @@ class _Polars:
     def dtype(self, e: pl.Expr) -> pl.DataType:
         try:
             return self.empty.select(e.alias("_x")).collect_schema()["_x"]
-        except Exception as err:  # noqa: BLE001 - a type error is the user's condition
+        except (KeyboardInterrupt, SystemExit):
+            raise
+        except BaseException as err:  # noqa: BLE001 - a type error is the user's condition
             first = (str(err).strip().splitlines() or [type(err).__name__])[0]
             raise UsageError(f"--where: {first}") from None
 
@@ -551,6 +553,8 @@ def apply(frame: pl.DataFrame, where: str | Condition) -> pl.DataFrame:
     e = render_polars(cond, frame.schema)
     try:
         return frame.filter(e)
-    except Exception as err:  # noqa: BLE001 - polars raises many kinds; none is a traceback
+    except (KeyboardInterrupt, SystemExit):
+        raise
+    except BaseException as err:  # noqa: BLE001 - polars errors, even a Rust panic, are one line
         first = (str(err).strip().splitlines() or [type(err).__name__])[0]
         raise UsageError(f"--where: cannot apply the condition: {first}") from None
