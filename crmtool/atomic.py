@@ -144,23 +144,23 @@ def atomic_path(target: Path) -> Iterator[Path]:
     folder = target.parent if through else real.parent
     if not folder.is_dir():
         raise CrmError(f"output folder does not exist: {folder}")
-    tmp_dir = private_dir(folder)
-    tmp = tmp_dir / f"{os.getpid()}-{secrets.token_hex(4)}-{real.name}"
-    try:
+    tmp_dir: Path | None = None
+    tmp: Path | None = None
+    try:  # from before the folder exists: an interrupt at any point leaves nothing behind
+        tmp_dir = private_dir(folder)
+        tmp = tmp_dir / f"{os.getpid()}-{secrets.token_hex(4)}-{real.name}"
         yield tmp
         with held_signals():
             if through:
                 _copy_through(tmp, real)
             else:
                 _replace(tmp, real)
-    except BaseException:
-        with held_signals():
-            _remove(tmp)
-        raise
     finally:
         with held_signals():
-            _remove(tmp)
-            _rmdir_if_empty(tmp_dir)
+            if tmp is not None:
+                _remove(tmp)
+            if tmp_dir is not None:
+                _rmdir_if_empty(tmp_dir)
 
 
 def _replace(tmp: Path, real: Path) -> None:
