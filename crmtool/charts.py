@@ -19,8 +19,21 @@ def _n(x: float) -> str:
     return f"{x:.1f}".rstrip("0").rstrip(".")
 
 
+def _units(ch: str) -> int:
+    """Width of a character in half-em units: CJK and full-width forms take two."""
+    return 2 if ord(ch) > 0x2E7F else 1
+
+
 def _clip(text: str, chars: int) -> str:
-    return text if len(text) <= chars else text[: chars - 1] + "…"
+    """At most `chars` Latin characters' width (a CJK character counts two), '…' when cut."""
+    if sum(map(_units, text)) <= chars:
+        return text
+    out, used = "", 1
+    for ch in text:
+        if used + _units(ch) > chars:
+            break
+        out, used = out + ch, used + _units(ch)
+    return out + "…"
 
 
 def _svg(height: float, body: list[Markup], title: str) -> Markup:
@@ -59,7 +72,8 @@ def hbar(items: Sequence[tuple[str, float, str]], *, color: str | Sequence[str] 
     for i, (label, value, shown) in enumerate(items):
         y = top + i * (bar_h + gap)
         mid = y + bar_h / 2 + FONT * 0.35
-        body.append(_text(label_width - 10, mid, _clip(str(label), 14), anchor="end"))
+        body.append(_text(label_width - 10, mid, _clip(str(label), (label_width - 14) // 7),
+                          anchor="end"))
         body.append(_rect(label_width, y, span, bar_h, TRACK))
         w = span * max(value, 0) / peak
         body.append(_rect(label_width, y, w, bar_h, colors[i % len(colors)]))

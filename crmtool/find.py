@@ -114,16 +114,21 @@ def _reminders(con: duckdb.DuckDBPyConnection, cfg: Config, as_of: date,
             seen.add(r["vin"])
             what = "overdue" if r["overdue"] else "due"
             out.append({"vin": r["vin"], "kind": "maintenance",
-                        "detail": f"{r['due_service']} {what} {r['due_date']} (by {r['due_by']})"})
+                        "detail": f"{r['due_service']} {what} {r['due_date']} (by {r['due_by']})",
+                        "due_service": r["due_service"], "overdue": r["overdue"],
+                        "due_date": r["due_date"], "due_by": r["due_by"]})
     frame = campaigns.warranty_expiring(con, cfg, as_of).frame
     for r in frame.filter(pl.col("vin").is_in(vins)).iter_rows(named=True):
         out.append({"vin": r["vin"], "kind": "warranty",
-                    "detail": f"warranty ends {r['warranty_end']} ({r['days_left']} days)"})
+                    "detail": f"warranty ends {r['warranty_end']} ({r['days_left']} days)",
+                    "warranty_end": r["warranty_end"], "days_left": r["days_left"]})
     frame = churn.churn_list(con, cfg, as_of, ("lost", "at_risk")).frame
     for r in frame.filter(pl.col("vin").is_in(vins)).iter_rows(named=True):
         where = f" to {r['other_dealer_name'] or r['other_dealer']}" if r["other_dealer"] else ""
         out.append({"vin": r["vin"], "kind": "winback",
-                    "detail": f"{r['status']}: {r['reason']}{where}"})
+                    "detail": f"{r['status']}: {r['reason']}{where}",
+                    "status": r["status"], "reason": r["reason"],
+                    "other_dealer_name": r["other_dealer_name"] or r["other_dealer"]})
     return out
 
 

@@ -11,7 +11,8 @@ tests/test_labels_everywhere.py fails on any that shows up in a Chinese output.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
+from typing import Any
 
 import polars as pl
 
@@ -162,6 +163,8 @@ COLUMNS.update({
 
 # Where one list gives a column another meaning (the key is the list's sheet name).
 CONTEXT_COLUMNS: dict[str, dict[str, Label]] = {
+    "find": {"is_own": ("本店/他店", "Own"), "tier": ("等级", "Tier"), "status": ("状态", "Status"),
+             "vehicle_status": ("车况", "Vehicle status")},
     "leads": {"overdue": ("超期未跟进", "Overdue follow-ups"), "status": ("线索状态", "Status")},
     "rejects": {"reason": ("拒收原因", "Reason"), "kind": ("数据表", "Table")},
     "complaints": {"status": ("处理状态", "Status")},
@@ -215,9 +218,10 @@ VALUES: dict[str, dict[str, Label]] = {
                "defected": ("流失至他店", "Defected"),
                "out_of_channel": ("流失至渠道外", "Out of channel")},
     "leakage": {"retained": ("仅回自店", "Own dealer only"),
-                "cross_shop": ("交叉报修", "Cross-shopping"),
-                "defected": ("流失至他店", "Defected"),
-                "out_of_channel": ("流失至渠道外", "Out of channel")},
+                "cross_shop": ("交叉报修（自店与他店）", "Cross-shopping (own and other)"),
+                "defected": ("流失至他店", "Defected to other dealers"),
+                "out_of_channel": ("流失至渠道外（无任何报修）",
+                                   "Out of channel (no visit anywhere)")},
     "region": {"same": ("区域内", "Same region"), "other": ("区域外", "Other region"),
                "unknown": ("区域未知", "Unknown region")},
     "age_stage": {"new": ("新车(3年内)", "New"), "mid": ("中年车(3-6年)", "Mid"),
@@ -233,6 +237,9 @@ VALUES: dict[str, dict[str, Label]] = {
             "return_after": ("N个月回厂率", "Return after N months"),
             "still_away": ("未回厂比例 S(t)", "Still away S(t)"),
             "median_days_to_return": ("回厂间隔中位数(天)", "Median days to return")},
+    "is_own": {"true": ("本店", "own"), "false": ("他店", "other")},
+    "reminder": {"maintenance": ("保养提醒", "maintenance"), "warranty": ("脱保", "warranty"),
+                 "winback": ("流失招揽", "win-back")},
     "mileage_band": {"unknown": ("未知", "unknown")},
     # data-quality flags (flags table, validate, the report)
     "flag": {
@@ -517,6 +524,17 @@ def column_from_label(label: str) -> str | None:
     return None
 
 
+def flatten(d: Mapping[str, Any], prefix: str = "") -> list[tuple[str, Any]]:
+    """A nested summary block as dotted keys ('suppressed.recent'), the keys of 'summary'."""
+    out: list[tuple[str, Any]] = []
+    for k, v in d.items():
+        if isinstance(v, Mapping):
+            out += flatten(v, f"{prefix}{k}.")
+        elif not isinstance(v, list):
+            out.append((f"{prefix}{k}", v))
+    return out
+
+
 def words(lang: str) -> dict[str, str]:
     """The report's words of one language."""
     return WORDS_ZH if check_lang(lang) == "zh" else WORDS_EN
@@ -555,6 +573,15 @@ _RETENTION_WORDS: dict[str, Label] = {
 
 WORDS_ZH: dict[str, str] = {
     "title": "售后客户运营月报",
+    "summary_title": "crmtool 汇总",
+    "card_born": "出生",
+    "card_no_owner": "车主未知的车辆",
+    "card_vehicles": "车辆",
+    "card_visits": "回厂记录（共 {total} 次，显示最近 {shown} 次）",
+    "card_reminders": "待办提醒",
+    "card_none": "无",
+    "card_last_contact": "最近联系",
+    "dq_all": "数据质量（全部导入）",
     "period": "统计期间",
     "as_of": "统计日期",
     "toc": "目录",
@@ -587,27 +614,15 @@ WORDS_ZH: dict[str, str] = {
     # status
     "status": "客户忠诚状态",
     "status_note": "按最近一次自店回厂距统计日期的天数划分。",
-    "st_new": "新车客户",
-    "st_loyal": "忠诚客户",
-    "st_general": "一般客户",
-    "st_at_risk": "准流失客户",
-    "st_lost": "流失客户",
     # leakage
     "leakage": "客户去向（流失客户分析）",
     "leakage_note": "期初保有车辆在本期的回厂去向。",
-    "lk_retained": "仅回自店",
-    "lk_cross_shop": "交叉报修（自店与他店）",
-    "lk_defected": "流失至他店",
-    "lk_out_of_channel": "流失至渠道外（无任何报修）",
     "base": "期初保有",
     "cross_by_visits": "交叉报修客户按自店报修次数",
     "own_visits": "自店报修次数",
     "visits_n": "{n}次",
     "visits_5": "5次及以上",
     "cross_region": "交叉报修客户按他店区域",
-    "rg_same": "区域内往返",
-    "rg_other": "区域外往返",
-    "rg_unknown": "区域未知",
     "defected_by_dealer": "流失去向经销商",
     "dealer": "经销商代码",
     "dealer_name": "经销商名称",
@@ -635,14 +650,6 @@ WORDS_ZH: dict[str, str] = {
     "ro_type": "维修类型",
     "ro_count": "台次",
     "revenue": "产值（元）",
-    "rt_first_service": "首保",
-    "rt_maintenance": "定期保养",
-    "rt_repair": "一般维修",
-    "rt_body_paint": "钣金喷漆",
-    "rt_warranty": "保修索赔",
-    "rt_pds": "PDS售前检查",
-    "rt_internal": "内部结算",
-    "rt_other": "其他",
     "maintenance_due": "定期保养入库率",
     "md_due": "应保养车辆",
     "md_returned": "按期回厂",
@@ -697,6 +704,15 @@ WORDS_ZH: dict[str, str] = {
 
 WORDS_EN: dict[str, str] = {
     "title": "After-sales customer report",
+    "summary_title": "crmtool summary",
+    "card_born": "born",
+    "card_no_owner": "vehicle without a known owner",
+    "card_vehicles": "vehicles",
+    "card_visits": "visits ({shown} of {total}, newest first)",
+    "card_reminders": "reminders",
+    "card_none": "none",
+    "card_last_contact": "last contact",
+    "dq_all": "Data quality (all loads)",
     "period": "Period",
     "as_of": "As of",
     "toc": "Contents",
@@ -726,26 +742,14 @@ WORDS_EN: dict[str, str] = {
     "tier_a_share": "Tier A share",
     "status": "Loyalty status",
     "status_note": "By days since the last own visit.",
-    "st_new": "New",
-    "st_loyal": "Loyal",
-    "st_general": "General",
-    "st_at_risk": "At risk",
-    "st_lost": "Lost",
     "leakage": "Where customers go",
     "leakage_note": "Where the vehicles ours at the period start were serviced in the period.",
-    "lk_retained": "Own dealer only",
-    "lk_cross_shop": "Cross-shopping (own and other)",
-    "lk_defected": "Defected to other dealers",
-    "lk_out_of_channel": "Out of channel (no visit anywhere)",
     "base": "Base",
     "cross_by_visits": "Cross-shoppers by own visits",
     "own_visits": "Own visits",
     "visits_n": "{n}",
     "visits_5": "5+",
     "cross_region": "Cross-shoppers by region of the other dealer",
-    "rg_same": "Same region",
-    "rg_other": "Other region",
-    "rg_unknown": "Unknown region",
     "defected_by_dealer": "Dealers they went to",
     "dealer": "Dealer code",
     "dealer_name": "Dealer name",
@@ -771,14 +775,6 @@ WORDS_EN: dict[str, str] = {
     "ro_type": "Type",
     "ro_count": "Orders",
     "revenue": "Revenue",
-    "rt_first_service": "First service",
-    "rt_maintenance": "Maintenance",
-    "rt_repair": "Repair",
-    "rt_body_paint": "Body & paint",
-    "rt_warranty": "Warranty",
-    "rt_pds": "PDS",
-    "rt_internal": "Internal",
-    "rt_other": "Other",
     "maintenance_due": "Maintenance return rate",
     "md_due": "Due",
     "md_returned": "Returned",
@@ -830,3 +826,12 @@ WORDS_EN: dict[str, str] = {
 
 WORDS_ZH.update({k: zh for k, (zh, _en) in _RETENTION_WORDS.items()})
 WORDS_EN.update({k: en for k, (_zh, en) in _RETENTION_WORDS.items()})
+
+# The report's names for code values come from VALUES (one label each): st_<status>,
+# lk_<leakage class>, rg_<region>, rt_<ro_type>.
+for _prefix, _domain in (("st", "status"), ("lk", "leakage"), ("rg", "region"),
+                         ("rt", "ro_type")):
+    for _code, (_zh, _en) in VALUES[_domain].items():
+        WORDS_ZH[f"{_prefix}_{_code}"] = _zh
+        WORDS_EN[f"{_prefix}_{_code}"] = _en
+WORDS_ZH["lang"], WORDS_EN["lang"] = "zh", "en"

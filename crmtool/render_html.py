@@ -18,14 +18,8 @@ from markupsafe import Markup
 
 from . import charts
 from .churn import STATUSES
-from .report_common import (
-    LIST_KEYS,
-    by_dealer_rows,
-    column_label,
-    labels,
-    mask_people,
-    translate_values,
-)
+from .labels import column_label, flatten, translate_values, value_label, words
+from .report_common import LIST_KEYS, by_dealer_rows, mask_people
 from .schema import RO_TYPES
 
 TIER_COLORS = ("#1f4e79", "#2e75b6", "#9dc3e6", "#c9d3de")
@@ -277,7 +271,7 @@ def _leakage(s: Mapping[str, Any], t: Mapping[str, str], top: int) -> Section:
             table=_table([t["dealer"], t["dealer_name"], t["region"], t["vehicles"], t["share"],
                           t["kpi_cross_shop"]],
                          [[str(r.get("dealer_code") or ""), str(r.get("name") or ""),
-                           t.get(f"rg_{r.get('region')}", str(r.get("region") or "")),
+                           value_label("region", r.get("region"), t["lang"]),
                            fmt_int(r.get("defected") or 0),
                            fmt_pct(ratio(r.get("defected") or 0, defected)),
                            fmt_int(r.get("cross_shop") or 0)] for r in shown],
@@ -354,7 +348,8 @@ def _service(s: Mapping[str, Any], t: Mapping[str, str]) -> Section:
     care = _d(s, "care")
     if care:
         sec.panels.append(Panel(title=t["care"], table=_table(
-            [t["item"], t["value"]], [[k, _scalar(v)] for k, v in _flatten(care)],
+            [t["item"], t["value"]], [[value_label("summary", k, t["lang"]), _scalar(v)]
+             for k, v in flatten(care)],
             [False, True]), wide=True))
     return sec
 
@@ -371,16 +366,6 @@ def _by_dealer(s: Mapping[str, Any], t: Mapping[str, str]) -> Section | None:
         headers, [[label, *(fmt[kind](v) for v in values)] for label, kind, values in rows],
         [False] + [True] * (len(headers) - 1)), wide=True))
     return sec
-
-
-def _flatten(d: Mapping[str, Any], prefix: str = "") -> list[tuple[str, Any]]:
-    out: list[tuple[str, Any]] = []
-    for k, v in d.items():
-        if isinstance(v, Mapping):
-            out += _flatten(v, f"{prefix}{k}.")
-        elif not isinstance(v, list):
-            out.append((f"{prefix}{k}", v))
-    return out
 
 
 def _scalar(v: Any) -> str:
@@ -459,9 +444,10 @@ def _quality(s: Mapping[str, Any], t: Mapping[str, str], top: int) -> Section:
         (t["dq_duplicates"], fmt_int(dq.get("duplicates")), ""),
         (t["dq_rejected"], fmt_int(dq.get("rejected")), ""),
     ], note=f"{t['dq_check']}：{t['dq_ok'] if ok else t['dq_bad']}", wide=True))
-    for key, name_key, color in (("rejects_by_reason", "reason", "#c62828"),
-                                 ("flags_by_kind", "flag", "#e69b00")):
-        rows = _l(s, key)
+    for key, name_key, color, domain in (("rejects_by_reason", "reason", "#c62828", "reject"),
+                                         ("flags_by_kind", "flag", "#e69b00", "flag")):
+        rows = [{**r, name_key: value_label(domain, r.get(name_key), t["lang"])}
+                for r in _l(s, key)]
         if not rows:
             continue
         shown = rows[:top]
@@ -549,7 +535,7 @@ def _env() -> jinja2.Environment:
 def render_html(summary: dict, previous: dict | None, lists: dict[str, pl.DataFrame], *,
                 lang: str = "zh", show_pii: bool = False, top_rows: int = 10) -> str:
     """The report page for one period; names and phones masked unless show_pii."""
-    t = labels(lang)
+    t = words(lang)
     period = _d(summary, "period")
     sections = [
         _tiers(summary, t), _status(summary, t), _leakage(summary, t, top_rows),

@@ -15,15 +15,10 @@ from xlsxwriter.workbook import Workbook
 from xlsxwriter.worksheet import Worksheet
 
 from .churn import STATUSES
+from .labels import translate_values, value_label, words
 from .output import write_xlsx_sheets
 from .render_html import KPI_SPEC, _kpi_values
-from .report_common import (
-    LIST_KEYS,
-    by_dealer_rows,
-    labels,
-    mask_people,
-    translate_values,
-)
+from .report_common import LIST_KEYS, by_dealer_rows, mask_people
 from .schema import RO_TYPES
 
 CHART_ROWS = 16  # rows a chart occupies beside its table
@@ -181,8 +176,9 @@ def _summary_sheet(wb: Workbook, summary: Mapping[str, Any], t: Mapping[str, str
     if dealers:
         s.table(t["defected_by_dealer"], [t["dealer"], t["dealer_name"], t["region"],
                                           t["vehicles"]],
-                [[str(r.get("dealer") or ""), str(r.get("name") or ""),
-                  str(r.get("region") or ""), _n(r, "vehicles")] for r in dealers],
+                [[str(r.get("dealer_code") or r.get("dealer") or ""), str(r.get("name") or ""),
+                  value_label("region", r.get("region"), t["lang"]),
+                  _n(r, "defected") or _n(r, "vehicles")] for r in dealers],
                 ["text", "text", "text", "int"])
 
     nc = summary.get("new_car_defection") or {}
@@ -227,11 +223,13 @@ def _summary_sheet(wb: Workbook, summary: Mapping[str, Any], t: Mapping[str, str
     dq_keys = ("read", "loaded", "duplicates", "rejected")
     s.table(t["dq"], [t["item"], t["count"]], [[t[f"dq_{k}"], _n(dq, k)] for k in dq_keys],
             ["text", "int"])
-    for key, name_key in (("rejects_by_reason", "reason"), ("flags_by_kind", "flag")):
+    for key, name_key, domain in (("rejects_by_reason", "reason", "reject"),
+                                  ("flags_by_kind", "flag", "flag")):
         rows_ = summary.get(key) or []
         if rows_:
             s.table(t[key], [t[name_key], t["count"]],
-                    [[str(r.get(name_key) or ""), _n(r, "count")] for r in rows_],
+                    [[value_label(domain, r.get(name_key), t["lang"]), _n(r, "count")]
+                     for r in rows_],
                     ["text", "int"])
     return s.ws
 
@@ -353,7 +351,7 @@ def write_xlsx_report(path: Path, summary: dict, lists: dict[str, pl.DataFrame],
                       lang: str = "zh", mask_pii: bool = False) -> None:
     """The workbook: summary sheet with charts, then one sheet per call list (full rows and
     phones unless mask_pii); list sheets come from output.write_xlsx_sheets."""
-    t = labels(lang)
+    t = words(lang)
     keys = [k for k in LIST_KEYS if k in lists] + sorted(k for k in lists if k not in LIST_KEYS)
     sheets = {t.get(f"ls_{k}", k): _for_people(lists[k], lang, mask_pii) for k in keys}
 

@@ -9,9 +9,6 @@ from typing import Any
 import polars as pl
 
 from .churn import STATUSES
-from .labels import column_label as _column_label
-from .labels import translate_values as _translate_values
-from .labels import words
 from .output import mask_pii
 
 NOT_PEOPLE = ("other_dealer_name", "dealer_name")  # *_name columns that name no person
@@ -48,21 +45,6 @@ def by_dealer_rows(summary: Mapping[str, Any], t: Mapping[str, str]
     rows.append((t["kpi_revenue"], "money", [mix_total(b, "revenue") for b in blocks]))
     rows.append((t["never_returned"], "int", [get(b, "never_returned") for b in blocks]))
     return [t["item"], *map(str, by), t["group"]], rows
-
-
-def labels(lang: str) -> dict[str, str]:
-    """The report's words of one language ('zh' or 'en'), from the label table."""
-    return words(lang)
-
-
-def column_label(column: str, lang: str) -> str:
-    """Header of a list column, from the label table."""
-    return _column_label(column, lang)
-
-
-def translate_values(frame: pl.DataFrame, lang: str) -> pl.DataFrame:
-    """Code values and booleans of a list as words, from the label table."""
-    return _translate_values(frame, lang)
 
 
 def mask_people(frame: pl.DataFrame) -> pl.DataFrame:

@@ -132,6 +132,8 @@ def test_validate_command(tmp_path):
     assert got["unknown_ro_type"] == (1, ["洗车: 1"])
     assert got["ro_vin_without_vehicle"] == (1, [V1])
     text = run(db, "validate")
+    assert "结算金额为负：1\n    D001/R1 -3.0\n" in text.stdout
+    text = run(db, "validate", "--lang", "en")
     assert "negative_totals: 1  (repair orders with a negative total)\n    D001/R1 -3.0\n" \
         in text.stdout
 

@@ -109,7 +109,9 @@ def test_find_limits_visits_and_prints_cards(dbfile):
     (card,) = json.loads(r.stdout)
     assert card["visits_total"] == 3 and len(card["visits"]) == 1
     r = run(dbfile, "find", "浙B54321")
-    assert r.exit_code == 0 and "张三丰" in r.stdout and "visits (0 of 0" in r.stdout
+    assert r.exit_code == 0 and "张三丰" in r.stdout and "回厂记录（共 0 次" in r.stdout
+    r = run(dbfile, "find", "浙B54321", "--lang", "en")
+    assert r.exit_code == 0 and "visits (0 of 0" in r.stdout
 
 
 def test_find_no_match(dbfile):

@@ -161,7 +161,7 @@ def test_every_section_and_its_numbers() -> None:
     # seed 000 figures beside their charts
     for cell in (">131<", ">65.5%<", ">110<", ">90<", ">226<", ">53<", ">23.5%<",
                  ">92,886.00<", ">96<", ">84<", ">69<", ">4,837<", ">41.0%<",
-                 ">2,210,987.55<", ">15,320<", ">missing settle_date<", ">杭州西湖大众<"):
+                 ">2,210,987.55<", ">15,320<", ">缺少结算日期<", ">杭州西湖大众<"):
         assert cell in html, cell
     assert "131 · 65.5%" in html                  # the label inside the bar chart
     assert html.count("<svg") == 13               # every chart drawn

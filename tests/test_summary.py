@@ -112,8 +112,11 @@ def test_summary_table_on_a_terminal_shows_the_same_figures(sample_db: Path) -> 
     result = runner.invoke(app, ["--db", str(sample_db), "--config",
                                  str(SAMPLE / "crmtool.toml"), "summary", "--period", "2021-12"])
     assert result.exit_code == 0
-    assert "Value tier" in result.stdout and "Where customers go" in result.stdout
+    assert "客户价值等级" in result.stdout and "客户去向（流失客户分析）" in result.stdout
     assert f"{s['data_quality']['read']:,}" in result.stdout
+    english = runner.invoke(app, ["--db", str(sample_db), "--config", str(SAMPLE / "crmtool.toml"),
+                                  "summary", "--period", "2021-12", "--lang", "en"])
+    assert "Value tiers" in english.stdout and "Where customers go" in english.stdout
 
 
 def test_demo_loads_the_sample_and_prints_figures(tmp_path: Path,
@@ -121,7 +124,7 @@ def test_demo_loads_the_sample_and_prints_figures(tmp_path: Path,
     monkeypatch.chdir(tmp_path)
     result = runner.invoke(app, ["demo"])
     assert result.exit_code == 0, result.output
-    assert "Value tier" in result.stdout
+    assert "客户价值等级" in result.stdout
     planted = MANIFEST["planted"]
     read = sum(MANIFEST["files"].values()) + planted["totals_row"]
     dup = planted["overlap_rows"] + planted["shared_phone"]

@@ -17,54 +17,88 @@ from .. import db, facts
 from .. import find as finder
 from .. import forget as forgetting
 from ..errors import CrmError, UsageError
+from ..labels import check_lang, column_label, headers, value_domain, value_label, words
 from .app import State, app, err, state
+from .options import LangOpt
 
 
-def _text(value: Any) -> str:
+def _text(value: Any, column: str, lang: str) -> str:
+    """A card's value as people read it: codes labelled, is_own 本店/他店, numbers short."""
     if value is None:
         return ""
-    if isinstance(value, bool):
-        return "own" if value else "other"
+    if column == "is_own":
+        return value_label("is_own", value, lang)
     if isinstance(value, float):
-        return f"{value:g}"
-    return str(value)
+        return f"{value:,.2f}" if column.endswith("amount") else f"{value:g}"
+    domain = value_domain(column)
+    return value_label(domain, value, lang) if domain else str(value)
 
 
-def _table(title: str, rows: list[dict[str, Any]], cols: list[str]) -> Table:
+def _table(title: str, rows: list[dict[str, Any]], cols: list[str], lang: str) -> Table:
     t = Table(title=title, title_justify="left", show_edge=False, pad_edge=False)
-    for c in cols:
-        t.add_column(c)
+    for label in headers(cols, lang, "find"):
+        t.add_column(label, no_wrap=True, overflow="fold")
     for r in rows:
-        t.add_row(*(_text(r.get(c)) for c in cols))
+        t.add_row(*(_text(r.get(c), c, lang) for c in cols))
     return t
 
 
-def _render(card: dict[str, Any]) -> Panel:
+def _reminder(r: dict[str, Any], lang: str) -> str:
+    """One open reminder in words (the JSON keeps its English `detail`)."""
+    if "due_service" not in r and "warranty_end" not in r and "reason" not in r:
+        return str(r.get("detail", ""))
+    zh = lang == "zh"
+    if r["kind"] == "maintenance":
+        svc = value_label("due_service", r["due_service"], lang)
+        by = value_label("due_by", r["due_by"], lang)
+        if zh:
+            return f"{svc}{'已超期' if r['overdue'] else '到期'} {r['due_date']}（{by}）"
+        return f"{svc} {'overdue' if r['overdue'] else 'due'} {r['due_date']} ({by})"
+    if r["kind"] == "warranty":
+        return (f"保修截止 {r['warranty_end']}（剩余 {r['days_left']} 天）" if zh
+                else f"warranty ends {r['warranty_end']} ({r['days_left']} days)")
+    status = value_label("status", r["status"], lang)
+    reason = value_label("reason", r["reason"], lang)
+    other = r.get("other_dealer_name")
+    if zh:
+        return f"{status}：{reason}" + (f"（去向 {other}）" if other else "")
+    return f"{status}: {reason}" + (f" to {other}" if other else "")
+
+
+def _render(card: dict[str, Any], lang: str = "zh") -> Panel:
+    t = words(lang)
+    zh = lang == "zh"
+    sep = "：" if zh else ": "
     p = card["customer"]
     if p:
         title = f"{p['name'] or '?'}  {p['phone'] or ''}  [{p['customer_id']}]"
         born = p["birth_date"] or p["birth_year"]
-        facts_line = " · ".join(x for x in (_text(p["gender"]), f"born {born}" if born else "",
-                                           _text(p["area_type"])) if x)
+        facts_line = " · ".join(x for x in (
+            _text(p["gender"], "gender", lang),
+            f"{t['card_born']} {born}" if born else "", _text(p["area_type"], "area_type", lang))
+            if x)
     else:
-        title, facts_line = "vehicle without a known owner", ""
-    parts: list[Any] = [f"tier {card['tier'] or '-'}" + (f" · {facts_line}" if facts_line else "")]
-    parts.append(_table("vehicles", card["vehicles"],
+        title, facts_line = t["card_no_owner"], ""
+    parts: list[Any] = [f"{t['tier']} {card['tier'] or '-'}"
+                        + (f" · {facts_line}" if facts_line else "")]
+    parts.append(_table(t["card_vehicles"], card["vehicles"],
                         ["vin", "plate", "series", "sale_date", "sale_channel",
-                         "vehicle_status", "tier", "status"]))
+                         "vehicle_status", "tier", "status"], lang))
     shown, total = len(card["visits"]), card["visits_total"]
-    parts.append(_table(f"visits ({shown} of {total}, newest first)", card["visits"],
+    parts.append(_table(t["card_visits"].format(shown=shown, total=total), card["visits"],
                         ["settle_date", "vin", "dealer_code", "is_own", "ro_type", "payer",
-                         "total_amount", "mileage_km", "advisor"]))
+                         "total_amount", "mileage_km", "advisor"], lang))
     if card["reminders"]:
-        parts.append("reminders:\n" + "\n".join(f"  {r['vin']}  {r['kind']}: {r['detail']}"
-                                                for r in card["reminders"]))
+        parts.append(t["card_reminders"] + sep + "\n" + "\n".join(
+            f"  {r['vin']}  {value_label('reminder', r['kind'], lang)}{sep}{_reminder(r, lang)}"
+            for r in card["reminders"]))
     else:
-        parts.append("reminders: none")
+        parts.append(t["card_reminders"] + sep + t["card_none"])
     if card["last_contact"]:
         lc = card["last_contact"]
-        parts.append("last contact: " + " · ".join(f"{k} {_text(v)}" for k, v in lc.items()
-                                                     if v is not None and not k.startswith("_")))
+        parts.append(t["card_last_contact"] + sep + " · ".join(
+            f"{column_label(k, lang)} {_text(v, k, lang)}" for k, v in lc.items()
+            if v is not None and not k.startswith("_")))
     return Panel(Group(*parts), title=title, title_align="left")
 
 
@@ -81,6 +115,7 @@ def find_cmd(
         "--visits", min=0, help="Visits shown per card, newest first.")] = finder.VISITS_SHOWN,
     mask_pii: Annotated[bool, typer.Option(
         "--mask-pii", help="Mask the person's phone (138****5678) and name (张*).")] = False,
+    lang: LangOpt = None,
 ) -> None:
     """The customer card (客户档案): the person, their vehicles, visits at every dealer, tier,
     status, open reminders and the last contact.
@@ -108,8 +143,9 @@ def find_cmd(
         typer.echo(json.dumps(cards, ensure_ascii=False, default=str, indent=2))
         return
     out = Console(highlight=False, width=None if sys.stdout.isatty() else 130)
+    lang = check_lang(lang or st.config.lang)
     for card in cards:
-        out.print(_render(card))
+        out.print(_render(card, lang))
 
 
 @app.command("forget")

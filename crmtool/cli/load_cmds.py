@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import shlex
 from dataclasses import asdict, fields, is_dataclass
 from pathlib import Path
@@ -12,10 +13,11 @@ import typer
 
 from ..config import Config
 from ..errors import CrmError, MappingError, UsageError
+from ..labels import check_lang, column_label, value_label
 from ..output import mask_phones_in_text
 from ..schema import TABLES
 from .app import app, err, state
-from .options import ListOutput, list_command
+from .options import LangOpt, ListOutput, list_command
 
 
 @app.command("load")
@@ -125,6 +127,7 @@ def rejects_cmd(
 def validate_cmd(
     ctx: typer.Context,
     fmt: Annotated[str, typer.Option("--format", help="text | json")] = "text",
+    lang: LangOpt = None,
 ) -> None:
     """Data-quality checks: VIN check digits, odd phones, future dates, negative totals,
     unknown codes, vehicles without owner, RO VINs without vehicle, mileage going back.
@@ -149,10 +152,24 @@ def validate_cmd(
     if fmt == "json":
         typer.echo(json.dumps([asdict(c) for c in checks], ensure_ascii=False, indent=2))
         return
+    lang = check_lang(lang or st.config.lang)
     for c in checks:
-        typer.echo(f"{c.name}: {c.count}  ({c.description})")
+        label = value_label("flag", c.name, lang)
+        if lang == "zh":
+            typer.echo(f"{label}：{c.count}")
+        else:
+            typer.echo(f"{c.name}: {c.count}  ({c.description})")
         for e in c.examples:
-            typer.echo(f"    {e}")
+            typer.echo(f"    {_example(e, lang)}")
+
+
+def _example(text: str, lang: str) -> str:
+    """A validate example in words: 'vehicles V1 sale_date: 2023-01-01' -> '车辆 V1 购车日期：…'."""
+    m = re.match(r"^([a-z_]+) (\S+) ([a-z_]+): (.*)$", text)
+    if lang != "zh" or not m:
+        return text
+    table, key, field, value = m.groups()
+    return f"{value_label('kind', table, lang)} {key} {column_label(field, lang)}：{value}"
 
 
 # ---------------------------------------------------------------- config

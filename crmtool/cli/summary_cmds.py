@@ -15,9 +15,10 @@ from rich.table import Table
 
 from .. import db
 from ..config import Config, find_config_path, load_config
+from ..labels import check_lang, flatten, value_label, words
 from ..period import Period, parse_period, resolve_period
 from .app import app, state
-from .options import FromOpt, PeriodOpt, ToOpt
+from .options import FromOpt, LangOpt, PeriodOpt, ToOpt
 
 
 @app.command("summary")
@@ -27,6 +28,7 @@ def summary_cmd(
     date_from: FromOpt = None,
     date_to: ToOpt = None,
     fmt: Annotated[str, typer.Option("--format", "-f", help="table | json")] = "table",
+    lang: LangOpt = None,
 ) -> None:
     """Every figure of a period: tiers, status, where customers go, follow-through, service
     mix, leads, data quality.
@@ -48,7 +50,7 @@ def summary_cmd(
     if fmt == "json":
         typer.echo(json.dumps(data, ensure_ascii=False, indent=2, default=str))
     else:
-        print_summary(data, Console())
+        print_summary(data, Console(), check_lang(lang or st.config.lang))
 
 
 def _table(title: str, rows: list[tuple[Any, ...]], headers: tuple[str, ...]) -> Table:
@@ -73,39 +75,52 @@ def _pct(n: float) -> str:
     return f"{n * 100:.1f}%"
 
 
-def print_summary(s: dict[str, Any], console: Console) -> None:
-    """The summary as readable tables (the same figures as the JSON)."""
-    console.print(f"[bold]crmtool summary[/bold] {s['period']['start']} … {s['period']['end']}"
-                  f"  (as of {s['as_of']})")
-    console.print(_table("Value tier (vehicles ours)", list(s["tiers"].items()),
-                         ("tier", "vehicles")))
-    console.print(_table("Loyalty status", list(s["status"].items()), ("status", "vehicles")))
+def print_summary(s: dict[str, Any], console: Console, lang: str = "zh") -> None:
+    """The summary as readable tables (the same figures as the JSON), labelled in `lang`."""
+    t = words(lang)
+    zh = lang == "zh"
+    fig, veh = t["item"], t["vehicles"]
+    console.print(f"[bold]{t['summary_title']}[/bold] {s['period']['start']} … "
+                  f"{s['period']['end']}  ({t['as_of']} {s['as_of']})")
+    console.print(_table(t["tiers"], list(s["tiers"].items()),
+                         (t["tier"], veh)))
+    console.print(_table(t["status"], [(value_label("status", k, lang), v)
+                                       for k, v in s["status"].items()], (t["status"], veh)))
     lk = s["leakage"]
-    console.print(_table("Where customers go (base vehicles)", [
-        (k, lk[k]) for k in ("retained", "cross_shop", "defected", "out_of_channel")]
-        + [(f"cross_shop, {k} own visits", v) for k, v in lk["cross_shop_by_own_visits"].items()]
-        + [(f"cross_shop, {k} region", v) for k, v in lk["cross_shop_region"].items()],
-        ("class", "vehicles")))
+    console.print(_table(t["leakage"], [
+        (t[f"lk_{k}"], lk[k]) for k in ("retained", "cross_shop", "defected", "out_of_channel")]
+        + [(f"{t['cross_by_visits']}：{t['visits_5'] if k == '5+' else t['visits_n'].format(n=k)}"
+            if zh else f"{t['cross_by_visits']}: {k}", v)
+           for k, v in lk["cross_shop_by_own_visits"].items()]
+        + [(f"{t['cross_region']}{'：' if zh else ': '}{value_label('region', k, lang)}", v)
+           for k, v in lk["cross_shop_region"].items()],
+        (fig, veh)))
     nc, sn = s["new_car_defection"], s["secondary_network"]
-    console.print(_table("New cars and secondary network", [
-        ("new cars sold", nc["sold"]), ("defected after sale", nc["defected"]),
-        ("defected directly", nc["direct"]), ("secondary sold", sn["sold"]),
-        ("secondary returned paid", sn["returned_paid"]), ("secondary revenue", sn["revenue"]),
-        ("secondary no paid repair", sn["no_paid"]), ("secondary no repair order", sn["no_ro"]),
-        ("never returned after sale", s["never_returned"])], ("figure", "value")))
-    console.print(_table("Service mix", [
-        (k, v["count"], _pct(v["share"]), v["revenue"]) for k, v in s["service_mix"].items()],
-        ("ro_type", "orders", "share", "revenue")))
+    console.print(_table(t["follow"], [
+        (t["nc_sold"], nc["sold"]), (t["nc_defected"], nc["defected"]),
+        (t["nc_direct"], nc["direct"]), (f"{t['secondary']}{'：' if zh else ': '}{t['sn_sold']}",
+                                         sn["sold"]),
+        (t["sn_returned_paid"], sn["returned_paid"]), (t["sn_revenue"], sn["revenue"]),
+        (t["sn_no_paid"], sn["no_paid"]), (t["sn_no_ro"], sn["no_ro"]),
+        (t["never_returned"], s["never_returned"])], (fig, t["value"])))
+    console.print(_table(t["service"], [
+        (value_label("ro_type", k, lang), v["count"], _pct(v["share"]), v["revenue"])
+        for k, v in s["service_mix"].items()],
+        (t["ro_type"], t["ro_count"], t["share"], t["revenue"])))
     ld = s["leads"]
-    console.print(_table("Leads", [(k, _pct(v) if k == "conversion" else v)
-                                   for k, v in ld.items()], ("figure", "value")))
+    console.print(_table(t["leads"], [(t.get(f"ld_{k}", k), _pct(v) if k == "conversion" else v)
+                                      for k, v in ld.items()], (fig, t["value"])))
     if "maintenance_due" in s:
         md = s["maintenance_due"]
-        console.print(_table("Maintenance reminders", [
-            ("due", md["due"]), ("returned", md["returned"]), ("rate", _pct(md["rate"]))],
-            ("figure", "value")))
-    console.print(_table("Data quality (all loads)", list(s["data_quality"].items()),
-                         ("rows", "count")))
+        console.print(_table(t["maintenance_due"], [
+            (t["md_due"], md["due"]), (t["md_returned"], md["returned"]),
+            (t["md_rate"], _pct(md["rate"]))], (fig, t["value"])))
+    if isinstance(s.get("care"), dict):
+        console.print(_table(t["care"], [(value_label("summary", k, lang), v)
+                                         for k, v in flatten(s["care"])], (fig, t["value"])))
+    console.print(_table(t["dq_all"], [(t.get(f"dq_{k}", k), v)
+                                       for k, v in s["data_quality"].items()],
+                         (fig, t["count"])))
 
 
 @app.command("demo")
@@ -150,7 +165,7 @@ def demo_cmd(
         as_of = date.fromisoformat(manifest["as_of"])
         data = build_summary(con, cfg, period, as_of)
         con.close()
-        print_summary(data, Console())
+        print_summary(data, Console(), cfg.lang)
         try_it = "--db crmtool-demo.duckdb --config crmtool-demo.toml"
         if keep:
             shutil.copyfile(Path(src) / "crmtool.toml", "crmtool-demo.toml")
