@@ -132,5 +132,5 @@ def test_demo_loads_the_sample_and_prints_figures(tmp_path: Path,
                 + planted["wrong_field_count"] + planted["totals_row"])
     assert (f"total: read {read} = loaded {read - dup - rejected} + duplicates {dup} + "
             f"rejected {rejected}") in result.stderr
-    assert f"as of {MANIFEST['as_of']}" in result.stdout
+    assert f"统计日期 {MANIFEST['as_of']}" in result.stdout
     assert not list(tmp_path.iterdir())  # without --keep nothing is left behind
