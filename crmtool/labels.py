@@ -574,6 +574,10 @@ _RETENTION_WORDS: dict[str, Label] = {
 WORDS_ZH: dict[str, str] = {
     "title": "售后客户运营月报",
     "summary_title": "crmtool 汇总",
+    "rows_n": "共 {n} 行",
+    "rows_first": "，显示前 {n} 行",
+    "more_columns": "；另有 {n} 列未显示：--columns 或 --wide",
+    "more_columns_find": "（另有 {n} 列未显示：--wide 或 --format json）",
     "card_born": "出生",
     "card_no_owner": "车主未知的车辆",
     "card_vehicles": "车辆",
@@ -705,6 +709,10 @@ WORDS_ZH: dict[str, str] = {
 WORDS_EN: dict[str, str] = {
     "title": "After-sales customer report",
     "summary_title": "crmtool summary",
+    "rows_n": "{n} rows",
+    "rows_first": ", first {n} shown",
+    "more_columns": "; +{n} columns: --columns or --wide",
+    "more_columns_find": " (+{n} columns: --wide or --format json)",
     "card_born": "born",
     "card_no_owner": "vehicle without a known owner",
     "card_vehicles": "vehicles",

@@ -5,8 +5,10 @@ Library code never prints; :func:`emit` is the one place that writes data to std
 
 from __future__ import annotations
 
+import contextlib
 import io
 import json
+import os
 import re
 import sys
 from collections.abc import Callable
@@ -19,7 +21,7 @@ import xlsxwriter
 
 from .atomic import TMP_DIR, atomic_path, is_stdout, write_output
 from .errors import CrmError, UsageError
-from .labels import check_lang, for_people, headers, sheet_label, translate_values
+from .labels import check_lang, headers, sheet_label, translate_values, words
 from .pii import mask_name, mask_phone, mask_phones_in_text, mask_pii
 
 __all__ = ["FORMATS", "TMP_DIR", "atomic_path", "emit", "mask_name", "mask_phone",
@@ -183,37 +185,90 @@ def _cell_text(value: Any) -> str:
     return str(value)
 
 
-def _write_table(frame: pl.DataFrame, stream: IO[str], *, tty: bool) -> int:
-    """Render a rich table; returns the number of rows not shown."""
+def _rows_line(total: int, shown: int, hidden_cols: int, lang: str) -> str:
+    """The line under a terminal table: how many rows, and what is not shown."""
+    t = words(lang)
+    line = t["rows_n"].format(n=f"{total:,}")
+    if shown < total:
+        line += t["rows_first"].format(n=f"{shown:,}")
+    if hidden_cols:
+        line += t["more_columns"].format(n=hidden_cols)
+    return line
+
+
+def _page(text: str) -> None:
+    """All columns of a wide table on a terminal: through $PAGER (default `less -SRFX`,
+    which scrolls sideways), or straight out when there is no pager."""
+    import shlex
+    import subprocess
+
+    cmd = os.environ.get("PAGER") or "less -SRFX"
+    try:
+        proc = subprocess.Popen(shlex.split(cmd), stdin=subprocess.PIPE)
+    except OSError:
+        sys.stdout.write(text)
+        return
+    assert proc.stdin is not None
+    with contextlib.suppress(BrokenPipeError):
+        proc.stdin.write(text.encode("utf-8"))
+        proc.stdin.close()
+    proc.wait()
+
+
+def _write_table(frame: pl.DataFrame, labels: list[str], stream: IO[str], *, tty: bool,
+                 lang: str = "zh", context: str | None = None, wide: bool = False) -> int:
+    """Render a rich table; returns the number of rows not shown. On a terminal the list's
+    own columns come first and only whole columns that fit are shown (crmtool/layout.py),
+    with a line saying how many rows there are and what was left out; `wide` shows every
+    column (through a pager when wider than the terminal). Piped: every row and column."""
     from rich.cells import cell_len
     from rich.console import Console
     from rich.table import Table
 
+    from .layout import fit, table_width
+
     shown = frame.head(TABLE_MAX_ROWS) if tty else frame
     numeric = {c for c, t in frame.schema.items() if t.is_numeric()}
-    table = Table(show_lines=False, highlight=False)
     rows = [[_cell_text(v) for v in row] for row in shown.iter_rows()]
-    widths = [cell_len(c) for c in frame.columns]
+    widths = [cell_len(label) for label in labels]
     for row in rows:
         for j, cell in enumerate(row):
             widths[j] = max(widths[j], cell_len(cell))
-    for col in frame.columns:
-        table.add_column(col, justify="right" if col in numeric else "left", no_wrap=not tty)
-    for row in rows:
-        table.add_row(*row)
+    full = max(40, table_width(widths))
     if tty:
         console = Console(file=stream, highlight=False)
+        if wide:
+            cols, short = list(range(frame.width)), {}
+            if full > console.width:
+                console = Console(file=io.StringIO(), highlight=False, width=full,
+                                  force_terminal=True)
+        else:
+            cols, short = fit(frame.columns, widths, console.width, context)
     else:  # piped: as wide as the content, never cut
-        console = Console(file=stream, highlight=False, width=max(40, sum(widths) +
-                          3 * len(widths) + 4), color_system=None)
+        console = Console(file=stream, highlight=False, width=full, color_system=None)
+        cols, short = list(range(frame.width)), {}
+    caption = (_rows_line(frame.height, shown.height, frame.width - len(cols), lang)
+               if tty else None)
+    table = Table(show_lines=False, highlight=False)
+    for j in cols:
+        col = frame.columns[j]
+        table.add_column(labels[j], justify="right" if col in numeric else "left",
+                         no_wrap=True, overflow="ellipsis",
+                         min_width=None if j in short else widths[j], max_width=short.get(j))
+    for row in rows:
+        table.add_row(*(row[j] for j in cols))
     console.print(table)
+    if caption:
+        console.print(caption, markup=False, highlight=False, soft_wrap=True)
+    if isinstance(console.file, io.StringIO):
+        _page(console.file.getvalue())
     return frame.height - shown.height
 
 
 def emit(frame: pl.DataFrame, *, fmt: str | None = None, out: Path | None = None,
          lang: str | None = None, mask: bool = False, sheet: str = "list",
          split_by: str | None = None, encoding: str | None = None,
-         safe_csv: bool = False) -> None:
+         safe_csv: bool = False, wide: bool = False) -> None:
     """Write ``frame`` to stdout or ``out`` in one of FORMATS (see docs/DEVELOPING.md)."""
     if is_stdout(out):  # -o -: stdout
         out = None
@@ -246,16 +301,17 @@ def emit(frame: pl.DataFrame, *, fmt: str | None = None, out: Path | None = None
         return
 
     if fmt == "table":  # for people: labels (rulebook §16)
-        named = for_people(frame, lang, sheet)
+        named, labels = translate_values(frame, lang, sheet), headers(frame.columns, lang, sheet)
         if out is None:
             tty = _stdout_is_tty()
-            hidden = _write_table(named, sys.stdout, tty=tty)
+            hidden = _write_table(named, labels, sys.stdout, tty=tty, lang=lang, context=sheet,
+                                  wide=wide)
             sys.stdout.flush()
             if hidden:
                 sys.stderr.write(f"… {hidden} more rows (use --format csv or -o)\n")
         else:
             text = io.StringIO()
-            _write_table(named, text, tty=False)
+            _write_table(named, labels, text, tty=False)
             _write(out, text.getvalue().encode("utf-8"))
         return
 

@@ -19,7 +19,7 @@ from .. import forget as forgetting
 from ..errors import CrmError, UsageError
 from ..labels import check_lang, column_label, headers, value_domain, value_label, words
 from .app import State, app, err, state
-from .options import LangOpt
+from .options import LangOpt, WideOpt
 
 
 def _text(value: Any, column: str, lang: str) -> str:
@@ -34,12 +34,28 @@ def _text(value: Any, column: str, lang: str) -> str:
     return value_label(domain, value, lang) if domain else str(value)
 
 
-def _table(title: str, rows: list[dict[str, Any]], cols: list[str], lang: str) -> Table:
+def _table(title: str, rows: list[dict[str, Any]], cols: list[str], lang: str,
+           width: int | None) -> Table:
+    """A card's table; within `width` cells only the whole columns that fit (never a cut
+    VIN, date or amount), the rest counted in the title."""
+    from rich.cells import cell_len
+
+    from ..layout import fit
+
+    labels = headers(cols, lang, "find")
+    cells = [[_text(r.get(c), c, lang) for c in cols] for r in rows]
+    widths = [max([cell_len(h)] + [cell_len(row[j]) for row in cells])
+              for j, h in enumerate(labels)]
+    shown = fit(cols, widths, width, "find")[0] if width else list(range(len(cols)))
+    shown.sort()
+    hidden = len(cols) - len(shown)
+    if hidden:
+        title += words(lang)["more_columns_find"].format(n=hidden)
     t = Table(title=title, title_justify="left", show_edge=False, pad_edge=False)
-    for label in headers(cols, lang, "find"):
-        t.add_column(label, no_wrap=True, overflow="fold")
-    for r in rows:
-        t.add_row(*(_text(r.get(c), c, lang) for c in cols))
+    for j in shown:
+        t.add_column(labels[j], no_wrap=True, min_width=widths[j])
+    for row in cells:
+        t.add_row(*(row[j] for j in shown))
     return t
 
 
@@ -65,7 +81,8 @@ def _reminder(r: dict[str, Any], lang: str) -> str:
     return f"{status}: {reason}" + (f" to {other}" if other else "")
 
 
-def _render(card: dict[str, Any], lang: str = "zh") -> Panel:
+def _render(card: dict[str, Any], lang: str = "zh", width: int | None = None) -> Panel:
+    """One customer card; tables fit `width` (the panel's inside) unless None."""
     t = words(lang)
     zh = lang == "zh"
     sep = "：" if zh else ": "
@@ -83,11 +100,11 @@ def _render(card: dict[str, Any], lang: str = "zh") -> Panel:
                         + (f" · {facts_line}" if facts_line else "")]
     parts.append(_table(t["card_vehicles"], card["vehicles"],
                         ["vin", "plate", "series", "sale_date", "sale_channel",
-                         "vehicle_status", "tier", "status"], lang))
+                         "vehicle_status", "tier", "status"], lang, width))
     shown, total = len(card["visits"]), card["visits_total"]
     parts.append(_table(t["card_visits"].format(shown=shown, total=total), card["visits"],
                         ["settle_date", "vin", "dealer_code", "is_own", "ro_type", "payer",
-                         "total_amount", "mileage_km", "advisor"], lang))
+                         "total_amount", "mileage_km", "advisor"], lang, width))
     if card["reminders"]:
         parts.append(t["card_reminders"] + sep + "\n" + "\n".join(
             f"  {r['vin']}  {value_label('reminder', r['kind'], lang)}{sep}{_reminder(r, lang)}"
@@ -116,6 +133,7 @@ def find_cmd(
     mask_pii: Annotated[bool, typer.Option(
         "--mask-pii", help="Mask the person's phone (138****5678) and name (张*).")] = False,
     lang: LangOpt = None,
+    wide: WideOpt = False,
 ) -> None:
     """The customer card (客户档案): the person, their vehicles, visits at every dealer, tier,
     status, open reminders and the last contact.
@@ -142,10 +160,12 @@ def find_cmd(
     if fmt == "json":
         typer.echo(json.dumps(cards, ensure_ascii=False, default=str, indent=2))
         return
-    out = Console(highlight=False, width=None if sys.stdout.isatty() else 130)
     lang = check_lang(lang or st.config.lang)
+    tty = sys.stdout.isatty()
+    out = Console(highlight=False, width=None if tty and not wide else 160 if tty else 130)
+    inner = out.width - 4 if tty and not wide else None  # the panel's border and padding
     for card in cards:
-        out.print(_render(card, lang))
+        out.print(_render(card, lang, inner))
 
 
 @app.command("forget")

@@ -58,6 +58,9 @@ SafeCsvOpt = Annotated[bool, typer.Option(
 EncodingOpt = Annotated[str | None, typer.Option(
     "--encoding", metavar="utf-8|gbk|gb18030",
     help="CSV text encoding (default UTF-8; with BOM in files).")]
+WideOpt = Annotated[bool, typer.Option(
+    "--wide", help="Table on a terminal: every column (through a pager when wider than the "
+    "terminal) instead of the ones that fit.")]
 SplitByOpt = Annotated[str | None, typer.Option(
     "--split-by", metavar="COLUMN", help="xlsx: one sheet per value of COLUMN, e.g. advisor.")]
 PeriodOpt = Annotated[str | None, typer.Option(
@@ -88,6 +91,7 @@ class ListOutput:
     safe_csv: bool = False
     encoding: str | None = None
     split_by: str | None = None
+    wide: bool = False
 
     def write(self, frame: pl.DataFrame, sheet: str = "list") -> None:
         """Apply --where/--sort/--columns/--limit, then write in the chosen format."""
@@ -96,7 +100,7 @@ class ListOutput:
         lang = self.lang or config_lang(getattr(self, "_ctx", None))
         emit(shaped, fmt=self.fmt, out=self.out, lang=lang, mask=self.mask_pii,
              sheet=sheet, split_by=self.split_by, encoding=self.encoding,
-             safe_csv=self.safe_csv)
+             safe_csv=self.safe_csv, wide=self.wide)
 
 
 def config_lang(ctx: object) -> str:
@@ -109,7 +113,8 @@ def config_lang(ctx: object) -> str:
 # ListOutput's fields as command-line options, in the order --help shows them.
 _OPTION_TYPES = {"fmt": FormatOpt, "out": OutOpt, "where": WhereOpt, "columns": ColumnsOpt,
                  "sort": SortOpt, "limit": LimitOpt, "lang": LangOpt, "mask_pii": MaskOpt,
-                 "safe_csv": SafeCsvOpt, "encoding": EncodingOpt, "split_by": SplitByOpt}
+                 "safe_csv": SafeCsvOpt, "encoding": EncodingOpt, "split_by": SplitByOpt,
+                 "wide": WideOpt}
 
 
 def list_command(func: Callable[..., None]) -> Callable[..., None]:
