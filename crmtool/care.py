@@ -154,6 +154,16 @@ def complaints(con: duckdb.DuckDBPyConnection, cfg: Config, as_of: date) -> pl.D
     """, params={"as_of": as_of}).pl()
 
 
+def complaints_per_customer(frame: pl.DataFrame) -> pl.DataFrame:
+    """The oldest open complaint of each customer, with how many are open."""
+    from .suppression import one_per_customer
+
+    who = pl.coalesce(pl.col("customer_id"), pl.col("phone"), pl.col("vin"),
+                      pl.col("contact_id"))
+    counted = frame.with_columns(open_complaints=pl.len().over(who).cast(pl.Int64))
+    return one_per_customer(counted)
+
+
 # -- the summary's care block -----------------------------------------------------------------
 
 def care_summary(con: duckdb.DuckDBPyConnection, cfg: Config, as_of: date) -> dict:

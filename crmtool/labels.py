@@ -65,6 +65,8 @@ COLUMNS: dict[str, Label] = {
     "risk_ratio": ("流失风险系数", "Risk ratio"), "warn": ("流失预警", "Churn warning"),
     "reason": ("流失原因", "Reason"), "other_dealer": ("去向经销商代码", "Other dealer"),
     "other_dealer_name": ("去向经销商", "Other dealer name"),
+    "leakage": ("客户去向", "Where they went"),
+    "other_visit_days": ("他店回厂天数", "Days at other dealers"),
     "last_advisor": ("最近服务顾问", "Last advisor"), "advisor": ("服务顾问", "Advisor"),
     # repair orders
     "ro_id": ("工单号", "RO number"), "ro_type": ("维修类型", "RO type"),
@@ -282,21 +284,20 @@ VALUES: dict[str, dict[str, Label]] = {
     "x_bucket": {"total": ("合计", "Total")},
     # sheet names of the Excel call lists
     "sheet": {
-        "list": ("名单", "list"), "segment": ("客户分类", "segment"),
-        "tiers": ("价值等级", "tiers"),
-        "forecast": ("价值预测", "forecast"), "parameters": ("模型参数", "parameters"),
-        "calibration": ("预测校验", "calibration"),
-        "churn": ("流失客户", "churn"), "due": ("保养提醒", "due"),
-        "warranty": ("脱保延保", "warranty"), "insurance": ("续保前移", "insurance"),
-        "loyal": ("忠诚客户回馈", "loyal"), "winback": ("流失客户招揽", "winback"),
-        "leads": ("线索", "leads"), "rejects": ("拒收记录", "rejects"),
-        "callbacks": ("回访", "callbacks"), "birthdays": ("生日关怀", "birthdays"),
-        "greetings": ("节日问候", "greetings"), "complaints": ("投诉跟进", "complaints"),
-        "contacts": ("联系名单", "contacts"), "loads": ("导入记录", "loads"),
-        "retention": ("售后保持", "retention"), "retention_trend": ("保持率趋势", "trend"),
-        "retention_cohort": ("车龄保持率", "cohorts"),
-        "first_service_missing": ("首保未回厂", "first service missing"),
-        "milestone_stalled": ("保养中断", "milestone stalled"),
+        "list": ("名单", "List"), "segment": ("客户分类", "Segment"),
+        "tiers": ("价值等级", "Tiers"), "churn": ("流失客户", "Churn"),
+        "due": ("保养提醒", "Maintenance due"), "warranty": ("脱保延保", "Warranty expiring"),
+        "insurance": ("续保前移", "Insurance renewal"), "loyal": ("忠诚客户回馈", "Loyal reward"),
+        "winback": ("流失客户招揽", "Win-back"), "leads": ("线索", "Leads"),
+        "rejects": ("拒收记录", "Rejects"), "callbacks": ("回访", "Callbacks"),
+        "birthdays": ("生日关怀", "Birthdays"), "greetings": ("节日问候", "Greetings"),
+        "complaints": ("投诉跟进", "Open complaints"), "contacts": ("联系名单", "Contacts"),
+        "forecast": ("价值预测", "Forecast"), "parameters": ("模型参数", "Parameters"),
+        "calibration": ("预测校验", "Calibration"),
+        "retention": ("售后保持", "Retention"), "retention_trend": ("保持率趋势", "Trend"),
+        "retention_cohort": ("车龄保持率", "Cohorts"),
+        "first_service_missing": ("首保未回厂", "First service missing"),
+        "milestone_stalled": ("保养中断", "Milestone stalled"),
     },
 }
 VALUES["due_service"] = _RO_TYPE
@@ -669,11 +670,6 @@ WORDS_ZH: dict[str, str] = {
     "lists": "本月招揽名单",
     "lists_note": "完整名单见 Excel 工作簿。",
     "list_count": "名单人数",
-    "ls_due": "保养提醒",
-    "ls_warranty": "脱保延保",
-    "ls_insurance": "续保前移",
-    "ls_loyal": "忠诚客户回馈",
-    "ls_winback": "流失客户招揽",
     # leads
     "leads": "潜在客户（线索）",
     "ld_leads": "线索数",
@@ -797,11 +793,6 @@ WORDS_EN: dict[str, str] = {
     "lists": "Call lists of the month",
     "lists_note": "Full lists are in the Excel workbook.",
     "list_count": "Rows",
-    "ls_due": "Maintenance due",
-    "ls_warranty": "Warranty expiring",
-    "ls_insurance": "Insurance renewal",
-    "ls_loyal": "Loyal reward",
-    "ls_winback": "Win-back",
     "leads": "Leads",
     "ld_leads": "Leads",
     "ld_visited": "Visited",
@@ -836,9 +827,9 @@ WORDS_ZH.update({k: zh for k, (zh, _en) in _RETENTION_WORDS.items()})
 WORDS_EN.update({k: en for k, (_zh, en) in _RETENTION_WORDS.items()})
 
 # The report's names for code values come from VALUES (one label each): st_<status>,
-# lk_<leakage class>, rg_<region>, rt_<ro_type>.
+# lk_<leakage class>, rg_<region>, rt_<ro_type>, ls_<list> (the list's sheet name).
 for _prefix, _domain in (("st", "status"), ("lk", "leakage"), ("rg", "region"),
-                         ("rt", "ro_type")):
+                         ("rt", "ro_type"), ("ls", "sheet")):
     for _code, (_zh, _en) in VALUES[_domain].items():
         WORDS_ZH[f"{_prefix}_{_code}"] = _zh
         WORDS_EN[f"{_prefix}_{_code}"] = _en

@@ -32,7 +32,9 @@ LIST_COLUMNS = ("name", "phone", "plate", "vin", "series", "due_service", "due_d
                 "overdue", "days_overdue", "warranty_end", "ends_by", "days_left",
                 "settle_date", "total_amount", "band_label", "gift", "visits", "own_visits",
                 "tier", "status", "days_since", "reason", "other_dealer_name", "lifetime_paid",
-                "last_visit", "last_own_visit")
+                "last_visit", "last_own_visit", "callback", "event_date", "ro_type", "advisor",
+                "birthday", "age", "complaint_date", "days_open", "result", "note",
+                "open_complaints")
 
 
 # ----------------------------------------------------------------------------- formatting

@@ -21,7 +21,9 @@ def collect_report_data(con: duckdb.DuckDBPyConnection, cfg: Config, period: Per
 
     Lists: maintenance due in the month after as_of, warranties ending in the next days,
     insurance repairs of the last days, loyal vehicles of the half-year ending on as_of,
-    win-back as of as_of.
+    win-back as of as_of; and the care lists the summary's care block counts: callbacks due
+    on as_of and birthdays in the month after (suppressed, one row per customer), open
+    complaints (oldest per customer).
     """
     as_of = as_of or period.end
     summary = build_summary(con, cfg, period, as_of)
@@ -37,7 +39,25 @@ def collect_report_data(con: duckdb.DuckDBPyConnection, cfg: Config, period: Per
         "loyal": campaigns.loyal_reward(con, cfg, half),
         "winback": campaigns.winback(con, cfg, as_of),
     }
-    return summary, previous, {key: result.frame for key, result in lists.items()}
+    frames = {key: result.frame for key, result in lists.items()}
+    return summary, previous, {**frames, **care_lists(con, cfg, as_of)}
+
+
+def care_lists(con: duckdb.DuckDBPyConnection, cfg: Config, as_of: date
+               ) -> dict[str, pl.DataFrame]:
+    """The care lists of the report workbook, as `care callbacks|birthdays|complaints` give
+    them on as_of (the figures of the summary's care block)."""
+    from . import care
+    from .suppression import apply_suppression, one_per_customer
+
+    care.ensure_contacts(con)
+    calls = apply_suppression(con, cfg, care.callbacks(con, cfg, as_of).frame, as_of)[0]
+    born = apply_suppression(con, cfg, care.birthdays(con, cfg, month_of(as_of, 1), as_of),
+                             as_of)[0]
+    open_ = apply_suppression(con, cfg, care.complaints(con, cfg, as_of), as_of,
+                              include_recent=True)[0]
+    return {"callbacks": one_per_customer(calls), "birthdays": born,
+            "complaints": care.complaints_per_customer(open_)}
 
 
 def _retention_detail(con: duckdb.DuckDBPyConnection, cfg: Config, as_of: date) -> dict:

@@ -6,7 +6,6 @@ from __future__ import annotations
 from datetime import date
 from typing import Annotated
 
-import polars as pl
 import typer
 
 from .. import care, holidays
@@ -103,13 +102,6 @@ def greetings_cmd(
     output.write(frame, sheet="greetings")
 
 
-def complaints_per_customer(frame: pl.DataFrame) -> pl.DataFrame:
-    """The oldest open complaint of each customer, with how many are open."""
-    who = pl.coalesce(pl.col("customer_id"), pl.col("phone"), pl.col("vin"), pl.col("contact_id"))
-    counted = frame.with_columns(open_complaints=pl.len().over(who).cast(pl.Int64))
-    return one_per_customer(counted)
-
-
 @care_app.command("complaints")
 @list_command
 def complaints_cmd(
@@ -128,4 +120,4 @@ def complaints_cmd(
     con = _open(st)
     frame = care.complaints(con, st.config, as_of)
     frame = suppress(st, con, frame, as_of, include_recent=True)
-    output.write(complaints_per_customer(frame), sheet="complaints")
+    output.write(care.complaints_per_customer(frame), sheet="complaints")
