@@ -79,6 +79,7 @@ class Table:
     numeric: list[bool]
     foot: list[str] | None = None
     caption: str = ""
+    wrap: list[bool] = field(default_factory=list)  # long text: wraps inside the card
 
 
 @dataclass
@@ -107,10 +108,20 @@ class Kpi:
     tone: str  # good | bad | flat | none
 
 
+WRAP_CHARS = 16  # a text column with a longer cell of words wraps (gift wording, notes)
+
+
+def _wraps(text: str) -> bool:
+    """Long text of words, not one code (a VIN, a phone, an id never wraps)."""
+    return len(text) > WRAP_CHARS and (not text.isascii() or " " in text.strip())
+
+
 def _table(headers: Sequence[str], rows: Sequence[Sequence[str]], numeric: Sequence[bool],
            foot: Sequence[str] | None = None, caption: str = "") -> Table:
-    return Table(list(headers), [list(r) for r in rows], list(numeric),
-                 list(foot) if foot else None, caption)
+    rows = [list(r) for r in rows]
+    wrap = [not numeric[j] and any(_wraps(r[j]) for r in rows) for j in range(len(headers))]
+    return Table(list(headers), rows, list(numeric), list(foot) if foot else None, caption,
+                 wrap)
 
 
 def _d(obj: Any, key: str) -> dict[str, Any]:
