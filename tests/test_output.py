@@ -254,7 +254,7 @@ def test_xlsx_ids_as_text_and_english_headers(tmp_path: Path) -> None:
     df = pl.DataFrame({"customer_id": [1001, 1002], "phone": [13812345678, None],
                        "visits_12m": [3, 4]})
     write_xlsx_sheets(target, {"list": df}, lang="en")
-    ws = openpyxl.load_workbook(target)["list"]
+    ws = openpyxl.load_workbook(target)["List"]
     assert [c.value for c in ws[1]] == ["Customer ID", "Phone", "Visits (12 months)"]
     assert [ws["A2"].value, ws["B2"].value, ws["C2"].value] == ["1001", "13812345678", 3]
 
