@@ -371,6 +371,19 @@ def _header_width(label: str) -> int:
     return sum(2 if ord(ch) > 0x2E7F else 1 for ch in label)
 
 
+def print_setup(ws: Any, last_row: int, last_col: int, header_rows: int | None = None) -> None:
+    """Landscape A4, one page wide and as many long as needed, the used cells as the print
+    area, the header row repeated on every page, sheet name and page numbers in the footer."""
+    ws.set_landscape()
+    ws.set_paper(9)
+    ws.fit_to_pages(1, 0)
+    ws.set_margins(left=0.4, right=0.4, top=0.5, bottom=0.6)
+    ws.print_area(0, 0, max(last_row, 0), max(last_col, 0))
+    if header_rows is not None:
+        ws.repeat_rows(0, header_rows)
+    ws.set_footer("&L&A&R&P / &N")
+
+
 def _write_sheet(wb: xlsxwriter.Workbook, name: str, frame: pl.DataFrame, labels: list[str],
                  fmts: dict[str, Any]) -> None:
     ws = wb.add_worksheet(name)
@@ -415,6 +428,7 @@ def _write_sheet(wb: xlsxwriter.Workbook, name: str, frame: pl.DataFrame, labels
     if ncols:
         ws.freeze_panes(1, 0)
         ws.autofilter(0, 0, frame.height, ncols - 1)
+        print_setup(ws, frame.height, ncols - 1, header_rows=0)
 
 
 def write_xlsx_sheets(path: Path, sheets: dict[str, pl.DataFrame], *, lang: str | None = "zh",

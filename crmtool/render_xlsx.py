@@ -16,12 +16,17 @@ from xlsxwriter.worksheet import Worksheet
 
 from .churn import STATUSES
 from .labels import translate_values, value_label, words
-from .output import write_xlsx_sheets
+from .output import print_setup, write_xlsx_sheets
 from .render_html import KPI_SPEC, _kpi_values
 from .report_common import LIST_KEYS, by_dealer_rows, mask_people
 from .schema import RO_TYPES
 
 CHART_ROWS = 16  # rows a chart occupies beside its table
+# Printing (issue 15): landscape A4, one page wide. At the scale that fits columns A..L
+# (tables in A..E, charts from F) on the width, a page holds about PAGE_ROWS rows; a table
+# and its chart start a new page when they would not fit on the current one.
+PAGE_ROWS = 40
+CHART_LAST_COL = 11
 
 
 def _sheet_name(name: str, used: set[str]) -> str:
@@ -53,6 +58,22 @@ class _Summary:
                                     "border_color": "#E3E8EF"})
         ws.set_column(0, 0, 30)
         ws.set_column(1, 7, 14)
+        self.breaks: list[int] = []  # rows that start a printed page
+        self.page_start = 0
+        self.last_col = 1
+
+    def keep(self, height: int) -> None:
+        """Start a new printed page here when `height` rows would not fit on this one."""
+        if self.row > self.page_start and self.row - self.page_start + height > PAGE_ROWS:
+            self.breaks.append(self.row)
+            self.page_start = self.row
+
+    def finish(self) -> None:
+        """Print setup: landscape A4, fit to one page wide, the used area only, page breaks
+        between blocks (never through a chart), page numbers in the footer."""
+        print_setup(self.ws, self.row, self.last_col)
+        if self.breaks:
+            self.ws.set_h_pagebreaks(self.breaks)
 
     def text(self, value: str, fmt: Any = None) -> None:
         self.ws.write_string(self.row, 0, value, fmt)
@@ -62,6 +83,9 @@ class _Summary:
               kinds: Sequence[str], chart: dict[str, Any] | None = None) -> None:
         """kinds per column: text | int | money | pct. `chart`: xlsxwriter chart options plus
         'value_col' (column index of the values charted against column 0)."""
+        self.keep(max(len(rows) + 2, CHART_ROWS if chart and rows else 0) + 1)
+        self.last_col = max(self.last_col, len(headers) - 1,
+                            CHART_LAST_COL if chart and rows else 0)
         start = self.row
         self.ws.write_string(self.row, 0, title, self.f_head)
         self.row += 1
@@ -231,6 +255,7 @@ def _summary_sheet(wb: Workbook, summary: Mapping[str, Any], t: Mapping[str, str
                     [[value_label(domain, r.get(name_key), t["lang"]), _n(r, "count")]
                      for r in rows_],
                     ["text", "int"])
+    s.finish()
     return s.ws
 
 
@@ -260,6 +285,7 @@ def _by_dealer_sheet(wb: Workbook, summary: Mapping[str, Any], t: Mapping[str, s
             else:
                 s.ws.write_number(s.row, c, v, fmt)
         s.row += 1
+    s.finish()
     return s.ws
 
 
