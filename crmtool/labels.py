@@ -243,6 +243,7 @@ VALUES: dict[str, dict[str, Label]] = {
     "reminder": {"maintenance": ("保养提醒", "maintenance"), "warranty": ("脱保", "warranty"),
                  "winback": ("流失招揽", "win-back")},
     "mileage_band": {"unknown": ("未知", "unknown")},
+    "series": {"(all)": ("（全部）", "(all)")},
     # data-quality flags (flags table, validate, the report)
     "flag": {
         "vin_check_digit": ("VIN校验位错误", "VIN check digit"),
@@ -367,7 +368,7 @@ VALUE_COLUMNS: dict[str, str] = {
     "leakage": "leakage", "region": "region", "age_stage": "age_stage", "due_by": "due_by",
     "ends_by": "ends_by", "callback": "callback", "kind": "kind", "table": "kind",
     "flag": "flag", "check": "flag", "mileage_band": "mileage_band", "kpi": "kpi",
-    "fit": "fit",
+    "fit": "fit", "series": "series",
 }
 CONTEXT_VALUES: dict[str, dict[str, str]] = {
     "leads": {"status": "lead_status"},

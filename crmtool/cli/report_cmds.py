@@ -19,7 +19,8 @@ def report_cmd(
     period: Annotated[str | None, typer.Option(
         "--period", help="Month (2021-10), quarter (2021Q3), half (2021H2) or year; default: "
         "the month ending on --as-of (today), else the last full month before it.")] = None,
-    lang: Annotated[str, typer.Option("--lang", help="zh (default) or en labels.")] = "zh",
+    lang: Annotated[str | None, typer.Option(
+        "--lang", help="zh or en labels (default: the config's lang, zh).")] = None,
     fmt: Annotated[str, typer.Option(
         "--format", help="Comma-separated: html, xlsx (default both).")] = "html,xlsx",
     mask_pii: Annotated[bool, typer.Option(
@@ -31,14 +32,14 @@ def report_cmd(
     content). Example: crmtool report --period 2021-10 --out reports/"""
     from ..db import connect
     from ..errors import CrmError, UsageError
+    from ..labels import check_lang
     from ..period import parse_period, report_month
     from ..render import report_paths, write_report
     from ..report_data import collect_report_data
 
     st = state(ctx)
     started = time.monotonic()
-    if lang not in ("zh", "en"):
-        raise UsageError(f"--lang must be zh or en, got {lang!r}")
+    lang = check_lang(lang or st.config.lang)
     formats = tuple(dict.fromkeys(f.strip().lower() for f in fmt.split(",") if f.strip()))
     per = parse_period(period) if period else report_month(st.as_of or date.today())
     report_paths(out, per.label, formats)  # validates --format before any work
