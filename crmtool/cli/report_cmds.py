@@ -31,7 +31,7 @@ def report_cmd(
     """Write crmtool-report-<period>.html / .xlsx into --out (atomically; same input, same
     content). Example: crmtool report --period 2021-10 --out reports/"""
     from ..db import connect
-    from ..errors import CrmError, UsageError
+    from ..errors import CrmError
     from ..labels import check_lang
     from ..period import parse_period, report_month
     from ..render import report_paths, write_report
