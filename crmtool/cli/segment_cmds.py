@@ -203,6 +203,10 @@ def tiers_cmd(
     mix: Annotated[str | None, typer.Option(
         "--mix", metavar="A,B,C,D", help="Target mix in percent (default tiers.target_mix, "
         "20,30,30,20).")] = None,
+    write: Annotated[bool, typer.Option(
+        "--write", help="With --suggest: put the cut points into the config file in force "
+        "(else ./crmtool.toml), replacing its [tiers.series_ticket] and keeping the rest and "
+        "its comments.")] = False,
 ) -> None:
     """Value tier distribution (客户价值等级) of the vehicles ours at --as-of: overall (the
     '(all)' row) and per series, with counts, shares and the ticket cut points each series
@@ -214,7 +218,7 @@ def tiers_cmd(
 
       crmtool tiers --format csv --sort=-vehicles
 
-      crmtool tiers --suggest >> crmtool.toml
+      crmtool tiers --suggest --write
 
       crmtool tiers --suggest --mix 10,30,40,20
     """
@@ -224,8 +228,9 @@ def tiers_cmd(
     target = _mix(mix)
     con = _open(st)
     if not suggest:
-        if target is not None:
-            raise UsageError("--mix goes with --suggest")
+        if target is not None or write:
+            raise UsageError(f"{'--mix' if target is not None else '--write'} goes with "
+                             "--suggest")
         table = value_tiers.tier_table(con, cfg, as_of)
         output.write(_distribution(table), sheet="tiers")
         return
@@ -233,7 +238,17 @@ def tiers_cmd(
     if not s.series_ticket:
         raise CrmError("no vehicle with a series and a paid visit in the window: "
                          "nothing to suggest")
-    typer.echo(s.toml(), nl=False)
+    if write:
+        from pathlib import Path
+
+        from ..config import find_config_path
+        from ..config_toml import write_series_ticket
+
+        path = find_config_path(st.config_path) or Path("crmtool.toml")
+        write_series_ticket(path, s.series_ticket)
+        st.say(f"wrote [tiers.series_ticket] ({len(s.series_ticket)} series) to {path}")
+    else:
+        typer.echo(s.toml(), nl=False)
     st.say(f"target mix: {' · '.join(f'{k} {x:g}%' for k, x in zip('ABCD', s.mix, strict=True))}")
     st.say(f"tiers now:            {_mix_line(s.before)}")
     st.say(f"with these cut points: {_mix_line(s.after)}")
