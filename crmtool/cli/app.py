@@ -153,6 +153,7 @@ class State:
     wait: float = 0.0
     dealer: str | None = None  # --dealer: one own dealer of a group
     _config: Config | None = field(default=None, repr=False)
+    _warned: set[str] = field(default_factory=set, repr=False, compare=False)
 
     @property
     def config(self) -> Config:
@@ -164,6 +165,17 @@ class State:
         """A message for the user on stderr (suppressed by --quiet)."""
         if not self.quiet:
             err.print(message, markup=False)
+
+    def warn(self, message: str) -> None:
+        """`crmtool: warning: …` on stderr, once per message, also with --quiet: something
+        about the answer the user must know (docs/rules.md §18)."""
+        if message in self._warned:
+            return
+        self._warned.add(message)
+        try:
+            click.echo(f"crmtool: warning: {message}", err=True)
+        except OSError:
+            pass
 
 
 def state(ctx: typer.Context) -> State:

@@ -17,6 +17,7 @@ from ..errors import CrmError, UsageError
 from ..labels import column_from_label
 from ..output import shape
 from ..suppression import one_per_customer
+from . import notice
 from .app import State, app, state
 from .churn_cmds import _month
 from .lists import suppress
@@ -141,6 +142,7 @@ def export_cmd(
     con = db.connect(st.db, wait=st.wait, create=False) if do_mark else \
         db.connect(st.db, read_only=True, wait=st.wait)
     facts.install(con, st.config)
+    notice.check_as_of(st, con, as_of)
     frame = read_list(list_file) if list_file else build_list(con, st, name or "", as_of)
     frame = one_per_customer(suppress(st, con, frame, as_of, include_recent))
     # the rows written are the rows marked: --where/--sort/--limit first, --columns at the end

@@ -17,6 +17,7 @@ from .. import db, facts
 from .. import find as finder
 from .. import forget as forgetting
 from ..errors import CrmError, UsageError
+from . import notice
 from .app import State, app, err, state
 
 
@@ -97,6 +98,7 @@ def find_cmd(
     con = db.connect(st.db, read_only=True, wait=st.wait)
     try:
         facts.install(con, st.config)
+        notice.check_as_of(st, con, st.as_of or date.today())
         cards = finder.find(con, st.config, query, st.as_of or date.today(), visits)
     finally:
         con.close()

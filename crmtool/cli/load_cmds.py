@@ -41,16 +41,29 @@ def load_cmd(
 
       crmtool load --kind repair_orders odd_export.txt
     """
-    from ..db import connect
+    from .. import ingest
+    from ..db import connect, db_path
 
     st = state(ctx)
     if kind is not None and kind not in TABLES:
         raise UsageError(f"--kind must be one of: {', '.join(TABLES)}")
-    con = connect(st.db, wait=st.wait)
+    for folder in (Path(p) for p in paths):
+        if folder.is_dir() and not ingest.expand([folder]):
+            st.warn(f"{folder}: no {' '.join(ingest.EXTENSIONS)} file in this folder; "
+                    "nothing loaded from it")
+    target = db_path(st.db)
+    new_db = not target.exists()
     try:
-        result = _load(con, st, paths, kind, force)
-    finally:
-        con.close()
+        con = connect(st.db, wait=st.wait)
+        try:
+            result = _load(con, st, paths, kind, force)
+        finally:
+            con.close()
+    except BaseException:
+        if new_db:  # a failed load leaves no (empty) database behind
+            for leftover in (target, target.with_name(target.name + ".wal")):
+                leftover.unlink(missing_ok=True)
+        raise
     for s in result.sheets:
         st.say(s.describe())
     st.say(result.describe())

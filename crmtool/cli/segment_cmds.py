@@ -15,6 +15,7 @@ from ..churn import STATUSES
 from ..config import Config
 from ..errors import CrmError, UsageError
 from ..output import shape
+from . import notice
 from .app import State, app, state
 from .forecast_cmds import ForecastOpt, with_forecast
 from .lists import suppress
@@ -28,6 +29,7 @@ BY_ALIASES = {"stage": "age_stage", "mileage": "mileage_band", "mileage_band": "
 def _open(st: State) -> duckdb.DuckDBPyConnection:
     con = db.connect(st.db, read_only=True, wait=st.wait)
     facts.install(con, st.config, snapshot=True)  # tiers, segments and status share the visits
+    notice.check_as_of(st, con, st.as_of or date.today())
     return con
 
 
@@ -232,6 +234,7 @@ def tiers_cmd(
             raise UsageError(f"{'--mix' if target is not None else '--write'} goes with "
                              "--suggest")
         table = value_tiers.tier_table(con, cfg, as_of)
+        notice.check_vehicles(st, int(table["vehicles"].sum()), as_of)
         output.write(_distribution(table), sheet="tiers")
         return
     s = value_tiers.suggest(con, cfg, as_of, target)
