@@ -1,6 +1,6 @@
 """Warnings for answers that are empty or stale because of the data (issue 15 item 4,
-docs/rules.md §18): a database without own repair orders, an as_of far after the newest
-one, a period without data, no vehicle counted. Each is said once per command, on stderr,
+docs/rules.md §18): an as_of far after the newest own repair order, a period without data,
+no vehicle counted. Each is said once per command, on stderr,
 also with -q (a warning is what cron should mail)."""
 
 from __future__ import annotations
@@ -20,13 +20,10 @@ STALE_DAYS = 90  # as_of this many days after the newest own repair order: warn
 
 
 def check_as_of(st: State, con: duckdb.DuckDBPyConnection, as_of: date) -> None:
-    """Warn when there are no own repair orders, or as_of is long after the newest one."""
+    """Warn when as_of is long after the newest own repair order (a database without any is
+    said by the period and vehicle warnings where it matters)."""
     _, last = own_orders_span(con, st.config)
-    if last is None:
-        st.warn("the database has no repair order of the own dealers "
-                f"({', '.join(st.config.own_dealers)}); load the DMS exports first "
-                "(crmtool load FOLDER)")
-    elif (as_of - last).days > STALE_DAYS:
+    if last is not None and (as_of - last).days > STALE_DAYS:
         st.warn(f"as_of {as_of} is {(as_of - last).days} days after the newest repair order "
                 f"({last}): vehicles without a visit since count as lost; pass --as-of {last} "
                 "to see the data at its end")
