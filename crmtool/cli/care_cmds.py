@@ -6,16 +6,19 @@ from __future__ import annotations
 from datetime import date
 from typing import Annotated
 
-import polars as pl
 import typer
 
-from .. import care, holidays
+from .. import holidays
 from ..period import parse_date_arg
-from ..suppression import one_per_customer
 from .app import app, state
 from .churn_cmds import _month, _open
+from .lazy import lazy
 from .lists import suppress
 from .options import IncludeRecentOpt, ListOutput, MonthOpt, PerVehicleOpt, list_command
+
+pl = lazy("polars")
+care = lazy("crmtool.care")
+suppression = lazy("crmtool.suppression")
 
 care_app = typer.Typer(help="Customer care lists: 3DC/7DC callbacks, birthdays, holiday "
                        "greetings, open complaints (one row per customer).",
@@ -51,7 +54,7 @@ def callbacks_cmd(
         st.say(f"{res.left_out} scrapped or transferred vehicle(s) left out of the list")
     frame = suppress(st, con, res.frame, when, include_recent)
     if not per_vehicle:
-        frame = one_per_customer(frame)
+        frame = suppression.one_per_customer(frame)
     output.write(frame, sheet="callbacks")
 
 
@@ -107,7 +110,7 @@ def complaints_per_customer(frame: pl.DataFrame) -> pl.DataFrame:
     """The oldest open complaint of each customer, with how many are open."""
     who = pl.coalesce(pl.col("customer_id"), pl.col("phone"), pl.col("vin"), pl.col("contact_id"))
     counted = frame.with_columns(open_complaints=pl.len().over(who).cast(pl.Int64))
-    return one_per_customer(counted)
+    return suppression.one_per_customer(counted)
 
 
 @care_app.command("complaints")

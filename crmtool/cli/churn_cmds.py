@@ -4,20 +4,28 @@ from __future__ import annotations
 
 import re
 from datetime import date
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
-import duckdb
-import polars as pl
 import typer
 
-from .. import campaigns, churn, db, facts, leads
 from ..errors import UsageError
 from ..period import Period, month_of, parse_period, resolve_period
 from . import notice
 from .app import State, app, state
 from .forecast_cmds import ForecastOpt, with_forecast
+from .lazy import lazy
 from .lists import suppress
 from .options import FromOpt, IncludeRecentOpt, ListOutput, MonthOpt, PeriodOpt, ToOpt, list_command
+
+if TYPE_CHECKING:
+    import duckdb
+
+pl = lazy("polars")
+campaigns = lazy("crmtool.campaigns")
+churn = lazy("crmtool.churn")
+db = lazy("crmtool.db")
+facts = lazy("crmtool.facts")
+leads = lazy("crmtool.leads")
 
 
 def _open(st: State, as_of: date | None = None) -> duckdb.DuckDBPyConnection:

@@ -5,20 +5,25 @@ from __future__ import annotations
 import json
 import sys
 from datetime import date
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
-import duckdb
 import typer
 from rich.console import Console, Group
 from rich.panel import Panel
 from rich.table import Table
 
-from .. import db, facts
-from .. import find as finder
-from .. import forget as forgetting
 from ..errors import CrmError, UsageError
 from . import notice
 from .app import State, app, err, state
+from .lazy import lazy
+
+if TYPE_CHECKING:
+    import duckdb
+
+db = lazy("crmtool.db")
+facts = lazy("crmtool.facts")
+finder = lazy("crmtool.find")
+forgetting = lazy("crmtool.forget")
 
 
 def _text(value: Any) -> str:
@@ -78,8 +83,8 @@ def find_cmd(
     fmt: Annotated[str, typer.Option(
         "--format", "-f", metavar="table|json", help="table (cards) or json (an array).")]
     = "table",
-    visits: Annotated[int, typer.Option(
-        "--visits", min=0, help="Visits shown per card, newest first.")] = finder.VISITS_SHOWN,
+    visits: Annotated[int | None, typer.Option(
+        "--visits", min=0, help="Visits shown per card, newest first (default 20).")] = None,
     mask_pii: Annotated[bool, typer.Option(
         "--mask-pii", help="Mask the person's phone (138****5678) and name (张*).")] = False,
 ) -> None:
@@ -99,7 +104,8 @@ def find_cmd(
     try:
         facts.install(con, st.config)
         notice.check_as_of(st, con, st.as_of or date.today())
-        cards = finder.find(con, st.config, query, st.as_of or date.today(), visits)
+        cards = finder.find(con, st.config, query, st.as_of or date.today(),
+                            finder.VISITS_SHOWN if visits is None else visits)
     finally:
         con.close()
     if not cards:

@@ -11,10 +11,12 @@ from typing import Annotated, Any
 import typer
 
 from ..errors import MappingError, UsageError
-from ..output import mask_phones_in_text
 from ..schema import TABLES
 from .app import app, err, state
+from .lazy import lazy
 from .options import ListOutput, list_command
+
+outputs = lazy("crmtool.output")
 
 
 @app.command("load")
@@ -129,7 +131,7 @@ def rejects_cmd(
     finally:
         con.close()
     if output.mask_pii:  # the raw line holds the person's phone as written
-        frame = frame.with_columns(mask_phones_in_text(frame["raw"]))
+        frame = frame.with_columns(outputs.mask_phones_in_text(frame["raw"]))
     output.write(frame, sheet="rejects")
 
 

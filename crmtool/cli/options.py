@@ -16,12 +16,16 @@ import inspect
 from collections.abc import Callable
 from dataclasses import dataclass, fields
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
-import polars as pl
 import typer
 
-from ..output import emit, shape
+from .lazy import lazy
+
+if TYPE_CHECKING:
+    import polars as pl
+
+outputs = lazy("crmtool.output")
 
 
 def split_csv(value: str | None) -> list[str]:
@@ -91,10 +95,10 @@ class ListOutput:
 
     def write(self, frame: pl.DataFrame, sheet: str = "list") -> None:
         """Apply --where/--sort/--columns/--limit, then write in the chosen format."""
-        shaped = shape(frame, where=self.where, columns=split_csv(self.columns) or None,
+        shaped = outputs.shape(frame, where=self.where, columns=split_csv(self.columns) or None,
                        sort=split_csv(self.sort) or None, limit=self.limit)
         lang = self.lang or config_lang(getattr(self, "_ctx", None))
-        emit(shaped, fmt=self.fmt, out=self.out, lang=lang, mask=self.mask_pii,
+        outputs.emit(shaped, fmt=self.fmt, out=self.out, lang=lang, mask=self.mask_pii,
              sheet=sheet, split_by=self.split_by, encoding=self.encoding,
              safe_csv=self.safe_csv)
 

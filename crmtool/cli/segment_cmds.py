@@ -4,22 +4,29 @@ from __future__ import annotations
 
 from dataclasses import replace
 from datetime import date
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
-import duckdb
-import polars as pl
 import typer
 
-from .. import db, facts, segment, value_tiers
-from ..churn import STATUSES
 from ..config import Config
 from ..errors import CrmError, UsageError
-from ..output import shape
 from . import notice
 from .app import State, app, state
 from .forecast_cmds import ForecastOpt, with_forecast
+from .lazy import lazy
 from .lists import suppress
 from .options import IncludeRecentOpt, ListOutput, list_command, split_csv
+
+if TYPE_CHECKING:
+    import duckdb
+
+pl = lazy("polars")
+churn = lazy("crmtool.churn")
+db = lazy("crmtool.db")
+facts = lazy("crmtool.facts")
+outputs = lazy("crmtool.output")
+segment = lazy("crmtool.segment")
+value_tiers = lazy("crmtool.value_tiers")
 
 # short names accepted by --by, besides the list's own column names
 BY_ALIASES = {"stage": "age_stage", "mileage": "mileage_band", "mileage_band": "mileage_band",
@@ -145,14 +152,14 @@ def segment_cmd(
     if status is not None:
         if "status" not in frame.columns:
             raise UsageError("--status: loyalty status is not available in this build")
-        frame = _filter(frame, "status", status, "--status", STATUSES)
+        frame = _filter(frame, "status", status, "--status", churn.STATUSES)
     frame = suppress(st, con, frame, include_recent=include_recent)
     if with_fc:
         frame = with_forecast(st, con, frame)
     if per_customer:
         frame = segment.per_customer(frame)
     if by:  # --where selects the vehicles that are counted
-        frame = _counts(shape(frame, where=output.where), by, cfg)
+        frame = _counts(outputs.shape(frame, where=output.where), by, cfg)
         output = replace(output, where=None)
     output.write(frame, sheet="segment")
     gone = sum(res.left_out.values())

@@ -13,12 +13,14 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from .. import db
 from ..config import Config, find_config_path, load_config
 from ..period import Period, parse_period, resolve_period
 from . import notice
 from .app import app, state
+from .lazy import lazy
 from .options import FromOpt, PeriodOpt, ToOpt
+
+db = lazy("crmtool.db")
 
 
 @app.command("summary")
