@@ -87,6 +87,10 @@ class Group(TyperGroup):
             raise UserError("interrupted", ExitCode.INTERRUPTED) from None
         except _CLICK_FLOW:
             raise
+        except SystemExit as e:  # rich's Console exits 1 when the reader of stdout went away
+            if isinstance(e.__context__, BrokenPipeError):
+                _quiet_broken_pipe()
+            raise
         except OSError as e:
             if _is_interrupt(e):
                 raise UserError("interrupted", ExitCode.INTERRUPTED) from None
