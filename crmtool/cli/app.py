@@ -65,6 +65,10 @@ class Group(TyperGroup):
             return super().main(args, prog_name, complete_var, False, **extra)
         try:
             rv = super().main(args, prog_name or "crmtool", complete_var, False, **extra)
+        except SystemExit as e:  # Click's exit 1 when --help meets a closed pipe
+            if isinstance(e.__context__, BrokenPipeError):
+                _quiet_broken_pipe()
+            raise
         except _CLICK_ERRORS as e:
             _show(e, getattr(self, "typed_path", ["crmtool"]))
             sys.exit(e.exit_code)
