@@ -225,8 +225,9 @@ class World:
             sale = date(2019, 1, 1).toordinal() + r.randint(0, 89)
         elif x < 0.7:
             sale = date(2018, 1, 1).toordinal() + r.randint(0, 3 * 365)
-        else:
-            sale = date(max(first_year, 2012), 1, 1).toordinal() + r.randint(0, 6 * 365 - 1)
+        else:  # never after as_of (探岳 and 途观L came out after 2012)
+            start = date(max(first_year, 2012), 1, 1).toordinal()
+            sale = start + r.randint(0, min(6 * 365 - 1, END - start))
         sale = max(sale, date(first_year, 1, 1).toordinal())
         new = sale >= date(2021, 1, 1).toordinal()
         y = r.random()
@@ -240,7 +241,7 @@ class World:
             behaviour = r.choices(["sec_none", "sec_pds", "sec_free"], [55, 25, 20])[0]
         else:
             behaviour = r.choices(["loyal", "general", "drifting", "lost", "cross", "defector",
-                                   "rare"], [20, 28, 10, 14, 10, 8, 10])[0]
+                                   "rare", "cooling"], [20, 28, 10, 14, 10, 8, 10, 4])[0]
         if usage == "营运车" and behaviour in ("general", "rare"):
             behaviour = "commercial"
         scale, spend = SERIES[series][3], r.choice((0.55, 0.75, 0.9, 1.0, 1.15, 1.35))
@@ -257,6 +258,8 @@ class World:
             own(self.timeline(first, END, 150, 330, False))
         elif behaviour == "commercial":
             own(self.timeline(first, END, 35, 80, False))
+        elif behaviour == "cooling":  # regular, then a gap far past its rhythm: 流失预警
+            own(self.timeline(first, END - r.randint(125, 175), 50, 80, True))
         elif behaviour == "drifting":
             own(self.timeline(first, END - r.randint(185, 360), 120, 240, True))
         elif behaviour == "lost":

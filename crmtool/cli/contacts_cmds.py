@@ -84,7 +84,7 @@ def read_list(path: Path) -> pl.DataFrame:
     frame = frame.rename({c: en for c, en in back.items() if en and en != c
                           and en not in frame.columns})
     if not {"customer_id", "phone", "vin"} & set(frame.columns):
-        raise CrmError(f"{path}: no customer_id, phone or vin column", file=str(path))
+        raise CrmError("no customer_id, phone or vin column", file=str(path))
     return frame
 
 

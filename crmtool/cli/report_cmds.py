@@ -32,7 +32,14 @@ def report_cmd(
         "the period (else exit 1, so cron mails it).")] = False,
 ) -> None:
     """Write crmtool-report-<period>.html / .xlsx into --out (atomically; same input, same
-    content). Example: crmtool report --period 2021-10 --out reports/"""
+    content).
+
+    Examples:
+
+      crmtool report --period 2021-10 --out reports/
+
+      crmtool report --out reports/ -q
+    """
     from ..db import connect
     from ..errors import CrmError, UsageError
     from ..period import parse_period, report_month
@@ -53,7 +60,8 @@ def report_cmd(
     con = connect(st.db, read_only=True, wait=st.wait)
     try:
         notice.check_as_of(st, con, st.as_of or per.end)
-        notice.check_period(st, con, per, fail=not allow_empty)
+        if not allow_empty:  # --allow-empty: the user knows; no warning either
+            notice.check_period(st, con, per, fail=True)
         summary, previous, lists = collect_report_data(con, st.config, per, st.as_of)
     finally:
         con.close()

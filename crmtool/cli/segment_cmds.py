@@ -235,11 +235,10 @@ def tiers_cmd(
     cfg = st.config
     as_of = st.as_of or date.today()
     target = _mix(mix)
+    if not suggest and (target is not None or write):
+        raise UsageError(f"{'--mix' if target is not None else '--write'} goes with --suggest")
     con = _open(st)
     if not suggest:
-        if target is not None or write:
-            raise UsageError(f"{'--mix' if target is not None else '--write'} goes with "
-                             "--suggest")
         table = value_tiers.tier_table(con, cfg, as_of)
         notice.check_vehicles(st, int(table["vehicles"].sum()), as_of)
         output.write(_distribution(table), sheet="tiers")

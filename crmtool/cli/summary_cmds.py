@@ -129,8 +129,9 @@ def demo_cmd(
 
       crmtool demo
 
-      crmtool demo --keep && crmtool --db crmtool-demo.duckdb --config crmtool-demo.toml
-      --as-of 2021-12-31 churn
+      crmtool demo --keep
+
+      crmtool --db crmtool-demo.duckdb --config crmtool-demo.toml --as-of 2021-12-31 churn
     """
     from ..ingest import load
     from ..sample import bundled_sample_dir
