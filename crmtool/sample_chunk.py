@@ -81,7 +81,22 @@ def build_chunk(seed: int, chunk_no: int, vi0: int, n: int, density: float = 1.0
         out.count("wrong_field_count")
     for i in range(vi0 * 3 // 10, (vi0 + n) * 3 // 10):
         out.leads.append(_lead(w, i))
+    _callbacks(w)
     return out
+
+
+def _callbacks(w: World) -> None:
+    """3DC callbacks of own orders settled in the last 45 days (a few dissatisfied: the care
+    complaints list), three days after the settlement, up to as_of."""
+    r, out = w.rng, w.out
+    owner = {v[0]: v[2] for v in out.vehicles}
+    for day, row in out.ros:
+        if row[1] not in (OWN, "") or not END - 45 <= day <= END - 3 or r.random() < 0.4:
+            continue
+        result = r.choices(["满意", "一般", "不满意", "未接通"], [80, 8, 6, 6])[0]
+        note = "对维修质量不满意,要求回电" if result == "不满意" else ""
+        out.contacts.append([f"HF{row[0]}", ds(day + 3), row[2], owner.get(row[2], ""), row[0],
+                             "电话", "回访", result, note])
 
 
 def _ro_row(w: World, o: Ro, vi: int, k: int, vin: str) -> list[str]:

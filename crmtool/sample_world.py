@@ -58,6 +58,7 @@ RO_HEAD = ("工单号 经销商代码 VIN 进厂日期 结算日期 进厂里程
 LEAD_HEAD = ("线索编号 建档日期 信息来源 意向级别 销售顾问 状态 最近跟进日期 是否到店 电话 "
              "战败原因").split()
 DEALER_HEAD = "经销商代码 经销商名称 区域".split()
+CONTACT_HEAD = "回访编号 回访日期 VIN 客户编号 工单号 回访方式 回访类型 回访结果 备注".split()
 
 
 def vin_check_digit(vin17: str) -> str:
@@ -105,6 +106,7 @@ class Chunk:
     vehicles: list[list[str]] = field(default_factory=list)
     ros: list[tuple[int, list[str]]] = field(default_factory=list)  # (settle ordinal, row)
     leads: list[list[str]] = field(default_factory=list)
+    contacts: list[list[str]] = field(default_factory=list)  # 3DC callbacks (issue 8)
     extra_2021: list[list[str]] = field(default_factory=list)  # rows only in the 2021 export
     counts: dict[str, int] = field(default_factory=dict)
 

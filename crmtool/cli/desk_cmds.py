@@ -142,7 +142,7 @@ def forget_cmd(
 
       crmtool forget --phone 13800138000
 
-      crmtool forget --customer C0001 --yes
+      crmtool forget --customer C0000001 --yes
     """
     st = state(ctx)
     if compact:

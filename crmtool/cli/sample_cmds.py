@@ -30,7 +30,7 @@ def sample_cmd(
 
       crmtool sample demo/ && crmtool load demo/
 
-      crmtool sample big/ --size medium --encoding utf-8
+      crmtool sample demo-utf8/ --encoding utf-8
     """
     from ..errors import UsageError
     from ..sample import SIZES, generate
