@@ -830,3 +830,18 @@ WORDS_EN: dict[str, str] = {
 
 WORDS_ZH.update({k: zh for k, (zh, _en) in _RETENTION_WORDS.items()})
 WORDS_EN.update({k: en for k, (_zh, en) in _RETENTION_WORDS.items()})
+
+# the report's title and list heading of a period that is not a month (issue 15: a quarter's
+# report is not a 月报 with 本月 lists); report_common.labels picks them by the period's kind
+_PERIOD_WORDS: dict[str, Label] = {
+    "title_quarter": ("售后客户运营季报", "Quarterly after-sales customer report"),
+    "title_half": ("售后客户运营半年报", "Half-year after-sales customer report"),
+    "title_year": ("售后客户运营年报", "Annual after-sales customer report"),
+    "title_other": ("售后客户运营报告", "After-sales customer report"),
+    "lists_quarter": ("招揽名单（截至统计日期）", "Call lists at the report's as_of"),
+    "lists_half": ("招揽名单（截至统计日期）", "Call lists at the report's as_of"),
+    "lists_year": ("招揽名单（截至统计日期）", "Call lists at the report's as_of"),
+    "lists_other": ("招揽名单（截至统计日期）", "Call lists at the report's as_of"),
+}
+WORDS_ZH.update({k: zh for k, (zh, _en) in _PERIOD_WORDS.items()})
+WORDS_EN.update({k: en for k, (_zh, en) in _PERIOD_WORDS.items()})

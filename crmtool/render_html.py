@@ -549,7 +549,7 @@ def _env() -> jinja2.Environment:
 def render_html(summary: dict, previous: dict | None, lists: dict[str, pl.DataFrame], *,
                 lang: str = "zh", show_pii: bool = False, top_rows: int = 10) -> str:
     """The report page for one period; names and phones masked unless show_pii."""
-    t = labels(lang)
+    t = labels(lang, summary.get("period"))
     period = _d(summary, "period")
     sections = [
         _tiers(summary, t), _status(summary, t), _leakage(summary, t, top_rows),

@@ -353,7 +353,7 @@ def write_xlsx_report(path: Path, summary: dict, lists: dict[str, pl.DataFrame],
                       lang: str = "zh", mask_pii: bool = False) -> None:
     """The workbook: summary sheet with charts, then one sheet per call list (full rows and
     phones unless mask_pii); list sheets come from output.write_xlsx_sheets."""
-    t = labels(lang)
+    t = labels(lang, summary.get("period"))
     keys = [k for k in LIST_KEYS if k in lists] + sorted(k for k in lists if k not in LIST_KEYS)
     sheets = {t.get(f"ls_{k}", k): _for_people(lists[k], lang, mask_pii) for k in keys}
 
