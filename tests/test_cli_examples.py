@@ -129,3 +129,21 @@ def _run(cwd: Path, line: str) -> subprocess.CompletedProcess[str]:
            "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}"}
     return subprocess.run(line, shell=True, executable="/bin/bash", cwd=cwd, env=env,
                           capture_output=True, text=True, timeout=300)
+
+
+def test_one_count_per_flag_in_validate_and_the_report(demo: Path) -> None:
+    """The sample plants 3 VINs with a bad check digit (each flagged on the vehicle and on
+    its orders: 13 flag rows) and 2 odd phones; validate and the report's flags block say 3
+    and 2 (was: validate 3, report 13)."""
+    from crmtool.summary import FLAG_COUNTS_SQL
+    from crmtool.validate import validate
+
+    con = connect(demo / "crmtool-demo.duckdb", read_only=True)
+    try:
+        report = dict(con.execute(FLAG_COUNTS_SQL).fetchall())
+        checks = {c.name: c.count for c in validate(con, load_config(demo / "crmtool-demo.toml"))}
+    finally:
+        con.close()
+    assert report["vin_check_digit"] == checks["vin_check_digit"] == 3
+    assert report["phone_odd"] == checks["odd_phones"] == 2
+    assert report["unknown_code"] == checks["unknown_ro_type"] + checks["unknown_payer"]
