@@ -62,6 +62,10 @@ NOT_ON_THE_DEMO = {
     "crmtool load exports/", "crmtool load 工单导出_2021.csv 车辆档案.xlsx",
     "crmtool load --kind repair_orders odd_export.txt",
     "crmtool sample demo/ && crmtool load demo/", "crmtool sample demo-utf8/ --encoding utf-8",
+    "crmtool inspect exports/工单导出_2021.csv",
+    "crmtool inspect --suggest-config odd_export.xls >> crmtool.toml",
+    "crmtool inspect --format json exports/ | jq '.files[] | {file, load_error}'",
+    "crmtool unload 7", "crmtool unload 5 --and-later",  # load ids of a longer history
 }
 
 
