@@ -20,7 +20,7 @@ from .period import Period
 STATUSES = ("new", "loyal", "general", "at_risk", "lost")
 LEAKAGE = ("retained", "cross_shop", "defected", "out_of_channel")
 REASONS = ("never_returned", "defected", "out_of_channel")
-GONE = ("scrapped", "transferred")  # vehicle_status values that never appear on call lists
+GONE = facts.GONE  # vehicle_status values that never appear on call lists
 
 
 @dataclass
@@ -119,9 +119,11 @@ def vehicle_status(con: duckdb.DuckDBPyConnection, cfg: Config, as_of: date) -> 
 
 
 def status_counts(con: duckdb.DuckDBPyConnection, cfg: Config, as_of: date) -> dict[str, int]:
-    """The summary's "status" block: vehicles ours at as_of per status."""
+    """The summary's "status" block: the vehicles counted at as_of (facts.counted) per status."""
     src, params = status_source(con, cfg, as_of)
-    rows = dict(con.execute(f"SELECT status, count(*) FROM {src} GROUP BY 1", params).fetchall())
+    rows = dict(con.execute(f"SELECT status, count(*) FROM {src} WHERE vin IN "
+                            "(SELECT vin FROM counted($as_of)) GROUP BY 1",
+                            {**params, "as_of": as_of}).fetchall())
     return {k: int(rows.get(k, 0)) for k in STATUSES}
 
 

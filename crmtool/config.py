@@ -14,6 +14,7 @@ from dataclasses import dataclass, field, fields, is_dataclass, replace
 from pathlib import Path
 from typing import Any
 
+from .config_checks import check_shapes
 from .errors import ConfigError, UsageError
 
 
@@ -270,9 +271,6 @@ def _validate(cfg: Config) -> Config:
     for g in cfg.tiers.series_groups:
         if g not in groups:
             raise ConfigError(f"config key 'tiers.series_groups.{g}': no tiers.ticket.{g} group")
-    for name, cuts in {**cfg.tiers.ticket, **cfg.tiers.series_ticket}.items():
-        if len(cuts) != 3 or not cuts[0] >= cuts[1] >= cuts[2]:
-            raise ConfigError(f"config key 'tiers.ticket.{name}' must be 3 falling numbers")
     if cfg.lang not in ("zh", "en"):
         raise ConfigError(f"config key 'lang' must be \"zh\" or \"en\", got {cfg.lang!r}")
     if not cfg.own_dealers:
@@ -280,8 +278,7 @@ def _validate(cfg: Config) -> Config:
     if not 0 <= cfg.forecast.discount_rate < 1 or cfg.forecast.horizon_days < 1:
         raise ConfigError("config key 'forecast.discount_rate' must be in [0, 1) and "
                           "'forecast.horizon_days' at least 1")
-    if len(cfg.tiers.target_mix) != 4:
-        raise ConfigError("config key 'tiers.target_mix' must have 4 numbers (A, B, C, D)")
+    check_shapes(cfg)
     return cfg
 
 

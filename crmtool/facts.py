@@ -7,6 +7,8 @@
 - sold_by_us:    vehicles sold by us (channel own or secondary) with their sale_date
 - ours(x):       table macro: vehicles ours at day x (latest sale by us or own visit ≤ x and
                  no more than `ours_days` before x)
+- counted(x):    table macro: the vehicles counted at day x (tiers, status, summary, report,
+                 segment --by): ours(x) without the scrapped and transferred ones (GONE)
 
 Call install(con, config) once per connection before running any rule.
 """
@@ -19,6 +21,9 @@ from typing import Any
 import duckdb
 
 from .config import Config
+
+# vehicle_status values never on a call list and never counted (docs/rules.md §18)
+GONE = ("scrapped", "transferred")
 
 
 def sql_list(values: list[str]) -> str:
@@ -139,4 +144,9 @@ def install(con: duckdb.DuckDBPyConnection, config: Config, *, snapshot: bool = 
         )
         SELECT * FROM (SELECT vin, max(day) AS last_event FROM events GROUP BY vin)
         WHERE last_event >= CAST(x AS DATE) - {int(config.ours_days)}
+    """)
+    con.execute(f"""
+        CREATE OR REPLACE TEMP MACRO counted(x) AS TABLE
+        SELECT * FROM ours(x)
+        WHERE vin NOT IN (SELECT vin FROM vehicles WHERE vehicle_status IN {GONE})
     """)

@@ -12,9 +12,10 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import polars as pl
+if TYPE_CHECKING:
+    import polars as pl
 
 LANGS = ("zh", "en")
 Label = tuple[str, str]  # (zh, en)
@@ -480,6 +481,8 @@ def value_domain(column: str, context: str | None = None) -> str | None:
 def translate_values(frame: pl.DataFrame, lang: str, context: str | None = None
                      ) -> pl.DataFrame:
     """Code values as words (status at_risk -> 准流失客户) and booleans as 是/否 (yes/no)."""
+    import polars as pl
+
     exprs = []
     for col, dtype in frame.schema.items():
         if dtype == pl.Boolean:
@@ -835,3 +838,17 @@ for _prefix, _domain in (("st", "status"), ("lk", "leakage"), ("rg", "region"),
         WORDS_ZH[f"{_prefix}_{_code}"] = _zh
         WORDS_EN[f"{_prefix}_{_code}"] = _en
 WORDS_ZH["lang"], WORDS_EN["lang"] = "zh", "en"
+# the report's title and list heading of a period that is not a month (issue 15: a quarter's
+# report is not a 月报 with 本月 lists); report_common.labels picks them by the period's kind
+_PERIOD_WORDS: dict[str, Label] = {
+    "title_quarter": ("售后客户运营季报", "Quarterly after-sales customer report"),
+    "title_half": ("售后客户运营半年报", "Half-year after-sales customer report"),
+    "title_year": ("售后客户运营年报", "Annual after-sales customer report"),
+    "title_other": ("售后客户运营报告", "After-sales customer report"),
+    "lists_quarter": ("招揽名单（截至统计日期）", "Call lists at the report's as_of"),
+    "lists_half": ("招揽名单（截至统计日期）", "Call lists at the report's as_of"),
+    "lists_year": ("招揽名单（截至统计日期）", "Call lists at the report's as_of"),
+    "lists_other": ("招揽名单（截至统计日期）", "Call lists at the report's as_of"),
+}
+WORDS_ZH.update({k: zh for k, (zh, _en) in _PERIOD_WORDS.items()})
+WORDS_EN.update({k: en for k, (_zh, en) in _PERIOD_WORDS.items()})

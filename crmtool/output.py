@@ -97,13 +97,18 @@ def _stdout_bytes() -> IO[bytes]:
 
 
 def _resolve_format(fmt: str | None, out: Path | None) -> str:
+    """--format, else -o's extension, else table on a terminal and csv in a pipe; --format
+    and an extension that names another format are a usage error (rulebook §16)."""
+    suffix = Path(out).suffix.lower().lstrip(".") if out is not None else ""
     if fmt:
         fmt = fmt.lower()
         if fmt not in FORMATS:
             raise UsageError(f"--format: unknown format '{fmt}'; use one of {', '.join(FORMATS)}")
+        if suffix in FORMATS and suffix != fmt:
+            raise UsageError(f"--format {fmt} does not match -o {out} (a .{suffix} file); "
+                             "give one of them, or a file name that ends in ." + fmt)
         return fmt
     if out is not None:
-        suffix = Path(out).suffix.lower().lstrip(".")
         if suffix in ("csv", "json", "parquet", "xlsx"):
             return suffix
         raise UsageError(f"-o {out}: unknown file type '{Path(out).suffix}'; use .csv .json "

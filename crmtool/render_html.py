@@ -18,8 +18,8 @@ from markupsafe import Markup
 
 from . import charts
 from .churn import STATUSES
-from .labels import column_label, flatten, translate_values, value_label, words
-from .report_common import LIST_KEYS, by_dealer_rows, mask_people
+from .labels import column_label, flatten, translate_values, value_label
+from .report_common import LIST_KEYS, by_dealer_rows, labels, mask_people
 from .schema import RO_TYPES
 
 TIER_COLORS = ("#1f4e79", "#2e75b6", "#9dc3e6", "#c9d3de")
@@ -548,7 +548,7 @@ def _env() -> jinja2.Environment:
 def render_html(summary: dict, previous: dict | None, lists: dict[str, pl.DataFrame], *,
                 lang: str = "zh", show_pii: bool = False, top_rows: int = 10) -> str:
     """The report page for one period; names and phones masked unless show_pii."""
-    t = words(lang)
+    t = labels(lang, summary.get("period"))
     period = _d(summary, "period")
     sections = [
         _tiers(summary, t), _status(summary, t), _leakage(summary, t, top_rows),

@@ -15,10 +15,10 @@ from xlsxwriter.workbook import Workbook
 from xlsxwriter.worksheet import Worksheet
 
 from .churn import STATUSES
-from .labels import translate_values, value_label, words
+from .labels import translate_values, value_label
 from .output import print_setup, write_xlsx_sheets
 from .render_html import KPI_SPEC, _kpi_values
-from .report_common import LIST_KEYS, by_dealer_rows, mask_people
+from .report_common import LIST_KEYS, by_dealer_rows, labels, mask_people
 from .schema import RO_TYPES
 
 CHART_ROWS = 16  # rows a chart occupies beside its table
@@ -377,7 +377,7 @@ def write_xlsx_report(path: Path, summary: dict, lists: dict[str, pl.DataFrame],
                       lang: str = "zh", mask_pii: bool = False) -> None:
     """The workbook: summary sheet with charts, then one sheet per call list (full rows and
     phones unless mask_pii); list sheets come from output.write_xlsx_sheets."""
-    t = words(lang)
+    t = labels(lang, summary.get("period"))
     keys = [k for k in LIST_KEYS if k in lists] + sorted(k for k in lists if k not in LIST_KEYS)
     sheets = {t.get(f"ls_{k}", k): _for_people(lists[k], lang, mask_pii) for k in keys}
 

@@ -9,6 +9,7 @@ from typing import Any
 import polars as pl
 
 from .churn import STATUSES
+from .labels import words
 from .output import mask_pii
 
 NOT_PEOPLE = ("other_dealer_name", "dealer_name")  # *_name columns that name no person
@@ -45,6 +46,33 @@ def by_dealer_rows(summary: Mapping[str, Any], t: Mapping[str, str]
     rows.append((t["kpi_revenue"], "money", [mix_total(b, "revenue") for b in blocks]))
     rows.append((t["never_returned"], "int", [get(b, "never_returned") for b in blocks]))
     return [t["item"], *map(str, by), t["group"]], rows
+
+
+def period_kind(period: Mapping[str, Any] | None) -> str:
+    """month, quarter, half, year or other, from a summary's {"start", "end"}."""
+    from datetime import date
+
+    from .period import add_months
+
+    if not period:
+        return "month"
+    start, end = (date.fromisoformat(str(period[k])) for k in ("start", "end"))
+    for kind, months, starts in (("month", 1, range(1, 13)), ("quarter", 3, (1, 4, 7, 10)),
+                                 ("half", 6, (1, 7)), ("year", 12, (1,))):
+        if (start.day == 1 and start.month in starts
+                and add_months(start, months).toordinal() - 1 == end.toordinal()):
+            return kind
+    return "other"
+
+
+def labels(lang: str, period: Mapping[str, Any] | None = None) -> dict[str, str]:
+    """The report's words of one language ('zh' or 'en'), from the label table; the title
+    and the list heading follow the period's kind (季报, 年报 …; a month keeps 月报 / 本月)."""
+    t = words(lang)
+    kind = period_kind(period)
+    if kind == "month":
+        return t
+    return {**t, "title": t[f"title_{kind}"], "lists": t[f"lists_{kind}"]}
 
 
 def mask_people(frame: pl.DataFrame) -> pl.DataFrame:

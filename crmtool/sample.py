@@ -22,6 +22,7 @@ from .errors import UsageError
 from .sample_chunk import build_chunk, overlap_rows
 from .sample_world import (
     AS_OF,
+    CONTACT_HEAD,
     CUSTOMER_HEAD,
     DEALER_HEAD,
     DEALERS,
@@ -93,6 +94,7 @@ def _render(seed: int, no: int, vi0: int, n: int, density: float, enc: str,
         else:
             new.append(row)
     files = {"customers.csv": ch.customers, "vehicles.csv": ch.vehicles, "leads.csv": ch.leads,
+             "contacts.csv": ch.contacts,
              OLD: old, NEW: new}
     blobs = {name: (_text(rows).encode(enc), len(rows)) for name, rows in files.items()}
     return _Part(blobs, ch.counts, sum(_amount(r[10]) for r in old), h2)
@@ -129,7 +131,8 @@ def generate(out_dir: Path, size: str = "small", seed: int = 7, encoding: str = 
     split_h2 = size in ("tiny", "small")
     csv = {name: _Csv(out_dir / name, head, enc) for name, head in (
         ("dealers.csv", DEALER_HEAD), ("customers.csv", CUSTOMER_HEAD),
-        ("vehicles.csv", VEHICLE_HEAD), ("leads.csv", LEAD_HEAD), (OLD, RO_HEAD),
+        ("vehicles.csv", VEHICLE_HEAD), ("leads.csv", LEAD_HEAD),
+        ("contacts.csv", CONTACT_HEAD), (OLD, RO_HEAD),
         (NEW, RO_HEAD))}
     csv["dealers.csv"].f.write(_text([list(d) for d in DEALERS]).encode(enc))
     csv["dealers.csv"].rows = len(DEALERS)

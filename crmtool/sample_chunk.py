@@ -64,6 +64,7 @@ def build_chunk(seed: int, chunk_no: int, vi0: int, n: int, density: float = 1.0
         pool.append((vi, row[0], ros))
     if chunk_no == 0:
         _plant(w, pool)
+        _plant_desk(out)
     for vi, vin, ros in pool:
         for k, o in enumerate(sorted(ros, key=lambda o: o.day)):
             out.ros.append((o.day, _ro_row(w, o, vi, k, vin)))
@@ -80,7 +81,22 @@ def build_chunk(seed: int, chunk_no: int, vi0: int, n: int, density: float = 1.0
         out.count("wrong_field_count")
     for i in range(vi0 * 3 // 10, (vi0 + n) * 3 // 10):
         out.leads.append(_lead(w, i))
+    _callbacks(w)
     return out
+
+
+def _callbacks(w: World) -> None:
+    """3DC callbacks of own orders settled in the last 45 days (a few dissatisfied: the care
+    complaints list), three days after the settlement, up to as_of."""
+    r, out = w.rng, w.out
+    owner = {v[0]: v[2] for v in out.vehicles}
+    for day, row in out.ros:
+        if row[1] not in (OWN, "") or not END - 45 <= day <= END - 3 or r.random() < 0.4:
+            continue
+        result = r.choices(["满意", "一般", "不满意", "未接通"], [80, 8, 6, 6])[0]
+        note = "对维修质量不满意,要求回电" if result == "不满意" else ""
+        out.contacts.append([f"HF{row[0]}", ds(day + 3), row[2], owner.get(row[2], ""), row[0],
+                             "电话", "回访", result, note])
 
 
 def _ro_row(w: World, o: Ro, vi: int, k: int, vin: str) -> list[str]:
@@ -115,6 +131,18 @@ def _lead(w: World, i: int) -> list[str]:
     return [f"L{i + 1:08d}", ds(created), r.choice(SOURCES), r.choice("HABC"),
             r.choice(CONSULTANTS), status, ds(follow) if r.random() < 0.9 else "", visited,
             w.written_phone(w.phone()), r.choice(DEFEAT) if status == "战败" else ""]
+
+
+def _plant_desk(out: Chunk) -> None:
+    """The people the README and the help look up: plate 浙A·12345 (its owner's phone
+    13812345678) and phone 138-0013-8000 (13800138000)."""
+    car = next(v for v in out.vehicles if v[7] == "自店" and v[11] == "" and v[1][:2] == "浙A")
+    car[1] = "浙A·12345"
+    owner = next(c for c in out.customers if c[0] == car[2])
+    owner[2] = "13812345678"
+    other = next(c for c in out.customers if c[0] != car[2] and len(c[2]) == 11
+                 and c[2].isdigit())
+    other[2] = "13800138000"
 
 
 def _plant(w: World, pool: list[tuple[int, str, list[Ro]]]) -> None:

@@ -58,6 +58,7 @@ RO_HEAD = ("工单号 经销商代码 VIN 进厂日期 结算日期 进厂里程
 LEAD_HEAD = ("线索编号 建档日期 信息来源 意向级别 销售顾问 状态 最近跟进日期 是否到店 电话 "
              "战败原因").split()
 DEALER_HEAD = "经销商代码 经销商名称 区域".split()
+CONTACT_HEAD = "回访编号 回访日期 VIN 客户编号 工单号 回访方式 回访类型 回访结果 备注".split()
 
 
 def vin_check_digit(vin17: str) -> str:
@@ -105,6 +106,7 @@ class Chunk:
     vehicles: list[list[str]] = field(default_factory=list)
     ros: list[tuple[int, list[str]]] = field(default_factory=list)  # (settle ordinal, row)
     leads: list[list[str]] = field(default_factory=list)
+    contacts: list[list[str]] = field(default_factory=list)  # 3DC callbacks (issue 8)
     extra_2021: list[list[str]] = field(default_factory=list)  # rows only in the 2021 export
     counts: dict[str, int] = field(default_factory=dict)
 
@@ -225,8 +227,9 @@ class World:
             sale = date(2019, 1, 1).toordinal() + r.randint(0, 89)
         elif x < 0.7:
             sale = date(2018, 1, 1).toordinal() + r.randint(0, 3 * 365)
-        else:
-            sale = date(max(first_year, 2012), 1, 1).toordinal() + r.randint(0, 6 * 365 - 1)
+        else:  # never after as_of (探岳 and 途观L came out after 2012)
+            start = date(max(first_year, 2012), 1, 1).toordinal()
+            sale = start + r.randint(0, min(6 * 365 - 1, END - start))
         sale = max(sale, date(first_year, 1, 1).toordinal())
         new = sale >= date(2021, 1, 1).toordinal()
         y = r.random()
@@ -240,7 +243,7 @@ class World:
             behaviour = r.choices(["sec_none", "sec_pds", "sec_free"], [55, 25, 20])[0]
         else:
             behaviour = r.choices(["loyal", "general", "drifting", "lost", "cross", "defector",
-                                   "rare"], [20, 28, 10, 14, 10, 8, 10])[0]
+                                   "rare", "cooling"], [20, 28, 10, 14, 10, 8, 10, 4])[0]
         if usage == "营运车" and behaviour in ("general", "rare"):
             behaviour = "commercial"
         scale, spend = SERIES[series][3], r.choice((0.55, 0.75, 0.9, 1.0, 1.15, 1.35))
@@ -257,6 +260,8 @@ class World:
             own(self.timeline(first, END, 150, 330, False))
         elif behaviour == "commercial":
             own(self.timeline(first, END, 35, 80, False))
+        elif behaviour == "cooling":  # regular, then a gap far past its rhythm: 流失预警
+            own(self.timeline(first, END - r.randint(125, 175), 50, 80, True))
         elif behaviour == "drifting":
             own(self.timeline(first, END - r.randint(185, 360), 120, 240, True))
         elif behaviour == "lost":

@@ -17,10 +17,9 @@ import polars as pl
 
 from .churn import status_case_sql
 from .config import Config
-from .facts import last_advisor_sql
+from .facts import GONE, last_advisor_sql
 from .value_tiers import tiers_sql
 
-GONE = ("scrapped", "transferred")  # vehicle_status values left out of targeting lists
 AGE_STAGES = ("new", "mid", "old", "unknown")
 
 

@@ -84,8 +84,7 @@ def _extras(con: duckdb.DuckDBPyConnection, cfg: Config, period: Period,
         "rejects_by_reason": _rows(con, """
             SELECT regexp_replace(reason, ':.*$', '') AS reason, count(*) AS count
             FROM rejects GROUP BY 1 ORDER BY count DESC, reason"""),
-        "flags_by_kind": _rows(con, """
-            SELECT flag, count(*) AS count FROM flags GROUP BY 1 ORDER BY count DESC, flag"""),
+        "flags_by_kind": _rows(con, FLAG_COUNTS_SQL),
     }
     from . import care  # issue 8: callbacks, birthdays, complaints, suppression
 
@@ -94,6 +93,17 @@ def _extras(con: duckdb.DuckDBPyConnection, cfg: Config, period: Period,
 
     extras["forecast"] = forecast.summary_block(con, cfg, as_of)
     return extras
+
+
+# One count per flag, the one `crmtool validate` gives (docs/rules.md §18): a VIN or phone
+# flag counts the values flagged (a bad VIN on the vehicle and on its ten orders is one
+# VIN); any other flag counts the rows flagged, each once however often it was loaded.
+VALUE_FLAGS = ("vin_check_digit", "vin_length", "vin_chars", "phone_odd", "phone_placeholder",
+               "phone_shared")
+FLAG_COUNTS_SQL = f"""
+    SELECT flag, CASE WHEN flag IN {VALUE_FLAGS} THEN count(DISTINCT raw)
+                      ELSE count(DISTINCT (kind, key, field)) END AS count
+    FROM flags GROUP BY 1 ORDER BY count DESC, flag"""
 
 
 def _rows(con: duckdb.DuckDBPyConnection, sql: str) -> list[dict[str, Any]]:

@@ -25,12 +25,16 @@ class Check:
     description: str = ""
 
 
+# dates that lie ahead by their nature: never "after as_of" errors (the sample's 454 did)
+FUTURE_BY_NATURE = ("warranty_end",)
+
+
 def _future_sql() -> str:
     parts = []
     for table, flds in TABLES.items():
         key = "concat_ws('/', dealer_code, ro_id)" if table == "repair_orders" else flds[0].name
         for f in flds:
-            if f.type == "DATE":
+            if f.type == "DATE" and f.name not in FUTURE_BY_NATURE:
                 text = f"format('{{}} {{}} {{}}: {{}}', '{table}', {key}, '{f.name}', {f.name})"
                 parts.append(f"SELECT {text}, 1 FROM {table} WHERE {f.name} > $as_of")
     return " UNION ALL ".join(parts)

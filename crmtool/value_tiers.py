@@ -140,14 +140,17 @@ def customer_tiers(con: duckdb.DuckDBPyConnection, cfg: Config, as_of: date) -> 
 
 
 def tier_counts(con: duckdb.DuckDBPyConnection, cfg: Config, as_of: date) -> dict[str, int]:
-    """The summary's "tiers" block: vehicles ours at as_of per tier."""
+    """The summary's "tiers" block: the vehicles counted at as_of (facts.counted) per tier."""
     src, params = tiers_source(con, cfg, as_of)
-    rows = dict(con.execute(f"SELECT tier, count(*) FROM {src} GROUP BY 1", params).fetchall())
+    rows = dict(con.execute(f"SELECT tier, count(*) FROM {src} WHERE vin IN "
+                            "(SELECT vin FROM counted($as_of)) GROUP BY 1",
+                            {**params, "as_of": as_of}).fetchall())
     return {k: int(rows.get(k, 0)) for k in TIERS}
 
 
 def tier_table(con: duckdb.DuckDBPyConnection, cfg: Config, as_of: date) -> pl.DataFrame:
-    """Per series (most vehicles first): tier_group, ticket cut points, counts A–D, vehicles."""
+    """Per series (most vehicles first): tier_group, ticket cut points, counts A–D, vehicles
+    (the vehicles counted at as_of: facts.counted)."""
     src, params = tiers_source(con, cfg, as_of)
     return con.sql(f"""
         SELECT series, any_value(tier_group) AS tier_group,
@@ -159,8 +162,9 @@ def tier_table(con: duckdb.DuckDBPyConnection, cfg: Config, as_of: date) -> pl.D
                count(*) FILTER (WHERE tier = 'D') AS "D",
                count(*) AS vehicles
         FROM {src} t
+        WHERE vin IN (SELECT vin FROM counted($as_of))
         GROUP BY series ORDER BY vehicles DESC, series NULLS LAST
-    """, params=params).pl()
+    """, params={**params, "as_of": as_of}).pl()
 
 
 def tier_counts_by_series(con: duckdb.DuckDBPyConnection, cfg: Config,
@@ -210,7 +214,7 @@ def _cut_between(tickets: list[float], k: int) -> float:
 def suggest(con: duckdb.DuckDBPyConnection, cfg: Config, as_of: date,
             mix: list[float] | None = None) -> Suggestion:
     """Ticket cut points per series so that each series' ticket grades come near `mix`
-    (percent A, B, C, D; default cfg.tiers.target_mix) among its vehicles ours at as_of.
+    (percent A, B, C, D; default cfg.tiers.target_mix) among its vehicles counted at as_of.
 
     Vehicles without a paid visit in the window are ticket grade D whatever the cut points,
     so the cuts are placed among the tickets of the others: the top mix[A] of all the series'
@@ -221,7 +225,9 @@ def suggest(con: duckdb.DuckDBPyConnection, cfg: Config, as_of: date,
     if len(mix) != 4 or total <= 0 or any(x < 0 for x in mix):
         raise ValueError("mix must be 4 non-negative numbers (A, B, C, D) with a positive sum")
     shares = [x / total for x in mix]
-    tiers = vehicle_tiers(con, cfg, as_of).filter(pl.col("series").is_not_null())
+    counted = con.sql("SELECT vin FROM counted($as_of)", params={"as_of": as_of}).pl()["vin"]
+    tiers = vehicle_tiers(con, cfg, as_of).filter(pl.col("series").is_not_null()
+                                                  & pl.col("vin").is_in(counted))
     series_ticket: dict[str, list[float]] = {}
     for (series,), group in tiers.group_by("series"):
         tickets = sorted((x for x in group["ticket"].to_list() if x is not None), reverse=True)

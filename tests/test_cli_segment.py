@@ -11,8 +11,8 @@ V2 (李四, 朗逸, sold 2018-12-01 = 1126 days → 3.08 years → mid; ours thr
   paid 1000 on 03-01, 06-01, 09-01, 12-01: ticket 1000 → A, 4 visits → A,
   cycle (92 + 92 + 91) / 3 = 91.67 → B ⇒ tier B; no reading: 35 × 1126 = 39410 → 30k-60k;
   4 own visits → '4+' and loyal; 30 days since the last
-V3 scrapped (sold 2021-06-01, no visit: tier D): left out of the segment list, but still
-  counted by `tiers` (the distribution counts every vehicle ours at as_of);
+V3 scrapped (sold 2021-06-01, no visit: tier D): left out of the segment list and not counted
+  by `tiers` either (one definition of the vehicles counted, docs/rules.md §18);
 V4 sold by another dealer, never here (not ours).
 """
 
@@ -131,12 +131,13 @@ def test_segment_bad_usage(dbfile, args):
 def test_tiers_distribution(dbfile):
     r = run(dbfile, "tiers", "--format", "csv")
     assert r.exit_code == 0, r.output
-    # 朗逸 and 迈腾 are unlisted: default group A (700 / 550 / 400); 朗逸: V2 (B), V3 (D)
+    # 朗逸 and 迈腾 are unlisted: default group A (700 / 550 / 400); 朗逸: V2 (B); V3 is
+    # scrapped and not counted (it was D here before the vehicles counted were one definition)
     assert r.stdout.splitlines() == [
         "series,tier_group,ticket_a,ticket_b,ticket_c,A,B,C,D,vehicles,share_a,share_b,"
         "share_c,share_d",
-        "(all),,,,,0,1,1,1,3,0.0,0.3333,0.3333,0.3333",
-        "朗逸,A,700.0,550.0,400.0,0,1,0,1,2,0.0,0.5,0.0,0.5",
+        "(all),,,,,0,1,1,0,2,0.0,0.5,0.5,0.0",
+        "朗逸,A,700.0,550.0,400.0,0,1,0,0,1,0.0,1.0,0.0,0.0",
         "迈腾,A,700.0,550.0,400.0,0,0,1,0,1,0.0,0.0,1.0,0.0",
     ]
 
@@ -144,14 +145,13 @@ def test_tiers_distribution(dbfile):
 def test_tiers_suggest(dbfile):
     # 迈腾, one vehicle: A = round(0.2) = 0 vehicles → just above the ticket (810);
     #   A+B = round(0.5) = 1 (half up), A+B+C = round(0.8) = 1 → the ticket in tens (800)
-    # 朗逸, V2 (1000) and V3 (no paid visit): A = round(0.4) = 0 → 1010;
-    #   A+B = round(1.0) = 1, A+B+C = round(1.6) = 2 ≥ the one ticket → 1000
-    # tiers stay B, C, D (visits and cycle grades hold them down)
+    # 朗逸, V2 (1000; V3 is scrapped, not counted): the same arithmetic as 迈腾 → 1010, 1000
+    # tiers stay B, C (visits and cycle grades hold them down)
     r = run(dbfile, "tiers", "--suggest")
     assert r.exit_code == 0, r.output
     assert r.stdout == ('[tiers.series_ticket]\n"朗逸" = [1010, 1000, 1000]\n'
                         '"迈腾" = [810, 800, 800]\n')
     assert r.stderr.splitlines()[-1] == \
-        "with these cut points: A 0 (0.0%) · B 1 (33.3%) · C 1 (33.3%) · D 1 (33.3%)"
+        "with these cut points: A 0 (0.0%) · B 1 (50.0%) · C 1 (50.0%) · D 0 (0.0%)"
     bad = run(dbfile, "tiers", "--suggest", "--mix", "20,30,30")
     assert bad.exit_code == 2 and bad.stderr.startswith("crmtool: error: --mix")

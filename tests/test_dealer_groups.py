@@ -121,13 +121,15 @@ def test_split_by_advisor_writes_one_sheet_each(group, tmp_path, column):
 # store's); for D002: V2, V4. Tiers: V1 B (ticket 700, 2 visits, cycle 18 days) at the group
 # and D001; V2 C (one paid visit of 400, at D002) at the group and D002, D at D001; V3, V4 D.
 # Status: V1 general; V2 general (group, D002), lost at D001 (851 days); V3 lost; V4 at_risk
-# (211 days since the sale). Orders and revenue add up; tiers D, at_risk, lost and
-# never_returned (V4, counted by both stores) do not.
+# (211 days since the sale). V3 is scrapped: not counted in tiers or status (docs/rules.md
+# §18), so D001 has D = V2, V4 and lost = V2; the group D = V4 and lost = none.
+# Orders and revenue add up; tiers D, at_risk, lost and never_returned (V4, counted by both
+# stores) do not.
 BY_DEALER = {  # label -> (D001, D002, group)
     "等级 A": ("0", "0", "0"), "等级 B": ("1", "0", "1"), "等级 C": ("0", "1", "1"),
-    "等级 D": ("3", "1", "2"),
+    "等级 D": ("2", "1", "1"),
     "新车客户": ("0", "0", "0"), "忠诚客户": ("0", "0", "0"), "一般客户": ("1", "1", "2"),
-    "准流失客户": ("1", "1", "1"), "流失客户": ("2", "0", "1"),
+    "准流失客户": ("1", "1", "1"), "流失客户": ("1", "0", "0"),
     "自店工单台次": ("2", "1", "3"), "售后产值（元）": ("1,400.00", "400.00", "1,800.00"),
     "销售后无回厂（超过180天）": ("1", "1", "1"),
 }
@@ -164,7 +166,7 @@ def test_report_by_dealer_section_and_sheet(group, tmp_path):
     got = {r[0]: r[1:] for r in rows[head + 1:]}
     assert list(got) == list(BY_DEALER)
     assert got["自店工单台次"] == (2, 1, 3) and got["售后产值（元）"] == (1400, 400, 1800)
-    assert got["等级 D"] == (3, 1, 2) and got["一般客户"] == (1, 1, 2)
+    assert got["等级 D"] == (2, 1, 1) and got["一般客户"] == (1, 1, 2)
     for label, (d1, d2, whole) in got.items():  # what adds up, and what does not
         adds_up = label in ("自店工单台次", "售后产值（元）", "等级 A", "等级 B", "等级 C",
                             "新车客户", "忠诚客户", "一般客户")

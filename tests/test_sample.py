@@ -18,10 +18,10 @@ from crmtool.sample import bundled_sample_dir, generate
 from crmtool.schema import TABLES, normalise_header
 
 CSVS = ["customers.csv", "dealers.csv", "leads.csv", "repair_orders_2018-2020.csv",
-        "repair_orders_2021.csv", "vehicles.csv"]
+        "repair_orders_2021.csv", "vehicles.csv", "contacts.csv"]
 KIND = {"customers.csv": "customers", "dealers.csv": "dealers", "leads.csv": "leads",
         "vehicles.csv": "vehicles", "repair_orders_2018-2020.csv": "repair_orders",
-        "repair_orders_2021.csv": "repair_orders"}
+        "repair_orders_2021.csv": "repair_orders", "contacts.csv": "contacts"}
 # An independent ISO 3779 check digit.
 _VALUES = {**{str(d): d for d in range(10)},
            **dict(zip("ABCDEFGH", range(1, 9), strict=True)),

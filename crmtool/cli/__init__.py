@@ -7,8 +7,10 @@ import importlib
 import pkgutil
 
 from .app import app, main
+from .helptext import keep_all_examples
 
 for _mod in sorted(m.name for m in pkgutil.iter_modules(__path__) if m.name.endswith("_cmds")):
     importlib.import_module(f"{__name__}.{_mod}")
+keep_all_examples(app)
 
 __all__ = ["app", "main"]

@@ -65,6 +65,10 @@ class Group(TyperGroup):
             return super().main(args, prog_name, complete_var, False, **extra)
         try:
             rv = super().main(args, prog_name or "crmtool", complete_var, False, **extra)
+        except SystemExit as e:  # Click's exit 1 when --help meets a closed pipe
+            if isinstance(e.__context__, BrokenPipeError):
+                _quiet_broken_pipe()
+            raise
         except _CLICK_ERRORS as e:
             _show(e, getattr(self, "typed_path", ["crmtool"]))
             sys.exit(e.exit_code)
@@ -86,6 +90,10 @@ class Group(TyperGroup):
         except KeyboardInterrupt:
             raise UserError("interrupted", ExitCode.INTERRUPTED) from None
         except _CLICK_FLOW:
+            raise
+        except SystemExit as e:  # rich's Console exits 1 when the reader of stdout went away
+            if isinstance(e.__context__, BrokenPipeError):
+                _quiet_broken_pipe()
             raise
         except OSError as e:
             if _is_interrupt(e):
@@ -153,6 +161,7 @@ class State:
     wait: float = 0.0
     dealer: str | None = None  # --dealer: one own dealer of a group
     _config: Config | None = field(default=None, repr=False)
+    _warned: set[str] = field(default_factory=set, repr=False, compare=False)
 
     @property
     def config(self) -> Config:
@@ -164,6 +173,17 @@ class State:
         """A message for the user on stderr (suppressed by --quiet)."""
         if not self.quiet:
             err.print(message, markup=False)
+
+    def warn(self, message: str) -> None:
+        """`crmtool: warning: …` on stderr, once per message, also with --quiet: something
+        about the answer the user must know (docs/rules.md §18)."""
+        if message in self._warned:
+            return
+        self._warned.add(message)
+        try:
+            click.echo(f"crmtool: warning: {message}", err=True)
+        except OSError:
+            pass
 
 
 def state(ctx: typer.Context) -> State:

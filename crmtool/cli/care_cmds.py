@@ -8,13 +8,17 @@ from typing import Annotated
 
 import typer
 
-from .. import care, holidays
+from .. import holidays
 from ..period import parse_date_arg
-from ..suppression import one_per_customer
 from .app import app, state
 from .churn_cmds import _month, _open
+from .lazy import lazy
 from .lists import suppress
 from .options import IncludeRecentOpt, ListOutput, MonthOpt, PerVehicleOpt, list_command
+
+pl = lazy("polars")
+care = lazy("crmtool.care")
+suppression = lazy("crmtool.suppression")
 
 care_app = typer.Typer(help="Customer care lists: 3DC/7DC callbacks, birthdays, holiday "
                        "greetings, open complaints (one row per customer).",
@@ -50,7 +54,7 @@ def callbacks_cmd(
         st.say(f"{res.left_out} scrapped or transferred vehicle(s) left out of the list")
     frame = suppress(st, con, res.frame, when, include_recent)
     if not per_vehicle:
-        frame = one_per_customer(frame)
+        frame = suppression.one_per_customer(frame)
     output.write(frame, sheet="callbacks")
 
 

@@ -4,24 +4,35 @@ from __future__ import annotations
 
 import re
 from datetime import date
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
-import duckdb
-import polars as pl
 import typer
 
-from .. import campaigns, churn, db, facts, leads
 from ..errors import UsageError
 from ..period import Period, month_of, parse_period, resolve_period
+from . import notice
 from .app import State, app, state
 from .forecast_cmds import ForecastOpt, with_forecast
+from .lazy import lazy
 from .lists import suppress
 from .options import FromOpt, IncludeRecentOpt, ListOutput, MonthOpt, PeriodOpt, ToOpt, list_command
 
+if TYPE_CHECKING:
+    import duckdb
 
-def _open(st: State) -> duckdb.DuckDBPyConnection:
+pl = lazy("polars")
+campaigns = lazy("crmtool.campaigns")
+churn = lazy("crmtool.churn")
+db = lazy("crmtool.db")
+facts = lazy("crmtool.facts")
+leads = lazy("crmtool.leads")
+
+
+def _open(st: State, as_of: date | None = None) -> duckdb.DuckDBPyConnection:
+    """The database with the rules' views; warns when as_of is long after the data."""
     con = db.connect(st.db, read_only=True, wait=st.wait)
     facts.install(con, st.config)
+    notice.check_as_of(st, con, as_of or st.as_of or date.today())
     return con
 
 
@@ -91,7 +102,9 @@ def churn_cmd(
         if with_fc:
             raise UsageError("--forecast goes with the status list, not --leakage")
         p = resolve_period(period, date_from, date_to, st.as_of or date.today())
-        _emit(st, churn.leakage_list(_open(st), st.config, p), output, sheet="churn")
+        con = _open(st)
+        notice.check_period(st, con, p)
+        _emit(st, churn.leakage_list(con, st.config, p), output, sheet="churn")
         return
     if period or date_from or date_to:
         raise UsageError("--period/--from/--to go with --leakage; the status list uses --as-of")
@@ -259,7 +272,7 @@ def leads_cmd(
         return
     p = resolve_period(period, date_from, date_to, st.as_of or date.today())
     as_of = st.as_of or p.end
-    con = _open(st)
+    con = _open(st, as_of)
     if by == "source":
         frame = leads.by_source(con, st.config, p, as_of)
     elif by == "consultant":

@@ -9,18 +9,26 @@ from datetime import date
 from pathlib import Path
 from typing import Annotated
 
-import polars as pl
 import typer
 
-from .. import campaigns, care, churn, db, facts, segment
 from ..errors import CrmError, UsageError
-from ..labels import column_from_label
-from ..output import shape
-from ..suppression import one_per_customer
+from . import notice
 from .app import State, app, state
 from .churn_cmds import _month
+from .lazy import lazy
 from .lists import suppress
 from .options import IncludeRecentOpt, ListOutput, list_command, split_csv
+
+pl = lazy("polars")
+campaigns = lazy("crmtool.campaigns")
+care = lazy("crmtool.care")
+churn = lazy("crmtool.churn")
+db = lazy("crmtool.db")
+facts = lazy("crmtool.facts")
+labels = lazy("crmtool.labels")
+outputs = lazy("crmtool.output")
+segment = lazy("crmtool.segment")
+suppression = lazy("crmtool.suppression")
 
 contacts_app = typer.Typer(help="Contact history: export a call list and mark it contacted.",
                            no_args_is_help=True)
@@ -72,11 +80,11 @@ def read_list(path: Path) -> pl.DataFrame:
         except UnicodeDecodeError:
             text = raw.decode("gb18030")
         frame = pl.read_csv(text.encode(), infer_schema=False)
-    back = {c: column_from_label(c) for c in frame.columns}
+    back = {c: labels.column_from_label(c) for c in frame.columns}
     frame = frame.rename({c: en for c, en in back.items() if en and en != c
                           and en not in frame.columns})
     if not {"customer_id", "phone", "vin"} & set(frame.columns):
-        raise CrmError(f"{path}: no customer_id, phone or vin column", file=str(path))
+        raise CrmError("no customer_id, phone or vin column", file=str(path))
     return frame
 
 
@@ -141,10 +149,11 @@ def export_cmd(
     con = db.connect(st.db, wait=st.wait, create=False) if do_mark else \
         db.connect(st.db, read_only=True, wait=st.wait)
     facts.install(con, st.config)
+    notice.check_as_of(st, con, as_of)
     frame = read_list(list_file) if list_file else build_list(con, st, name or "", as_of)
-    frame = one_per_customer(suppress(st, con, frame, as_of, include_recent))
+    frame = suppression.one_per_customer(suppress(st, con, frame, as_of, include_recent))
     # the rows written are the rows marked: --where/--sort/--limit first, --columns at the end
-    frame = shape(frame, where=output.where, sort=split_csv(output.sort) or None,
+    frame = outputs.shape(frame, where=output.where, sort=split_csv(output.sort) or None,
                   limit=output.limit)
     replace(output, where=None, sort=None, limit=None).write(frame, sheet=name or "list")
     if do_mark:

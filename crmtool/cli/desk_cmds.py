@@ -5,21 +5,27 @@ from __future__ import annotations
 import json
 import sys
 from datetime import date
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
-import duckdb
 import typer
 from rich.console import Console, Group
 from rich.panel import Panel
 from rich.table import Table
 
-from .. import db, facts
-from .. import find as finder
-from .. import forget as forgetting
 from ..errors import CrmError, UsageError
 from ..labels import check_lang, column_label, headers, value_domain, value_label, words
+from . import notice
 from .app import State, app, err, state
+from .lazy import lazy
 from .options import LangOpt, WideOpt
+
+if TYPE_CHECKING:
+    import duckdb
+
+db = lazy("crmtool.db")
+facts = lazy("crmtool.facts")
+finder = lazy("crmtool.find")
+forgetting = lazy("crmtool.forget")
 
 
 def _text(value: Any, column: str, lang: str) -> str:
@@ -128,8 +134,8 @@ def find_cmd(
     fmt: Annotated[str, typer.Option(
         "--format", "-f", metavar="table|json", help="table (cards) or json (an array).")]
     = "table",
-    visits: Annotated[int, typer.Option(
-        "--visits", min=0, help="Visits shown per card, newest first.")] = finder.VISITS_SHOWN,
+    visits: Annotated[int | None, typer.Option(
+        "--visits", min=0, help="Visits shown per card, newest first (default 20).")] = None,
     mask_pii: Annotated[bool, typer.Option(
         "--mask-pii", help="Mask the person's phone (138****5678) and name (张*).")] = False,
     lang: LangOpt = None,
@@ -150,7 +156,9 @@ def find_cmd(
     con = db.connect(st.db, read_only=True, wait=st.wait)
     try:
         facts.install(con, st.config)
-        cards = finder.find(con, st.config, query, st.as_of or date.today(), visits)
+        notice.check_as_of(st, con, st.as_of or date.today())
+        cards = finder.find(con, st.config, query, st.as_of or date.today(),
+                            finder.VISITS_SHOWN if visits is None else visits)
     finally:
         con.close()
     if not cards:
@@ -190,7 +198,7 @@ def forget_cmd(
 
       crmtool forget --phone 13800138000
 
-      crmtool forget --customer C0001 --yes
+      crmtool forget --customer C0000001 --yes
     """
     st = state(ctx)
     if compact:

@@ -10,9 +10,11 @@ import typer
 
 from ..config import find_config_path
 from ..errors import UsageError
-from ..labels import check_lang
 from ..schema import TABLES
 from .app import app, state
+from .lazy import lazy
+
+labels = lazy("crmtool.labels")  # polars: not for --help (docs/rules.md §18)
 
 
 def _config_file(explicit: str | None) -> dict[str, Any]:
@@ -66,7 +68,7 @@ def inspect_cmd(
         raise UsageError(f"--kind must be one of: {', '.join(TABLES)}")
     if fmt not in ("text", "json"):
         raise UsageError("--format must be text or json")
-    lang = check_lang(lang, st.config.lang)
+    lang = labels.check_lang(lang, st.config.lang)
     report = inspect(paths, st.config, database=st.db, kind=kind, wait=st.wait)
     suggested = suggest(report, st.config, _config_file(st.config_path))
     if fmt == "json":

@@ -1,23 +1,24 @@
-"""Commands that bring data in: load, rejects, validate, config."""
+"""Commands that bring data in: load, rejects, validate."""
 
 from __future__ import annotations
 
 import json
 import re
 import shlex
-from dataclasses import asdict, fields, is_dataclass
+from dataclasses import asdict
 from pathlib import Path
 from typing import Annotated, Any
 
 import typer
 
-from ..config import Config
-from ..errors import CrmError, MappingError, UsageError
+from ..errors import MappingError, UsageError
 from ..labels import check_lang, column_label, value_label
-from ..output import mask_phones_in_text
 from ..schema import TABLES
 from .app import app, err, state
+from .lazy import lazy
 from .options import LangOpt, ListOutput, list_command
+
+outputs = lazy("crmtool.output")
 
 
 @app.command("load")
@@ -44,16 +45,29 @@ def load_cmd(
 
       crmtool load --kind repair_orders odd_export.txt
     """
-    from ..db import connect
+    from .. import ingest
+    from ..db import connect, db_path
 
     st = state(ctx)
     if kind is not None and kind not in TABLES:
         raise UsageError(f"--kind must be one of: {', '.join(TABLES)}")
-    con = connect(st.db, wait=st.wait)
+    for folder in (Path(p) for p in paths):
+        if folder.is_dir() and not ingest.expand([folder]):
+            st.warn(f"{folder}: no {' '.join(ingest.EXTENSIONS)} file in this folder; "
+                    "nothing loaded from it")
+    target = db_path(st.db)
+    new_db = not target.exists()
     try:
-        result = _load(con, st, paths, kind, force)
-    finally:
-        con.close()
+        con = connect(st.db, wait=st.wait)
+        try:
+            result = _load(con, st, paths, kind, force)
+        finally:
+            con.close()
+    except BaseException:
+        if new_db:  # a failed load leaves no (empty) database behind
+            for leftover in (target, target.with_name(target.name + ".wal")):
+                leftover.unlink(missing_ok=True)
+        raise
     for s in result.sheets:
         st.say(s.describe())
     st.say(result.describe())
@@ -119,7 +133,7 @@ def rejects_cmd(
     finally:
         con.close()
     if output.mask_pii:  # the raw line holds the person's phone as written
-        frame = frame.with_columns(mask_phones_in_text(frame["raw"]))
+        frame = frame.with_columns(outputs.mask_phones_in_text(frame["raw"]))
     output.write(frame, sheet="rejects")
 
 
@@ -172,109 +186,3 @@ def _example(text: str, lang: str) -> str:
     return f"{value_label('kind', table, lang)} {key} {column_label(field, lang)}：{value}"
 
 
-# ---------------------------------------------------------------- config
-
-COMMENTS = {
-    "own_dealers": "dealer codes that are \"us\"; the first is given to rows without one",
-    "own_region": "compared with dealers.region (same-region cross-shopping)",
-    "ours_days": "a vehicle is ours while its latest sale / own visit is this recent",
-    "visit_excludes": "repair-order types that do not make a visit",
-    "merge_customers_by_phone": "customers with the same normalised phone are one customer",
-    "shared_phone_max_ids": "a phone shared by more customer ids never merges (flagged)",
-    "never_returned_days": "sold by us and no own visit within this many days",
-    "leads_overdue_days": "open leads without follow-up for this many days are overdue",
-    "lang": "labels of terminal tables, Excel and the report: \"zh\" or \"en\" (--lang)",
-    "tiers": "value tier A-D (rules §3)",
-    "tiers.series_groups": "series name -> threshold group, e.g. B = [\"Polo\", \"朗逸\"]",
-    "tiers.ticket": "group -> ticket cut points for grades A, B, C",
-    "tiers.series_ticket": "series -> its own ticket cut points",
-    "segments": "segments (rules §4)",
-    "status": "loyalty status and churn warning (rules §5)",
-    "maintenance": "maintenance due (rules §9)",
-    "maintenance.series": "per series or brand, e.g. [maintenance.series.\"迈腾\"] "
-                          "interval_km = 7500.0",
-    "warranty": "warranty end: years after sale or km, whichever first",
-    "insurance": "insurance renewal list",
-    "loyal": "loyal-customer campaign",
-    "winback": "win-back campaign",
-    "columns": "extra header names, e.g. [columns.repair_orders] ro_id = [\"单据编号\"]",
-    "values": "extra code values, e.g. [values.ro_type] maintenance = [\"15K保养\"]",
-}
-
-
-def _toml_value(v: Any) -> str:
-    if isinstance(v, bool):
-        return "true" if v else "false"
-    if isinstance(v, int | float):
-        return repr(v)
-    if isinstance(v, str):
-        return json.dumps(v, ensure_ascii=False)
-    if isinstance(v, list):
-        return "[" + ", ".join(_toml_value(x) for x in v) + "]"
-    raise TypeError(type(v))
-
-
-def _toml_key(k: str) -> str:
-    return k if k.replace("_", "").replace("-", "").isascii() and k.replace(
-        "_", "").replace("-", "").isalnum() else json.dumps(k, ensure_ascii=False)
-
-
-def default_toml() -> str:
-    """crmtool.toml with every key at its default, each with a comment."""
-    lines = ["# crmtool configuration: every key at its default (see docs/rules.md).", ""]
-
-    def table(obj: Any, prefix: str) -> None:
-        nested: list[tuple[str, Any]] = []
-        for f in fields(obj):
-            v = getattr(obj, f.name)
-            key = prefix + f.name
-            if is_dataclass(v) or isinstance(v, dict):
-                nested.append((key, v))
-                continue
-            if key in COMMENTS:
-                lines.append(f"# {COMMENTS[key]}")
-            lines.append(f"{_toml_key(f.name)} = {_toml_value(v)}")
-        for key, v in nested:
-            lines.append("")
-            if key in COMMENTS:
-                lines.append(f"# {COMMENTS[key]}")
-            lines.append(f"[{key}]")
-            if is_dataclass(v):
-                table(v, key + ".")
-            else:
-                for k, item in v.items():
-                    lines.append(f"{_toml_key(k)} = {_toml_value(item)}")
-
-    table(Config(), "")
-    return "\n".join(lines) + "\n"
-
-
-@app.command("config")
-def config_cmd(
-    ctx: typer.Context,
-    action: str = typer.Argument("show", help="show | init"),
-    path: str = typer.Argument("crmtool.toml", help="init: the file to write."),
-    force: bool = typer.Option(False, "--force", help="init: overwrite an existing file."),
-) -> None:
-    """Show the effective config, or write a commented default crmtool.toml (init).
-
-    Examples:
-
-      crmtool config show
-
-      crmtool config init crmtool.toml
-    """
-    st = state(ctx)
-    if action == "show":
-        typer.echo(json.dumps(asdict(st.config), ensure_ascii=False, indent=2))
-    elif action == "init":
-        target = Path(path)
-        if target.exists() and not force:
-            raise CrmError(f"{target} exists; pass --force to overwrite it")
-        try:
-            target.write_text(default_toml(), encoding="utf-8")
-        except OSError as e:
-            raise CrmError(f"cannot write {target}: {e.strerror or e}") from None
-        st.say(f"wrote {target}")
-    else:
-        raise UsageError("action must be show or init")

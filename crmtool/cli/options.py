@@ -14,14 +14,18 @@ from __future__ import annotations
 import functools
 import inspect
 from collections.abc import Callable
-from dataclasses import dataclass, fields
+from dataclasses import dataclass, field, fields
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
-import polars as pl
 import typer
 
-from ..output import emit, shape
+from .lazy import lazy
+
+if TYPE_CHECKING:
+    import polars as pl
+
+outputs = lazy("crmtool.output")
 
 
 def split_csv(value: str | None) -> list[str]:
@@ -92,15 +96,22 @@ class ListOutput:
     encoding: str | None = None
     split_by: str | None = None
     wide: bool = False
+    # not an option: where "wrote N rows to FILE" goes (State.say: silent with -q)
+    say: Callable[[str], None] | None = field(default=None, repr=False, compare=False,
+                                              metadata={"option": False})
 
     def write(self, frame: pl.DataFrame, sheet: str = "list") -> None:
-        """Apply --where/--sort/--columns/--limit, then write in the chosen format."""
-        shaped = shape(frame, where=self.where, columns=split_csv(self.columns) or None,
-                       sort=split_csv(self.sort) or None, limit=self.limit)
+        """Apply --where/--sort/--columns/--limit, then write in the chosen format; with -o,
+        say how many rows went to which file."""
+        shaped = outputs.shape(frame, where=self.where, columns=split_csv(self.columns) or None,
+                               sort=split_csv(self.sort) or None, limit=self.limit)
         lang = self.lang or config_lang(getattr(self, "_ctx", None))
-        emit(shaped, fmt=self.fmt, out=self.out, lang=lang, mask=self.mask_pii,
-             sheet=sheet, split_by=self.split_by, encoding=self.encoding,
-             safe_csv=self.safe_csv, wide=self.wide)
+        outputs.emit(shaped, fmt=self.fmt, out=self.out, lang=lang, mask=self.mask_pii,
+                     sheet=sheet, split_by=self.split_by, encoding=self.encoding,
+                     safe_csv=self.safe_csv, wide=self.wide)
+        if self.out is not None and self.say is not None and str(self.out) != "-":
+            self.say(f"wrote {shaped.height:,} {'row' if shaped.height == 1 else 'rows'} "
+                     f"to {self.out}")
 
 
 def config_lang(ctx: object) -> str:
@@ -117,18 +128,27 @@ _OPTION_TYPES = {"fmt": FormatOpt, "out": OutOpt, "where": WhereOpt, "columns": 
                  "wide": WideOpt}
 
 
+def _option_fields() -> list:  # noqa: ANN202
+    return [f for f in fields(ListOutput) if f.metadata.get("option", True)]
+
+
 def list_command(func: Callable[..., None]) -> Callable[..., None]:
     """Give a command the shared output flags; it receives them as `output: ListOutput`."""
     sig = inspect.signature(func, eval_str=True)
     own = [p for p in sig.parameters.values() if p.name != "output"]
     extra = [inspect.Parameter(f.name, inspect.Parameter.KEYWORD_ONLY,
                                annotation=_OPTION_TYPES[f.name], default=f.default)
-             for f in fields(ListOutput)]
+             for f in _option_fields()]
 
     @functools.wraps(func)
     def command(*args: object, **kwargs: object) -> None:
-        output = ListOutput(**{f.name: kwargs.pop(f.name) for f in fields(ListOutput)})
-        output._ctx = kwargs.get("ctx")  # type: ignore[attr-defined]  # the config's lang
+        from .app import state
+
+        output = ListOutput(**{f.name: kwargs.pop(f.name) for f in _option_fields()})
+        ctx = kwargs.get("ctx")
+        output._ctx = ctx  # type: ignore[attr-defined]  # the config's lang
+        if ctx is not None:
+            output.say = state(ctx).say  # type: ignore[arg-type]
         return func(*args, output=output, **kwargs)
 
     command.__signature__ = sig.replace(parameters=own + extra)  # type: ignore[attr-defined]

@@ -9,6 +9,7 @@ from typing import Annotated
 
 import typer
 
+from . import notice
 from .app import app, err, state
 
 
@@ -27,9 +28,19 @@ def report_cmd(
         "--mask-pii", help="Mask names and phones in the Excel call lists too.")] = False,
     show_pii: Annotated[bool, typer.Option(
         "--show-pii", help="Show full names and phones in the HTML page.")] = False,
+    allow_empty: Annotated[bool, typer.Option(
+        "--allow-empty", help="Write the report even when no own repair order is settled in "
+        "the period (else exit 1, so cron mails it).")] = False,
 ) -> None:
     """Write crmtool-report-<period>.html / .xlsx into --out (atomically; same input, same
-    content). Example: crmtool report --period 2021-10 --out reports/"""
+    content).
+
+    Examples:
+
+      crmtool report --period 2021-10 --out reports/
+
+      crmtool report --out reports/ -q
+    """
     from ..db import connect
     from ..errors import CrmError
     from ..labels import check_lang
@@ -49,9 +60,13 @@ def report_cmd(
         raise CrmError(f"cannot create output folder {out}: {e.strerror}") from None
     con = connect(st.db, read_only=True, wait=st.wait)
     try:
+        notice.check_as_of(st, con, st.as_of or per.end)
+        if not allow_empty:  # --allow-empty: the user knows; no warning either
+            notice.check_period(st, con, per, fail=True)
         summary, previous, lists = collect_report_data(con, st.config, per, st.as_of)
     finally:
         con.close()
+    notice.check_vehicles(st, sum(summary["tiers"].values()), st.as_of or per.end)
     paths = write_report(out, per.label, summary, previous, lists, formats=formats, lang=lang,
                          show_pii=show_pii, mask_pii=mask_pii)
     if not st.quiet:

@@ -8,11 +8,16 @@ from typing import Annotated
 
 import typer
 
-from .. import db, facts, retention
 from ..errors import UsageError
 from .app import app, state
+from .lazy import lazy
 from .lists import suppress
 from .options import ListOutput, list_command
+
+# imported on first use: not for --help (docs/rules.md §18)
+db = lazy("crmtool.db")
+facts = lazy("crmtool.facts")
+retention = lazy("crmtool.retention")
 
 
 @app.command("retention")

@@ -24,7 +24,13 @@ def sample_cmd(
     """Write a synthetic dealership (DMS / I-CROP style exports with planted defects).
 
     The files carry Chinese headers, GBK by default, and a manifest sample.json with the
-    sample's fixed as_of (2021-12-31). Example: crmtool sample demo/ && crmtool load demo/
+    sample's fixed as_of (2021-12-31).
+
+    Examples:
+
+      crmtool sample demo/ && crmtool load demo/
+
+      crmtool sample demo-utf8/ --encoding utf-8
     """
     from ..errors import UsageError
     from ..sample import SIZES, generate

@@ -4,21 +4,29 @@ from __future__ import annotations
 
 from dataclasses import replace
 from datetime import date
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
-import duckdb
-import polars as pl
 import typer
 
-from .. import db, facts, segment, value_tiers
-from ..churn import STATUSES
 from ..config import Config
 from ..errors import CrmError, UsageError
-from ..output import shape
+from . import notice
 from .app import State, app, state
 from .forecast_cmds import ForecastOpt, with_forecast
+from .lazy import lazy
 from .lists import suppress
 from .options import IncludeRecentOpt, ListOutput, list_command, split_csv
+
+if TYPE_CHECKING:
+    import duckdb
+
+pl = lazy("polars")
+churn = lazy("crmtool.churn")
+db = lazy("crmtool.db")
+facts = lazy("crmtool.facts")
+outputs = lazy("crmtool.output")
+segment = lazy("crmtool.segment")
+value_tiers = lazy("crmtool.value_tiers")
 
 # short names accepted by --by, besides the list's own column names
 BY_ALIASES = {"stage": "age_stage", "mileage": "mileage_band", "mileage_band": "mileage_band",
@@ -28,6 +36,7 @@ BY_ALIASES = {"stage": "age_stage", "mileage": "mileage_band", "mileage_band": "
 def _open(st: State) -> duckdb.DuckDBPyConnection:
     con = db.connect(st.db, read_only=True, wait=st.wait)
     facts.install(con, st.config, snapshot=True)  # tiers, segments and status share the visits
+    notice.check_as_of(st, con, st.as_of or date.today())
     return con
 
 
@@ -143,14 +152,14 @@ def segment_cmd(
     if status is not None:
         if "status" not in frame.columns:
             raise UsageError("--status: loyalty status is not available in this build")
-        frame = _filter(frame, "status", status, "--status", STATUSES)
+        frame = _filter(frame, "status", status, "--status", churn.STATUSES)
     frame = suppress(st, con, frame, include_recent=include_recent)
     if with_fc:
         frame = with_forecast(st, con, frame)
     if per_customer:
         frame = segment.per_customer(frame)
     if by:  # --where selects the vehicles that are counted
-        frame = _counts(shape(frame, where=output.where), by, cfg)
+        frame = _counts(outputs.shape(frame, where=output.where), by, cfg)
         output = replace(output, where=None)
     output.write(frame, sheet="segment")
     gone = sum(res.left_out.values())
@@ -203,6 +212,10 @@ def tiers_cmd(
     mix: Annotated[str | None, typer.Option(
         "--mix", metavar="A,B,C,D", help="Target mix in percent (default tiers.target_mix, "
         "20,30,30,20).")] = None,
+    write: Annotated[bool, typer.Option(
+        "--write", help="With --suggest: put the cut points into the config file in force "
+        "(else ./crmtool.toml), replacing its [tiers.series_ticket] and keeping the rest and "
+        "its comments.")] = False,
 ) -> None:
     """Value tier distribution (客户价值等级) of the vehicles ours at --as-of: overall (the
     '(all)' row) and per series, with counts, shares and the ticket cut points each series
@@ -214,7 +227,7 @@ def tiers_cmd(
 
       crmtool tiers --format csv --sort=-vehicles
 
-      crmtool tiers --suggest >> crmtool.toml
+      crmtool tiers --suggest --write
 
       crmtool tiers --suggest --mix 10,30,40,20
     """
@@ -222,18 +235,29 @@ def tiers_cmd(
     cfg = st.config
     as_of = st.as_of or date.today()
     target = _mix(mix)
+    if not suggest and (target is not None or write):
+        raise UsageError(f"{'--mix' if target is not None else '--write'} goes with --suggest")
     con = _open(st)
     if not suggest:
-        if target is not None:
-            raise UsageError("--mix goes with --suggest")
         table = value_tiers.tier_table(con, cfg, as_of)
+        notice.check_vehicles(st, int(table["vehicles"].sum()), as_of)
         output.write(_distribution(table), sheet="tiers")
         return
     s = value_tiers.suggest(con, cfg, as_of, target)
     if not s.series_ticket:
         raise CrmError("no vehicle with a series and a paid visit in the window: "
                          "nothing to suggest")
-    typer.echo(s.toml(), nl=False)
+    if write:
+        from pathlib import Path
+
+        from ..config import find_config_path
+        from ..config_toml import write_series_ticket
+
+        path = find_config_path(st.config_path) or Path("crmtool.toml")
+        write_series_ticket(path, s.series_ticket)
+        st.say(f"wrote [tiers.series_ticket] ({len(s.series_ticket)} series) to {path}")
+    else:
+        typer.echo(s.toml(), nl=False)
     st.say(f"target mix: {' · '.join(f'{k} {x:g}%' for k, x in zip('ABCD', s.mix, strict=True))}")
     st.say(f"tiers now:            {_mix_line(s.before)}")
     st.say(f"with these cut points: {_mix_line(s.after)}")

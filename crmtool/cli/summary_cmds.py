@@ -13,12 +13,15 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from .. import db
 from ..config import Config, find_config_path, load_config
 from ..labels import check_lang, flatten, value_label, words
 from ..period import Period, parse_period, resolve_period
+from . import notice
 from .app import app, state
+from .lazy import lazy
 from .options import FromOpt, LangOpt, PeriodOpt, ToOpt
+
+db = lazy("crmtool.db")
 
 
 @app.command("summary")
@@ -46,7 +49,11 @@ def summary_cmd(
         raise typer.BadParameter("must be table or json", param_hint="--format")
     p = resolve_period(period, date_from, date_to, st.as_of or date.today())
     con = db.connect(st.db, read_only=True, wait=st.wait)
-    data = build_summary(con, st.config, p, st.as_of or p.end)
+    as_of = st.as_of or p.end
+    notice.check_as_of(st, con, as_of)
+    notice.check_period(st, con, p)
+    data = build_summary(con, st.config, p, as_of)
+    notice.check_vehicles(st, sum(data["tiers"].values()), as_of)
     if fmt == "json":
         typer.echo(json.dumps(data, ensure_ascii=False, indent=2, default=str))
     else:
@@ -137,8 +144,9 @@ def demo_cmd(
 
       crmtool demo
 
-      crmtool demo --keep && crmtool --db crmtool-demo.duckdb --config crmtool-demo.toml
-      --as-of 2021-12-31 churn
+      crmtool demo --keep
+
+      crmtool --db crmtool-demo.duckdb --config crmtool-demo.toml --as-of 2021-12-31 churn
     """
     from ..ingest import load
     from ..sample import bundled_sample_dir

@@ -9,7 +9,6 @@ import sys
 from datetime import date
 from pathlib import Path
 
-import duckdb
 import pytest
 import xlsxwriter
 from typer.testing import CliRunner
@@ -108,9 +107,7 @@ def test_bad_file_is_one_line_error_naming_the_file(tmp_path, case):
     if case in HEADERS_NOT_UNDERSTOOD:  # `crmtool inspect` shows why
         message += f"; run `crmtool inspect {path}` to see why"
     assert cli_error(tmp_path, "load", str(path)) == f"crmtool: error: {path}: {message}"
-    con = duckdb.connect(str(tmp_path / "crm.duckdb"), read_only=True)
-    assert con.execute("SELECT count(*) FROM loads").fetchall() == [(0,)]
-    con.close()
+    assert not (tmp_path / "crm.duckdb").exists()  # a failed load leaves no database
 
 
 def test_workbook_without_header_anywhere(tmp_path):
@@ -127,10 +124,7 @@ def test_a_bad_file_among_good_ones_loads_nothing(tmp_path):
     bad.write_bytes(b"")
     assert cli_error(tmp_path, "load", str(good), str(bad)) == \
         f"crmtool: error: {bad}: file is empty"
-    con = duckdb.connect(str(tmp_path / "crm.duckdb"), read_only=True)
-    assert con.execute("SELECT (SELECT count(*) FROM repair_orders) + (SELECT count(*) FROM "
-                       "loads) + (SELECT count(*) FROM rejects)").fetchall() == [(0,)]
-    con.close()
+    assert not (tmp_path / "crm.duckdb").exists()  # nothing loaded: not even a database
 
 
 def test_database_in_missing_folder(tmp_path):
