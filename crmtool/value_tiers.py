@@ -225,7 +225,8 @@ def suggest(con: duckdb.DuckDBPyConnection, cfg: Config, as_of: date,
     if len(mix) != 4 or total <= 0 or any(x < 0 for x in mix):
         raise ValueError("mix must be 4 non-negative numbers (A, B, C, D) with a positive sum")
     shares = [x / total for x in mix]
-    counted = con.sql("SELECT vin FROM counted($as_of)", params={"as_of": as_of}).pl()["vin"]
+    counted = [vin for (vin,) in con.execute("SELECT vin FROM counted($as_of)",
+                                             {"as_of": as_of}).fetchall()]
     tiers = vehicle_tiers(con, cfg, as_of).filter(pl.col("series").is_not_null()
                                                   & pl.col("vin").is_in(counted))
     series_ticket: dict[str, list[float]] = {}
