@@ -574,6 +574,21 @@ _RETENTION_WORDS: dict[str, Label] = {
 }
 
 
+# the report's section 预测 (docs/rules.md §20), zh and en
+_FORECAST_WORDS: dict[str, Label] = {
+    "forecast": ("价值预测", "Forecast"),
+    "forecast_note": ("BG/NBD + Gamma-Gamma 模型：每辆有偿回站过的在册车辆仍在本店的概率与未来"
+                      "12个月的预计价值；只回站过一次的车（x = 0）模型无法判断，单列。",
+                      "BG/NBD + Gamma-Gamma: for every car ours with a paid visit, the chance "
+                      "it still comes to us and its expected value over the next 12 months; "
+                      "cars with one paid visit (x = 0) cannot be judged and stand apart."),
+    "fc_value": ("预计12个月价值", "Expected value, 12 months"),
+    "fc_at_risk": ("准流失及流失客户的预计价值", "Value at risk (at-risk and lost cars)"),
+    "fc_bands": ("仍在本店概率分布（按价值等级）", "P(alive) by value tier"),
+    "fc_x0": ("仅一次有偿回站", "One paid visit (x = 0)"),
+}
+
+
 # --- the report's own words ----------------------------------------------------------------
 
 WORDS_ZH: dict[str, str] = {
@@ -852,3 +867,5 @@ _PERIOD_WORDS: dict[str, Label] = {
 }
 WORDS_ZH.update({k: zh for k, (zh, _en) in _PERIOD_WORDS.items()})
 WORDS_EN.update({k: en for k, (_zh, en) in _PERIOD_WORDS.items()})
+WORDS_ZH.update({k: zh for k, (zh, _en) in _FORECAST_WORDS.items()})
+WORDS_EN.update({k: en for k, (_zh, en) in _FORECAST_WORDS.items()})

@@ -22,6 +22,9 @@ from .labels import column_label, flatten, translate_values, value_label
 from .report_common import LIST_KEYS, by_dealer_rows, labels, mask_people
 from .schema import RO_TYPES
 
+# P(alive) bands: x = 0 grey, then low (red) to high (green)
+FORECAST_COLORS = ("#bfbfbf", "#c00000", "#ed7d31", "#ffc000", "#70ad47")
+
 TIER_COLORS = ("#1f4e79", "#2e75b6", "#9dc3e6", "#c9d3de")
 STATUS_COLORS = {"new": "#5b9bd5", "loyal": "#2e7d32", "general": "#8a9aa9",
                  "at_risk": "#e69b00", "lost": "#c62828"}
@@ -477,6 +480,33 @@ def _quality(s: Mapping[str, Any], t: Mapping[str, str], top: int) -> Section:
     return sec
 
 
+def _forecast(s: Mapping[str, Any], t: Mapping[str, str]) -> Section | None:
+    """预测: expected 12-month value, the value at risk (at_risk + lost) and the P(alive)
+    bands per tier (docs/rules.md §20); nothing when the summary has no usable forecast."""
+    fc = _d(s, "forecast")
+    if not fc or "error" in fc:
+        return None
+    by_status = _d(fc, "value_12m_by_status")
+    at_risk = float(by_status.get("at_risk") or 0) + float(by_status.get("lost") or 0)
+    sec = Section("forecast", t["forecast"], t["forecast_note"])
+    sec.panels.append(Panel(tiles=[
+        (t["fc_value"], fmt_money(fc.get("value_12m"), 0), f"{fmt_int(fc.get('vehicles'))}"),
+        (t["fc_at_risk"], fmt_money(at_risk, 0),
+         fmt_pct(ratio(at_risk, fc.get("value_12m") or 0))),
+    ], note=" ".join(str(n) for n in _l(fc, "notes")), wide=True))
+    bands = ["x0", "[0,0.2)", "[0.2,0.5)", "[0.5,0.8)", "[0.8,1]"]
+    heads = [t["fc_x0"], *bands[1:]]
+    by_tier = _d(fc, "p_alive_bands_by_tier")
+    rows = [(f"{t['tier']} {k}", [float(_d(by_tier, k).get(b) or 0) for b in bands])
+            for k in "ABCD"]
+    sec.panels.append(Panel(
+        title=t["fc_bands"],
+        chart=charts.stacked_rows(rows, heads, FORECAST_COLORS, title=t["fc_bands"]),
+        table=_table([t["tier"], *heads], [[lab, *map(fmt_int, v)] for lab, v in rows],
+                     [False] + [True] * len(bands)), wide=True))
+    return sec
+
+
 def _retention(s: Mapping[str, Any], t: Mapping[str, str]) -> Section | None:
     """售后保持: KPI tiles, the 24-month trend, the milestone funnel, the cohort heat map and
     the time-to-return curve (docs/rules.md §19)."""
@@ -554,7 +584,7 @@ def render_html(summary: dict, previous: dict | None, lists: dict[str, pl.DataFr
         _tiers(summary, t), _status(summary, t), _leakage(summary, t, top_rows),
         _follow(summary, t), _service(summary, t), _by_dealer(summary, t),
         _lists(lists, t, top_rows, show_pii, lang), _leads(summary, t, top_rows),
-        _quality(summary, t, top_rows), _retention(summary, t),
+        _quality(summary, t, top_rows), _retention(summary, t), _forecast(summary, t),
     ]
     sections = [sec for sec in sections if sec is not None]
     return _env().get_template("report.html.j2").render(

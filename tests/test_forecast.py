@@ -335,3 +335,27 @@ def test_fit_is_computed_once_per_snapshot(store, monkeypatch):
     forecast.forecast_list(con, Config(), AS_OF)
     assert len(calls) == 2
     con.close()
+
+
+def test_report_has_the_forecast_section(store, tmp_path):
+    path, _ = store
+    r = run(path, "report", "--period", "2021-12", "--out", str(tmp_path), "-q")
+    assert r.exit_code == 0, r.output
+    html = (tmp_path / "crmtool-report-2021-12.html").read_text(encoding="utf-8")
+    section = html[html.index('id="forecast"'):]
+    assert "价值预测" in section and "仍在本店概率分布（按价值等级）" in section
+    block = json.loads(runner.invoke(app_(), ["--db", str(path), "summary", "--period",
+                                              "2021-12", "--format", "json"]).stdout)["forecast"]
+    # the tiles: the 12-month value and the value at risk (at_risk + lost), whole yuan
+    risk = block["value_12m_by_status"]["at_risk"] + block["value_12m_by_status"]["lost"]
+    assert f"{block['value_12m']:,.0f}" in section and f"{risk:,.0f}" in section
+    # the band table: tier A's x = 0 count in its row
+    assert f">{block['p_alive_bands_by_tier']['A']['x0']:,}<" in section
+
+
+def test_report_without_a_forecast_has_no_section(tiny, tmp_path):
+    r = run(tiny, "report", "--period", "2021-09", "--out", str(tmp_path), "-q",
+            as_of="2021-09-30")
+    assert r.exit_code == 0, r.output
+    html = (tmp_path / "crmtool-report-2021-09.html").read_text(encoding="utf-8")
+    assert 'id="tiers"' in html and 'id="forecast"' not in html
