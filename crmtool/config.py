@@ -149,6 +149,20 @@ class ForecastConfig:
 
 
 @dataclass
+class DefaultsConfig:
+    """What a load assumes where an export says nothing (docs/rules.md §1, rules §16)."""
+
+    # payer when the export has no payer column or a blank cell: ro_type -> payer; types not
+    # listed are "customer"
+    payer_by_ro_type: dict[str, str] = field(default_factory=lambda: {
+        "first_service": "warranty", "warranty": "warranty", "internal": "internal",
+        "pds": "internal", "body_paint": "insurance"})
+    # readings above these are not believed: the value is dropped and flagged out_of_range
+    max_mileage_km: float = 2_000_000.0
+    max_amount: float = 10_000_000.0
+
+
+@dataclass
 class Config:
     own_dealers: list[str] = field(default_factory=lambda: ["D001"])
     own_region: str = ""
@@ -174,6 +188,9 @@ class Config:
     columns: dict[str, dict[str, list[str]]] = field(default_factory=dict)
     # [values.<kind>] code = ["extra raw value", ...]   (kind: ro_type, payer, sale_channel ...)
     values: dict[str, dict[str, list[str]]] = field(default_factory=dict)
+    # a vendor's bundle of header names and coded values (crmtool/profiles.py): "yonyou" ...
+    profile: str = ""
+    defaults: DefaultsConfig = field(default_factory=DefaultsConfig)
 
     @property
     def own_dealer(self) -> str:
@@ -279,6 +296,19 @@ def _validate(cfg: Config) -> Config:
         raise ConfigError("config key 'forecast.discount_rate' must be in [0, 1) and "
                           "'forecast.horizon_days' at least 1")
     check_shapes(cfg)
+    from .profiles import PROFILES
+    from .schema import CODES
+
+    if cfg.profile and cfg.profile not in PROFILES:
+        raise ConfigError(f"config key 'profile' must be one of: {', '.join(PROFILES)}; "
+                          f"got {cfg.profile!r}")
+    payers = set(CODES["payer"]) | {"other"}
+    for rt, payer in cfg.defaults.payer_by_ro_type.items():
+        if rt not in CODES["ro_type"] and rt != "other":
+            raise ConfigError(f"config key 'defaults.payer_by_ro_type.{rt}': not an ro_type")
+        if payer not in payers:
+            raise ConfigError(f"config key 'defaults.payer_by_ro_type.{rt}' must be one of: "
+                              f"{', '.join(sorted(payers))}")
     return cfg
 
 

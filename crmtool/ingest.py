@@ -7,6 +7,7 @@ flags and the upsert are set-based SQL over that staged table. One transaction p
 
 from __future__ import annotations
 
+import datetime as dt
 import hashlib
 import os
 from collections.abc import Callable, Iterable
@@ -16,28 +17,20 @@ from typing import Any
 
 import duckdb
 
+from . import detect as detection
 from . import forget as forgetting
-from . import history, schema
+from . import history, ro_rules, schema
 from .config import Config
 from .db import first_row
+from .detect import Detection, detect_kind, feed_fields, is_header, map_fields
 from .errors import CrmError, MappingError
 
 EXTENSIONS = (".csv", ".txt", ".tsv", ".xlsx", ".xls")
-# Tie-break when two tables match the same number of headers: the more specific key first.
-DETECT_ORDER = ("repair_orders", "vehicles", "leads", "contacts", "dealers", "customers")
-# A table is a candidate only when one of these fields is among the headers.
-IDENTIFIERS = {
-    "customers": ("customer_id", "phone"),
-    "vehicles": ("vin",),
-    "repair_orders": ("ro_id",),
-    "leads": ("lead_id",),
-    "dealers": ("dealer_code",),
-    "contacts": ("contact_id", "result"),  # 回访编号 or 回访结果
-}
-# Fields that only tag a row with its store: they do not tell which table a file holds (a
-# combined repair-order export with 经销商代码 stays a repair-order file).
-TAGS = {"customers": ("dealer_code",), "vehicles": ("dealer_code",),
-        "leads": ("dealer_code",), "contacts": ("dealer_code",)}
+# Detection lives in crmtool.detect; these names stay for the modules that read them.
+DETECT_ORDER = detection.ORDER
+IDENTIFIERS = detection.IDENTIFIERS
+FED_FIELDS = detection.FED_FIELDS
+TAGS = {t: (detection.TAG,) for t in ("customers", "vehicles", "leads", "contacts")}
 # Flag name for an optional field whose text did not parse, by parser.
 BAD = {"date": "bad_date", "amount": "bad_amount", "mileage": "bad_mileage",
        "year": "bad_year", "bool": "bad_bool", "code": "unknown_code"}
@@ -65,6 +58,9 @@ class SheetResult:
     loaded_in: int | None = None  # skipped: the load that has these bytes
     forgotten: int = 0  # rows of people deleted on request (PIPL), counted as rejected
     fed: dict[str, int] = field(default_factory=dict)  # combined file: new rows per table
+    detection: Detection | None = None  # why this kind (detect.detect_kind)
+    notes: list[str] = field(default_factory=list)  # added to the per-file line
+    warnings: list[str] = field(default_factory=list)  # one line each: what looks off
 
     @property
     def label(self) -> str:
@@ -81,6 +77,8 @@ class SheetResult:
             line += f"; forgotten: {self.forgotten} rows not loaded"
         if self.fed:
             line += "; also fed: " + ", ".join(f"{t} +{n}" for t, n in self.fed.items())
+        for note in self.notes:
+            line += f"; {note}"
         return line
 
 
@@ -88,6 +86,12 @@ class SheetResult:
 class LoadResult:
     load_id: int
     sheets: list[SheetResult] = field(default_factory=list)
+    notices: list[str] = field(default_factory=list)  # warnings about the load as a whole
+
+    @property
+    def warnings(self) -> list[str]:
+        """Every warning of the load: per file, then about the whole load."""
+        return [w for s in self.sheets for w in s.warnings] + self.notices
 
     def total(self, what: str) -> int:
         return sum(getattr(s, what) for s in self.sheets if not s.skipped)
@@ -142,55 +146,28 @@ def sha256(path: Path) -> str:
 
 
 def map_headers(headers: list[Any], table: str, config: Config | None) -> dict[str, list[int]]:
-    """field -> column indexes carrying it, best header name first (then leftmost)."""
-    hmap = schema.header_map(table, config)
-    found: dict[str, list[tuple[int, int]]] = {}
-    for i, h in enumerate(headers):
-        if h is None or str(h).strip() == "":
-            continue
-        hit = hmap.get(schema.normalise_header(h))
-        if hit:
-            found.setdefault(hit[0], []).append((hit[1], i))
-    return {f: [i for _, i in sorted(v)] for f, v in found.items()}
+    """field -> column indexes carrying it, best header name first (then leftmost);
+    detect.map_fields (the user's [columns] win over built-in names)."""
+    return map_fields(headers, table, config)
 
 
 def detect(headers: list[Any], config: Config | None, kind: str | None = None) -> str | None:
-    """The table a header row belongs to: most matched fields among tables whose
-    identifying field is present (ties: DETECT_ORDER). `kind` forces the table."""
-    if kind:
-        return kind
-    best, best_n = None, 0
-    for table in DETECT_ORDER:
-        fields = map_headers(headers, table, config)
-        if not any(f in fields for f in IDENTIFIERS[table]):
-            continue
-        n = len(set(fields) - set(TAGS.get(table, ())))
-        if n > best_n:
-            best, best_n = table, n
-    return best
+    """The table a header row belongs to (detect.detect_kind; None: none or ambiguous)."""
+    d = detect_kind(headers, config, kind)
+    return None if d.ambiguous else d.kind
 
 
 def recogniser(config: Config | None, kind: str | None = None) -> Callable[[list[Any]], bool]:
-    """recognise(cells) for the reader: a row is a header when at least two cells name
-    fields of one table, including an identifying field. With `kind`, that table's
-    identifying field alone or any two of its fields will do."""
-    tables = (kind,) if kind else DETECT_ORDER
-
-    def recognise(cells: list[Any]) -> bool:
-        for table in tables:
-            fields = map_headers(list(cells), table, config)
-            ident = any(f in fields for f in IDENTIFIERS[table])
-            if (len(fields) >= 2 or kind) and ident or (kind and len(fields) >= 2):
-                return True
-        return False
-
-    return recognise
+    """recognise(cells) for the reader (detect.is_header)."""
+    return lambda cells: is_header(list(cells), config, kind)
 
 
 def missing_required(fields: dict[str, list[int]], table: str) -> list[str]:
     """The required fields of `table` that no column carries (customers: customer_id when
     neither customer_id nor phone is there)."""
     need = list(schema.REQUIRED[table])
+    if table == "repair_orders":  # no order-number column: the synthetic key (rules §16)
+        need.remove("ro_id")
     if table == "customers" and "customer_id" not in fields and "phone" not in fields:
         need = ["customer_id"]
     return [name for name in need if name not in fields]
@@ -240,19 +217,10 @@ def _known_other(kind: str, config: Config | None) -> list[str]:
     return [k for k, v in schema.code_map(kind, config).items() if v == "other"]
 
 
-def _reject_sql(table: str) -> str:
+def _reject_sql(table: str, synthetic: bool = False) -> str:
     """The reasons a parsed row is rejected, as one SQL expression (NULL = keep)."""
-    def missing(name: str) -> str:
-        return f"CASE WHEN {q(name)} IS NULL AND r_{name} IS NULL THEN 'missing {name}' END"
-
-    def bad_date(name: str) -> str:
-        return (f"CASE WHEN {q(name)} IS NULL AND r_{name} IS NOT NULL THEN "
-                f"printf('{name} is not a date: ''%s''', r_{name}) END")
-
     if table == "repair_orders":
-        parts = [missing("ro_id"),
-                 "CASE WHEN vin IS NULL THEN 'missing vin' END",
-                 missing("settle_date"), bad_date("settle_date")]
+        parts = ro_rules.reject_parts(synthetic)
     elif table == "vehicles":
         parts = ["CASE WHEN vin IS NULL THEN 'missing vin' END"]
     elif table == "customers":
@@ -265,12 +233,19 @@ def _reject_sql(table: str) -> str:
 
 
 def stage_sql(source: str, table: str, fields: dict[str, list[int]], config: Config,
-              target: str = "_crm_stage") -> str:
+              target: str = "_crm_stage", *, load_id: int = 0,
+              item_cols: list[int] | None = None) -> str:
     """One statement: raw sheet table -> typed canonical columns, reject reason, the raw
-    text of every value that did not parse (b_*), VIN/phone flags (f_*)."""
+    text of every value that did not parse (b_*), out of range (o_*), VIN/phone flags (f_*).
+    Repair orders also get the rules of ro_rules (VIN by plate, synthetic key when the file
+    has no ro_id column, payer by type) and _item: the cells of `item_cols` (line items)."""
     flds = schema.TABLES[table]
-    raw_cols = ["_line", "_raw"]
-    parsed = ["_line", "_raw"]
+    ro = table == "repair_orders"
+    synthetic = ro and "ro_id" not in fields
+    items = ", ".join(f"c{i}" for i in item_cols or [])
+    raw_cols = ["_line", "_raw"] + ([f"hash(list_value({items})) AS _item" if items
+                                     else "0 AS _item"] if ro else [])
+    parsed = ["_line", "_raw"] + (["_item"] if ro else [])
     lookups: list[str] = []  # CTEs: each distinct cell of a column parsed once
     joins = ""
     for f in flds:
@@ -295,6 +270,13 @@ def stage_sql(source: str, table: str, fields: dict[str, list[int]], config: Con
         parsed.append(f"CAST({expr} AS {f.type}) AS {q(f.name)}")
         if f.parser == "phone":
             parsed.append(f"crm_phone_flag(r_{f.name}) AS f_{f.name}")
+    # readings beyond belief are dropped (flagged out_of_range)
+    bounds = {"amount": config.defaults.max_amount, "mileage": config.defaults.max_mileage_km}
+    bounded = [(f.name, bounds[f.parser]) for f in flds if f.parser in bounds]
+    limit = ", ".join(f"CASE WHEN abs({q(n)}) > {m!r} THEN NULL ELSE {q(n)} END AS {q(n)}"
+                      for n, m in bounded)
+    over = "".join(f", CASE WHEN abs({q(n)}) > {m!r} THEN r_{n} END AS o_{n}"
+                   for n, m in bounded)
     # derived values
     derived = []
     if table == "repair_orders":
@@ -311,10 +293,16 @@ def stage_sql(source: str, table: str, fields: dict[str, list[int]], config: Con
                        "phone, vin) IS NOT NULL THEN concat_ws('/', contact_date, "
                        "coalesce(phone, vin), purpose) END) AS contact_id")
     out = ["_line", "_reject", "CASE WHEN _reject IS NOT NULL THEN _raw END AS _raw"]
+    if ro:
+        out += ["_item", "_vin_from_plate", "_payer_inferred", "r_ro_type", "r_plate"]
     for f in flds:
         out.append(q(f.name))
+        if f.parser in bounds:
+            out.append(f"o_{f.name}")
         if f.parser in BAD and f.name not in schema.REQUIRED[table]:
             cond = f"{q(f.name)} IS NULL"
+            if f.parser in bounds:
+                cond += f" AND o_{f.name} IS NULL"
             if f.parser == "code" and schema.CODE_FALLBACK.get(f.name) == "other":
                 known = ", ".join(lit(v) for v in _known_other(f.name, config))
                 known = f" AND crm_norm_code(r_{f.name}) NOT IN ({known})" if known else ""
@@ -324,17 +312,23 @@ def stage_sql(source: str, table: str, fields: dict[str, list[int]], config: Con
         if f.parser == "phone":
             out.append(f"f_{f.name}, CASE WHEN f_{f.name} IS NOT NULL THEN r_{f.name} END "
                        f"AS fr_{f.name}")
-        if f.type == "DATE":
+        if f.type == "DATE" and (table, f.name) not in schema.FUTURE_OK:
             out.append(f"CASE WHEN {q(f.name)} > current_date THEN r_{f.name} END "
                        f"AS future_{f.name}")
     replace = f" REPLACE ({', '.join(derived)})" if derived else ""
+    last, rules = "d", ""
+    if ro:
+        rules, last = ro_rules.ctes(config, load_id=load_id, synthetic=synthetic)
+        rules += ", "
+    limited = f" REPLACE ({limit})" if limit else ""
     return (
         f"CREATE OR REPLACE TEMP TABLE {target} AS "
         f"WITH {''.join(m + ', ' for m in lookups)}"
         f"r AS (SELECT {', '.join(raw_cols)} FROM {source}{joins}), "
         f"p AS (SELECT {', '.join(parsed)} FROM r), "
-        f"d AS (SELECT *{replace} FROM p), "
-        f"j AS (SELECT *, {_reject_sql(table)} AS _reject FROM d) "
+        f"b AS (SELECT *{limited}{over} FROM p), "
+        f"d AS (SELECT *{replace} FROM b), {rules}"
+        f"j AS (SELECT *, {_reject_sql(table, synthetic)} AS _reject FROM {last}) "
         f"SELECT {', '.join(out)} FROM j"
     )
 
@@ -384,12 +378,17 @@ def flags_sql(table: str, stage: str = "_crm_stage") -> str:
             parts.append((n, f"f_{n}", f"fr_{n}", f"FROM s WHERE f_{n} IS NOT NULL"))
         if f.parser == "vin":  # checked once per distinct VIN: the check digit is costly
             parts.append((n, "v.flag", "s.vin", "FROM s JOIN _crm_vin_flags v ON s.vin = v.vin"))
-        if f.type == "DATE":
+        if f.type == "DATE" and (table, n) not in schema.FUTURE_OK:
             parts.append((n, "'future_date'", f"future_{n}",
                           f"FROM s WHERE future_{n} IS NOT NULL"))
+        if f.parser in ("amount", "mileage"):
+            parts.append((n, "'out_of_range'", f"o_{n}", f"FROM s WHERE o_{n} IS NOT NULL"))
     if table == "repair_orders":
         parts.append(("total_amount", "'negative_total'", "CAST(total_amount AS VARCHAR)",
                       "FROM s WHERE total_amount < 0"))
+        parts.append(("vin", "'vin_from_plate'", "r_plate", "FROM s WHERE _vin_from_plate"))
+        parts.append(("payer", "'payer_inferred'", "coalesce(r_ro_type, ro_type)",
+                      "FROM s WHERE _payer_inferred"))
     if not parts:
         return ""
     key = key_expr(table, "s")
@@ -583,38 +582,29 @@ def scrub_rejects(con: duckdb.DuckDBPyConnection, bad: list[tuple[int, str, str,
             in zip(bad, rows, strict=True)], n
 
 
-# The owner fields a repair-order export may carry (a date there is the order's, never a sale's)
-FED_FIELDS = {"customers": ("customer_id", "name", "phone", "gender"),
-              "vehicles": ("vin", "plate", "customer_id", "phone", "brand", "series", "model")}
-
-
 def feed_owners(con: duckdb.DuckDBPyConnection, sheet: Any, config: Config, load_id: int,
-                file: str) -> dict[str, int]:
-    """A combined repair-order export (§13) that also carries the owner (车主姓名, 车主电话,
-    车牌号, 车系 …) feeds customers and vehicles from its kept rows: customers by customer_id,
-    else the customer already known by that phone, else 'P' + phone; vehicles by VIN. Known
-    rows only get their empty fields filled. Returns the new rows per table (the file's own
-    counts stay those of its repair orders)."""
+                file: str, table: str = "repair_orders") -> dict[str, int]:
+    """A combined file (§13, §16; detect.feed_fields) also feeds other tables from its kept
+    rows: a repair-order export its owner (车主姓名, 车主电话, 车牌号, 车系 …), a customer list
+    its vehicles (VIN号, 车型 …), a vehicles file its owners (车主姓名 + phone or id).
+    Customers by customer_id, else the customer already known by that phone, else 'P' + phone;
+    vehicles by VIN. Known rows only get their empty fields filled. Returns the new rows per
+    table (the file's own counts stay those of its own table)."""
     fed: dict[str, int] = {}
-    kept = "_line IN (SELECT _line FROM _crm_stage WHERE _reject IS NULL)"
-    fc = {f: c for f, c in map_headers(sheet.headers, "customers", config).items()
-          if f in FED_FIELDS["customers"] + TAGS["customers"]}  # the tag keys the id
-    if ("phone" in fc or "customer_id" in fc) and len(set(fc) - set(TAGS["customers"])) >= 2:
-        con.execute(stage_sql(sheet.table, "customers", fc, config, target="_crm_feed"))
-        skip_forgotten(con, "customers", "_crm_feed")
-        if "customer_id" not in fc:
+    # a repair order's owner comes from its kept rows; a customer list's vehicles (and a
+    # vehicles file's owners) from every row: a vehicle needs no owner to be a vehicle
+    kept = ("_line IN (SELECT _line FROM _crm_stage WHERE _reject IS NULL)"
+            if table == "repair_orders" else "TRUE")
+    for other, fields in feed_fields(table, sheet.headers, config).items():
+        con.execute(stage_sql(sheet.table, other, fields, config, target="_crm_feed"))
+        skip_forgotten(con, other, "_crm_feed")
+        if other == "customers" and "customer_id" not in fields:
             con.execute("""
                 UPDATE _crm_feed SET customer_id = p.first_id
                 FROM (SELECT phone, arg_min(customer_id, (_load_id, _line)) AS first_id
                       FROM customers WHERE phone IS NOT NULL GROUP BY phone) p
                 WHERE _crm_feed.phone = p.phone""")
-        fed["customers"] = _fill_empty(con, "customers", kept, file, load_id)
-    fv = {f: c for f, c in map_headers(sheet.headers, "vehicles", config).items()
-          if f in FED_FIELDS["vehicles"] + TAGS["vehicles"]}
-    if set(fv) - {"vin", "phone", "customer_id", *TAGS["vehicles"]}:
-        con.execute(stage_sql(sheet.table, "vehicles", fv, config, target="_crm_feed"))
-        skip_forgotten(con, "vehicles", "_crm_feed")
-        fed["vehicles"] = _fill_empty(con, "vehicles", kept, file, load_id)
+        fed[other] = _fill_empty(con, other, kept, file, load_id)
     return fed
 
 
@@ -649,18 +639,37 @@ def _fill_empty(con: duckdb.DuckDBPyConnection, table: str, kept: str, file: str
 # ---------------------------------------------------------------- the load
 
 
+def _item_columns(headers: list[Any], fields: dict[str, list[int]], config: Config
+                  ) -> list[int]:
+    """The columns of a repair-order file that no field of any table reads: where the rows of
+    one order differ in them, they are line items (项目名称, 配件编码 …)."""
+    used = {i for cols in fields.values() for i in cols}
+    for t in schema.TABLES:
+        used |= {i for cols in map_headers(headers, t, config).values() for i in cols}
+    return [i for i, h in enumerate(headers) if i not in used and str(h or "").strip()]
+
+
 def load_sheet(con: duckdb.DuckDBPyConnection, sheet: Any, config: Config, load_id: int,
-               sha: str, *, kind: str | None = None, file: str | None = None) -> SheetResult:
+               sha: str, *, kind: str | None = None, file: str | None = None,
+               as_of: dt.date | None = None) -> SheetResult:
     """One raw sheet (readers.RawSheet) -> its table, rejects, flags and a row in loads."""
     file = file or str(sheet.file)
-    table = detect(sheet.headers, config, kind)
-    res = SheetResult(file=file, sheet=sheet.sheet, kind=table, read=int(sheet.read))
+    det = detect_kind(sheet.headers, config, kind)
+    table = det.kind
+    res = SheetResult(file=file, sheet=sheet.sheet, kind=table, read=int(sheet.read),
+                      detection=det)
+    label = f"{file} [{sheet.sheet}]" if sheet.sheet else file
     if table is None:
         raise MappingError("cannot tell which table this file is (customers, vehicles, "
-                           "repair_orders, leads, dealers, contacts); pass --kind", file=file)
+                           "repair_orders, leads, dealers, contacts); pass --kind", file=label)
+    if det.ambiguous:
+        raise MappingError(det.hint(), file=label)
     fields = map_headers(sheet.headers, table, config)
     check_required(fields, table, file, config)
-    con.execute(stage_sql(sheet.table, table, fields, config))
+    ro = table == "repair_orders"
+    items = _item_columns(sheet.headers, fields, config) if ro else None
+    con.execute(stage_sql(sheet.table, table, fields, config, load_id=load_id,
+                          item_cols=items))
     res.forgotten = skip_forgotten(con, table)
     bad = [(line, "malformed", reason, raw) for line, raw, reason in sheet.malformed]
     bad, scrubbed = scrub_rejects(con, bad, config)
@@ -677,9 +686,13 @@ def load_sheet(con: duckdb.DuckDBPyConnection, sheet: Any, config: Config, load_
         con.execute(VIN_FLAGS_SQL)
     if sql := flags_sql(table):
         con.execute(sql, [load_id, file])
+    if ro:
+        res.notes, res.warnings = _ro_notes(con, label, fields, config, as_of)
+        item_rows, orders = ro_rules.sum_line_items(con)
+        if orders:
+            res.notes.append(f"line items: {item_rows} rows summed into {orders} orders")
     res.loaded, res.duplicates = upsert(con, table, file, load_id, config)
-    if table == "repair_orders":
-        res.fed = feed_owners(con, sheet, config, load_id, file)
+    res.fed = feed_owners(con, sheet, config, load_id, file, table)
     res.totals = len(sheet.totals)
     res.rejected = rejected + len(bad)
     if res.read != res.loaded + res.duplicates + res.rejected:  # never lose a row silently
@@ -694,9 +707,62 @@ def load_sheet(con: duckdb.DuckDBPyConnection, sheet: Any, config: Config, load_
     return res
 
 
+def _ro_notes(con: duckdb.DuckDBPyConnection, label: str, fields: dict[str, list[int]],
+              config: Config, as_of: dt.date | None) -> tuple[list[str], list[str]]:
+    """What the per-file line adds about a staged repair-order sheet (notes), and what is off
+    (warnings, one line each): payer inferred, every date after as_of."""
+    kept, voided, inferred, plate, future = first_row(con, """
+        SELECT count(*) FILTER (WHERE _reject IS NULL),
+               count(*) FILTER (WHERE _reject LIKE 'voided order%'),
+               count(*) FILTER (WHERE _reject IS NULL AND _payer_inferred),
+               count(*) FILTER (WHERE _reject IS NULL AND _vin_from_plate),
+               count(*) FILTER (WHERE _reject IS NULL AND settle_date > ?)
+        FROM _crm_stage""", [as_of or dt.date.today()])
+    notes, warnings = [], []
+    if "ro_id" not in fields:
+        notes.append("no order number: key = VIN + dates + type")
+    if voided:
+        notes.append(f"voided: {voided}")
+    if plate:
+        notes.append(f"VIN from plate: {plate}")
+    if inferred:
+        why = "no payer column" if "payer" not in fields else "blank payer"
+        warnings.append(f"{label}: payer missing on {inferred} of {kept} rows ({why}): "
+                        "inferred from the order type ([defaults.payer_by_ro_type])")
+    if kept and future == kept:
+        day = (as_of or dt.date.today()).isoformat()
+        warnings.append(f"{label}: every settle date is after as_of ({day}): "
+                        "check the date column or --as-of")
+    return notes, warnings
+
+
+def own_dealer_warnings(con: duckdb.DuckDBPyConnection, config: Config, load_id: int
+                        ) -> list[str]:
+    """A load whose repair orders belong to no own dealer (every figure would be 0), or own
+    dealers that no loaded repair order belongs to: one line each."""
+    got = con.execute("SELECT dealer_code, count(*) FROM repair_orders WHERE _load_id = ? "
+                      "GROUP BY dealer_code ORDER BY count(*) DESC, dealer_code",
+                      [load_id]).fetchall()
+    if not got:
+        return []
+    own = config.dealer_group
+    if not any(d in own for d, _ in got):
+        found = ", ".join(f"{d} ({n})" for d, n in got[:5]) + (" …" if len(got) > 5 else "")
+        return [f"no repair order of this load belongs to own_dealers ({', '.join(own)}); "
+                f"dealer codes loaded: {found}; set own_dealers in crmtool.toml"]
+    have = {d for (d,) in con.execute(
+        "SELECT DISTINCT dealer_code FROM repair_orders WHERE list_contains(?, dealer_code)",
+        [own]).fetchall()}
+    missing = [d for d in own if d not in have]
+    if missing:
+        return [f"own_dealers {', '.join(missing)} match no loaded repair order; "
+                "check own_dealers in crmtool.toml"]
+    return []
+
+
 def load(con: duckdb.DuckDBPyConnection, paths: Iterable[str | os.PathLike[str]],
          config: Config, *, kind: str | None = None, force: bool = False,
-         progress: Progress | None = None) -> LoadResult:
+         progress: Progress | None = None, as_of: dt.date | None = None) -> LoadResult:
     """Load files and folders in one transaction: all of it, or (on any error or interrupt)
     nothing. Files whose bytes were loaded before are skipped, unless `force` (the same bytes
     twice in one invocation are still read once)."""
@@ -728,13 +794,15 @@ def load(con: duckdb.DuckDBPyConnection, paths: Iterable[str | os.PathLike[str]]
                 sheets = readers.read_file(con, path, recognise=recognise)
                 for sheet in sheets:
                     result.sheets.append(
-                        load_sheet(con, sheet, config, load_id, sha, kind=kind, file=name))
+                        load_sheet(con, sheet, config, load_id, sha, kind=kind, file=name,
+                                   as_of=as_of))
             except duckdb.InterruptException:  # Ctrl-C / SIGTERM inside a query
                 raise KeyboardInterrupt from None
             except duckdb.Error as e:
                 raise CrmError(str(e).splitlines()[0], file=name) from None
         if any(not s.skipped for s in result.sheets):
             link_vehicles(con, config, load_id)
+        result.notices = own_dealer_warnings(con, config, load_id)
         if progress:
             progress("", len(files), len(files))
         con.execute("COMMIT")

@@ -174,8 +174,10 @@ _CONS: dict[str, duckdb.DuckDBPyConnection] = {}
 
 
 def _connection(config: Config | None) -> duckdb.DuckDBPyConnection:
-    """The private connection for a config (keyed on its [values] extras, the only input)."""
-    key = json.dumps(config.values, sort_keys=True, ensure_ascii=False) if config else ""
+    """The private connection for a config (keyed on its [values] extras and profile, the only
+    inputs)."""
+    key = json.dumps([config.values, config.profile], sort_keys=True,
+                     ensure_ascii=False) if config else ""
     con = _CONS.get(key)
     if con is None:
         con = duckdb.connect(":memory:")

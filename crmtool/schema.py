@@ -27,15 +27,16 @@ def _f(name: str, type_: str, headers: str, parser: str | None = None, *,
     return Field(name, type_, tuple(headers.split()), parser, stored)
 
 
-_CUSTOMER_ID = "客户编号 客户代码 客户ID 客户号 customer_id"
-_PHONE = "联系电话 手机 手机号 手机号码 移动电话 电话 车主电话 客户电话 主要联系电话 phone mobile"
+_CUSTOMER_ID = "客户编号 客户代码 客户ID 客户号 车主编号 customer_id"
+_PHONE = ("联系电话 手机 手机号 手机号码 移动电话 电话 车主电话 客户电话 主要联系电话 车主手机 联系人手机 "
+          "phone mobile 送修人手机 送修人电话")
 _VIN = "VIN VIN码 VIN号 车辆VIN号 车辆识别码(VIN) 车架号 底盘号 车辆识别代号 vin"
-_DEALER = "经销商代码 服务站代码 网点代码 dealer_code"
+_DEALER = "经销商代码 服务站代码 网点代码 经销商编号 dealer_code"
 
 TABLES: dict[str, tuple[Field, ...]] = {
     "customers": (
         _f("customer_id", "VARCHAR", _CUSTOMER_ID),
-        _f("name", "VARCHAR", "客户姓名 客户名称 车主姓名 车主 姓名 name"),
+        _f("name", "VARCHAR", "客户姓名 客户名称 车主姓名 车主 姓名 联系人姓名 name"),
         _f("phone", "VARCHAR", _PHONE, "phone"),
         _f("gender", "VARCHAR", "性别 gender", "code"),
         _f("birth_date", "DATE", "出生日期 生日 birth_date", "date"),
@@ -56,10 +57,10 @@ TABLES: dict[str, tuple[Field, ...]] = {
         _f("sale_date", "DATE",
            "购车日期 销售日期 开票日期 交车日期 实销日期 实销时间 购车时间 新车销售日期 sale_date",
            "date"),
-        _f("sale_channel", "VARCHAR", "销售渠道 销售类型 channel sale_channel", "code"),
+        _f("sale_channel", "VARCHAR", "销售渠道 销售类型 是否本公司购车 channel sale_channel", "code"),
         _f("outlet", "VARCHAR", "二级网点 销售网点 网点名称 outlet"),
         _f("usage", "VARCHAR", "使用性质 车辆用途 usage", "code"),
-        _f("warranty_end", "DATE", "保修截止日期 质保到期日 warranty_end", "date"),
+        _f("warranty_end", "DATE", "保修截止日期 质保到期日 保修结束日期 warranty_end", "date"),
         _f("vehicle_status", "VARCHAR", "车辆状态 vehicle_status", "code"),
         # keys the owner's customer_id in a dealer group; vehicles carry no dealer (§14)
         _f("dealer_code", "VARCHAR", _DEALER, stored=False),
@@ -69,18 +70,24 @@ TABLES: dict[str, tuple[Field, ...]] = {
            "工单号 工单编号 维修单号 委托书号 委托单号 接车单号 结算单号 结算编号 ro_id ro_no"),
         _f("dealer_code", "VARCHAR", _DEALER),
         _f("vin", "VARCHAR", _VIN, "vin"),
-        _f("open_date", "DATE", "进厂日期 进厂时间 开单日期 开单时间 接车日期 开工单时间 open_date",
+        _f("open_date", "DATE", "进厂日期 进厂时间 开单日期 开单时间 接车日期 开工单时间 工单开单日期 工单开据日期 open_date",
            "date"),
-        _f("settle_date", "DATE", "结算日期 结算时间 出厂日期 完工日期 settle_date", "date"),
+        _f("settle_date", "DATE", "结算日期 结算时间 出厂日期 完工日期 工单结算日期 提交结算时间 settle_date", "date"),
         _f("mileage_km", "DOUBLE",
-           "进厂里程 进厂里程数 进站里程 行驶里程 公里数 里程 里程数 mileage mileage_km", "mileage"),
+           "进厂里程 进厂里程数 进站里程 进厂行驶里程 行驶里程 公里数 里程 里程数 mileage mileage_km", "mileage"),
         _f("ro_type", "VARCHAR", "维修类型 工单类型 维修类别 业务类型 ro_type", "code"),
         _f("payer", "VARCHAR", "付费方式 结算方式 付款类型 收费区分 payer", "code"),
-        _f("labor_amount", "DOUBLE", "工时费 维修工时费 人工费 labor_amount", "amount"),
-        _f("parts_amount", "DOUBLE", "材料费 维修材料费 配件费 parts_amount", "amount"),
+        _f("labor_amount", "DOUBLE", "工时费 维修工时费 人工费 修理费用 labor_amount", "amount"),
+        _f("parts_amount", "DOUBLE", "材料费 维修材料费 配件费 材料费用 parts_amount", "amount"),
         _f("total_amount", "DOUBLE",
-           "结算金额 总金额 总金额(元) 合计金额 应收金额 应结金额 实收金额 total_amount", "amount"),
-        _f("advisor", "VARCHAR", "服务顾问 接待员 业务接待 advisor"),
+           "结算金额 总金额 总金额(元) 合计金额 应收金额 应结金额 实收金额 维修金额 total_amount", "amount"),
+        _f("advisor", "VARCHAR", "服务顾问 接待员 业务接待 接待顾问 客户经理 advisor"),
+        # read at load, not kept: the plate recovers a blank VIN (rules §16), the status drops
+        # voided orders, the maintenance count marks a first service
+        _f("plate", "VARCHAR", "车牌号 车牌号码 牌照号 牌照 plate", "plate", stored=False),
+        _f("ro_status", "VARCHAR", "工单状态 单据状态 结算状态 状态 ro_status", stored=False),
+        _f("maintenance_count", "VARCHAR", "单据保养次数 保养次数 maintenance_count",
+           stored=False),
     ),
     "leads": (
         _f("lead_id", "VARCHAR", "线索编号 线索ID lead_id"),
@@ -143,27 +150,28 @@ CODES: dict[str, dict[str, tuple[str, ...]]] = {
     "ro_type": {
         "first_service": ("首保", "首次保养", "免费保养", "5K", "强保"),
         "maintenance": ("定期保养", "定保", "常规保养", "保养", "10K"),
-        "repair": ("一般维修", "机修", "维修", "外出维修", "外出救援"),
+        "repair": ("一般维修", "机修", "维修", "外出维修", "外出救援", "小修", "中修", "大修", "普通维修"),
         "body_paint": ("钣喷", "钣金", "喷漆", "油漆", "钣金喷漆", "事故车"),
-        "warranty": ("保修", "索赔", "三包", "配件索赔"),
+        "warranty": ("保修", "索赔", "三包", "配件索赔", "三包维修", "善意维修"),
         "pds": ("PDS", "PDI", "PDI检查", "售前检查", "售前维修"),
-        "internal": ("内部", "内部结算", "自有车", "异型车"),
+        "internal": ("内部", "内部结算", "自有车", "异型车", "内部修理"),
     },
     "payer": {
-        "customer": ("自费", "客户付费", "客付", "预存", "套餐", "会员卡", "储值卡", "customer"),
+        "customer": ("自费", "客户付费", "客付", "预存", "套餐", "会员卡", "储值卡", "现金", "微信",
+                     "支付宝", "刷卡", "挂账", "customer"),
         "warranty": ("保修", "索赔", "厂家", "OEM收费", "warranty"),
-        "insurance": ("保险", "保险理赔", "insurance"),
+        "insurance": ("保险", "保险理赔", "保险公司", "insurance"),
         "internal": ("内部", "内结", "internal"),
     },
     "sale_channel": {
-        "own": ("自店", "直营", "本店", "own"),
+        "own": ("自店", "直营", "本店", "是", "own"),  # 是: 是否本公司购车
         "secondary": ("二级网点", "二网", "secondary"),
-        "other": ("他店", "外店", "other"),
+        "other": ("他店", "外店", "否", "other"),
     },
     "usage": {
         "private": ("私家车", "私用", "private"),
-        "official": ("公务车", "公务", "official"),
-        "commercial": ("营运车", "营运", "commercial"),
+        "official": ("公务车", "公务", "警车", "商务车", "official"),
+        "commercial": ("营运车", "营运", "出租车", "租赁公司", "commercial"),
     },
     "area_type": {
         "city": ("市区", "city"),
@@ -183,9 +191,14 @@ CODES: dict[str, dict[str, tuple[str, ...]]] = {
     "purpose": {"callback": ("回访", "callback"), "campaign": ("招揽", "campaign"),
                 "care": ("关怀", "care"), "complaint": ("投诉", "complaint")},
     "result": {"satisfied": ("满意", "satisfied"), "neutral": ("一般", "neutral"),
-               "dissatisfied": ("不满意", "dissatisfied"), "no_answer": ("未接通", "no_answer"),
-               "refused": ("拒访", "refused"), "wrong_number": ("空号", "wrong_number")},
+               "dissatisfied": ("不满意", "dissatisfied"), "reached": ("成功回访", "reached"),
+               "no_answer": ("未接通", "无人接听", "no_answer"),
+               "unreachable": ("无法联系", "unreachable"), "refused": ("拒访", "refused"),
+               "wrong_number": ("空号", "电话有误", "wrong_number")},
 }
+# Dates that are in the future by nature (not flagged, not counted by validate as future).
+FUTURE_OK = frozenset({("vehicles", "warranty_end")})
+
 # Where a raw value matches no code: ro_type/payer fall to "other" (kept, counted);
 # other kinds keep NULL and are flagged.
 CODE_FALLBACK = {"ro_type": "other", "payer": "other", "sale_channel": None, "usage": None,
@@ -213,28 +226,69 @@ def normalise_value(text: str) -> str:
     return "".join(unicodedata.normalize("NFKC", str(text)).split()).upper()
 
 
+# Headers used for a field only when no other header of the file maps to it (rules §16: the
+# person who brought the car in is not the owner).
+FALLBACK_HEADERS = frozenset({"送修人手机", "送修人电话"})
+# Headers that are weak evidence of their table when detecting a file's kind (rules §16:
+# 出厂日期 alone in a vehicles file is a manufacture date).
+WEAK_HEADERS = frozenset({"出厂日期"})
+
+# Where a header's mapping comes from, strongest first: the user's [columns.<table>], the
+# vendor profile, the built-in names (§1).
+SOURCES = ("config", "profile", "built-in")
+
+
+def header_sources(table: str, config: Config | None = None
+                   ) -> dict[str, tuple[str, int, str]]:
+    """normalised header -> (field, precedence, source) for a table. The user's
+    [columns.<table>] names come first and win, also over a built-in name of another field
+    (that name then no longer maps to the other field); then the profile's, then built-ins.
+    Precedence orders the headers of one field: the user's, the profile's, then §1's order."""
+    from .profiles import profile_of
+
+    out: dict[str, tuple[str, int, str]] = {}
+    user = config.columns.get(table, {}) if config else {}
+    prof = profile_of(config.profile) if config else None
+    layers = [("config", user, -2000),
+              ("profile", prof.columns.get(table, {}) if prof else {}, -1000)]
+    names = {f.name for f in TABLES[table]}
+    for source, extra, base in layers:
+        for fname, headers in extra.items():
+            if fname not in names:
+                continue
+            for rank, h in enumerate(headers):
+                out.setdefault(normalise_header(h), (fname, base + rank, source))
+    for f in TABLES[table]:
+        for rank, h in enumerate(f.headers):
+            out.setdefault(normalise_header(h), (f.name, rank, "built-in"))
+    return out
+
+
 def header_map(table: str, config: Config | None = None) -> dict[str, tuple[str, int]]:
     """normalised header -> (field, precedence) for a table, including config extras."""
-    out: dict[str, tuple[str, int]] = {}
-    extra = (config.columns.get(table, {}) if config else {})
-    for f in TABLES[table]:
-        names = list(f.headers) + list(extra.get(f.name, []))
-        for rank, h in enumerate(names):
-            out.setdefault(normalise_header(h), (f.name, rank))
+    return {k: (f, r) for k, (f, r, _) in header_sources(table, config).items()}
+
+
+def code_sources(kind: str, config: Config | None = None) -> dict[str, tuple[str, str]]:
+    """normalised raw value -> (canonical code, source) for a code kind: the user's
+    [values.<kind>] first (they win over a built-in value), then the profile's, then §1's."""
+    from .profiles import profile_of
+
+    out: dict[str, tuple[str, str]] = {}
+    prof = profile_of(config.profile) if config else None
+    layers = [("config", config.values.get(kind, {}) if config else {}),
+              ("profile", prof.values.get(kind, {}) if prof else {}),
+              ("built-in", CODES[kind])]
+    for source, table in layers:
+        for code, raws in table.items():
+            for raw in raws:
+                out.setdefault(normalise_value(raw), (code, source))
     return out
 
 
 def code_map(kind: str, config: Config | None = None) -> dict[str, str]:
     """normalised raw value -> canonical code for a code kind, including config extras."""
-    out: dict[str, str] = {}
-    extra = (config.values.get(kind, {}) if config else {})
-    for code, raws in CODES[kind].items():
-        for raw in list(raws) + list(extra.get(code, [])):
-            out.setdefault(normalise_value(raw), code)
-    for code, raws in extra.items():
-        for raw in raws:
-            out.setdefault(normalise_value(raw), code)
-    return out
+    return {k: c for k, (c, _) in code_sources(kind, config).items()}
 
 
 PROVENANCE = "_file VARCHAR, _line BIGINT, _load_id BIGINT"

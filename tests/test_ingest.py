@@ -116,7 +116,9 @@ def test_config_adds_headers_and_values(con, tmp_path):
     assert rows(con, "SELECT ro_id, ro_type FROM repair_orders ORDER BY ro_id") == [
         ("X1", "maintenance"), ("X2", "other"), ("X3", "other")]
     # 洗车 is configured as other: only the unknown 5K保养 is flagged (never a substring match)
-    assert rows(con, "SELECT key, raw FROM flags") == [("D001/X3", "5K保养")]
+    # (no payer column: the payers are inferred, flagged payer_inferred; rules §16)
+    assert rows(con, "SELECT key, raw FROM flags WHERE flag <> 'payer_inferred'") == [
+        ("D001/X3", "5K保养")]
 
 
 CUSTOMERS_ZH = [

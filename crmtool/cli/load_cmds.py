@@ -75,6 +75,8 @@ def load_cmd(
         bad = [s.file for s in result.sheets if s.rejected and not s.skipped]
         name = shlex.quote(bad[0]) if len(set(bad)) == 1 else "FILE"
         st.say(f"rejected rows: `crmtool rejects`; how a file is read: `crmtool inspect {name}`")
+    for w in result.warnings:  # what looks off: shown even with --quiet
+        err.print(f"crmtool: warning: {w}", markup=False, soft_wrap=True)
 
 
 def _load(con: Any, st: Any, paths: list[str], kind: str | None, force: bool) -> Any:
@@ -94,8 +96,8 @@ def _load(con: Any, st: Any, paths: list[str], kind: str | None, force: bool) ->
                                description=Path(name).name if name else "done")
 
                 return ingest.load(con, paths, st.config, kind=kind, force=force,
-                                   progress=progress)
-        return ingest.load(con, paths, st.config, kind=kind, force=force)
+                                   progress=progress, as_of=st.as_of)
+        return ingest.load(con, paths, st.config, kind=kind, force=force, as_of=st.as_of)
     except MappingError as e:
         raise MappingError(f"{e}; run `crmtool inspect {shlex.quote(str(e.file))}` to see "
                            "why") from None
