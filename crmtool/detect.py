@@ -89,8 +89,12 @@ class Detection:
         """The one-line advice for an ambiguous file."""
         both = [t for t in (self.kind, self.runner_up) if t]
         return ("cannot tell whether this file holds " + " or ".join(both) + " ("
-                + ", ".join(f"{t}: {self.candidates.get(t, 0)} fields" for t in both)
+                + ", ".join(f"{t}: {_n(self.candidates.get(t, 0))}" for t in both)
                 + "); pass " + " or ".join(f"--kind {t}" for t in both))
+
+
+def _n(count: int) -> str:
+    return f"{count} field" + ("" if count == 1 else "s")
 
 
 def _norm(h: Any) -> str:
@@ -223,7 +227,7 @@ def detect_kind(headers: list[Any], config: Config | None, kind: str | None = No
         ambiguous = bool(rivals) and scores[rivals[0]] >= scores[top]
         hdr = headers[cands[top]["ro_id"][0]]
         reason = f"ro_id header {hdr}"
-        second = rivals[0] if rivals else next((t for t in ranked if t != top), None)
+        second = next((t for t in ranked if t != top), None)
     else:
         top = ranked[0]
         second = ranked[1] if len(ranked) > 1 else None
@@ -248,7 +252,7 @@ def detect_kind(headers: list[Any], config: Config | None, kind: str | None = No
             reason = (f"settle date {headers[f['settle_date'][0]]} + VIN "
                       f"{headers[f['vin'][0]]} + {', '.join(map(str, support))}")
         else:
-            reason = f"{scores[top]} fields of {top}"
+            reason = f"{_n(scores[top])} of {top}"
     return Detection(
         top, scores[top], ev[top], reason,
         runner_up=second, runner_up_score=scores.get(second, 0) if second else 0,

@@ -21,50 +21,33 @@ class Profile:
 
 
 PROFILES: dict[str, Profile] = {
+    # 维修类型 codes of Yonyou's dealer DMS (GAC-FCA dealers, bellmit/yonyou, as listed in issue
+    # 13); the names beside each code are the DMS's own
     "yonyou": Profile(
         "yonyou",
-        "Yonyou (用友) dealer DMS: coded 维修类型 (REPAIR_TYPE_CODE) and 收费区分",
-        columns={"repair_orders": {
-            "ro_type": ["维修类型代码", "维修类型编码", "REPAIR_TYPE_CODE"],
-            "ro_id": ["工单号码", "RO_NO"],
-            "settle_date": ["结算时间", "BALANCE_TIME"],
-            "open_date": ["开单时间", "RO_CREATE_DATE"],
-            "mileage_km": ["进厂行驶里程", "IN_MILEAGE"],
-            "advisor": ["服务工程师", "SERVICE_ADVISOR"],
+        "Yonyou (用友) dealer DMS: coded 维修类型 (REPAIR_TYPE_CODE)",
+        columns={"repair_orders": {"ro_type": ["REPAIR_TYPE_CODE"], "ro_id": ["RO_NO"]}},
+        values={"ro_type": {
+            "maintenance": ["CGBY"],  # 常规保养
+            "first_service": ["SCBY"],  # 首次保养
+            "repair": ["PTWX"],  # 普通维修
+            "body_paint": ["BJPQ"],  # 钣金喷漆
+            "warranty": ["BXIU", "SBWS", "SHYX"],  # 保修, 三包维修, 善意维修
+            "pds": ["SQWX"],  # PDI检查
+            "internal": ["NBXL"],  # 内部修理
+            "other": ["FUWU", "XCZH"],  # 服务活动, 精品装潢: known, not reported as unknown
         }},
-        values={
-            "ro_type": {
-                "maintenance": ["CGBY"],  # 常规保养
-                "first_service": ["SCBY"],  # 首次保养
-                "repair": ["PTWX"],  # 普通维修
-                "body_paint": ["BJPQ"],  # 钣金喷漆
-                "warranty": ["BXIU", "SBWS", "SHYX"],  # 保修, 三包维修, 善意维修
-                "pds": ["SQWX", "PDI"],  # PDI检查 (售前维修)
-                "internal": ["NBXL"],  # 内部修理
-                "other": ["FUWU", "XCZH"],  # 服务活动, 精品装潢
-            },
-            "payer": {
-                "customer": ["S", "ZF"],  # 自费
-                "warranty": ["B", "BX", "SP"],  # 保修 / 索赔
-                "insurance": ["I", "BXGS"],  # 保险
-                "internal": ["N", "NB"],  # 内部
-            },
-        },
     ),
+    # InfoDMS-based OEM portals (dnd2/CQZTDMS, WebContent/jsp/report/dmsReport/CarFix.jsp,
+    # 车辆维修履历报表): the exports' field names where a raw dump keeps them
     "infodms": Profile(
         "infodms",
-        "InfoDMS-based OEM dealer portals (e.g. 重庆重汽): 工单开据日期 / 工单结算日期 history",
+        "InfoDMS-based OEM dealer portals: raw field names of the repair history report",
         columns={"repair_orders": {
-            "open_date": ["工单开据日期", "开据日期"],
-            "settle_date": ["工单结算日期", "结算日期时间"],
-            "ro_type": ["工单类型名称"],
-            "dealer_code": ["经销商编号", "服务商代码", "服务商编码"],
-        }},
-        values={"ro_type": {
-            "first_service": ["首次保养", "强制保养", "强保"],
-            "maintenance": ["定期保养", "常规保养"],
-            "repair": ["一般维修", "普通维修"],
-            "warranty": ["索赔维修", "三包索赔"],
+            "dealer_code": ["DEALER_CODE"],
+            "open_date": ["RO_CREATE_DATE"],
+            "settle_date": ["FOR_BALANCE_TIME", "BALANCE_TIME"],
+            "ro_type": ["REPAIR_TYPE_CODE"],
         }},
     ),
 }

@@ -31,7 +31,7 @@ _CUSTOMER_ID = "客户编号 客户代码 客户ID 客户号 车主编号 custom
 _PHONE = ("联系电话 手机 手机号 手机号码 移动电话 电话 车主电话 客户电话 主要联系电话 车主手机 联系人手机 "
           "phone mobile 送修人手机 送修人电话")
 _VIN = "VIN VIN码 VIN号 车辆VIN号 车辆识别码(VIN) 车架号 底盘号 车辆识别代号 vin"
-_DEALER = "经销商代码 服务站代码 网点代码 经销商编号 dealer_code"
+_DEALER = "经销商代码 服务站代码 网点代码 经销商编号 服务商代码 dealer_code"
 
 TABLES: dict[str, tuple[Field, ...]] = {
     "customers": (

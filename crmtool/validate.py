@@ -12,7 +12,7 @@ import duckdb
 
 from . import parsers
 from .config import Config
-from .schema import TABLES
+from .schema import FUTURE_OK, TABLES
 
 EXAMPLES = 5
 
@@ -25,16 +25,12 @@ class Check:
     description: str = ""
 
 
-# dates that lie ahead by their nature: never "after as_of" errors (the sample's 454 did)
-FUTURE_BY_NATURE = ("warranty_end",)
-
-
 def _future_sql() -> str:
     parts = []
     for table, flds in TABLES.items():
         key = "concat_ws('/', dealer_code, ro_id)" if table == "repair_orders" else flds[0].name
         for f in flds:
-            if f.type == "DATE" and f.name not in FUTURE_BY_NATURE:
+            if f.type == "DATE" and f.stored and (table, f.name) not in FUTURE_OK:
                 text = f"format('{{}} {{}} {{}}: {{}}', '{table}', {key}, '{f.name}', {f.name})"
                 parts.append(f"SELECT {text}, 1 FROM {table} WHERE {f.name} > $as_of")
     return " UNION ALL ".join(parts)
@@ -51,7 +47,7 @@ CHECKS: list[tuple[str, str, str]] = [
      """SELECT phone, 1 FROM (SELECT phone FROM customers UNION SELECT phone FROM vehicles
                              UNION SELECT phone FROM leads)
         WHERE crm_phone_flag(phone) = 'phone_odd' ORDER BY phone"""),
-    ("future_dates", "dates after as_of", ""),  # SQL built by _future_sql
+    ("future_dates", "dates after as_of (warranty ends excepted)", ""),  # see _future_sql
     ("negative_totals", "repair orders with a negative total",
      """SELECT format('{}/{} {}', dealer_code, ro_id, total_amount), 1 FROM repair_orders
         WHERE total_amount < 0 ORDER BY dealer_code, ro_id"""),
@@ -63,6 +59,20 @@ CHECKS: list[tuple[str, str, str]] = [
      """SELECT format('{}: {}', raw, count(DISTINCT key)), count(DISTINCT key) FROM flags
         WHERE kind = 'repair_orders' AND field = 'payer' AND flag = 'unknown_code'
         GROUP BY raw ORDER BY count(DISTINCT key) DESC, raw"""),
+    ("payer_inferred", "repair orders whose payer was inferred from the type (no payer in "
+     "the export; [defaults.payer_by_ro_type]) (type: rows)",
+     """SELECT format('{}: {}', coalesce(raw, '(none)'), count(DISTINCT key)),
+               count(DISTINCT key) FROM flags
+        WHERE kind = 'repair_orders' AND field = 'payer' AND flag = 'payer_inferred'
+          AND key IN (SELECT concat_ws('/', dealer_code, ro_id) FROM repair_orders)
+        GROUP BY raw ORDER BY count(DISTINCT key) DESC, raw"""),
+    ("vin_from_plate", "repair orders whose blank VIN was taken from the plate",
+     """SELECT DISTINCT key, 1 FROM flags WHERE kind = 'repair_orders'
+          AND flag = 'vin_from_plate' ORDER BY key"""),
+    ("out_of_range", "mileage or amounts beyond belief, dropped ([defaults] max_mileage_km, "
+     "max_amount)",
+     """SELECT format('{} {}: {}', key, field, raw), 1 FROM flags
+        WHERE flag = 'out_of_range' ORDER BY key, field"""),
     ("vehicles_without_owner", "vehicles whose owner is not among the customers",
      """SELECT vin, 1 FROM vehicles v WHERE v.customer_id IS NULL OR NOT EXISTS
         (SELECT 1 FROM customers c WHERE c.customer_id = v.customer_id) ORDER BY vin"""),
