@@ -258,6 +258,7 @@ VALUES: dict[str, dict[str, Label]] = {
         "unknown_code": ("未识别的代码值", "Unknown code"),
         "payer_inferred": ("付费方式由维修类型推定", "Payer inferred"),
         "mileage_dropped": ("里程读数被舍弃", "Mileage reading dropped"),
+        "out_of_range": ("数值超出合理范围(已舍弃)", "Out of range (dropped)"),
         "mileage_backwards": ("里程倒退", "Mileage backwards"),
         "future_date": ("日期晚于统计日期", "Future date"),
         "bad_value": ("无法识别的值", "Unreadable value"),
