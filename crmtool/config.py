@@ -302,6 +302,7 @@ def _validate(cfg: Config) -> Config:
     if cfg.profile and cfg.profile not in PROFILES:
         raise ConfigError(f"config key 'profile' must be one of: {', '.join(PROFILES)}; "
                           f"got {cfg.profile!r}")
+    _validate_mappings(cfg)
     payers = set(CODES["payer"]) | {"other"}
     for rt, payer in cfg.defaults.payer_by_ro_type.items():
         if rt not in CODES["ro_type"] and rt != "other":
@@ -310,6 +311,26 @@ def _validate(cfg: Config) -> Config:
             raise ConfigError(f"config key 'defaults.payer_by_ro_type.{rt}' must be one of: "
                               f"{', '.join(sorted(payers))}")
     return cfg
+
+
+def _validate_mappings(cfg: Config) -> None:
+    """A [columns] or [values] entry that names no table, field or code kind would be ignored
+    without a word: an error naming the key instead."""
+    from .schema import CODES, TABLES
+
+    for t, cols in cfg.columns.items():
+        if t not in TABLES:
+            raise ConfigError(f"config key 'columns.{t}': no such table; one of: "
+                              f"{', '.join(TABLES)}")
+        names = [f.name for f in TABLES[t]]
+        for name in cols:
+            if name not in names:
+                raise ConfigError(f"config key 'columns.{t}.{name}': no such field of {t}; "
+                                  f"one of: {', '.join(names)}")
+    for kind in cfg.values:
+        if kind not in CODES:
+            raise ConfigError(f"config key 'values.{kind}': no such code kind; one of: "
+                              f"{', '.join(CODES)}")
 
 
 def find_config_path(explicit: str | os.PathLike[str] | None = None) -> Path | None:

@@ -227,7 +227,7 @@ def detect_kind(headers: list[Any], config: Config | None, kind: str | None = No
         ambiguous = bool(rivals) and scores[rivals[0]] >= scores[top]
         hdr = headers[cands[top]["ro_id"][0]]
         reason = f"ro_id header {hdr}"
-        second = next((t for t in ranked if t != top), None)
+        second = rivals[0] if ambiguous else next((t for t in ranked if t != top), None)
     else:
         top = ranked[0]
         second = ranked[1] if len(ranked) > 1 else None

@@ -356,3 +356,16 @@ def test_the_person_who_brought_the_car_is_not_the_owner():
                                                  ("phone", False)]
     only = map_columns(["客户编号", "送修人手机"], "customers", None)
     assert [(c.field, c.used) for c in only] == [("customer_id", True), ("phone", True)]
+
+
+@pytest.mark.parametrize(("data", "message"), [
+    ({"columns": {"repair_orders": {"settle": ["x"]}}},
+     "config key 'columns.repair_orders.settle': no such field of repair_orders; one of: "),
+    ({"columns": {"ro": {}}}, "config key 'columns.ro': no such table; one of: customers, "),
+    ({"values": {"rotype": {}}}, "config key 'values.rotype': no such code kind; one of: "),
+    ({"profile": "sap"}, "config key 'profile' must be one of: yonyou, infodms; got 'sap'"),
+])
+def test_a_mapping_that_would_be_ignored_is_an_error(data, message):
+    with pytest.raises(CrmError) as e:
+        config_from_dict(data)
+    assert str(e.value).startswith(message)
