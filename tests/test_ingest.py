@@ -350,6 +350,8 @@ def test_validate_checks(con, tmp_path):
         "negative_totals": (1, ["D001/R2 -10.0"]),
         "unknown_ro_type": (3, ["洗车: 2", "打蜡: 1"]),
         "unknown_payer": (1, ["奇怪: 1"]),
+        # checks of issue 13 (nothing of the kind here)
+        "payer_inferred": (0, []), "vin_from_plate": (0, []), "out_of_range": (0, []),
         "vehicles_without_owner": (2, ["LSVAA4180E2000001", V2]),
         "ro_vin_without_vehicle": (1, [V3]),
         "mileage_backwards": (1, [f"{V1} 2021-03-01: 4000.0 km < 5000.0 km"]),

@@ -269,7 +269,7 @@ def test_every_raw_value_maps_to_its_code() -> None:
     ("ro_type", "15K保养", "other"), ("ro_type", "ＰＤＳ", "pds"), ("ro_type", " p d i ", "pds"),
     ("ro_type", "5k", "first_service"), ("ro_type", "服务活动", "other"),
     ("ro_type", "", None), ("ro_type", "  ", None), ("payer", "自费 ", "customer"),
-    ("payer", "现金", "other"), ("gender", "m", "male"), ("gender", "未知", None),
+    ("payer", "现金", "customer"), ("gender", "m", "male"), ("gender", "未知", None),
     ("sale_channel", "二网", "secondary"), ("status", "ＷＯＮ", "won"),
     ("vehicle_status", "报废", "scrapped"), ("usage", "私家车", "private"),
 ])
