@@ -204,7 +204,7 @@ def detection(headers: list[Any], config: Config | None) -> list[Detection]:
     for table in ingest.DETECT_ORDER:
         found = ingest.map_headers(headers, table, config)
         fields = [f.name for f in schema.TABLES[table]
-                  if f.name in found and f.name not in ingest.TAGS.get(table, ())]
+                  if f.name in found and f.name not in ingest.TAGS.get(table, ()) and f.stored]
         eligible = any(f in found for f in ingest.IDENTIFIERS[table])
         out.append(Detection(table, fields, eligible))
     return sorted(out, key=lambda d: (not d.eligible, -len(d.fields)))

@@ -76,7 +76,7 @@ def test_inspect_text_is_pinned_in_english(tmp_path):
         "  维修类型 → ro_type (built-in)",
         "  结算方式 → payer (built-in)",
         "  进厂里程 → mileage_km (built-in)",
-        "  车牌号 → vehicles.plate (built-in)",
+        "  车牌号 → plate (built-in)",  # read by the load: a blank VIN by plate (rules §16)
         "  车主 → customers.name (built-in)",
         "  经销商代码 → dealer_code (built-in)",
         "  备注 → — (not used)",
@@ -123,7 +123,7 @@ def test_inspect_text_is_chinese_by_default_and_says_why_a_load_fails(tmp_path):
         "  维修类型 → ro_type 维修类型 (内置)",
         "  结算方式 → payer 付费方式 (内置)",
         "  进厂里程 → mileage_km 里程(km) (内置)",
-        "  车牌号 → vehicles.plate 车牌号 (内置)",
+        "  车牌号 → plate 车牌号 (内置)",
         "  车主 → customers.name 客户姓名 (内置)",
         "  经销商代码 → dealer_code 经销商代码 (内置)",
         "  备注 → — (未使用)",
@@ -138,7 +138,7 @@ def test_inspect_text_is_chinese_by_default_and_says_why_a_load_fails(tmp_path):
         "  自费 ×2 → customer 自费",
         "  团购 ×1 → other 其他 (未知)",
         f"导入将失败: {ro}: no column for repair_orders.settle_date; accepted headers: 结算日期, "
-        "结算时间, 出厂日期, 完工日期, settle_date",
+        "结算时间, 出厂日期, 完工日期, 工单结算日期, 提交结算时间, settle_date",
         "",
         "合计: 读取 0 = 入库 0 + 重复 0 + 拒收 0",
         "没有工单属于本店 own_dealers (D001): 所有指标将为0; 见 --suggest-config",
@@ -205,7 +205,7 @@ def test_inspect_json_is_pinned(tmp_path):
         (3, "单据日期", "settle_date", "config", True),
         (4, "维修类型", "ro_type", "built-in", True), (5, "结算方式", "payer", "built-in", True),
         (6, "进厂里程", "mileage_km", "built-in", True),
-        (7, "车牌号", "vehicles.plate", "built-in", True),
+        (7, "车牌号", "plate", "built-in", True),
         (8, "车主", "customers.name", "built-in", True),
         (9, "经销商代码", "dealer_code", "built-in", True), (10, "备注", None, "none", False)]
     assert sheet == {

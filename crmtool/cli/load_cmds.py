@@ -71,12 +71,12 @@ def load_cmd(
     for s in result.sheets:
         st.say(s.describe())
     st.say(result.describe())
+    for w in result.warnings:  # what looks off: shown even with --quiet
+        err.print(f"crmtool: warning: {w}", markup=False, soft_wrap=True)
     if result.rejected:
         bad = [s.file for s in result.sheets if s.rejected and not s.skipped]
         name = shlex.quote(bad[0]) if len(set(bad)) == 1 else "FILE"
         st.say(f"rejected rows: `crmtool rejects`; how a file is read: `crmtool inspect {name}`")
-    for w in result.warnings:  # what looks off: shown even with --quiet
-        err.print(f"crmtool: warning: {w}", markup=False, soft_wrap=True)
 
 
 def _load(con: Any, st: Any, paths: list[str], kind: str | None, force: bool) -> Any:
