@@ -318,7 +318,8 @@ def stage_sql(source: str, table: str, fields: dict[str, list[int]], config: Con
     replace = f" REPLACE ({', '.join(derived)})" if derived else ""
     last, rules = "d", ""
     if ro:
-        rules, last = ro_rules.ctes(config, load_id=load_id, synthetic=synthetic)
+        rules, last = ro_rules.ctes(config, load_id=load_id, synthetic=synthetic,
+                                    plates="plate" in fields)
         rules += ", "
     limited = f" REPLACE ({limit})" if limit else ""
     return (

@@ -29,7 +29,8 @@ def payer_by_type_sql(config: Config, ro_type: str = "ro_type") -> str:
     return f"CASE {ro_type} {arms} ELSE 'customer' END" if arms else "'customer'"
 
 
-def ctes(config: Config, *, load_id: int, synthetic: bool, prev: str = "d") -> tuple[str, str]:
+def ctes(config: Config, *, load_id: int, synthetic: bool, plates: bool = True,
+         prev: str = "d") -> tuple[str, str]:
     """(CTE text, name of the last CTE) applying the rules to the rows of CTE `prev`:
 
     - a blank VIN whose plate maps to exactly one VIN (this file's rows, or vehicles loaded
@@ -39,13 +40,16 @@ def ctes(config: Config, *, load_id: int, synthetic: bool, prev: str = "d") -> t
     - 单据保养次数 = 1 on a maintenance order: first_service;
     - no payer (no column or a blank cell): by type, _payer_inferred.
     """
+    # only the plates of rows without a VIN are looked up (a file without a plate column: none)
+    wanted = f"(SELECT plate FROM {prev} WHERE vin IS NULL AND plate IS NOT NULL)"
     plate = (f"pm AS (SELECT plate, min(vin) AS pvin, count(DISTINCT vin) AS n FROM ("
-             f"SELECT plate, vin FROM {prev} WHERE plate IS NOT NULL AND vin IS NOT NULL "
-             f"UNION ALL SELECT plate, vin FROM vehicles WHERE plate IS NOT NULL "
-             f"AND vin IS NOT NULL AND _load_id < {int(load_id)}) GROUP BY plate), "
+             f"SELECT plate, vin FROM {prev} WHERE vin IS NOT NULL AND plate IN {wanted} "
+             f"UNION ALL SELECT plate, vin FROM vehicles WHERE vin IS NOT NULL "
+             f"AND _load_id < {int(load_id)} AND plate IN {wanted}) GROUP BY plate), "
              f"e AS (SELECT {prev}.* REPLACE (coalesce({prev}.vin, CASE WHEN pm.n = 1 "
              f"THEN pm.pvin END) AS vin), ({prev}.vin IS NULL AND pm.n = 1) AS _vin_from_plate "
-             f"FROM {prev} LEFT JOIN pm ON {prev}.vin IS NULL AND {prev}.plate = pm.plate), ")
+             f"FROM {prev} LEFT JOIN pm ON {prev}.vin IS NULL AND {prev}.plate = pm.plate), "
+             if plates else f"e AS (SELECT *, FALSE AS _vin_from_plate FROM {prev}), ")
     rtype = "coalesce(crm_norm_code(r_ro_type), '')"
     key = ("k AS (SELECT * REPLACE (CASE WHEN vin IS NOT NULL AND settle_date IS NOT NULL THEN "
            "concat_ws('/', '~' || vin, settle_date, coalesce(CAST(open_date AS VARCHAR), ''), "
