@@ -25,6 +25,7 @@ import re
 import subprocess
 import uuid
 import zipfile
+import zlib
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -825,8 +826,8 @@ def _unread_sheet(con: duckdb.DuckDBPyConnection, path: Path, sheet: str | None,
     finally:
         con.unregister(f"{name}_v")
     shown = _shown(first)
-    where = f"sheet {sheet!r}" if sheet else "the file"
-    message = (f"{where} has {rows.height} rows and no recognisable header in its first "
+    what = f"sheet {sheet!r}" if sheet else "the file"
+    message = (f"{what} has {rows.height} rows and no recognisable header in its first "
                f"{HEADER_ROWS} rows (first row: {shown}); load its folder instead to report "
                f"it and load the rest")
     return Unread(path, sheet, rows.height, name, message)
@@ -867,7 +868,10 @@ def _read_workbook(con: duckdb.DuckDBPyConnection, path: Path, recognise: Recogn
                    limits: LimitsConfig, strict: bool) -> list[RawSheet | Unread]:
     import fastexcel
 
-    workbook_guard.check(path, limits)  # refuses bombs and encrypted files before reading
+    try:  # refuses bombs and encrypted files before the native reader opens the file
+        workbook_guard.check(path, limits)
+    except workbook_guard.Unreadable as e:
+        raise Unrecognised(str(e).removeprefix(f"{path}: "), file=str(path)) from None
     try:
         book = fastexcel.read_excel(str(path))
         names = list(book.sheet_names)
@@ -928,7 +932,8 @@ def _xlsx_first_rows(path: Path) -> dict[str, int]:
                             if digits:
                                 out[sh.get("name", "")] = int(digits)
                             break
-    except (KeyError, zipfile.BadZipFile, ET.ParseError, OSError, ValueError):
+    except (KeyError, zipfile.BadZipFile, ET.ParseError, OSError, ValueError, EOFError,
+            zlib.error):
         return out
     return out
 

@@ -12,10 +12,15 @@ from __future__ import annotations
 
 import re
 import zipfile
+import zlib
 from pathlib import Path
 
 from .config import LimitsConfig
 from .errors import CrmError
+
+
+class Unreadable(CrmError):
+    """The zip is damaged: no workbook crmtool can read (a folder load skips it)."""
 
 OLE_MAGIC = b"\xd0\xcf\x11\xe0"
 ENCRYPTED = "EncryptedPackage".encode("utf-16-le")
@@ -42,10 +47,17 @@ def check(path: Path, limits: LimitsConfig) -> None:
             _check_sizes(path, info, limits)
         for info in book.infolist():
             low = info.filename.lower()
-            if low.startswith("xl/worksheets/") and low.endswith(".xml"):
-                _scan_part(path, book, info, limits, names.get(info.filename, info.filename))
-            elif low.endswith("sharedstrings.xml"):
-                _scan_part(path, book, info, limits, None)
+            sheet = names.get(info.filename, info.filename)
+            try:
+                if low.startswith("xl/worksheets/") and low.endswith(".xml"):
+                    _scan_part(path, book, info, limits, sheet)
+                elif low.endswith("sharedstrings.xml"):
+                    _scan_part(path, book, info, limits, None)
+            except (zipfile.BadZipFile, zlib.error, EOFError, OSError, ValueError,
+                    NotImplementedError, RuntimeError) as e:  # a damaged or odd zip
+                raise Unreadable(f"not a readable Excel workbook: part {info.filename}: "
+                                 f"{str(e).splitlines()[0][:120] if str(e) else type(e).__name__}",
+                                 file=str(path)) from None
 
 
 def _fail(path: Path, message: str) -> CrmError:
