@@ -716,6 +716,7 @@ def load(con: duckdb.DuckDBPyConnection, paths: Iterable[str | os.PathLike[str]]
 
     if kind is not None and kind not in schema.TABLES:
         raise CrmError(f"unknown kind '{kind}'; one of: {', '.join(schema.TABLES)}")
+    paths = list(paths)
     files = expand(paths)
     explicit = {p for p in map(Path, paths) if not p.is_dir()}  # named, not found in a folder
     recognise = recogniser(config, kind)

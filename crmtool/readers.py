@@ -201,7 +201,7 @@ class _Scan:
         self.long.append((self.lines + 1, start[:RAW_HEAD * 4]))
 
     def _block(self, block: bytes) -> None:
-        if len(block) > self.max_line + 1:
+        if len(block) > self.max_line + 1 and self._maybe_long(block):
             lengths = list(map(len, block.split(b"\n")))
             if max(lengths) > self.max_line:  # cut around the over-long complete lines
                 pos = 0
@@ -214,6 +214,12 @@ class _Scan:
                         return
                     pos += n + 1
         self._plain(block)
+
+    def _maybe_long(self, block: bytes) -> bool:
+        """A line longer than max_line covers a whole aligned window of half that size: a few
+        `find` calls rule long lines out before splitting the block."""
+        w = max(self.max_line // 2, 1)
+        return any(block.find(b"\n", k, k + w) < 0 for k in range(0, len(block) - w + 1, w))
 
     def _plain(self, block: bytes) -> None:
         if not block:
