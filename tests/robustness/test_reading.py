@@ -395,3 +395,38 @@ def test_limits_defaults_are_documented():
     doc = (Path(__file__).parents[2] / "docs" / "robustness.md").read_text(encoding="utf-8")
     for name, value in vars(LimitsConfig()).items():
         assert f"`{name} = {value}`" in doc, name
+
+
+KILLED_IN_READ = """
+import os, signal, sys
+from crmtool import readers
+from crmtool.cli.app import main
+
+def die(*args):  # SIGKILL exactly while DuckDB would read the transcoded copy
+    os.kill(os.getpid(), signal.SIGKILL)
+
+readers._duck_csv = die
+sys.argv = ["crmtool", "--db", sys.argv[1], "load", sys.argv[2]]
+main()
+"""
+
+
+def test_sigkilled_gbk_load_leaves_nothing_in_tmpdir_and_its_copy_is_cleared(tmp_path):
+    tmpdir, home = tmp_path / "tmp", tmp_path / "db"
+    tmpdir.mkdir()
+    home.mkdir()
+    path = tmp_path / "gbk.csv"
+    path.write_bytes(("工单号,VIN,结算日期,车主电话\n" f"R1,{V1},2021-01-05,13800138000\n"
+                      ).encode("gbk"))
+    env = {**os.environ, "TMPDIR": str(tmpdir)}
+    done = subprocess.run([sys.executable, "-c", KILLED_IN_READ, str(home / "crm.duckdb"),
+                           str(path)], env=env, capture_output=True, cwd=tmp_path, timeout=120)
+    assert done.returncode == -9
+    assert list(tmpdir.iterdir()) == []  # no copy of the export in $TMPDIR
+    [left] = (home / scratch.WORK_DIR).iterdir()  # the killed load's private folder ...
+    assert (left.stat().st_mode & 0o777) == 0o700 and len(list(left.iterdir())) == 1
+    r = subprocess.run([sys.executable, "-m", "crmtool", "--db", str(home / "crm.duckdb"),
+                        "load", str(path)], env=env, capture_output=True, cwd=tmp_path,
+                       timeout=120)
+    assert r.returncode == 0
+    assert not (home / scratch.WORK_DIR).exists()  # ... is cleared by the next load
