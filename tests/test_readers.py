@@ -36,7 +36,7 @@ def rows(con, s: RawSheet) -> list[tuple]:
 
 def check(con, s: RawSheet) -> None:
     count = con.execute(f"SELECT count(*) FROM {s.table}").fetchone()[0]
-    assert s.read == count + len(s.malformed) + len(s.totals)
+    assert s.read == count + len(s.malformed) + len(s.totals) + len(s.repeated)
 
 
 def one(con, path: Path, **kw) -> RawSheet:
