@@ -529,7 +529,9 @@ def _read_csv(con: duckdb.DuckDBPyConnection, path: Path, recognise: Recognise,
         return _duck_csv(*args, scan)
     except _Mismatch:  # the fast pass misread a stray quote: count again, exactly
         exact = _precise_scan(source, delim, max_line)
-        exact.long = scan.long
+        exact.long = scan.long  # blank in the copy DuckDB reads, records all the same
+        long = {ln for ln, _ in scan.long}
+        exact.blanks = [b for b in exact.blanks if b not in long]
         try:
             return _duck_csv(*args, exact)
         except _Mismatch as e:

@@ -430,3 +430,20 @@ def test_sigkilled_gbk_load_leaves_nothing_in_tmpdir_and_its_copy_is_cleared(tmp
                        timeout=120)
     assert r.returncode == 0
     assert not (home / scratch.WORK_DIR).exists()  # ... is cleared by the next load
+
+
+def test_over_long_line_and_stray_quote_in_one_file(tmp_path):
+    # the stray quote sends the count to the exact pass, which must keep the long line a record
+    path = tmp_path / "both.csv"
+    with open(path, "wb") as fh:
+        fh.write(H.encode() + f"R1,{V1},2021-01-05,1\n".encode())
+        fh.write(f"R2,{V1},2021-01-05,".encode() + b"9" * (2 << 20) + b"\n")
+        fh.write(f'R3,{V1},2021-01-06,3,王"五\n'.replace(",王", "").encode())
+        fh.write(f'R4,{V1},王"五,4\nR5,{V1},2021-01-07,5\n'.encode())
+    con = duckdb.connect()
+    [s] = readers.read_file(con, path, recognise=ingest.recogniser(None),
+                            limits=LimitsConfig(max_line_mib=1))
+    assert s.read == 5 and [m[0] for m in s.malformed] == [3]
+    assert con.execute(f"SELECT _line, c0 FROM {s.table} ORDER BY _line").fetchall() == [
+        (2, "R1"), (4, "R3"), (5, "R4"), (6, "R5")]
+    con.close()
