@@ -63,6 +63,7 @@ def test_folder_reports_sheet_without_header_and_unrecognised_file(tmp_path):
         f"{folder / 'z.csv'}: skipped: not recognised: binary file, not a text export "
         "(NUL bytes)",
         "total: read 53 = loaded 1 + duplicates 0 + rejected 52",
+        "rejected rows: `crmtool rejects`; how a file is read: `crmtool inspect FILE`",
         "crmtool: warning: 3 file(s) or sheet(s) not recognised and not loaded (52 rows "
         "rejected: no header); see the lines above and `crmtool rejects`"]
     con = duckdb.connect(str(tmp_path / "crm.duckdb"), read_only=True)
