@@ -91,7 +91,7 @@ class Unread:
     sheet: str | None
     read: int
     table: str
-    message: str  # the one-line error when the file was named explicitly
+    message: str  # the one-line error (without the file) when the file was named explicitly
     reason: str = NO_HEADER
 
 
@@ -522,7 +522,7 @@ def _read_csv(con: duckdb.DuckDBPyConnection, path: Path, recognise: Recognise,
     except NoHeader as e:
         if strict:
             raise
-        return _unread_text(con, path, source, scan, str(e))
+        return _unread_text(con, path, source, scan, str(e).removeprefix(f"{path}: "))
     headers = [c.strip() for c in cells]
     args = (con, path, source, delim, headers, h_start, h_end, encoding, max_line)
     try:
