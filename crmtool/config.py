@@ -163,6 +163,18 @@ class DefaultsConfig:
 
 
 @dataclass
+class LimitsConfig:
+    """What a file may make the readers allocate (docs/robustness.md 'Limits')."""
+
+    max_line_mib: int = 16  # a longer CSV line is a reject (read in bounded memory)
+    max_cells: int = 50_000_000  # cells a workbook sheet may declare (rows x columns)
+    max_part_mib: int = 2048  # uncompressed size of one part of an .xlsx zip
+    max_zip_ratio: int = 200  # uncompressed : compressed size of one part
+    max_cell_chars: int = 32_767  # characters in one workbook cell (Excel's own limit)
+    max_span: int = 1_000  # colspan / rowspan in an HTML ".xls" table
+
+
+@dataclass
 class Config:
     own_dealers: list[str] = field(default_factory=lambda: ["D001"])
     own_region: str = ""
@@ -184,6 +196,7 @@ class Config:
     care: CareConfig = field(default_factory=CareConfig)
     retention: RetentionConfig = field(default_factory=RetentionConfig)
     forecast: ForecastConfig = field(default_factory=ForecastConfig)
+    limits: LimitsConfig = field(default_factory=LimitsConfig)
     # [columns.<table>] field = ["extra header", ...]
     columns: dict[str, dict[str, list[str]]] = field(default_factory=dict)
     # [values.<kind>] code = ["extra raw value", ...]   (kind: ro_type, payer, sale_channel ...)
@@ -310,6 +323,9 @@ def _validate(cfg: Config) -> Config:
         if payer not in payers:
             raise ConfigError(f"config key 'defaults.payer_by_ro_type.{rt}' must be one of: "
                               f"{', '.join(sorted(payers))}")
+    for f in fields(cfg.limits):
+        if getattr(cfg.limits, f.name) < 1:
+            raise ConfigError(f"config key 'limits.{f.name}' must be a positive number")
     return cfg
 
 

@@ -38,6 +38,7 @@ COMMENTS = {
     "insurance": "insurance renewal list",
     "loyal": "loyal-customer campaign",
     "winback": "win-back campaign",
+    "limits": "what a file may make the readers allocate (docs/robustness.md)",
     "columns": "extra header names, e.g. [columns.repair_orders] ro_id = [\"单据编号\"]",
     "values": "extra code values, e.g. [values.ro_type] maintenance = [\"15K保养\"]",
 }

@@ -19,7 +19,7 @@ import duckdb
 
 from . import detect as detection
 from . import forget as forgetting
-from . import history, ro_rules, schema
+from . import history, ro_rules, schema, scratch
 from .config import Config
 from .db import first_row
 from .detect import Detection, detect_kind, feed_fields, is_header, map_fields
@@ -54,8 +54,10 @@ class SheetResult:
     duplicates: int = 0
     rejected: int = 0
     totals: int = 0
-    skipped: str | None = None  # 'already loaded'
+    skipped: str | None = None  # 'already loaded', or why a file in a folder was not read
     loaded_in: int | None = None  # skipped: the load that has these bytes
+    unread: str | None = None  # 'no header': every row rejected (rules §16)
+    repeated: list[int] = field(default_factory=list)  # lines that repeat the header
     forgotten: int = 0  # rows of people deleted on request (PIPL), counted as rejected
     fed: dict[str, int] = field(default_factory=dict)  # combined file: new rows per table
     detection: Detection | None = None  # why this kind (detect.detect_kind)
@@ -71,10 +73,16 @@ class SheetResult:
         if self.skipped:
             hint = f" in load {self.loaded_in}; --force loads it again" if self.loaded_in else ""
             return f"{self.label}: skipped: {self.skipped}{hint}"
+        if self.unread:
+            return f"{self.label}: read {self.read} = rejected {self.rejected}: {self.unread}"
         line = (f"{self.label}: read {self.read} = loaded {self.loaded} + duplicates "
                 f"{self.duplicates} + rejected {self.rejected} ({self.kind})")
         if self.forgotten:
             line += f"; forgotten: {self.forgotten} rows not loaded"
+        if self.repeated:
+            shown = ", ".join(map(str, self.repeated[:5])) + (
+                ", …" if len(self.repeated) > 5 else "")
+            line += f"; header repeated on line {shown} (rejected)"
         if self.fed:
             line += "; also fed: " + ", ".join(f"{t} +{n}" for t, n in self.fed.items())
         for note in self.notes:
@@ -654,6 +662,8 @@ def load_sheet(con: duckdb.DuckDBPyConnection, sheet: Any, config: Config, load_
                sha: str, *, kind: str | None = None, file: str | None = None,
                as_of: dt.date | None = None) -> SheetResult:
     """One raw sheet (readers.RawSheet) -> its table, rejects, flags and a row in loads."""
+    from . import readers
+
     file = file or str(sheet.file)
     det = detect_kind(sheet.headers, config, kind)
     table = det.kind
@@ -676,6 +686,7 @@ def load_sheet(con: duckdb.DuckDBPyConnection, sheet: Any, config: Config, load_
     bad, scrubbed = scrub_rejects(con, bad, config)
     res.forgotten += scrubbed
     bad += [(line, "totals", "totals row", raw) for line, raw in sheet.totals]
+    bad += [(line, "repeated", readers.REPEATED_HEADER, raw) for line, raw in sheet.repeated]
     if bad:
         con.executemany("INSERT INTO rejects VALUES (?, ?, ?, ?, ?, ?)",
                         [[load_id, file, line, table, reason, raw]
@@ -695,6 +706,7 @@ def load_sheet(con: duckdb.DuckDBPyConnection, sheet: Any, config: Config, load_
     res.loaded, res.duplicates = upsert(con, table, file, load_id, config)
     res.fed = feed_owners(con, sheet, config, load_id, file, table)
     res.totals = len(sheet.totals)
+    res.repeated = [line for line, _ in sheet.repeated]
     res.rejected = rejected + len(bad)
     if res.read != res.loaded + res.duplicates + res.rejected:  # never lose a row silently
         raise CrmError(f"internal count mismatch: read {res.read} = loaded {res.loaded} + "
@@ -771,8 +783,11 @@ def load(con: duckdb.DuckDBPyConnection, paths: Iterable[str | os.PathLike[str]]
 
     if kind is not None and kind not in schema.TABLES:
         raise CrmError(f"unknown kind '{kind}'; one of: {', '.join(schema.TABLES)}")
+    paths = list(paths)
     files = expand(paths)
+    explicit = {p for p in map(Path, paths) if not p.is_dir()}  # named, not found in a folder
     recognise = recogniser(config, kind)
+    work = scratch.make(scratch.database_folder(con))
     con.execute("BEGIN TRANSACTION")
     try:
         parsers.install(con, config)
@@ -792,11 +807,20 @@ def load(con: duckdb.DuckDBPyConnection, paths: Iterable[str | os.PathLike[str]]
                 continue
             seen.add(sha)
             try:
-                sheets = readers.read_file(con, path, recognise=recognise)
+                sheets = readers.read_file(con, path, recognise=recognise, limits=config.limits,
+                                           work=work, strict=path in explicit)
                 for sheet in sheets:
+                    if isinstance(sheet, readers.Unread):
+                        result.sheets.append(load_unread(con, sheet, load_id, sha, name))
+                        continue
                     result.sheets.append(
                         load_sheet(con, sheet, config, load_id, sha, kind=kind, file=name,
                                    as_of=as_of))
+            except readers.Unrecognised as e:
+                if path in explicit:
+                    raise
+                why = str(e).removeprefix(f"{path}: ")
+                result.sheets.append(SheetResult(file=name, skipped=f"not recognised: {why}"))
             except duckdb.InterruptException:  # Ctrl-C / SIGTERM inside a query
                 raise KeyboardInterrupt from None
             except duckdb.Error as e:
@@ -810,7 +834,23 @@ def load(con: duckdb.DuckDBPyConnection, paths: Iterable[str | os.PathLike[str]]
     except BaseException:
         con.execute("ROLLBACK")
         raise
+    finally:
+        scratch.remove(work)
     return result
+
+
+def load_unread(con: duckdb.DuckDBPyConnection, sheet: Any, load_id: int, sha: str,
+                file: str) -> SheetResult:
+    """A sheet found in a folder without a recognisable header (readers.Unread): every row
+    is a reject, recorded like any load so that read = rejected adds up (rules §16)."""
+    res = SheetResult(file=file, sheet=sheet.sheet, read=sheet.read, rejected=sheet.read,
+                      unread=sheet.reason)
+    con.execute(f"INSERT INTO rejects SELECT ?, ?, _line, NULL, ?, _raw FROM {sheet.table}",
+                [load_id, file, sheet.reason])
+    con.execute("INSERT INTO loads VALUES (?, ?, ?, NULL, ?, current_timestamp::TIMESTAMP, "
+                "?, 0, 0, ?, 0)", [load_id, file, sha, sheet.sheet, sheet.read, sheet.read])
+    con.execute(f"DROP TABLE IF EXISTS {sheet.table}")
+    return res
 
 
 def data_quality(con: duckdb.DuckDBPyConnection) -> dict[str, int]:

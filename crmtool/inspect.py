@@ -407,7 +407,13 @@ def inspect(paths: Iterable[str | os.PathLike[str]], config: Config, *,
             report = FileReport(str(path))
             parsers.install(con, config)
             try:
-                for sheet in readers.read_file(con, path, recognise=recognise):
+                sheets = readers.read_file(con, path, recognise=recognise, strict=False)
+                for sheet in sheets:
+                    if isinstance(sheet, readers.Unread):  # the load line says what happens
+                        con.execute(f"DROP TABLE IF EXISTS {sheet.table}")
+                        if all(isinstance(s, readers.Unread) for s in sheets):
+                            report.error = f"{path}: {sheet.message}"
+                        continue
                     try:
                         report.sheets.append(sheet_report(con, sheet, config, kind))
                     finally:

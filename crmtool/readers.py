@@ -21,12 +21,11 @@ from __future__ import annotations
 import codecs
 import csv
 import io
-import os
 import re
 import subprocess
-import tempfile
 import uuid
 import zipfile
+import zlib
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -34,6 +33,8 @@ from pathlib import Path
 import duckdb
 import polars as pl
 
+from . import html_tables, scratch, workbook_guard
+from .config import LimitsConfig
 from .db import first_row
 from .errors import CrmError
 
@@ -45,13 +46,26 @@ TOTALS = re.compile(r"\s*(合计|总计|小计)[\s:：]*")
 TOTALS_SQL = r"^\s*(合计|总计|小计)[\s:：]*$"
 ZIP_MAGIC = b"PK\x03\x04"
 OLE_MAGIC = b"\xd0\xcf\x11\xe0"
+UTF16_BOMS = (b"\xff\xfe", b"\xfe\xff")
+REPEATED_HEADER = "repeated header row"
+NO_HEADER = "no header"
 _KEEP = bytes([ord('"'), ord("\n")])
 _DROP = bytes(b for b in range(256) if b not in _KEEP)
 _ODD_LINE = re.compile(rb'(?m)^(?:"")*"$')  # a line (of the reduced text) with an odd quote count
 _BLANK = re.compile(rb"\n(?=[ \t]*\r?\n)")  # in "\n" + text: a blank line starts here
+RAW_HEAD = 200  # characters of an over-long line kept as its reject's raw text
 
 Recognise = Callable[[list[str]], bool]
 Progress = Callable[[int, int], None] | None
+
+
+class Unrecognised(CrmError):
+    """The file is not an export crmtool can read at all (empty, binary, undecodable, not a
+    workbook, no recognisable header): a folder load skips it with a warning (rules §16)."""
+
+
+class NoHeader(Unrecognised):
+    """No row of the first 20 is a recognisable header."""
 
 
 @dataclass
@@ -65,15 +79,39 @@ class RawSheet:
     malformed: list[tuple[int, str, str]] = field(default_factory=list)
     totals: list[tuple[int, str]] = field(default_factory=list)
     encoding: str | None = None
+    repeated: list[tuple[int, str]] = field(default_factory=list)  # header rows met again
+
+
+@dataclass
+class Unread:
+    """A sheet (or text file) with data but no recognisable header: every non-blank row is
+    a reject (rules §16: `read N = rejected N: no header`). ``table`` holds (_line, _raw)."""
+
+    file: Path
+    sheet: str | None
+    read: int
+    table: str
+    message: str  # the one-line error (without the file) when the file was named explicitly
+    reason: str = NO_HEADER
 
 
 def read_file(con: duckdb.DuckDBPyConnection, path: Path, *, recognise: Recognise,
-              progress: Progress = None, chunk_size: int = CHUNK) -> list[RawSheet]:
+              progress: Progress = None, chunk_size: int = CHUNK,
+              limits: LimitsConfig | None = None, work: Path | None = None,
+              strict: bool = True) -> list[RawSheet | Unread]:
     """Read one CSV / Excel / HTML-or-XML ".xls" file into TEMP tables, one per sheet.
 
-    The kind is decided by content (zip or OLE2 magic -> workbook, leading '<' -> markup),
-    not by name; an .xlsx that is not a zip is an error."""
+    The kind is decided by content (zip or OLE2 magic -> workbook, leading '<' -> markup,
+    a UTF-16 BOM -> Excel's "Unicode text"), not by name; an .xlsx that is not a zip is an
+    error. A sheet without a recognisable header is an error when `strict` (the file was
+    named explicitly), else an :class:`Unread`. Temporary copies go to `work` (a private
+    folder, see crmtool.scratch); without one, a work folder beside the database is used."""
     path = Path(path)
+    limits = limits or LimitsConfig()
+    if work is None:
+        with scratch.workdir(scratch.database_folder(con)) as w:
+            return read_file(con, path, recognise=recognise, progress=progress,
+                             chunk_size=chunk_size, limits=limits, work=w, strict=strict)
     try:
         size = path.stat().st_size
         with open(path, "rb") as fh:
@@ -81,18 +119,21 @@ def read_file(con: duckdb.DuckDBPyConnection, path: Path, *, recognise: Recognis
     except OSError as e:
         raise CrmError(f"cannot read file: {e.strerror or e}", file=str(path)) from None
     if size == 0:
-        raise CrmError("file is empty", file=str(path))
+        raise Unrecognised("file is empty", file=str(path))
     if head.startswith(ZIP_MAGIC) or head.startswith(OLE_MAGIC):
-        return _read_workbook(con, path, recognise)
+        return _read_workbook(con, path, recognise, limits, strict)
     if path.suffix.lower() in (".xlsx", ".xlsm"):
-        raise CrmError("not an Excel workbook (an .xlsx file must be a zip archive)",
-                       file=str(path))
+        raise Unrecognised("not an Excel workbook (an .xlsx file must be a zip archive)",
+                           file=str(path))
+    if head.startswith(UTF16_BOMS):  # Excel's "Unicode text": UTF-16, tab-separated
+        return [_read_csv(con, path, recognise, progress, chunk_size, size, limits, work,
+                          strict, forced="utf-16")]
     lead = head.lstrip(b"\xef\xbb\xbf \t\r\n")[:20].lower()
     if re.match(rb"<(\?xml|!doctype|html|table|!--|head|body|meta)", lead):
-        return _read_markup(con, path, recognise)
+        return _read_markup(con, path, recognise, limits, strict)
     if b"\x00" in head:
-        raise CrmError("binary file, not a text export (NUL bytes)", file=str(path))
-    return [_read_csv(con, path, recognise, progress, chunk_size, size)]
+        raise Unrecognised("binary file, not a text export (NUL bytes)", file=str(path))
+    return [_read_csv(con, path, recognise, progress, chunk_size, size, limits, work, strict)]
 
 
 # --------------------------------------------------------------------------- CSV: the byte pass
@@ -102,25 +143,45 @@ class _Scan:
 
     A line with an odd number of '"' opens or closes a quoted field (the escape is a doubled
     quote), so the lines in between continue one record. Records the blank lines (empty or
-    spaces/tabs only, outside quotes) and the multi-line records as (start line, extra lines)."""
+    spaces/tabs only, outside quotes) and the multi-line records as (start line, extra lines).
+    A line longer than `max_line` bytes is never held in memory: it is recorded in `long`
+    with its first bytes and ends any quoted field. This fast pass assumes a quote opens a
+    field; :func:`_precise_scan` is the exact one (stray quotes inside unquoted fields)."""
 
-    def __init__(self) -> None:
+    def __init__(self, max_line: int = 1 << 62) -> None:
         self.lines = 0
         self.in_quote = False
         self.open_line = 0
         self.blanks: list[int] = []
         self.spans: list[tuple[int, int]] = []
+        self.long: list[tuple[int, bytes]] = []
         self.unterminated: int | None = None
+        self.max_line = max_line
         self._tail = b""
+        self._skipping = False
 
     def feed(self, data: bytes) -> None:
+        if self._skipping:  # inside an over-long line: drop bytes up to its end
+            nl = data.find(b"\n")
+            if nl < 0:
+                return
+            self._skipping = False
+            self.lines += 1
+            data = data[nl + 1:]
         data = self._tail + data
         cut = data.rfind(b"\n") + 1
         self._tail = data[cut:]
         if cut:
             self._block(data[:cut] if cut < len(data) else data)
+        if len(self._tail) > self.max_line:
+            self._long_line(self._tail)
+            self._tail = b""
+            self._skipping = True
 
     def finish(self) -> None:
+        if self._skipping:
+            self._skipping = False
+            self.lines += 1
         if self._tail:
             self._block(self._tail + b"\n")
             self._tail = b""
@@ -132,7 +193,37 @@ class _Scan:
             inside = {ln for s, k in self.spans for ln in range(s + 1, s + k + 1)}
             self.blanks = [b for b in self.blanks if b not in inside]
 
+    def _long_line(self, start: bytes) -> None:
+        """An over-long line begins (line number self.lines + 1): a record of its own."""
+        if self.in_quote:  # it ends the quoted field that was open
+            self.spans.append((self.open_line, self.lines - self.open_line))
+            self.in_quote = False
+        self.long.append((self.lines + 1, start[:RAW_HEAD * 4]))
+
     def _block(self, block: bytes) -> None:
+        if len(block) > self.max_line + 1 and self._maybe_long(block):
+            lengths = list(map(len, block.split(b"\n")))
+            if max(lengths) > self.max_line:  # cut around the over-long complete lines
+                pos = 0
+                for n in lengths[:-1]:
+                    if n > self.max_line:
+                        self._plain(block[:pos])
+                        self._long_line(block[pos:pos + n])
+                        self.lines += 1
+                        self._block(block[pos + n + 1:])
+                        return
+                    pos += n + 1
+        self._plain(block)
+
+    def _maybe_long(self, block: bytes) -> bool:
+        """A line longer than max_line covers a whole aligned window of half that size: a few
+        `find` calls rule long lines out before splitting the block."""
+        w = max(self.max_line // 2, 1)
+        return any(block.find(b"\n", k, k + w) < 0 for k in range(0, len(block) - w + 1, w))
+
+    def _plain(self, block: bytes) -> None:
+        if not block:
+            return
         base = self.lines
         if self.in_quote or b'"' in block:
             reduced = block.translate(None, _DROP)
@@ -154,6 +245,69 @@ class _Scan:
         self.lines = base + block.count(b"\n")
 
 
+def _line_ends_quoted(line: bytes, delim: int, inside: bool) -> bool:
+    """Whether a record is inside a quoted field after this line, read as DuckDB reads it: a
+    quote opens a field only at its start (after spaces), a quote inside an unquoted field is
+    data, a closing quote followed by anything but a delimiter ends the record (rejected)."""
+    i, n, start = 0, len(line), not inside
+    while i < n:
+        if inside:
+            j = line.find(b'"', i)
+            if j < 0:
+                return True
+            if line[j + 1:j + 2] == b'"':
+                i = j + 2
+                continue
+            if j + 1 < n and line[j + 1] == delim:
+                inside, start, i = False, True, j + 2
+                continue
+            return False  # end of line, or "unquoted value": the record ends here
+        k = i
+        if start:
+            while k < n and line[k] == 32:
+                k += 1
+            if k < n and line[k] == 34:
+                inside, i = True, k + 1
+                continue
+        j = line.find(bytes([delim]), k)
+        if j < 0:
+            return False
+        i, start = j + 1, True
+    return inside
+
+
+def _precise_scan(source: Path, delim: str, max_line: int) -> _Scan:
+    """The record structure line by line with the delimiter known (see _line_ends_quoted);
+    slower than _Scan's pass, used when that pass and DuckDB disagree."""
+    scan = _Scan(max_line)
+    d = ord(delim)
+    with open(source, "rb") as fh:
+        while True:
+            line = fh.readline(max_line + 2)
+            if not line:
+                break
+            if len(line.rstrip(b"\r\n")) > max_line:
+                scan._long_line(line)
+                while line and not line.endswith(b"\n"):
+                    line = fh.readline(1 << 20)
+                scan.lines += 1
+                continue
+            scan.lines += 1
+            ln = scan.lines
+            if not scan.in_quote and not line.strip(b" \t\r\n"):
+                scan.blanks.append(ln)
+                continue
+            was = scan.in_quote
+            now = _line_ends_quoted(line.rstrip(b"\r\n"), d, was)
+            if now and not was:
+                scan.open_line = ln
+            elif was and not now:
+                scan.spans.append((scan.open_line, ln - scan.open_line))
+            scan.in_quote = now
+    scan.finish()
+    return scan
+
+
 def _utf8_pass(path: Path, scan: _Scan, progress: Progress, chunk: int, size: int
                ) -> tuple[bool, bool]:
     """Validate UTF-8 over the whole file while scanning it: (valid, needs LF line ends).
@@ -164,7 +318,8 @@ def _utf8_pass(path: Path, scan: _Scan, progress: Progress, chunk: int, size: in
     with open(path, "rb") as fh:
         while data := fh.read(chunk):
             if b"\x00" in data:
-                raise CrmError("binary file, not a text export (NUL bytes)", file=str(path))
+                raise Unrecognised("binary file, not a text export (NUL bytes)",
+                                   file=str(path))
             try:
                 if not data.isascii():
                     dec.decode(data)
@@ -208,7 +363,8 @@ def _transcode(path: Path, encoding: str, out: io.BufferedWriter, scan: _Scan,
             except UnicodeDecodeError:
                 return False
             if "\x00" in text:
-                raise CrmError("binary file, not a text export (NUL bytes)", file=str(path))
+                raise Unrecognised("binary file, not a text export (NUL bytes)",
+                                   file=str(path))
             carry = ""
             if data and text.endswith("\r"):
                 text, carry = text[:-1], "\r"
@@ -260,86 +416,208 @@ def _find_header(text: str, complete: bool, recognise: Recognise, path: Path
         if recs and len(recs[0][2]) > len(first_cells):
             first_cells = recs[0][2]
         for i, rec in enumerate(recs[:HEADER_ROWS]):
-            if recognise([c.strip() for c in rec[2]]):
+            header, used = _header_at([[c.strip() for c in r[2]] for r in recs[i:i + 2]],
+                                      recognise)
+            if header is not None:
                 n = len(rec[2])
-                after = recs[i + 1: i + 21]
+                after = recs[i + used: i + used + 20]
                 fit = sum(len(r[2]) == n for r in after) / len(after) if after else 1.0
                 score = (fit, n, -rank)
                 if best is None or score > best[0]:
-                    best = (score, d, rec)
+                    best = (score, d, (rec[0], recs[i + used - 1][1], header))
                 break
     if best is None:
         if not text.strip():
-            raise CrmError("file is empty (only blank lines)", file=str(path))
+            raise Unrecognised("file is empty (only blank lines)", file=str(path))
         shown = " | ".join(c.strip() for c in first_cells)
         shown = shown if len(shown) <= 80 else shown[:77] + "..."
-        raise CrmError(f"no recognisable header in the first {HEADER_ROWS} rows "
+        raise NoHeader(f"no recognisable header in the first {HEADER_ROWS} rows "
                        f"(first row: {shown})", file=str(path))
     _, d, (start, end, cells) = best
     return d, start, end, cells
 
 
+def _header_at(rows: list[list[str]], recognise: Recognise) -> tuple[list[str] | None, int]:
+    """(header, rows it takes) when rows[0] starts a header: one row, or two when rows[1]
+    names the fields under a group of rows[0] (see _merge_header); (None, 0) otherwise."""
+    merged = _merge_header(rows[0], rows[1]) if len(rows) > 1 else None
+    if merged is not None and recognise(merged):
+        return merged, 2
+    if recognise(rows[0]):
+        return rows[0], 1
+    return None, 0
+
+
+_NUMBERISH = re.compile(r"[\d\s.,:/+\-]*")
+
+
+def _merge_header(top: list[str], below: list[str]) -> list[str] | None:
+    """A two-row merged header (common in Chinese exports): a group cell over several field
+    cells (费用 over 工时费 | 材料费) and the other headers merged down (empty below). The
+    field row names the columns under a group; elsewhere the top row does. None when `below`
+    is not such a row: it has a cell under a single (ungrouped) header, a number, or no
+    cell under a group."""
+    width = max(len(top), len(below))
+    top = top + [""] * (width - len(top))
+    below = below + [""] * (width - len(below))
+    below = ["" if b == t else b for b, t in zip(below, top, strict=True)]  # a rowspan's copy
+    if not any(below) or any(_NUMBERISH.fullmatch(c) for c in below if c):
+        return None
+    starts = [i for i, t in enumerate(top) if t] + [width]
+    grouped = False
+    for a, b in zip(starts, starts[1:], strict=False):
+        if b - a == 1 and below[a]:
+            return None  # a value under a single header: a data row
+        if b - a > 1 and any(below[a:b]):
+            grouped = True
+    if not grouped or all(below[i] or not top[i] for i in range(width)):
+        return None  # no header merged down: `below` is a header of its own
+    return [below[i] or top[i] for i in range(width)]
+
+
 # ----------------------------------------------------------------------------- CSV: the read
 
 def _read_csv(con: duckdb.DuckDBPyConnection, path: Path, recognise: Recognise,
-              progress: Progress, chunk: int, size: int) -> RawSheet:
-    tmp: str | None = None
-    try:
-        scan = _Scan()
+              progress: Progress, chunk: int, size: int, limits: LimitsConfig, work: Path,
+              strict: bool, forced: str | None = None) -> RawSheet | Unread:
+    max_line = limits.max_line_mib << 20
+    scan = _Scan(max_line)
+    if forced:  # UTF-16: always rewritten as UTF-8
+        valid, lone_cr, encoding = False, False, forced
+    else:
         valid, lone_cr = _utf8_pass(path, scan, progress, chunk, size)
         with open(path, "rb") as fh:
             bom = fh.read(3) == b"\xef\xbb\xbf"
         encoding = ("utf-8-sig" if bom else "utf-8") if valid else "gb18030"
-        source = path
-        if not valid and (tmp := _iconv(path)):  # glibc's iconv: ~4x Python's codec
-            scan, tsize = _Scan(), os.path.getsize(tmp)
-            scaled = (lambda d, _: progress(d * size // tsize, size)) if progress else None
-            ok, lone_cr = _utf8_pass(Path(tmp), scan, scaled, chunk, tsize)
-            if ok and not lone_cr:
-                source = Path(tmp)
-            else:  # lone CR line ends: the Python rewrite below also fixes those
-                os.unlink(tmp)
-                tmp, scan = None, _Scan()
-        if source == path and (not valid or lone_cr):
-            fd, tmp = tempfile.mkstemp(prefix="crmtool-", suffix=".csv")
-            scan = _Scan()
-            with os.fdopen(fd, "wb") as out:
-                ok = _transcode(path, "utf-8" if valid else "gb18030", out, scan, progress,
-                                chunk, size)
-            if not ok:
-                raise CrmError("cannot decode the file: neither UTF-8 nor GB18030/GBK",
-                               file=str(path))
-            source = Path(tmp)
-        if len(scan.blanks) >= scan.lines:
-            raise CrmError("file is empty (only blank lines)", file=str(path))
-        with open(source, "rb") as fh:
-            raw = fh.read(HEAD_BYTES)
-        complete = len(raw) < HEAD_BYTES
-        text = raw.decode("utf-8", errors="ignore").removeprefix("\ufeff")
+    source = path
+    if not valid and not forced and (tmp := _iconv(path, work)):  # glibc's iconv: ~4x Python's
+        scan, tsize = _Scan(max_line), tmp.stat().st_size
+        scaled = (lambda d, _: progress(d * size // tsize, size)) if progress else None
+        ok, lone_cr = _utf8_pass(tmp, scan, scaled, chunk, tsize)
+        if ok and not lone_cr:
+            source = tmp
+        else:  # lone CR line ends: the Python rewrite below also fixes those
+            tmp.unlink()
+            scan = _Scan(max_line)
+    if source == path and (not valid or lone_cr):
+        tmp = _temp(work)
+        scan = _Scan(max_line)
+        with open(tmp, "wb") as out:
+            ok = _transcode(path, "utf-8" if valid else encoding, out, scan, progress, chunk,
+                            size)
+        if not ok:
+            raise Unrecognised(f"cannot decode the file: neither UTF-8 nor "
+                               f"{'UTF-16' if forced else 'GB18030/GBK'}", file=str(path))
+        source = tmp
+    if len(scan.blanks) >= scan.lines:
+        raise Unrecognised("file is empty (only blank lines)", file=str(path))
+    if scan.long:  # DuckDB reads a copy where the over-long lines are blank
+        source = _blank_lines(source, {ln for ln, _ in scan.long}, work, chunk)
+    with open(source, "rb") as fh:
+        raw = fh.read(HEAD_BYTES)
+    complete = len(raw) < HEAD_BYTES
+    text = raw.decode("utf-8", errors="ignore").removeprefix("\ufeff")
+    try:
         delim, h_start, h_end, cells = _find_header(text, complete, recognise, path)
-        headers = [c.strip() for c in cells]
-        return _duck_csv(con, path, source, scan, delim, headers, h_start, h_end, encoding)
-    finally:
-        if tmp:
-            try:
-                os.unlink(tmp)
-            except OSError:
-                pass
+    except NoHeader as e:
+        if strict:
+            raise
+        return _unread_text(con, path, source, scan, str(e).removeprefix(f"{path}: "))
+    headers = [c.strip() for c in cells]
+    args = (con, path, source, delim, headers, h_start, h_end, encoding, max_line)
+    try:
+        return _duck_csv(*args, scan)
+    except _Mismatch:  # the fast pass misread a stray quote: count again, exactly
+        exact = _precise_scan(source, delim, max_line)
+        exact.long = scan.long  # blank in the copy DuckDB reads, records all the same
+        long = {ln for ln, _ in scan.long}
+        exact.blanks = [b for b in exact.blanks if b not in long]
+        try:
+            return _duck_csv(*args, exact)
+        except _Mismatch as e:
+            raise CrmError(str(e), file=str(path)) from None
 
 
-def _iconv(path: Path) -> str | None:
+class _Mismatch(Exception):
+    """Our count of records and DuckDB's rows disagree."""
+
+
+def _temp(work: Path, suffix: str = ".csv") -> Path:
+    return work / f"{uuid.uuid4().hex[:12]}{suffix}"
+
+
+def _blank_lines(source: Path, lines: set[int], work: Path, chunk: int) -> Path:
+    """A copy of `source` whose given (over-long) lines are empty, streamed in bounded memory."""
+    out_path = _temp(work)
+    line, skipping = 1, False
+    with open(source, "rb") as fh, open(out_path, "wb") as out:
+        while data := fh.read(chunk):
+            pos = 0
+            while pos < len(data):
+                nl = data.find(b"\n", pos)
+                end = len(data) if nl < 0 else nl + 1
+                if line in lines:
+                    skipping = True
+                if not skipping:
+                    out.write(data[pos:end])
+                elif nl >= 0:
+                    out.write(b"\n")
+                if nl < 0:
+                    break
+                line, skipping, pos = line + 1, False, end
+    return out_path
+
+
+def _unread_text(con: duckdb.DuckDBPyConnection, path: Path, source: Path, scan: _Scan,
+                 message: str) -> Unread:
+    """A text file without a recognisable header: its records (non-blank lines outside
+    quoted fields) become rejects with their first line as raw text."""
+    skip = set(scan.blanks) | {ln for s, k in scan.spans for ln in range(s + 1, s + k + 1)}
+    long = dict(scan.long)
+    name = f"raw_{uuid.uuid4().hex[:12]}"
+    con.execute(f"CREATE TEMP TABLE {name} (_line BIGINT, _raw VARCHAR)")
+    batch: list[tuple[int, str]] = []
+
+    def flush() -> None:
+        if batch:
+            frame = pl.DataFrame(batch, schema={"_line": pl.Int64, "_raw": pl.String},
+                                 orient="row")
+            con.register(f"{name}_v", frame)
+            con.execute(f"INSERT INTO {name} SELECT * FROM {name}_v")
+            con.unregister(f"{name}_v")
+            batch.clear()
+
+    with open(source, "rb") as fh:
+        for ln in range(1, scan.lines + 1):
+            line = fh.readline(RAW_HEAD * 4 + 2)
+            while line and not line.endswith(b"\n") and len(line) > RAW_HEAD * 4:
+                rest = fh.readline(1 << 20)  # the rest of a long line: not kept
+                if not rest or rest.endswith(b"\n"):
+                    break
+            if ln in skip:
+                continue
+            text = (long.get(ln) or line).decode("utf-8", errors="replace")
+            batch.append((ln, text.rstrip("\r\n")[:RAW_HEAD * 5]))
+            if len(batch) >= 50_000:
+                flush()
+    flush()
+    read = first_row(con, f"SELECT count(*) FROM {name}")[0]
+    return Unread(path, None, int(read), name, message)
+
+
+def _iconv(path: Path, work: Path) -> Path | None:
     """The GB18030 file as a temporary UTF-8 file through `iconv` (None: no iconv, or it
     failed; the caller then transcodes in Python, which also names a decoding error)."""
-    fd, tmp = tempfile.mkstemp(prefix="crmtool-", suffix=".csv")
+    tmp = _temp(work)
     try:
-        with os.fdopen(fd, "wb") as out:
+        with open(tmp, "wb") as out:
             done = subprocess.run(["iconv", "-f", "GB18030", "-t", "UTF-8", str(path)],
                                   stdout=out, stderr=subprocess.DEVNULL, check=False)
         if done.returncode == 0:
             return tmp
     except OSError:
         pass
-    os.unlink(tmp)
+    tmp.unlink(missing_ok=True)
     return None
 
 
@@ -375,19 +653,22 @@ def _lines_table(con: duckdb.DuckDBPyConnection, name: str, first: int, last: in
     return f"DROP TABLE {name}"
 
 
-def _duck_csv(con: duckdb.DuckDBPyConnection, path: Path, source: Path, scan: _Scan,
-              delim: str, headers: list[str], h_start: int, h_end: int,
-              encoding: str) -> RawSheet:
+def _duck_csv(con: duckdb.DuckDBPyConnection, path: Path, source: Path, delim: str,
+              headers: list[str], h_start: int, h_end: int, encoding: str, max_line: int,
+              scan: _Scan) -> RawSheet:
     n = len(headers)
     name = f"raw_{uuid.uuid4().hex[:12]}"
     rj, rs, lines = f"{name}_rj", f"{name}_rs", f"{name}_ln"
     cont = [ln for s, k in scan.spans if s > h_end for ln in range(s + 1, s + k + 1)]
+    long = [(ln, head) for ln, head in scan.long if ln > h_end]
+    # lines DuckDB skips: blank ones (and the over-long ones, blank in its copy) unless it
+    # returns them as rows (one column)
     blanks = [b for b in scan.blanks if b > h_end]
-    # record starts (with blank lines when DuckDB returns them as rows: one column)
-    drop = _lines_table(con, lines, h_end + 1, scan.lines, cont + (blanks if n > 1 else []))
+    empty = blanks + [ln for ln, _ in long]
+    drop = _lines_table(con, lines, h_end + 1, scan.lines, cont + (empty if n > 1 else []))
     read = scan.lines - h_end - len(cont) - len(blanks)
     columns = "{" + ", ".join(f"'c{i}': 'VARCHAR'" for i in range(n)) + "}"
-    longest = max([k for _, k in scan.spans] + [0])
+    longest = max(64 << 20, 2 * max_line)
     cols = ", ".join(f"r.c{i}" for i in range(n))
     _create(con, name, n, delim)
     try:
@@ -397,8 +678,8 @@ def _duck_csv(con: duckdb.DuckDBPyConnection, path: Path, source: Path, scan: _S
             f"read_csv({_sql_str(str(source))}, delim={_sql_str(delim)}, "
             f"quote='\"', escape='\"', header=false, skip={h_end}, columns={columns}, "
             f"auto_detect=false, store_rejects=true, rejects_table='{rj}', "
-            f"rejects_scan='{rs}', max_line_size={max(64 << 20, longest)}, "
-            f"buffer_size={max(128 << 20, 2 * longest)})) r "
+            f"rejects_scan='{rs}', max_line_size={longest}, "
+            f"buffer_size={2 * longest})) r "
             f"POSITIONAL JOIN (SELECT l FROM {lines} ORDER BY ord) x WHERE r._k")
         rejects = con.execute(
             f"SELECT line, any_value(error_type)::VARCHAR, any_value(csv_line), "
@@ -428,21 +709,27 @@ def _duck_csv(con: duckdb.DuckDBPyConnection, path: Path, source: Path, scan: _S
         else:
             reason = (message or str(etype)).splitlines()[0]
         malformed.append((line, (text or "").strip("\r\n"), reason))
+    limit = f"line longer than {max_line >> 20} MiB (limits.max_line_mib): not read"
+    malformed += [(ln, head.decode("utf-8", errors="replace")[:RAW_HEAD] + "…", limit)
+                  for ln, head in long]
+    malformed.sort()
     if malformed:  # realign _line: the rows are the record starts without the rejected ones
         con.execute(drop)
         drop = _lines_table(con, lines, h_end + 1, scan.lines,
                      cont + (blanks if n > 1 else []) + [m[0] for m in malformed])
         con.execute(f"UPDATE {name} SET _line = x.l FROM {lines} x WHERE {name}.rowid = x.ord")
     con.execute(drop)
-    if n == 1 and blanks:
-        con.execute(f"DELETE FROM {name} WHERE _line IN ({', '.join(map(str, blanks))})")
+    if n == 1 and empty:
+        con.execute(f"DELETE FROM {name} WHERE _line IN ({', '.join(map(str, empty))})")
     totals = _drop_totals(con, name, n)
+    repeated = _drop_repeated_header(con, name, headers)
     rows = first_row(con, f"SELECT count(*) FROM {name}")[0]
-    if rows + len(malformed) + len(totals) != read:
+    if rows + len(malformed) + len(totals) + len(repeated) != read:
         con.execute(f"DROP TABLE IF EXISTS {name}")
-        raise CrmError(f"records do not add up: counted {read}, read {rows} rows, "
-                       f"{len(malformed)} malformed, {len(totals)} totals", file=str(path))
-    return RawSheet(path, None, headers, h_start, name, read, malformed, totals, encoding)
+        raise _Mismatch(f"records do not add up: counted {read}, read {rows} rows, "
+                        f"{len(malformed)} malformed, {len(totals)} totals")
+    return RawSheet(path, None, headers, h_start, name, read, malformed, totals, encoding,
+                    repeated)
 
 
 def _physical(spans: list[tuple[int, int]], logical: int) -> int:
@@ -465,13 +752,29 @@ def _drop_totals(con: duckdb.DuckDBPyConnection, name: str, n: int) -> list[tupl
     return [(int(a), b) for a, b in totals]
 
 
+def _drop_repeated_header(con: duckdb.DuckDBPyConnection, name: str, headers: list[str]
+                          ) -> list[tuple[int, str]]:
+    """Rows that repeat the header (exports that print it again on every page): dropped and
+    returned as (line, raw); the load counts them as rejects."""
+    named = [(i, h) for i, h in enumerate(headers) if h]
+    if len(named) < 2:
+        return []
+    cond = " AND ".join(f"coalesce(trim(c{i}), '') = {_sql_str(h)}" if h else
+                        f"coalesce(trim(c{i}), '') = ''" for i, h in enumerate(headers))
+    found = con.execute(f"SELECT _line, _raw FROM {name} WHERE {cond} ORDER BY _line").fetchall()
+    if found:
+        con.execute(f"DELETE FROM {name} WHERE {cond}")
+    return [(int(a), b) for a, b in found]
+
+
 # ------------------------------------------------------------------ workbooks and markup tables
 
 def _sheet_from_rows(con: duckdb.DuckDBPyConnection, path: Path, sheet: str | None,
                      frame: pl.DataFrame, lines: list[int], recognise: Recognise
-                     ) -> RawSheet | None:
-    """A sheet's cells (all strings) and each row's line number -> RawSheet, or None when no
-    header is found in its first 20 rows. Empty rows are blank lines (not counted)."""
+                     ) -> RawSheet | Unread | None:
+    """A sheet's cells (all strings) and each row's line number -> RawSheet; an Unread when
+    no header is found in its first 20 rows; None when it has no data. Empty rows are blank
+    lines (not counted)."""
     width = frame.width
     if width == 0 or frame.height == 0:
         return None
@@ -481,19 +784,22 @@ def _sheet_from_rows(con: duckdb.DuckDBPyConnection, path: Path, sheet: str | No
     frame = frame.with_columns(pl.Series("_line", lines, dtype=pl.Int64))
     cells = [f"c{i}" for i in range(width)]
     frame = frame.filter(~pl.all_horizontal(pl.col(cells).is_null()))
-    top = frame.head(HEADER_ROWS)
-    hdr = None
-    for i, row in enumerate(top.select(cells).rows()):
-        if recognise([c or "" for c in row]):
+    if frame.height == 0:
+        return None
+    top = [[c or "" for c in row] for row in frame.head(HEADER_ROWS + 1).select(cells).rows()]
+    hdr, header, used = None, None, 0
+    for i in range(min(HEADER_ROWS, len(top))):
+        header, used = _header_at(top[i:i + 2], recognise)
+        if header is not None:
             hdr = i
             break
-    if hdr is None:
-        return None
-    header_line = int(top["_line"][hdr])
-    header = [c or "" for c in top.select(cells).row(hdr)]
-    data = frame.slice(hdr + 1)
-    used = [i for i in range(width) if data[f"c{i}"].null_count() < data.height]
-    n = max([len(header) - len(list(_trailing_empty(header)))] + [i + 1 for i in used] + [1])
+    if hdr is None or header is None:
+        return _unread_sheet(con, path, sheet, frame, cells, top[0])
+    header_line = int(frame["_line"][hdr])
+    data = frame.slice(hdr + used)
+    used_cols = [i for i in range(width) if data[f"c{i}"].null_count() < data.height]
+    n = max([len(header) - len(list(_trailing_empty(header)))] + [i + 1 for i in used_cols]
+            + [1])
     headers = header[:n]
     data = data.select([f"c{i}" for i in range(n)] + ["_line"])
     first = pl.coalesce([pl.col(f"c{i}") for i in range(min(n, 3))])
@@ -510,9 +816,34 @@ def _sheet_from_rows(con: duckdb.DuckDBPyConnection, path: Path, sheet: str | No
                     f"SELECT * FROM {view}")
     finally:
         con.unregister(view)
+    repeated = _drop_repeated_header(con, name, headers)
     totals = [(int(a), b) for a, b in tot.rows()]
     return RawSheet(path, sheet, headers, header_line, name, data.height + len(totals), [],
-                    totals, None)
+                    totals, None, repeated)
+
+
+def _unread_sheet(con: duckdb.DuckDBPyConnection, path: Path, sheet: str | None,
+                  frame: pl.DataFrame, cells: list[str], first: list[str]) -> Unread:
+    """A sheet with data and no header: its non-empty rows as (_line, _raw)."""
+    name = f"raw_{uuid.uuid4().hex[:12]}"
+    raw = pl.concat_str([pl.col(c).fill_null("") for c in cells], separator=",")
+    rows = frame.select("_line", raw.str.strip_chars_end(",").alias("_raw"))
+    con.register(f"{name}_v", rows)
+    try:
+        con.execute(f"CREATE TEMP TABLE {name} AS SELECT * FROM {name}_v")
+    finally:
+        con.unregister(f"{name}_v")
+    shown = _shown(first)
+    what = f"sheet {sheet!r}" if sheet else "the file"
+    message = (f"{what} has {rows.height} rows and no recognisable header in its first "
+               f"{HEADER_ROWS} rows (first row: {shown}); load its folder instead to report "
+               f"it and load the rest")
+    return Unread(path, sheet, rows.height, name, message)
+
+
+def _shown(cells: list[str]) -> str:
+    shown = " | ".join(c.strip() for c in cells if c is not None).strip(" |")
+    return shown if len(shown) <= 80 else shown[:77] + "..."
 
 
 def _trailing_empty(cells: list[str]) -> Iterator[str]:
@@ -522,23 +853,50 @@ def _trailing_empty(cells: list[str]) -> Iterator[str]:
         yield c
 
 
-def _read_workbook(con: duckdb.DuckDBPyConnection, path: Path, recognise: Recognise
-                   ) -> list[RawSheet]:
+def _sheets_or_error(path: Path, got: list[RawSheet | Unread], strict: bool, what: str,
+                     names: list[str]) -> list[RawSheet | Unread]:
+    """Strict (file named explicitly): any sheet without a header fails the file (§16)."""
+    if not any(isinstance(g, RawSheet) for g in got):
+        message = f"no {what} a recognisable header in its first {HEADER_ROWS} rows"
+        if names:
+            message += f" (sheets: {', '.join(names)[:80]})"
+        if strict or not got:
+            raise NoHeader(message, file=str(path))
+        for g in got:
+            if isinstance(g, Unread):
+                g.message = message
+    if strict:
+        for g in got:
+            if isinstance(g, Unread):
+                raise CrmError(g.message, file=str(path))
+    return got
+
+
+def _read_workbook(con: duckdb.DuckDBPyConnection, path: Path, recognise: Recognise,
+                   limits: LimitsConfig, strict: bool) -> list[RawSheet | Unread]:
     import fastexcel
 
+    try:  # refuses bombs and encrypted files before the native reader opens the file
+        workbook_guard.check(path, limits)
+    except workbook_guard.Unreadable as e:
+        raise Unrecognised(str(e).removeprefix(f"{path}: "), file=str(path)) from None
     try:
         book = fastexcel.read_excel(str(path))
         names = list(book.sheet_names)
-    except Exception as e:  # noqa: BLE001 - any reader failure is a bad workbook
-        raise CrmError(f"not a readable Excel workbook: {str(e).splitlines()[0][:120]}",
-                       file=str(path)) from None
+    except BaseException as e:  # noqa: BLE001 - any reader failure, a Rust panic included
+        if isinstance(e, KeyboardInterrupt | SystemExit):
+            raise
+        raise Unrecognised(f"not a readable Excel workbook: {_first_line(e)}",
+                           file=str(path)) from None
     offsets = _xlsx_first_rows(path)
-    out: list[RawSheet] = []
+    out: list[RawSheet | Unread] = []
     for sheet in names:
         try:
             frame = book.load_sheet(sheet, header_row=None, dtypes="string").to_polars()
-        except Exception as e:  # noqa: BLE001
-            raise CrmError(f"cannot read sheet {sheet!r}: {str(e).splitlines()[0][:120]}",
+        except BaseException as e:  # noqa: BLE001 - a Rust panic is a BaseException
+            if isinstance(e, KeyboardInterrupt | SystemExit):
+                raise
+            raise CrmError(f"cannot read sheet {sheet!r}: {_first_line(e)}",
                            file=str(path)) from None
         if frame.width == 0:
             continue
@@ -549,10 +907,12 @@ def _read_workbook(con: duckdb.DuckDBPyConnection, path: Path, recognise: Recogn
                                list(range(start, start + frame.height)), recognise)
         if got:
             out.append(got)
-    if not out:
-        raise CrmError(f"no sheet has a recognisable header in its first {HEADER_ROWS} rows "
-                       f"(sheets: {', '.join(names)[:80]})", file=str(path))
-    return out
+    return _sheets_or_error(path, out, strict, "sheet has", names)
+
+
+def _first_line(e: BaseException) -> str:
+    text = str(e).strip() or type(e).__name__
+    return text.splitlines()[0][:120]
 
 
 def _xlsx_first_rows(path: Path) -> dict[str, int]:
@@ -580,13 +940,14 @@ def _xlsx_first_rows(path: Path) -> dict[str, int]:
                             if digits:
                                 out[sh.get("name", "")] = int(digits)
                             break
-    except (KeyError, zipfile.BadZipFile, ET.ParseError, OSError):
+    except (KeyError, zipfile.BadZipFile, ET.ParseError, OSError, ValueError, EOFError,
+            zlib.error):
         return out
     return out
 
 
-def _read_markup(con: duckdb.DuckDBPyConnection, path: Path, recognise: Recognise
-                 ) -> list[RawSheet]:
+def _read_markup(con: duckdb.DuckDBPyConnection, path: Path, recognise: Recognise,
+                 limits: LimitsConfig, strict: bool) -> list[RawSheet | Unread]:
     """HTML <table>s or SpreadsheetML 2003 worksheets saved as ".xls"."""
     data = path.read_bytes()
     text = _decode_markup(data, path)
@@ -594,11 +955,8 @@ def _read_markup(con: duckdb.DuckDBPyConnection, path: Path, recognise: Recognis
     if body[:5].lower() == "<?xml" and "urn:schemas-microsoft-com:office:spreadsheet" in body:
         tables = _spreadsheetml(body, path)
     else:
-        parser = _Tables()
-        parser.feed(text)
-        parser.close()
-        tables = [(None, t) for t in parser.tables]
-    out: list[RawSheet] = []
+        tables = [(None, t) for t in html_tables.parse(text, path, limits)]
+    out: list[RawSheet | Unread] = []
     for i, (sheet, rows) in enumerate(tables):
         if not rows:
             continue
@@ -611,10 +969,7 @@ def _read_markup(con: duckdb.DuckDBPyConnection, path: Path, recognise: Recognis
                                [ln for ln, _ in rows], recognise)
         if got:
             out.append(got)
-    if not out:
-        raise CrmError(f"no table with a recognisable header in its first {HEADER_ROWS} rows",
-                       file=str(path))
-    return out
+    return _sheets_or_error(path, out, strict, "table with", [])
 
 
 def _decode_markup(data: bytes, path: Path) -> str:
@@ -627,76 +982,7 @@ def _decode_markup(data: bytes, path: Path) -> str:
             return data.decode(enc)
         except UnicodeDecodeError:
             continue
-    raise CrmError("cannot decode the file: neither UTF-8 nor GB18030/GBK", file=str(path))
-
-
-class _Tables:
-    """Collects <table> rows (<tr>) of <td>/<th> cell texts; row line = ordinal of <tr>."""
-
-    def __init__(self) -> None:
-        from html.parser import HTMLParser
-
-        outer = self
-        self.tables: list[list[tuple[int, list[str]]]] = []
-        self._stack: list[list[tuple[int, list[str]]]] = []
-        self._row: list[str] | None = None
-        self._cell: list[str] | None = None
-
-        class P(HTMLParser):
-            def handle_starttag(self, tag: str, attrs: list) -> None:
-                outer._start(tag)
-
-            def handle_endtag(self, tag: str) -> None:
-                outer._end(tag)
-
-            def handle_data(self, data: str) -> None:
-                if outer._cell is not None:
-                    outer._cell.append(data)
-
-        self._p = P(convert_charrefs=True)
-
-    def feed(self, text: str) -> None:
-        self._p.feed(text)
-
-    def close(self) -> None:
-        self._p.close()
-        while self._stack:
-            self._end("table")
-
-    def _start(self, tag: str) -> None:
-        if tag == "table":
-            self._stack.append([])
-        elif tag == "tr" and self._stack:
-            self._close_row()
-            self._row = []
-        elif tag in ("td", "th") and self._stack:
-            self._close_cell()
-            if self._row is None:
-                self._row = []
-            self._cell = []
-        elif tag == "br" and self._cell is not None:
-            self._cell.append("\n")
-
-    def _end(self, tag: str) -> None:
-        if tag in ("td", "th"):
-            self._close_cell()
-        elif tag == "tr":
-            self._close_row()
-        elif tag == "table" and self._stack:
-            self._close_row()
-            self.tables.append(self._stack.pop())
-
-    def _close_cell(self) -> None:
-        if self._cell is not None and self._row is not None:
-            self._row.append("".join(self._cell).strip())
-        self._cell = None
-
-    def _close_row(self) -> None:
-        self._close_cell()
-        if self._row is not None and self._stack:
-            table = self._stack[-1]
-            table.append((len(table) + 1, self._row))
-        self._row = None
+    raise Unrecognised("cannot decode the file: neither UTF-8 nor GB18030/GBK", file=str(path))
 
 
 def _spreadsheetml(text: str, path: Path) -> list[tuple[str | None, list[tuple[int, list[str]]]]]:

@@ -253,9 +253,12 @@ def test_xlsx_two_sheets(con, tmp_path):
     cs.write_row(1, 0, ["C1", "张三", "13800138000"])
     wb.add_worksheet("说明").write(0, 0, "导出说明")
     wb.close()
-    res = ingest.load(con, [path], Config())
+    with pytest.raises(CrmError, match="sheet '说明' has 1 rows and no recognisable header"):
+        ingest.load(con, [path], Config())  # named explicitly: exit 1 (rules §16)
+    res = ingest.load(con, [tmp_path], Config())  # in a folder: its own line, the rest loads
     assert [(s.sheet, *counts(s)) for s in res.sheets] == [
-        ("工单", "repair_orders", 2, 2, 0, 0), ("客户", "customers", 1, 1, 0, 0)]
+        ("工单", "repair_orders", 2, 2, 0, 0), ("客户", "customers", 1, 1, 0, 0),
+        ("说明", None, 1, 0, 0, 1)]
     assert rows(con, "SELECT ro_id, settle_date, total_amount FROM repair_orders ORDER BY 1") == [
         ("R1", D(2021, 3, 5), 120.5), ("R2", D(2021, 3, 10), 1000.0)]
 

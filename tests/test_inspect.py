@@ -333,8 +333,10 @@ def test_unreadable_file_and_workbook_sheets(tmp_path):
         f"a load would fail: {odd}: no recognisable header in the first 20 rows (first row: 甲 | "
         "乙)", ""]
     assert lines[4:7] == [f"== {book}", "-- [工单]", "header row: line 3"]
-    assert "a load would give: read 1 = loaded 1 + duplicates 0 + rejected 0 (repair_orders)" \
-        in lines
+    # named explicitly, a workbook with a sheet without header fails the load (rulebook §16)
+    assert (f"a load would fail: {book}: sheet '说明' has 1 rows and no recognisable header in "
+            "its first 20 rows (first row: 导出说明); load its folder instead to report it and "
+            "load the rest") in lines
     data = json.loads(run(tmp_path, "inspect", "--format", "json", str(odd)).stdout)
     assert (data["load_ok"], data["files"][0]["sheets"]) == (False, [])
 

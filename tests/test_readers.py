@@ -36,7 +36,7 @@ def rows(con, s: RawSheet) -> list[tuple]:
 
 def check(con, s: RawSheet) -> None:
     count = con.execute(f"SELECT count(*) FROM {s.table}").fetchone()[0]
-    assert s.read == count + len(s.malformed) + len(s.totals)
+    assert s.read == count + len(s.malformed) + len(s.totals) + len(s.repeated)
 
 
 def one(con, path: Path, **kw) -> RawSheet:
@@ -222,7 +222,14 @@ def _workbook(path: Path) -> None:
 def test_xlsx_two_sheets(con, tmp_path):
     p = tmp_path / "w.xlsx"
     _workbook(p)
-    [s] = read_file(con, p, recognise=recognise)
+    with pytest.raises(CrmError) as e:  # named explicitly: the sheet without header fails it
+        read_file(con, p, recognise=recognise)
+    assert str(e.value) == (
+        f"{p}: sheet '说明' has 1 rows and no recognisable header in its first 20 rows (first "
+        "row: 本表为导出数据); load its folder instead to report it and load the rest")
+    u, s = read_file(con, p, recognise=recognise, strict=False)
+    assert (u.sheet, u.read, u.reason) == ("说明", 1, "no header")
+    assert con.execute(f"SELECT _line, _raw FROM {u.table}").fetchall() == [(1, "本表为导出数据")]
     check(con, s)
     assert (s.sheet, s.header_line, s.read, s.encoding) == ("工单", 3, 3, None)
     assert s.headers == ["工单号", "VIN", "结算日期", "车主电话", "结算金额", "进厂时间"]
@@ -239,7 +246,7 @@ def test_xlsx_renamed_csv(con, tmp_path):
     _workbook(p)
     q = tmp_path / "export.csv"
     q.write_bytes(p.read_bytes())
-    [s] = read_file(con, q, recognise=recognise)
+    _, s = read_file(con, q, recognise=recognise, strict=False)
     check(con, s)
     assert s.sheet == "工单" and s.read == 3
 

@@ -77,6 +77,13 @@ def load_cmd(
         bad = [s.file for s in result.sheets if s.rejected and not s.skipped]
         name = shlex.quote(bad[0]) if len(set(bad)) == 1 else "FILE"
         st.say(f"rejected rows: `crmtool rejects`; how a file is read: `crmtool inspect {name}`")
+    unread = [s for s in result.sheets
+              if s.unread or (s.skipped or "").startswith("not recognised")]
+    if unread:  # shown with -q too: a cron job must hear that a file was left out
+        rows = sum(s.read for s in unread)
+        err.print(f"crmtool: warning: {len(unread)} file(s) or sheet(s) not recognised and "
+                  f"not loaded ({rows} rows rejected: no header); see the lines above and "
+                  "`crmtool rejects`", markup=False)
 
 
 def _load(con: Any, st: Any, paths: list[str], kind: str | None, force: bool) -> Any:

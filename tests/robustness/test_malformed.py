@@ -300,14 +300,17 @@ def test_each_date_form_loads(tmp_path, text, expected):
 
 
 def test_workbook_title_row_totals_row_serial_and_sheet_without_header(tmp_path):
-    path = xlsx(tmp_path / "w.xlsx", {
+    (tmp_path / "in").mkdir()
+    path = xlsx(tmp_path / "in" / "w.xlsx", {
         "工单": [["某店工单导出 2021年"], [], ["工单号", "VIN", "结算日期", "结算金额"],
                  ["R1", V1, "2021-01-05", 100], ["R2", V1, 44201, 50], ["合计", None, None, 150]],
         "说明": [["本表说明"], ["无表头"]]})
-    res, rejects, flags, con = load(tmp_path, path)
+    # in a folder, the sheet without a header is reported on its own line (rules §16)
+    res, rejects, flags, con = load(tmp_path, tmp_path / "in")
     assert [s.describe() for s in res.sheets] == [
-        f"{path} [工单]: read 3 = loaded 2 + duplicates 0 + rejected 1 (repair_orders)"]
-    assert rejects == [(6, "totals row")]
+        f"{path} [工单]: read 3 = loaded 2 + duplicates 0 + rejected 1 (repair_orders)",
+        f"{path} [说明]: read 2 = rejected 2: no header"]
+    assert rejects == [(1, "no header"), (2, "no header"), (6, "totals row")]
     assert con.execute("SELECT ro_id, settle_date, total_amount, _line FROM repair_orders "
                        "ORDER BY ro_id").fetchall() == [
         ("R1", date(2021, 1, 5), 100.0, 4), ("R2", date(2021, 1, 5), 50.0, 5)]

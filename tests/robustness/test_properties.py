@@ -59,6 +59,6 @@ def test_reader_raises_only_crmerror_on_arbitrary_bytes(data, head):
         else:
             for s in sheets:  # what was read adds up
                 rows = con.execute(f"SELECT count(*) FROM {s.table}").fetchall()[0][0]
-                assert s.read == rows + len(s.malformed) + len(s.totals)
+                assert s.read == rows + len(s.malformed) + len(s.totals) + len(s.repeated)
         finally:
             con.close()
