@@ -150,7 +150,8 @@ def test_report_without_period_uses_as_of(tmp_path):
 
     dbp = tmp_path / "crm.duckdb"
     db.connect(dbp).close()
+    # an empty store: --allow-empty (issue 15) writes the report of a period without data
     r = CliRunner().invoke(app, ["--db", str(dbp), "--as-of", "2021-10-31", "report", "--out",
-                                 str(tmp_path / "rep"), "--format", "html"])
+                                 str(tmp_path / "rep"), "--format", "html", "--allow-empty"])
     assert r.exit_code == 0, r.output
     assert [p.name for p in (tmp_path / "rep").iterdir()] == ["crmtool-report-2021-10.html"]
