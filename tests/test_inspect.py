@@ -309,6 +309,9 @@ def test_a_file_loaded_before_shows_that_loads_counts_and_rejects(tmp_path):
     lines = r.stdout.splitlines()
     assert "when it was loaded: read 5 = loaded 3 + duplicates 1 + rejected 1" in lines
     assert "  repair_orders missing vin ×1: line 5" in lines
+    # --force, as for load: every kept row meets its key again (R1, R2, R4 twice), R3 no VIN
+    forced = run(tmp_path, "inspect", "--force", "--lang", "en", str(ro), config=cfg)
+    assert "total: read 5 = loaded 0 + duplicates 4 + rejected 1" in forced.stdout.splitlines()
     assert lines[-6:] == [
         "a load would skip it: already loaded",
         f"loaded before (load 1, as {ro}); the flags and rejects above are that load's",
