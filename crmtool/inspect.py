@@ -14,13 +14,15 @@ import os
 import time
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from datetime import date
 from pathlib import Path
 from typing import Any
 
 import duckdb
 
-from . import db, ingest, parsers, readers, schema
+from . import db, detect, ingest, parsers, readers, schema
 from .config import Config
+from .detect import Detection
 from .errors import CrmError, DatabaseLocked
 
 # Tables of the real database the load never reads: not copied into the scratch database.
@@ -37,9 +39,10 @@ class Column:
 
     header: str
     index: int  # 0-based column
-    field: str | None
-    source: str  # built-in | config | none
+    field: str | None  # a field of the table, or table.field of a table the file also feeds
+    source: str  # built-in | config | profile | none
     used: bool  # False: another column of the same field wins
+    overrides: str | None = None  # the built-in field a config / profile mapping took it from
 
 
 @dataclass
@@ -67,24 +70,17 @@ class CodeValue:
 
 
 @dataclass
-class Detection:
-    table: str
-    fields: list[str]  # the table's fields among the headers (tags excluded)
-    eligible: bool  # an identifying field is among them
-
-
-@dataclass
 class SheetReport:
     sheet: str | None
     header_line: int
     encoding: str | None
     kind: str | None
-    evidence: list[Detection]
-    runner_up: str | None
+    detection: Detection  # detect.detect_kind: evidence, runner-up, ambiguity
     columns: list[Column]
     missing: list[Missing]
     codes: dict[str, list[CodeValue]]
     more_values: dict[str, int]  # code field -> distinct raw values not listed
+    notes: list[str] = field(default_factory=list)  # the load's notes and warnings
     counts: dict[str, int] | None = None  # read, loaded, duplicates, rejected (the load's)
     earlier: dict[str, int] | None = None  # the same, as recorded when it was loaded before
     fed: dict[str, int] = field(default_factory=dict)
@@ -112,6 +108,7 @@ class FileReport:
     flags: list[Finding] = field(default_factory=list)
     rejects: list[Finding] = field(default_factory=list)
     earlier: dict[str, Any] | None = None  # already loaded: {load_id, file} of that load
+    alone: bool = False  # the load of all files fails: these counts are the file's own load
 
     @property
     def ok(self) -> bool:
@@ -125,10 +122,24 @@ class Report:
     files: list[FileReport]
     own_dealers: list[str]
     own_orders: int  # repair orders of own dealers after the load (database + files)
+    load_error: str | None = None  # the load of all the files would fail with this
+    notices: list[str] = field(default_factory=list)  # the load's warnings (own dealers …)
 
     @property
     def ok(self) -> bool:
-        return all(f.ok for f in self.files)
+        return self.load_error is None and all(f.ok for f in self.files)
+
+    def foreign_dealers(self) -> dict[str, int]:
+        """The files' repair-order rows per dealer when none of them, and no repair order in
+        the database, is an own dealer's (every figure would be 0); else {}."""
+        dealers: dict[str, int] = {}
+        for f in self.files:
+            for s in f.sheets:
+                for d, n in s.dealers.items():
+                    dealers[d] = dealers.get(d, 0) + n
+        if self.own_orders or any(d in self.own_dealers for d in dealers):
+            return {}
+        return dict(sorted(dealers.items(), key=lambda kv: (-kv[1], kv[0])))
 
     def total(self) -> dict[str, int]:
         out = dict.fromkeys(("read", "loaded", "duplicates", "rejected"), 0)
@@ -197,53 +208,23 @@ def scratch(path: str | os.PathLike[str] | None, wait: float = 0.0
 # ---------------------------------------------------------------- per sheet
 
 
-def detection(headers: list[Any], config: Config | None) -> list[Detection]:
-    """Each table's evidence in a header row, as `ingest.detect` weighs it (its fields among
-    the headers, tags not counted; a candidate only with an identifying field), best first."""
-    out = []
-    for table in ingest.DETECT_ORDER:
-        found = ingest.map_headers(headers, table, config)
-        fields = [f.name for f in schema.TABLES[table]
-                  if f.name in found and f.name not in ingest.TAGS.get(table, ()) and f.stored]
-        eligible = any(f in found for f in ingest.IDENTIFIERS[table])
-        out.append(Detection(table, fields, eligible))
-    return sorted(out, key=lambda d: (not d.eligible, -len(d.fields)))
-
-
 def columns(headers: list[Any], table: str, config: Config | None) -> list[Column]:
-    """Each header -> field of `table` and where that mapping comes from."""
-    builtin = schema.header_map(table, None)
-    configured = schema.header_map(table, config)
-    fields = ingest.map_headers(headers, table, config)
-    phone = {f.name for f in schema.TABLES[table] if f.parser == "phone"}
+    """Each header -> field of `table` and where that mapping comes from (detect.map_columns);
+    a header of another table the file also feeds (a combined file, docs/rules.md §15) shows
+    as table.field."""
+    fed: dict[int, tuple[str, str]] = {}
+    for other, fields in detect.feed_fields(table, headers, config).items():
+        sources = {c.index: c.source for c in detect.map_columns(headers, other, config)}
+        for name, cols in fields.items():
+            for i in cols:
+                fed.setdefault(i, (f"{other}.{name}", sources[i]))
     out = []
-    for i, h in enumerate(headers):
-        text = "" if h is None else str(h)
-        key = schema.normalise_header(text)
-        hit = configured.get(key) if text.strip() else None
-        if hit is None:
-            out.append(_fed_column(text, i, table, config))
-            continue
-        name = hit[0]
-        source = "built-in" if builtin.get(key, (None,))[0] == name else "config"
-        cols = fields.get(name, [])
-        used = bool(cols) and (cols[0] == i or name in phone and i in cols)
-        out.append(Column(text, i, name, source, used))
+    for c in detect.map_columns(headers, table, config):
+        if c.field is None and c.index in fed:
+            out.append(Column(c.header, c.index, fed[c.index][0], fed[c.index][1], True))
+        else:
+            out.append(Column(c.header, c.index, c.field, c.source, c.used, c.overrides))
     return out
-
-
-def _fed_column(text: str, i: int, table: str, config: Config | None) -> Column:
-    """A header a combined repair-order export feeds customers or vehicles with (§13), shown
-    as table.field (whether the file feeds them shows in the load's 'also fed'); else none."""
-    if table == "repair_orders" and text.strip():
-        key = schema.normalise_header(text)
-        for other in ("vehicles", "customers"):
-            hit = schema.header_map(other, config).get(key)
-            if hit and hit[0] in ingest.FED_FIELDS[other]:
-                builtin = schema.header_map(other, None).get(key, (None,))[0] == hit[0]
-                return Column(text, i, f"{other}.{hit[0]}", "built-in" if builtin else "config",
-                              True)
-    return Column(text, i, None, "none", False)
 
 
 def _plausible(f: schema.Field, raw: str) -> str:
@@ -307,11 +288,10 @@ def code_values(con: duckdb.DuckDBPyConnection, source: str, table: str,
 def sheet_report(con: duckdb.DuckDBPyConnection, sheet: Any, config: Config,
                  kind: str | None) -> SheetReport:
     """What the load makes of one raw sheet, up to (not including) its upsert."""
-    evidence = detection(sheet.headers, config)
-    table = ingest.detect(sheet.headers, config, kind)
-    others = [d for d in evidence if d.eligible and d.table != table and d.fields]
-    report = SheetReport(sheet.sheet, int(sheet.header_line), sheet.encoding, table, evidence,
-                         others[0].table if others else None, [], [], {}, {})
+    det = detect.detect_kind(sheet.headers, config, kind)
+    table = det.kind
+    report = SheetReport(sheet.sheet, int(sheet.header_line), sheet.encoding, table, det, [],
+                         [], {}, {})
     if table is None:
         report.columns = [Column("" if h is None else str(h), i, None, "none", False)
                           for i, h in enumerate(sheet.headers)]
@@ -352,24 +332,46 @@ def _findings(con: duckdb.DuckDBPyConnection, load_id: int, file: str, catalog: 
     return flags, rejects
 
 
-def _load(con: duckdb.DuckDBPyConnection, path: Path, config: Config, kind: str | None,
-          report: FileReport) -> None:
-    """The real load of one file into the scratch database; its counts into the report."""
-    try:
-        result = ingest.load(con, [path], config, kind=kind)
-    except CrmError as e:
-        report.load_error = str(e)
-        return
-    results = list(result.sheets)
+def _apply(con: duckdb.DuckDBPyConnection, result: Any, report: FileReport) -> None:
+    """A load's results for one file (its SheetResults, flags and rejects) into its report."""
+    results = [r for r in result.sheets if r.file == report.file]
     if len(results) == 1 and results[0].skipped:
         report.skipped = results[0].skipped
-        _earlier(con, path, report)
+        _earlier(con, Path(report.file), report)
         return
     for sheet, res in zip(report.sheets, results, strict=False):
         sheet.counts = {"read": res.read, "loaded": res.loaded,
                         "duplicates": res.duplicates, "rejected": res.rejected}
         sheet.fed = dict(res.fed)
-    report.flags, report.rejects = _findings(con, result.load_id, str(path))
+        sheet.notes = list(res.notes) + list(res.warnings)
+    report.flags, report.rejects = _findings(con, result.load_id, report.file)
+
+
+def _load(con: duckdb.DuckDBPyConnection, files: list[Path], config: Config,
+          kind: str | None, force: bool, as_of: date | None, reports: list[FileReport]
+          ) -> tuple[str | None, list[str]]:
+    """The real load of the files, as one `crmtool load` would run it, into the scratch
+    database. When it fails (it would write nothing), each file is then loaded on its own, in
+    order, so every file still shows what it holds. Returns (the load's error, its notices)."""
+    try:
+        result = ingest.load(con, files, config, kind=kind, force=force, as_of=as_of)
+    except CrmError as e:
+        error = str(e)
+    else:
+        for report in reports:
+            _apply(con, result, report)
+        return None, list(result.notices)
+    notices: list[str] = []
+    for path, report in zip(files, reports, strict=True):
+        try:
+            alone = ingest.load(con, [path], config, kind=kind, force=force, as_of=as_of)
+        except CrmError as e:
+            report.load_error = str(e)
+            continue
+        report.alone = len(files) > 1
+        _apply(con, alone, report)
+        notices += alone.notices
+    return error, notices
 
 
 def _earlier(con: duckdb.DuckDBPyConnection, path: Path, report: FileReport) -> None:
@@ -394,7 +396,7 @@ def _attached(con: duckdb.DuckDBPyConnection) -> bool:
 
 def inspect(paths: Iterable[str | os.PathLike[str]], config: Config, *,
             database: str | os.PathLike[str] | None = None, kind: str | None = None,
-            wait: float = 0.0) -> Report:
+            force: bool = False, as_of: date | None = None, wait: float = 0.0) -> Report:
     """Inspect files and folders as `crmtool load` would take them; writes nothing."""
     if kind is not None and kind not in schema.TABLES:
         raise CrmError(f"unknown kind '{kind}'; one of: {', '.join(schema.TABLES)}")
@@ -424,8 +426,8 @@ def inspect(paths: Iterable[str | os.PathLike[str]], config: Config, *,
                 raise KeyboardInterrupt from None
             except duckdb.Error as e:
                 report.error = f"{path}: {str(e).splitlines()[0]}"
-            _load(con, path, config, kind, report)
             out.append(report)
+        error, notices = _load(con, files, config, kind, force, as_of, out)
         own = ", ".join(ingest.lit(d) for d in config.dealer_group)
         own_orders = ingest._count(
             con, f"SELECT count(*) FROM repair_orders WHERE dealer_code IN ({own})")
@@ -433,4 +435,4 @@ def inspect(paths: Iterable[str | os.PathLike[str]], config: Config, *,
         if _attached(con):
             con.execute("DETACH crm_live")
         con.close()
-    return Report(target, exists, out, list(config.dealer_group), own_orders)
+    return Report(target, exists, out, list(config.dealer_group), own_orders, error, notices)

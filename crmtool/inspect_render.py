@@ -41,21 +41,26 @@ def _counts(c: dict[str, int], lang: str) -> str:
 def _sheet_lines(s: SheetReport, lang: str) -> list[str]:
     out = [tr("header", lang, line=s.header_line)
            + (f" ({s.encoding})" if s.encoding else "")]
-    ev = {d.table: d for d in s.evidence}
+    d = s.detection
     if s.kind is None:
         out.append(tr("no_table", lang))
     else:
-        d = ev[s.kind]
-        line = (tr("table", lang, kind=_kind(s.kind, lang)) + f"; "
-                f"{tr('evidence', lang)}: {', '.join(d.fields)} ({len(d.fields)})")
-        if s.runner_up:
-            r = ev[s.runner_up]
-            line += (f"; {tr('runner_up', lang)}: {_kind(s.runner_up, lang)}: "
-                     f"{', '.join(r.fields)} ({len(r.fields)})")
+        line = (tr("table", lang, kind=_kind(s.kind, lang)) + f" ({d.reason}); "
+                f"{tr('evidence', lang)}: {', '.join(d.evidence) or '—'} ({d.score})")
+        if d.runner_up:
+            line += (f"; {tr('runner_up', lang)}: {_kind(d.runner_up, lang)}: "
+                     f"{', '.join(d.runner_up_evidence) or '—'} ({d.runner_up_score})")
         out.append(line)
+        if d.ambiguous:
+            out.append(tr("ambiguous", lang, choices=" | ".join(
+                f"--kind {t}" for t in (d.kind, d.runner_up) if t)))
+        if d.feeds:
+            out.append(tr("feeds", lang, tables=", ".join(_kind(t, lang) for t in d.feeds)))
     out.append(tr("columns", lang))
     for c in s.columns:
         note = labels.value_label("mapping_source", c.source, lang)
+        if c.overrides:
+            note += "; " + tr("overrides", lang, field=_field(c.overrides, lang))
         if c.field and not c.used:
             note += "; " + tr("unused", lang)
         out.append(f"  {c.header or '(c' + str(c.index + 1) + ')'} → {_field(c.field, lang)} "
@@ -91,6 +96,7 @@ def _sheet_lines(s: SheetReport, lang: str) -> list[str]:
             line += f"; {tr('fed', lang)}: " + ", ".join(
                 f"{t} +{n}" for t, n in s.fed.items())
         out.append(line)
+        out += [f"  {n}" for n in s.notes]
     return out
 
 
@@ -133,6 +139,8 @@ def file_lines(f: FileReport, lang: str) -> list[str]:
         out.append(tr("earlier", lang, **f.earlier))
     if f.load_error:
         out.append(tr("fails", lang, error=f.load_error))
+    if f.alone:
+        out.append(tr("alone", lang))
     return out
 
 
@@ -141,8 +149,11 @@ def text(report: Report, lang: str) -> str:
     out: list[str] = []
     for f in report.files:
         out += file_lines(f, lang) + [""]
+    out += [tr("warning", lang, text=n) for n in report.notices]
+    if report.load_error and len(report.files) > 1:
+        out.append(tr("all_fail", lang, error=report.load_error))
     out.append(tr("total", lang, **report.total()))
-    if report.own_orders == 0 and any(s.dealers for f in report.files for s in f.sheets):
+    if report.foreign_dealers() and not report.notices:  # else the load's warning says it
         out.append(tr("no_own", lang, own=", ".join(report.own_dealers)))
     if not report.database_exists:
         out.append(tr("no_db", lang, db=report.database))
@@ -160,31 +171,38 @@ def to_json(report: Report, suggested: str) -> dict[str, Any]:
         return {"kind": f.kind, "reason": f.what, "count": f.count,
                 "examples": [{"line": ln, "reason": why} for ln, why in f.examples]}
 
+    def detection(d: Any) -> dict[str, Any]:
+        return {"kind": d.kind, "reason": d.reason, "score": d.score,
+                "evidence": list(d.evidence), "runner_up": d.runner_up,
+                "runner_up_score": d.runner_up_score,
+                "runner_up_evidence": list(d.runner_up_evidence), "ambiguous": d.ambiguous,
+                "forced": d.forced, "feeds": list(d.feeds), "candidates": dict(d.candidates)}
+
     def sheet(s: SheetReport) -> dict[str, Any]:
         return {
             "sheet": s.sheet, "header_line": s.header_line, "encoding": s.encoding,
-            "kind": s.kind, "runner_up": s.runner_up,
-            "evidence": [{"table": d.table, "fields": d.fields, "eligible": d.eligible}
-                         for d in s.evidence],
+            "kind": s.kind, "detection": detection(s.detection),
             "columns": [{"header": c.header, "column": c.index + 1, "field": c.field,
-                         "source": c.source, "used": c.used} for c in s.columns],
+                         "source": c.source, "used": c.used, "overrides": c.overrides}
+                        for c in s.columns],
             "missing": [{"field": m.field, "candidates": [
                 {"header": c.header, "mapped_to": c.mapped_to, "parsed": c.parsed,
                  "cells": c.cells} for c in m.candidates]} for m in s.missing],
             "codes": {k: [{"raw": v.raw, "count": v.count, "maps_to": v.maps_to,
                            "known": v.known} for v in vals] for k, vals in s.codes.items()},
             "more_values": s.more_values,
-            "dealers": s.dealers, "counts": s.counts, "fed": s.fed, "earlier": s.earlier,
+            "dealers": s.dealers, "notes": s.notes, "counts": s.counts, "fed": s.fed,
+            "earlier": s.earlier,
         }
 
     return {
         "database": report.database, "database_exists": report.database_exists,
-        "load_ok": report.ok,
+        "load_ok": report.ok, "load_error": report.load_error, "notices": report.notices,
         "files": [{"file": f.file, "error": f.error, "skipped": f.skipped,
                    "load_error": f.load_error, "sheets": [sheet(s) for s in f.sheets],
                    "flags": [flag(x) for x in f.flags],
                    "rejects": [reject(x) for x in f.rejects],
-                   "earlier": f.earlier} for f in report.files],
+                   "alone": f.alone, "earlier": f.earlier} for f in report.files],
         "total": report.total(),
         "own_dealers": report.own_dealers, "own_orders": report.own_orders,
         "suggested_config": suggested,

@@ -7,9 +7,10 @@ file's repair orders)."""
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from typing import Any
 
-from . import schema
+from . import detect, schema
 from .config import Config
 from .inspect import Report
 
@@ -40,10 +41,44 @@ def guess_code(kind: str, raw: str, config: Config | None) -> str | None:
     return codes[0] if len(codes) == 1 else None
 
 
+def best_profile(report: Report, config: Config) -> tuple[str, int, int] | None:
+    """The vendor profile (profiles.PROFILES) that makes the most unknown code values known
+    and missing required fields found, when the config names none: (name, values, fields)."""
+    from .profiles import PROFILES
+
+    if config.profile:
+        return None
+    best = None
+    for name in PROFILES:
+        cfg = replace(config, profile=name)
+        values = fields = 0
+        for f in report.files:
+            for s in f.sheets:
+                if s.kind is None:
+                    continue
+                for kind, vals in s.codes.items():
+                    known = schema.code_map(kind, cfg)
+                    values += sum(1 for v in vals if not v.known
+                                  and schema.normalise_value(v.raw) in known)
+                found = detect.map_fields([c.header for c in s.columns], s.kind, cfg)
+                fields += sum(1 for m in s.missing if m.field in found)
+        if (values or fields) and (best is None or values + fields > best[1] + best[2]):
+            best = (name, values, fields)
+    return best
+
+
 def suggest(report: Report, config: Config, existing: dict[str, Any] | None = None) -> str:
     """TOML text to append to crmtool.toml (`existing`: the config file as parsed, to merge
     with its lists and not to open its tables twice). Empty when nothing is needed."""
     existing = existing or {}
+    top: list[str] = []
+    prof = best_profile(report, config)
+    if prof:
+        name, nv, nf = prof
+        top.append(f"# the {name} profile knows {nv} unknown values and {nf} missing columns "
+                   "of these files (crmtool/profiles.py)")
+        top.append(f"profile = {_toml(name)}")
+        config = replace(config, profile=name)
     columns: dict[str, dict[str, list[str]]] = {}
     values: dict[str, dict[str, list[str]]] = {}
     notes: list[str] = []
@@ -53,7 +88,14 @@ def suggest(report: Report, config: Config, existing: dict[str, Any] | None = No
             if s.kind is None:
                 notes.append(f"# {place}: no table recognised; name one with --kind")
                 continue
+            d = s.detection
+            if d.ambiguous:
+                notes.append(f"# {place}: {d.kind} or {d.runner_up}? the evidence is too close;"
+                             f" load it with --kind {d.kind} or --kind {d.runner_up}")
+            found = detect.map_fields([c.header for c in s.columns], s.kind, config)
             for m in s.missing:
+                if m.field in found:  # the profile names it
+                    continue
                 if m.candidates:
                     columns.setdefault(s.kind, {}).setdefault(m.field, []).append(
                         m.candidates[0].header)
@@ -61,8 +103,9 @@ def suggest(report: Report, config: Config, existing: dict[str, Any] | None = No
                     notes.append(f"# {place}: no column holds {s.kind}.{m.field}; name its header:"
                                  f" [columns.{s.kind}] {m.field} = [\"…\"]")
             for kind, vals in s.codes.items():
+                known = schema.code_map(kind, config)
                 for v in vals:
-                    if v.known:
+                    if v.known or schema.normalise_value(v.raw) in known:
                         continue
                     code = guess_code(kind, v.raw, config)
                     if code:
@@ -73,14 +116,8 @@ def suggest(report: Report, config: Config, existing: dict[str, Any] | None = No
                         notes.append(f"# {kind} {_toml(v.raw)} ×{v.count} is unknown (loads as "
                                      f"{v.maps_to or 'empty'}); map it under [values.{kind}] "
                                      f"to one of: {choices}")
-    top: list[str] = []
-    dealers: dict[str, int] = {}
-    for f in report.files:
-        for s in f.sheets:
-            for d, n in s.dealers.items():
-                dealers[d] = dealers.get(d, 0) + n
-    if dealers and report.own_orders == 0:
-        ranked = sorted(dealers.items(), key=lambda kv: (-kv[1], kv[0]))
+    if dealers := report.foreign_dealers():
+        ranked = list(dealers.items())
         top.append("# no repair order belongs to own_dealers "
                    f"{_toml(report.own_dealers)}; the files' dealers: "
                    + ", ".join(f"{d} ×{n}" for d, n in ranked))

@@ -67,8 +67,10 @@ def test_inspect_text_is_pinned_in_english(tmp_path):
     assert r.stdout.splitlines() == [
         f"== {ro}",
         "header row: line 2 (gb18030)",
-        "table: repair_orders; evidence: ro_id, dealer_code, vin, settle_date, mileage_km, "
-        "ro_type, payer (7); runner-up: vehicles: vin, plate (2)",
+        # the ro_id header decides; the VIN and the store tag are no evidence (shared)
+        "table: repair_orders (ro_id header 工单号); evidence: ro_id, settle_date, mileage_km, "
+        "ro_type, payer (5); runner-up: vehicles: plate (1)",
+        "also feeds: vehicles",
         "columns:",
         "  工单号 → ro_id (built-in)",
         "  VIN → vin (built-in)",
@@ -76,8 +78,8 @@ def test_inspect_text_is_pinned_in_english(tmp_path):
         "  维修类型 → ro_type (built-in)",
         "  结算方式 → payer (built-in)",
         "  进厂里程 → mileage_km (built-in)",
-        "  车牌号 → plate (built-in)",  # read by the load: a blank VIN by plate (rules §16)
-        "  车主 → customers.name (built-in)",
+        "  车牌号 → plate (built-in)",
+        "  车主 → — (not used)",  # an owner's name alone feeds no customer
         "  经销商代码 → dealer_code (built-in)",
         "  备注 → — (not used)",
         "values of ro_type:",
@@ -98,9 +100,9 @@ def test_inspect_text_is_pinned_in_english(tmp_path):
         "rejects:",
         "  repair_orders missing vin ×1: line 5",
         "",
+        "warning: no repair order of this load belongs to own_dealers (D001); dealer codes "
+        "loaded: D777 (3); set own_dealers in crmtool.toml",
         "total: read 5 = loaded 3 + duplicates 1 + rejected 1",
-        "no repair order belongs to own_dealers (D001): every figure would be 0; "
-        "see --suggest-config",
         f"database {db} does not exist yet: counts are for an empty one",
         f"nothing was written to {db}",
     ]
@@ -114,8 +116,9 @@ def test_inspect_text_is_chinese_by_default_and_says_why_a_load_fails(tmp_path):
     assert r.stdout.splitlines() == [
         f"== {ro}",
         "表头行: 第2行 (gb18030)",
-        "识别为: repair_orders 维修工单; 依据: ro_id, dealer_code, vin, mileage_km, ro_type, "
-        "payer (6); 次选: vehicles 车辆: vin, plate (2)",
+        "识别为: repair_orders 维修工单 (ro_id header 工单号); 依据: ro_id, mileage_km, ro_type, "
+        "payer (4); 次选: vehicles 车辆: plate (1)",
+        "同时补充: vehicles 车辆",
         "列映射:",
         "  工单号 → ro_id 工单号 (内置)",
         "  VIN → vin 车架号(VIN) (内置)",
@@ -124,7 +127,7 @@ def test_inspect_text_is_chinese_by_default_and_says_why_a_load_fails(tmp_path):
         "  结算方式 → payer 付费方式 (内置)",
         "  进厂里程 → mileage_km 里程(km) (内置)",
         "  车牌号 → plate 车牌号 (内置)",
-        "  车主 → customers.name 客户姓名 (内置)",
+        "  车主 → — (未使用)",
         "  经销商代码 → dealer_code 经销商代码 (内置)",
         "  备注 → — (未使用)",
         # all five 单据日期 cells are dates
@@ -182,7 +185,10 @@ def test_inspect_json_is_pinned(tmp_path):
                  "count": 1, "examples": [{"line": 3, "raw": "常规保养15K"}]}],
             "rejects": [{"kind": "repair_orders", "reason": "missing vin", "count": 1,
                          "examples": [{"line": 5, "reason": "missing vin"}]}],
-            "earlier": None}],
+            "alone": False, "earlier": None}],
+        "load_error": None,
+        "notices": ["no repair order of this load belongs to own_dealers (D001); dealer "
+                    "codes loaded: D777 (3); set own_dealers in crmtool.toml"],
         "total": {"read": 5, "loaded": 3, "duplicates": 1, "rejected": 1},
         "own_dealers": ["D001"], "own_orders": 0,
         "suggested_config": (
@@ -192,25 +198,26 @@ def test_inspect_json_is_pinned(tmp_path):
             "# payer \"团购\" ×1 is unknown (loads as other); map it under [values.payer] to "
             "one of: customer warranty insurance internal other\n"),
     }
-    evidence = sheet.pop("evidence")
-    assert evidence[:2] == [
-        {"table": "repair_orders", "eligible": True,
-         "fields": ["ro_id", "dealer_code", "vin", "settle_date", "mileage_km", "ro_type",
-                    "payer"]},
-        {"table": "vehicles", "eligible": True, "fields": ["vin", "plate"]}]
+    assert sheet.pop("detection") == {
+        "kind": "repair_orders", "reason": "ro_id header 工单号", "score": 5,
+        "evidence": ["ro_id", "settle_date", "mileage_km", "ro_type", "payer"],
+        "runner_up": "vehicles", "runner_up_score": 1, "runner_up_evidence": ["plate"],
+        "ambiguous": False, "forced": False, "feeds": ["vehicles"],
+        "candidates": {"repair_orders": 5, "vehicles": 1, "dealers": 0}}
     columns = sheet.pop("columns")
+    assert columns[2] == {"header": "单据日期", "column": 3, "field": "settle_date",
+                          "source": "config", "used": True, "overrides": None}
     assert [(c["column"], c["header"], c["field"], c["source"], c["used"])
             for c in columns] == [
         (1, "工单号", "ro_id", "built-in", True), (2, "VIN", "vin", "built-in", True),
         (3, "单据日期", "settle_date", "config", True),
         (4, "维修类型", "ro_type", "built-in", True), (5, "结算方式", "payer", "built-in", True),
-        (6, "进厂里程", "mileage_km", "built-in", True),
-        (7, "车牌号", "plate", "built-in", True),
-        (8, "车主", "customers.name", "built-in", True),
-        (9, "经销商代码", "dealer_code", "built-in", True), (10, "备注", None, "none", False)]
+        (6, "进厂里程", "mileage_km", "built-in", True), (7, "车牌号", "plate", "built-in", True),
+        (8, "车主", None, "none", False), (9, "经销商代码", "dealer_code", "built-in", True),
+        (10, "备注", None, "none", False)]
     assert sheet == {
         "sheet": None, "header_line": 2, "encoding": "gb18030", "kind": "repair_orders",
-        "runner_up": "vehicles", "missing": [],
+        "missing": [], "notes": [],
         "codes": {
             "ro_type": [{"raw": "保养", "count": 2, "maps_to": "maintenance", "known": True},
                         {"raw": "钣喷", "count": 2, "maps_to": "body_paint", "known": True},
@@ -302,6 +309,9 @@ def test_a_file_loaded_before_shows_that_loads_counts_and_rejects(tmp_path):
     lines = r.stdout.splitlines()
     assert "when it was loaded: read 5 = loaded 3 + duplicates 1 + rejected 1" in lines
     assert "  repair_orders missing vin ×1: line 5" in lines
+    # --force, as for load: every kept row meets its key again (R1, R2, R4 twice), R3 no VIN
+    forced = run(tmp_path, "inspect", "--force", "--lang", "en", str(ro), config=cfg)
+    assert "total: read 5 = loaded 0 + duplicates 4 + rejected 1" in forced.stdout.splitlines()
     assert lines[-6:] == [
         "a load would skip it: already loaded",
         f"loaded before (load 1, as {ro}); the flags and rejects above are that load's",

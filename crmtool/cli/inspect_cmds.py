@@ -36,6 +36,9 @@ def inspect_cmd(
     kind: Annotated[str | None, typer.Option(
         "--kind", help="Force the table, as for `crmtool load`: " + ", ".join(TABLES) + ".")]
     = None,
+    force: Annotated[bool, typer.Option(
+        "--force", help="As `crmtool load --force`: files loaded before count again.")]
+    = False,
     fmt: Annotated[str, typer.Option("--format", help="text | json")] = "text",
     lang: Annotated[str | None, typer.Option(
         "--lang", metavar="zh|en", help="Label language of the text (default: config lang, "
@@ -69,7 +72,8 @@ def inspect_cmd(
     if fmt not in ("text", "json"):
         raise UsageError("--format must be text or json")
     lang = labels.check_lang(lang, st.config.lang)
-    report = inspect(paths, st.config, database=st.db, kind=kind, wait=st.wait)
+    report = inspect(paths, st.config, database=st.db, kind=kind, force=force,
+                     as_of=st.as_of, wait=st.wait)
     suggested = suggest(report, st.config, _config_file(st.config_path))
     if fmt == "json":
         typer.echo(json.dumps(to_json(report, suggested), ensure_ascii=False, indent=2))
