@@ -43,21 +43,30 @@ def simulate(n: int, seed: int = 17) -> dict[str, np.ndarray]:
     T = g.integers(30, 2000, n).astype(float)
     events, dropout = g.poisson(lam * T), g.geometric(p)
     x = np.minimum(events, dropout)
-    tx = np.floor(np.where(x > 0, T * g.beta(np.maximum(x, 1), np.maximum(events - x + 1, 1)),
-                           0.0))
+    tx = np.floor(np.where(x > 0, T * g.beta(np.maximum(x, 1), np.maximum(events - x + 1, 1)), 0.0))
     nu = g.gamma(TRUE["q"], 1 / TRUE["gamma"], n)
     visits = x + 1  # the first paid visit, then x repeats; inner ones uniform in (0, t_x)
     owner = np.repeat(np.arange(n), visits)
     start = np.cumsum(visits) - visits
     rank = np.arange(owner.size) - np.repeat(start, visits)
     span = np.repeat(tx, visits)
-    offset = np.where(rank == 0, 0.0, np.where(rank == np.repeat(x, visits), span,
-                                               g.uniform(0, 1, owner.size) * span))
+    offset = np.where(
+        rank == 0,
+        0.0,
+        np.where(rank == np.repeat(x, visits), span, g.uniform(0, 1, owner.size) * span),
+    )
     amount = np.round(g.gamma(TRUE["p"], 1 / nu[owner]), 2)
     repeat_sum = np.bincount(owner, weights=np.where(rank > 0, amount, 0.0), minlength=n)
     mean = np.where(x > 0, repeat_sum / np.maximum(x, 1), 0.0)
-    return {"x": x.astype(float), "t_x": tx, "T": T, "mean": mean, "owner": owner,
-            "offset": np.floor(offset), "amount": amount}
+    return {
+        "x": x.astype(float),
+        "t_x": tx,
+        "T": T,
+        "mean": mean,
+        "owner": owner,
+        "offset": np.floor(offset),
+        "amount": amount,
+    }
 
 
 def _data(n: int) -> Path:
@@ -69,6 +78,7 @@ def _data(n: int) -> Path:
 
 
 # -- workers (each in its own process) -------------------------------------------------------
+
 
 def _cpu() -> float:
     r = resource.getrusage(resource.RUSAGE_SELF)
@@ -84,12 +94,17 @@ def worker_crmtool(d: dict[str, np.ndarray]) -> dict[str, object]:
     t1 = _cpu()
     gg = fm.fit_gamma_gamma(x, m)
     t2 = _cpu()
-    value = (fm.expected_visits(bg.params, HORIZON, x, tx, T)
-             * fm.expected_ticket(gg.params, x, m))
+    value = fm.expected_visits(bg.params, HORIZON, x, tx, T) * fm.expected_ticket(gg.params, x, m)
     t3 = _cpu()
-    return {"bgnbd_s": t1 - t0, "gg_s": t2 - t1, "clv_s": t3 - t2,
-            "params": {**bg.as_dict(), **gg.as_dict()}, "ll": bg.log_likelihood,
-            "converged": bg.converged and gg.converged, "value_sum": float(value.sum())}
+    return {
+        "bgnbd_s": t1 - t0,
+        "gg_s": t2 - t1,
+        "clv_s": t3 - t2,
+        "params": {**bg.as_dict(), **gg.as_dict()},
+        "ll": bg.log_likelihood,
+        "converged": bg.converged and gg.converged,
+        "value_sum": float(value.sum()),
+    }
 
 
 def worker_lifetimes(d: dict[str, np.ndarray]) -> dict[str, object]:
@@ -106,15 +121,31 @@ def worker_lifetimes(d: dict[str, np.ndarray]) -> dict[str, object]:
     gg.fit(pd.Series(x[rep]), pd.Series(m[rep]))
     t2 = _cpu()
     # lifetimes' CLV walks months of 30 days; 12 of them = 360 days (its own definition)
-    value = gg.customer_lifetime_value(bg, pd.Series(x), pd.Series(tx), pd.Series(T),
-                                       pd.Series(m), time=12, freq="D", discount_rate=0.0)
+    value = gg.customer_lifetime_value(
+        bg,
+        pd.Series(x),
+        pd.Series(tx),
+        pd.Series(T),
+        pd.Series(m),
+        time=12,
+        freq="D",
+        discount_rate=0.0,
+    )
     t3 = _cpu()
-    params = {**{k: float(v) for k, v in bg.params_.items()},
-              **{k if k != "v" else "gamma": float(v) for k, v in gg.params_.items()}}
+    params = {
+        **{k: float(v) for k, v in bg.params_.items()},
+        **{k if k != "v" else "gamma": float(v) for k, v in gg.params_.items()},
+    }
     conv = bool(getattr(bg, "_scipy_result", None) is None or bg._scipy_result.success)  # noqa: SLF001
-    return {"bgnbd_s": t1 - t0, "gg_s": t2 - t1, "clv_s": t3 - t2, "params": params,
-            "ll": None,
-            "converged": conv, "value_sum": float(np.asarray(value).sum())}
+    return {
+        "bgnbd_s": t1 - t0,
+        "gg_s": t2 - t1,
+        "clv_s": t3 - t2,
+        "params": params,
+        "ll": None,
+        "converged": conv,
+        "value_sum": float(np.asarray(value).sum()),
+    }
 
 
 def worker_pymc(d: dict[str, np.ndarray]) -> dict[str, object]:
@@ -126,29 +157,48 @@ def worker_pymc(d: dict[str, np.ndarray]) -> dict[str, object]:
     ids = np.arange(len(x))
     flat = {k: Prior("HalfFlat") for k in ("r", "alpha", "a", "b")}
     t0 = _cpu()
-    bg = BetaGeoModel(data=pd.DataFrame({"customer_id": ids, "frequency": x, "recency": tx,
-                                         "T": T}), model_config=flat)
+    bg = BetaGeoModel(
+        data=pd.DataFrame({"customer_id": ids, "frequency": x, "recency": tx, "T": T}),
+        model_config=flat,
+    )
     bg.fit(method="map", progressbar=False)
     t1 = _cpu()
     rep = x > 0
-    gg = GammaGammaModel(data=pd.DataFrame({"customer_id": ids[rep], "frequency": x[rep],
-                                            "monetary_value": m[rep]}),
-                         model_config={k: Prior("HalfFlat") for k in ("p", "q", "v")})
+    gg = GammaGammaModel(
+        data=pd.DataFrame({"customer_id": ids[rep], "frequency": x[rep], "monetary_value": m[rep]}),
+        model_config={k: Prior("HalfFlat") for k in ("p", "q", "v")},
+    )
     gg.fit(method="map", progressbar=False)
     t2 = _cpu()
-    frame = pd.DataFrame({"customer_id": ids, "frequency": x, "recency": tx, "T": T,
-                          "monetary_value": np.where(rep, m, np.nan)})[rep]
-    value = gg.expected_customer_lifetime_value(transaction_model=bg, data=frame, future_t=12,
-                                                discount_rate=0.0, time_unit="D")
+    frame = pd.DataFrame(
+        {
+            "customer_id": ids,
+            "frequency": x,
+            "recency": tx,
+            "T": T,
+            "monetary_value": np.where(rep, m, np.nan),
+        }
+    )[rep]
+    value = gg.expected_customer_lifetime_value(
+        transaction_model=bg, data=frame, future_t=12, discount_rate=0.0, time_unit="D"
+    )
     t3 = _cpu()
+
     def first(result: object, k: str) -> float:  # fit_result: the posterior (one MAP draw)
         data = getattr(result, "posterior", result)
         return float(data[k].values.ravel()[0])
 
     post = {k: first(bg.fit_result, k) for k in ("r", "alpha", "a", "b")}
     post.update({("gamma" if k == "v" else k): first(gg.fit_result, k) for k in ("p", "q", "v")})
-    return {"bgnbd_s": t1 - t0, "gg_s": t2 - t1, "clv_s": t3 - t2, "params": post,
-            "ll": None, "converged": None, "value_sum": float(np.asarray(value).sum())}
+    return {
+        "bgnbd_s": t1 - t0,
+        "gg_s": t2 - t1,
+        "clv_s": t3 - t2,
+        "params": post,
+        "ll": None,
+        "converged": None,
+        "value_sum": float(np.asarray(value).sum()),
+    }
 
 
 def worker_pipeline(d: dict[str, np.ndarray], db: str) -> dict[str, object]:
@@ -158,10 +208,26 @@ def worker_pipeline(d: dict[str, np.ndarray], db: str) -> dict[str, object]:
     from crmtool.cli import app
 
     t0, w0 = _cpu(), time.perf_counter()
-    r = CliRunner().invoke(app, ["--db", db, "--as-of", AS_OF.isoformat(), "forecast",
-                                 "--format", "parquet", "-o", str(CACHE / "forecast.parquet")])
-    return {"cpu_s": _cpu() - t0, "wall_s": time.perf_counter() - w0, "rc": r.exit_code,
-            "stderr": r.stderr[-300:]}
+    r = CliRunner().invoke(
+        app,
+        [
+            "--db",
+            db,
+            "--as-of",
+            AS_OF.isoformat(),
+            "forecast",
+            "--format",
+            "parquet",
+            "-o",
+            str(CACHE / "forecast.parquet"),
+        ],
+    )
+    return {
+        "cpu_s": _cpu() - t0,
+        "wall_s": time.perf_counter() - w0,
+        "rc": r.exit_code,
+        "stderr": r.stderr[-300:],
+    }
 
 
 def build_store(d: dict[str, np.ndarray], db: str) -> int:
@@ -173,18 +239,31 @@ def build_store(d: dict[str, np.ndarray], db: str) -> int:
     n = len(d["x"])
     first = np.datetime64(AS_OF) - d["T"].astype("timedelta64[D]")
     days = first[d["owner"]] + d["offset"].astype("timedelta64[D]")
-    ros = pl.DataFrame({"ro_id": np.char.add("R", np.arange(len(days)).astype(str)),
-                        "dealer_code": "D001", "vin": np.char.add("V", d["owner"].astype(str)),
-                        "settle_date": days, "ro_type": "maintenance", "payer": "customer",
-                        "total_amount": d["amount"]})
-    vehicles = pl.DataFrame({"vin": np.char.add("V", np.arange(n).astype(str)),
-                             "sale_channel": "own",
-                             "sale_date": first - np.timedelta64(30, "D")})
+    ros = pl.DataFrame(
+        {
+            "ro_id": np.char.add("R", np.arange(len(days)).astype(str)),
+            "dealer_code": "D001",
+            "vin": np.char.add("V", d["owner"].astype(str)),
+            "settle_date": days,
+            "ro_type": "maintenance",
+            "payer": "customer",
+            "total_amount": d["amount"],
+        }
+    )
+    vehicles = pl.DataFrame(
+        {
+            "vin": np.char.add("V", np.arange(n).astype(str)),
+            "sale_channel": "own",
+            "sale_date": first - np.timedelta64(30, "D"),
+        }
+    )
     con = crmdb.connect(db)
     con.register("_ros", ros)
     con.register("_veh", vehicles)
-    con.execute("INSERT INTO repair_orders (ro_id, dealer_code, vin, settle_date, ro_type, "
-                "payer, total_amount) SELECT * FROM _ros")
+    con.execute(
+        "INSERT INTO repair_orders (ro_id, dealer_code, vin, settle_date, ro_type, "
+        "payer, total_amount) SELECT * FROM _ros"
+    )
     con.execute("INSERT INTO vehicles (vin, sale_channel, sale_date) SELECT * FROM _veh")
     con.close()
     return ros.height
@@ -224,8 +303,7 @@ def main() -> None:
         d = dict(np.load(args.data))
         fn = {"crmtool": worker_crmtool, "lifetimes": worker_lifetimes, "pymc": worker_pymc}
         try:
-            out = (worker_pipeline(d, args.db) if args.worker == "pipeline"
-                   else fn[args.worker](d))
+            out = worker_pipeline(d, args.db) if args.worker == "pipeline" else fn[args.worker](d)
         except Exception as e:  # a failing baseline is a result, not a crash
             out = {"error": f"{type(e).__name__}: {str(e).splitlines()[0][:200]}"}
         out["rss_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
@@ -234,8 +312,11 @@ def main() -> None:
     n = args.vehicles
     data = _data(n)
     d = dict(np.load(data))
-    print(f"# forecast bench: {n:,} vehicles, {int((d['x'] + 1).sum()):,} paid visits; "
-          f"{os.cpu_count()} cores; Python {platform.python_version()}", flush=True)
+    print(
+        f"# forecast bench: {n:,} vehicles, {int((d['x'] + 1).sum()):,} paid visits; "
+        f"{os.cpu_count()} cores; Python {platform.python_version()}",
+        flush=True,
+    )
     results = {}
     for lib in args.libs.split(","):
         results[lib] = _run_worker(lib, data, [])
@@ -253,10 +334,12 @@ def main() -> None:
 def table(results: dict[str, dict], n: int) -> str:
     """The markdown table of RESULTS.md."""
     ours = results.get("crmtool", {})
-    lines = [f"| {n:,} vehicles | BG/NBD fit CPU s | Gamma-Gamma fit CPU s | 12-month value "
-             "CPU s | fit + score CPU s | time / crmtool's | peak RSS MB | r | α (days) | a | "
-             "b | p | q | γ (thousands) | agree to 3 sig. digits |",
-             "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|"]
+    lines = [
+        f"| {n:,} vehicles | BG/NBD fit CPU s | Gamma-Gamma fit CPU s | 12-month value "
+        "CPU s | fit + score CPU s | time / crmtool's | peak RSS MB | r | α (days) | a | "
+        "b | p | q | γ (thousands) | agree to 3 sig. digits |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|",
+    ]
     base = sum(ours.get(k, 0) for k in ("bgnbd_s", "gg_s", "clv_s")) or None
     for lib, r in results.items():
         if lib == "pipeline":
@@ -267,23 +350,30 @@ def table(results: dict[str, dict], n: int) -> str:
         total = r["bgnbd_s"] + r["gg_s"] + r["clv_s"]
         ratio = f"{total / base:.1f}×" if base else ""
         p = r["params"]
-        agree = ("—" if lib == "crmtool" else
-                 "yes" if all(_sig(p[k], ours["params"][k]) for k in ours.get("params", {}))
-                 else "no: " + ", ".join(k for k in ours.get("params", {})
-                                         if not _sig(p[k], ours["params"][k])))
+        agree = (
+            "—"
+            if lib == "crmtool"
+            else "yes"
+            if all(_sig(p[k], ours["params"][k]) for k in ours.get("params", {}))
+            else "no: "
+            + ", ".join(k for k in ours.get("params", {}) if not _sig(p[k], ours["params"][k]))
+        )
         conv = "" if r.get("converged") is not False else " (**not converged**)"
         lines.append(
             f"| {lib}{conv} | {r['bgnbd_s']:.2f} | {r['gg_s']:.2f} | {r['clv_s']:.2f} | "
             f"{total:.2f} | {ratio} | {r['rss_mb']:.0f} | "
             + " | ".join(f"{p[k]:.4g}" for k in ("r", "alpha", "a", "b", "p", "q", "gamma"))
-            + f" | {agree} |")
+            + f" | {agree} |"
+        )
     if "pipeline" in results:
         r = results["pipeline"]
         lines.append("")
-        lines.append(f"Whole `crmtool forecast` (DuckDB visits summary, both fits, scoring, list "
-                     f"to parquet): {r.get('wall_s', float('nan')):.1f} s wall, "
-                     f"{r.get('cpu_s', float('nan')):.1f} CPU s, peak RSS "
-                     f"{r.get('rss_mb', float('nan')):.0f} MB, exit {r.get('rc', r.get('error'))}.")
+        lines.append(
+            f"Whole `crmtool forecast` (DuckDB visits summary, both fits, scoring, list "
+            f"to parquet): {r.get('wall_s', float('nan')):.1f} s wall, "
+            f"{r.get('cpu_s', float('nan')):.1f} CPU s, peak RSS "
+            f"{r.get('rss_mb', float('nan')):.0f} MB, exit {r.get('rc', r.get('error'))}."
+        )
     return "\n".join(lines)
 
 

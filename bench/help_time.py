@@ -17,8 +17,7 @@ import time
 
 def wall(args: list[str]) -> float:
     start = time.perf_counter()
-    subprocess.run([sys.executable, "-m", "crmtool", *args], check=True,
-                   stdout=subprocess.DEVNULL)
+    subprocess.run([sys.executable, "-m", "crmtool", *args], check=True, stdout=subprocess.DEVNULL)
     return time.perf_counter() - start
 
 
@@ -28,8 +27,10 @@ def main() -> None:
     n = parser.parse_args().repeat
     for args in (["--help"], ["--version"], ["segment", "--help"]):
         times = [wall(args) for _ in range(n)]
-        print(f"crmtool {' '.join(args):<16} median {statistics.median(times):.3f} s  "
-              f"best {min(times):.3f} s  ({n} runs)")
+        print(
+            f"crmtool {' '.join(args):<16} median {statistics.median(times):.3f} s  "
+            f"best {min(times):.3f} s  ({n} runs)"
+        )
 
 
 if __name__ == "__main__":

@@ -26,8 +26,10 @@ def main() -> None:
     cfg = Config()
     con = connect(db, read_only=True)
     facts.install(con, cfg)
-    for name, fn in (("segment", lambda: segment_list(con, cfg, as_of)),
-                     ("summary", lambda: build_summary(con, cfg, period))):
+    for name, fn in (
+        ("segment", lambda: segment_list(con, cfg, as_of)),
+        ("summary", lambda: build_summary(con, cfg, period)),
+    ):
         prof = cProfile.Profile()
         t = time.perf_counter()
         prof.runcall(fn)

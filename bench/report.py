@@ -5,19 +5,26 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-STEPS = [("load_plain", "plain DuckDB load (UTF-8)"), ("load_utf8", "crmtool load (UTF-8)"),
-         ("load_gbk", "crmtool load (GBK)"), ("segment", "crmtool segment --format parquet"),
-         ("summary", "crmtool summary --format json"),
-         ("retention", "crmtool retention (one as_of)"),
-         ("retention_trend", "crmtool retention --trend 24"),
-         ("find_plate", "crmtool find PLATE"), ("find_phone", "crmtool find PHONE"),
-         ("find_vin_tail", "crmtool find VIN-TAIL"), ("find_name", "crmtool find NAME"),
-         ("report", "crmtool report --period (HTML + xlsx)"), ("help", "crmtool --help"),
-         ("segment_sql", "hand-written SQL segment list"),
-         ("segment_pandas", "pandas segment list"),
-         # results of runs before the baselines made the whole segment list
-         ("tiers_sql", "hand-written SQL tiers only (older run)"),
-         ("tiers_pandas", "pandas tiers only (older run)")]
+STEPS = [
+    ("load_plain", "plain DuckDB load (UTF-8)"),
+    ("load_utf8", "crmtool load (UTF-8)"),
+    ("load_gbk", "crmtool load (GBK)"),
+    ("segment", "crmtool segment --format parquet"),
+    ("summary", "crmtool summary --format json"),
+    ("retention", "crmtool retention (one as_of)"),
+    ("retention_trend", "crmtool retention --trend 24"),
+    ("find_plate", "crmtool find PLATE"),
+    ("find_phone", "crmtool find PHONE"),
+    ("find_vin_tail", "crmtool find VIN-TAIL"),
+    ("find_name", "crmtool find NAME"),
+    ("report", "crmtool report --period (HTML + xlsx)"),
+    ("help", "crmtool --help"),
+    ("segment_sql", "hand-written SQL segment list"),
+    ("segment_pandas", "pandas segment list"),
+    # results of runs before the baselines made the whole segment list
+    ("tiers_sql", "hand-written SQL tiers only (older run)"),
+    ("tiers_pandas", "pandas tiers only (older run)"),
+]
 CRM = ("load_utf8", "load_gbk", "segment", "summary")
 
 
@@ -27,9 +34,13 @@ def _ok(flag: bool | None) -> str:
 
 def agrees(check: dict) -> bool:
     """True when a baseline's list is exactly crmtool's segment list (all columns and rows)."""
-    return (check["rows_segment"] == check["rows_baseline"] == check["common"]
-            and check["total_mismatches"] == 0 and not check["missing_columns"]
-            and not check["extra_columns"] and not check["type_differences"])
+    return (
+        check["rows_segment"] == check["rows_baseline"] == check["common"]
+        and check["total_mismatches"] == 0
+        and not check["missing_columns"]
+        and not check["extra_columns"]
+        and not check["type_differences"]
+    )
 
 
 def describe(check: dict) -> str:
@@ -37,11 +48,16 @@ def describe(check: dict) -> str:
     if "total_mismatches" not in check:  # an older run: tiers only
         return f"tiers only {check}"
     bad = {c: n for c, n in check["mismatches"].items() if n}
-    text = (f"rows {check['rows_segment']} / {check['rows_baseline']}, in both "
-            f"{check['common']}, only in segment {check['only_segment']}, only in baseline "
-            f"{check['only_baseline']}; mismatches: "
-            + (", ".join(f"{c} {n}" for c, n in bad.items()) if bad
-               else f"0 in all {len(check['mismatches'])} columns besides vin"))
+    text = (
+        f"rows {check['rows_segment']} / {check['rows_baseline']}, in both "
+        f"{check['common']}, only in segment {check['only_segment']}, only in baseline "
+        f"{check['only_baseline']}; mismatches: "
+        + (
+            ", ".join(f"{c} {n}" for c, n in bad.items())
+            if bad
+            else f"0 in all {len(check['mismatches'])} columns besides vin"
+        )
+    )
     for key in ("missing_columns", "extra_columns", "type_differences"):
         if check[key]:
             text += f"; {key.replace('_', ' ')}: {check[key]}"
@@ -55,43 +71,84 @@ def targets(r: dict) -> list[tuple[str, str, bool | None]]:
         return r[k]["median_s"] if k in r else None
 
     old = "segment_sql" not in r  # an older run whose baselines made the tiers only
-    sql, pandas = (med("tiers_sql"), med("tiers_pandas")) if old else (
-        med("segment_sql"), med("segment_pandas"))
+    sql, pandas = (
+        (med("tiers_sql"), med("tiers_pandas"))
+        if old
+        else (med("segment_sql"), med("segment_pandas"))
+    )
     note = " (baseline: tiers only, older run)" if old else ""
     plain, seg = med("load_plain"), med("segment")
     analyse = seg + med("summary")
-    out = [("load (UTF-8) <= 1.5x plain DuckDB", f"{med('load_utf8') / plain:.2f}x",
-            med("load_utf8") / plain <= 1.5),
-           ("load (GBK) <= 2.5x plain DuckDB", f"{med('load_gbk') / plain:.2f}x",
-            med("load_gbk") / plain <= 2.5),
-           # the issue's wording; the summary has no baseline of its own
-           ("segment + summary <= 1.5x hand-written SQL" + note,
-            f"{analyse / sql:.2f}x", analyse / sql <= 1.5)]
+    out = [
+        (
+            "load (UTF-8) <= 1.5x plain DuckDB",
+            f"{med('load_utf8') / plain:.2f}x",
+            med("load_utf8") / plain <= 1.5,
+        ),
+        (
+            "load (GBK) <= 2.5x plain DuckDB",
+            f"{med('load_gbk') / plain:.2f}x",
+            med("load_gbk") / plain <= 2.5,
+        ),
+        # the issue's wording; the summary has no baseline of its own
+        (
+            "segment + summary <= 1.5x hand-written SQL" + note,
+            f"{analyse / sql:.2f}x",
+            analyse / sql <= 1.5,
+        ),
+    ]
     if not old:
-        out.append(("segment <= 1.5x hand-written SQL (like for like)",
-                    f"{seg / sql:.2f}x", seg / sql <= 1.5))
+        out.append(
+            (
+                "segment <= 1.5x hand-written SQL (like for like)",
+                f"{seg / sql:.2f}x",
+                seg / sql <= 1.5,
+            )
+        )
     if pandas is not None:
-        out.append(("segment + summary >= 10x faster than pandas" + note,
-                    f"pandas / crmtool = {pandas / analyse:.2f}x", pandas / analyse >= 10))
+        out.append(
+            (
+                "segment + summary >= 10x faster than pandas" + note,
+                f"pandas / crmtool = {pandas / analyse:.2f}x",
+                pandas / analyse >= 10,
+            )
+        )
         if not old:
-            out.append(("segment vs pandas: segment >= 10x faster (like for like)",
-                        f"pandas / segment = {pandas / seg:.2f}x", pandas / seg >= 10))
+            out.append(
+                (
+                    "segment vs pandas: segment >= 10x faster (like for like)",
+                    f"pandas / segment = {pandas / seg:.2f}x",
+                    pandas / seg >= 10,
+                )
+            )
     if "retention" in r:
         ret, trend = med("retention"), med("retention_trend")
         out.append(("retention <= 1.5x segment", f"{ret / seg:.2f}x", ret / seg <= 1.5))
-        out.append(("retention --trend 24 <= 4x one as_of", f"{trend / ret:.2f}x",
-                    trend / ret <= 4))
+        out.append(
+            ("retention --trend 24 <= 4x one as_of", f"{trend / ret:.2f}x", trend / ret <= 4)
+        )
     finds = [k for k in ("find_plate", "find_phone", "find_vin_tail", "find_name") if k in r]
     if finds:
         worst = max(med(k) for k in finds)
-        out.append(("find <= 1 s (worst of plate, phone, VIN tail, name)", f"{worst:.2f} s",
-                    worst <= 1.0))
+        out.append(
+            ("find <= 1 s (worst of plate, phone, VIN tail, name)", f"{worst:.2f} s", worst <= 1.0)
+        )
     if "report" in r:
-        out.append(("report <= 2.5x summary", f"{med('report') / med('summary'):.2f}x",
-                    med("report") / med("summary") <= 2.5))
+        out.append(
+            (
+                "report <= 2.5x summary",
+                f"{med('report') / med('summary'):.2f}x",
+                med("report") / med("summary") <= 2.5,
+            )
+        )
     rss = max(r[k]["max_rss_mb"] for k in CRM)
-    out.append(("peak RSS <= 4 GB (crmtool steps)", f"{rss:.0f} MB",
-                rss <= 4096 if r["size"] == "10m" else None))
+    out.append(
+        (
+            "peak RSS <= 4 GB (crmtool steps)",
+            f"{rss:.0f} MB",
+            rss <= 4096 if r["size"] == "10m" else None,
+        )
+    )
     return out
 
 
@@ -104,53 +161,80 @@ def scaling(res: dict) -> str:
 
 
 def write_results(cache: Path, target: Path) -> None:
-    res = {p.stem.split("-", 1)[1]: json.loads(p.read_text())
-           for p in sorted(cache.glob("results-*.json"), key=lambda p: len(p.stem))}
+    res = {
+        p.stem.split("-", 1)[1]: json.loads(p.read_text())
+        for p in sorted(cache.glob("results-*.json"), key=lambda p: len(p.stem))
+    }
     any_r = next(iter(res.values()))
     m = any_r["machine"]
     top = res.get("10m") or any_r
     met = targets(top)
-    head = (f"**Headline ({top['size']} repair orders):** "
-            + "; ".join(f"{t}: {v} ({_ok(ok)})" for t, v, ok in met)
-            + f"; 10x data <= 12x time: {scaling(res)}.")
-    lines = ["# Scale benchmark results (issue 6)", "", head, "",
-             "Made by `python bench/run.py --size SIZE --repeat N` (see bench/README.md). "
-             "Times are medians of N runs, each a fresh process; RSS is the max resident set "
-             "of the process (getrusage of the child).", "",
-             f"Machine: {m['nproc']} cores, {m['memory_gb']} GB, {m['cpu']}; "
-             f"Python {m['python']}, DuckDB {m['duckdb']}, polars {m['polars']}, "
-             f"pandas {m['pandas']}, crmtool {m['crmtool']}. DuckDB settings everywhere: "
-             f"threads={any_r['settings']['threads']}, "
-             f"memory_limit={any_r['settings']['memory_limit']}, temp_directory=bench/cache/tmp.",
-             "", "The machine was shared with other jobs while measuring: load averages are "
-             "given per run, and timings are noisy.", ""]
+    head = (
+        f"**Headline ({top['size']} repair orders):** "
+        + "; ".join(f"{t}: {v} ({_ok(ok)})" for t, v, ok in met)
+        + f"; 10x data <= 12x time: {scaling(res)}."
+    )
+    lines = [
+        "# Scale benchmark results (issue 6)",
+        "",
+        head,
+        "",
+        "Made by `python bench/run.py --size SIZE --repeat N` (see bench/README.md). "
+        "Times are medians of N runs, each a fresh process; RSS is the max resident set "
+        "of the process (getrusage of the child).",
+        "",
+        f"Machine: {m['nproc']} cores, {m['memory_gb']} GB, {m['cpu']}; "
+        f"Python {m['python']}, DuckDB {m['duckdb']}, polars {m['polars']}, "
+        f"pandas {m['pandas']}, crmtool {m['crmtool']}. DuckDB settings everywhere: "
+        f"threads={any_r['settings']['threads']}, "
+        f"memory_limit={any_r['settings']['memory_limit']}, temp_directory=bench/cache/tmp.",
+        "",
+        "The machine was shared with other jobs while measuring: load averages are "
+        "given per run, and timings are noisy.",
+        "",
+    ]
     for size, r in res.items():
-        lines += [f"## {size} repair orders (repeat {r['repeat']}, load average at the end "
-                  f"{', '.join(f'{x:.1f}' for x in r['loadavg'])})", "",
-                  "| step | median s | runs s | max RSS MB |", "|---|---:|---|---:|"]
+        lines += [
+            f"## {size} repair orders (repeat {r['repeat']}, load average at the end "
+            f"{', '.join(f'{x:.1f}' for x in r['loadavg'])})",
+            "",
+            "| step | median s | runs s | max RSS MB |",
+            "|---|---:|---|---:|",
+        ]
         for k, label in STEPS:
             if k in r:
                 s = r[k]
-                lines.append(f"| {label} | {s['median_s']:.2f} | "
-                             + ", ".join(f"{x:.2f}" for x in s["runs_s"])
-                             + f" | {s['max_rss_mb']:.0f} |")
-        lines += ["", "Agreement of the baselines with crmtool's segment list (every column, "
-                  "matched by vin: exact, ticket and cycle_days within 0.011):", "",
-                  f"- hand-written SQL: {describe(r['check_sql'])}"]
+                lines.append(
+                    f"| {label} | {s['median_s']:.2f} | "
+                    + ", ".join(f"{x:.2f}" for x in s["runs_s"])
+                    + f" | {s['max_rss_mb']:.0f} |"
+                )
+        lines += [
+            "",
+            "Agreement of the baselines with crmtool's segment list (every column, "
+            "matched by vin: exact, ticket and cycle_days within 0.011):",
+            "",
+            f"- hand-written SQL: {describe(r['check_sql'])}",
+        ]
         if "check_pandas" in r:
             lines.append(f"- pandas: {describe(r['check_pandas'])}")
-        lines += ["",
-                  "| target | value | |", "|---|---:|---|"]
+        lines += ["", "| target | value | |", "|---|---:|---|"]
         lines += [f"| {t} | {v} | {_ok(ok)} |" for t, v, ok in targets(r)]
         lines.append("")
     if "1m" in res and "10m" in res:
-        lines += ["## Scaling 1M -> 10M (target: 10x data <= 12x time)", "",
-                  "| step | 1M s | 10M s | ratio | |", "|---|---:|---:|---:|---|"]
+        lines += [
+            "## Scaling 1M -> 10M (target: 10x data <= 12x time)",
+            "",
+            "| step | 1M s | 10M s | ratio | |",
+            "|---|---:|---:|---:|---|",
+        ]
         for k, label in STEPS:
             if k in res["1m"] and k in res["10m"]:
                 a, b = res["1m"][k]["median_s"], res["10m"][k]["median_s"]
-                lines.append(f"| {label} | {a:.2f} | {b:.2f} | {b / a:.1f}x | "
-                             f"{_ok(b / a <= 12) if k in CRM else ''} |")
+                lines.append(
+                    f"| {label} | {a:.2f} | {b:.2f} | {b / a:.1f}x | "
+                    f"{_ok(b / a <= 12) if k in CRM else ''} |"
+                )
         lines.append("")
     for extra in ("NOTES.md", "FORECAST.md"):  # FORECAST.md: forecast_bench.py (issue 17)
         notes = target.with_name(extra)

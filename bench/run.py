@@ -35,9 +35,15 @@ def settings_env() -> dict[str, str]:
     """The same DuckDB settings for crmtool (via its environment) and the baselines."""
     temp = CACHE / "tmp"
     temp.mkdir(parents=True, exist_ok=True)
-    return {**os.environ, "CRMTOOL_THREADS": str(THREADS), "CRMTOOL_MEMORY_LIMIT": MEMORY,
-            "CRMTOOL_TEMP_DIRECTORY": str(temp), "BENCH_THREADS": str(THREADS),
-            "BENCH_MEMORY_LIMIT": MEMORY, "BENCH_TEMP": str(temp)}
+    return {
+        **os.environ,
+        "CRMTOOL_THREADS": str(THREADS),
+        "CRMTOOL_MEMORY_LIMIT": MEMORY,
+        "CRMTOOL_TEMP_DIRECTORY": str(temp),
+        "BENCH_THREADS": str(THREADS),
+        "BENCH_MEMORY_LIMIT": MEMORY,
+        "BENCH_TEMP": str(temp),
+    }
 
 
 def prepare(size: str) -> tuple[Path, Path, float | None]:
@@ -56,24 +62,31 @@ def prepare(size: str) -> tuple[Path, Path, float | None]:
         for src in sorted(utf8.glob("*.csv")):
             part = gbk / (src.name + ".part")
             with open(part, "wb") as out:
-                subprocess.run(["iconv", "-f", "UTF-8", "-t", "GB18030", str(src)],
-                               stdout=out, check=True)
+                subprocess.run(
+                    ["iconv", "-f", "UTF-8", "-t", "GB18030", str(src)], stdout=out, check=True
+                )
             part.replace(gbk / src.name)
         shutil.copy(utf8 / "sample.json", gbk / "sample.json")
     return utf8, gbk, spent
 
 
 def run_once(cmd: list[str], env: dict[str, str], log: Path) -> dict:
-    out = subprocess.run([PY, str(HERE / "_measure.py"), *cmd], env={**env, "BENCH_LOG": str(log)},
-                         capture_output=True, text=True, check=True)
+    out = subprocess.run(
+        [PY, str(HERE / "_measure.py"), *cmd],
+        env={**env, "BENCH_LOG": str(log)},
+        capture_output=True,
+        text=True,
+        check=True,
+    )
     res = json.loads(out.stdout)
     if res["rc"] != 0:
         raise SystemExit(f"failed ({res['rc']}): {' '.join(cmd)}; see {log}")
     return res
 
 
-def measure(name: str, cmd: list[str], repeat: int, env: dict[str, str],
-            before: list[Path] | None = None) -> dict:
+def measure(
+    name: str, cmd: list[str], repeat: int, env: dict[str, str], before: list[Path] | None = None
+) -> dict:
     """Median wall time and max RSS of `repeat` runs (files in `before` deleted first)."""
     walls, rss = [], []
     log = CACHE / "logs" / f"{name}.log"
@@ -87,9 +100,12 @@ def measure(name: str, cmd: list[str], repeat: int, env: dict[str, str],
         walls.append(r["wall"])
         rss.append(r["rss_mb"])
     res = {"median_s": statistics.median(walls), "runs_s": walls, "max_rss_mb": max(rss)}
-    print(f"  {name:<22} median {res['median_s']:7.2f} s  runs "
-          + ", ".join(f"{w:.2f}" for w in walls) + f"  max RSS {res['max_rss_mb']:.0f} MB",
-          flush=True)
+    print(
+        f"  {name:<22} median {res['median_s']:7.2f} s  runs "
+        + ", ".join(f"{w:.2f}" for w in walls)
+        + f"  max RSS {res['max_rss_mb']:.0f} MB",
+        flush=True,
+    )
     return res
 
 
@@ -110,8 +126,7 @@ def compare(seg: Path, base: Path) -> dict:
 
     def differs(c: str) -> str:
         if cols[c] in ("DOUBLE", "FLOAT") or cols[c].startswith("DECIMAL"):
-            return (f"(a.{c} IS NULL) <> (b.{c} IS NULL) "
-                    f"OR abs(a.{c} - b.{c}) > {FLOAT_TOLERANCE}")
+            return f"(a.{c} IS NULL) <> (b.{c} IS NULL) OR abs(a.{c} - b.{c}) > {FLOAT_TOLERANCE}"
         return f"a.{c} IS DISTINCT FROM b.{c}"
 
     row = con.execute(f"""
@@ -120,38 +135,57 @@ def compare(seg: Path, base: Path) -> dict:
                count(*) FILTER (WHERE b.vin IS NULL), count(*) FILTER (WHERE a.vin IS NULL),
                count(*) FILTER (WHERE a.vin IS NOT NULL AND b.vin IS NOT NULL
                                 AND a.file_row_number <> b.file_row_number),
-               {", ".join(f"count(*) FILTER (WHERE a.vin IS NOT NULL AND b.vin IS NOT NULL "
-                          f"AND ({differs(c)}))" for c in both)}
+               {
+        ", ".join(
+            f"count(*) FILTER (WHERE a.vin IS NOT NULL AND b.vin IS NOT NULL AND ({differs(c)}))"
+            for c in both
+        )
+    }
         FROM read_parquet('{seg}', file_row_number = true) a
         FULL JOIN read_parquet('{base}', file_row_number = true) b USING (vin)""").fetchall()[0]
     mismatches = dict(zip(both, row[6:], strict=True))
-    return {"rows_segment": row[0], "rows_baseline": row[1], "common": row[2],
-            "only_segment": row[3], "only_baseline": row[4], "same_order": row[5] == 0,
-            "mismatches": mismatches, "total_mismatches": sum(mismatches.values()),
-            "missing_columns": [c for c in cols if c not in other],
-            "extra_columns": [c for c in other if c not in cols],
-            "type_differences": {c: f"{cols[c]} vs {other[c]}" for c in both
-                                 if cols[c] != other[c]}}
+    return {
+        "rows_segment": row[0],
+        "rows_baseline": row[1],
+        "common": row[2],
+        "only_segment": row[3],
+        "only_baseline": row[4],
+        "same_order": row[5] == 0,
+        "mismatches": mismatches,
+        "total_mismatches": sum(mismatches.values()),
+        "missing_columns": [c for c in cols if c not in other],
+        "extra_columns": [c for c in other if c not in cols],
+        "type_differences": {c: f"{cols[c]} vs {other[c]}" for c in both if cols[c] != other[c]},
+    }
 
 
-def baselines(db: Path, work: Path, seg: Path, repeat: int, env: dict[str, str],
-              skip_pandas: bool) -> dict:
+def baselines(
+    db: Path, work: Path, seg: Path, repeat: int, env: dict[str, str], skip_pandas: bool
+) -> dict:
     """Time the hand-written SQL and the pandas segment lists and check them against seg."""
     r: dict = {}
     base, pdo = work / "segment_sql.parquet", work / "segment_pandas.parquet"
-    r["segment_sql"] = measure("hand-written SQL", [PY, str(HERE / "segment_sql.py"), str(db),
-                                                    AS_OF, str(base)], repeat, env)
+    r["segment_sql"] = measure(
+        "hand-written SQL",
+        [PY, str(HERE / "segment_sql.py"), str(db), AS_OF, str(base)],
+        repeat,
+        env,
+    )
     r["check_sql"] = compare(seg, base)
     print(f"  segment vs SQL: {describe(r['check_sql'])}", flush=True)
     if not skip_pandas:
         t = time.perf_counter()
-        subprocess.run([PY, str(HERE / "segment_sql.py"), str(db), "--export", str(work)],
-                       env=env, check=True)
+        subprocess.run(
+            [PY, str(HERE / "segment_sql.py"), str(db), "--export", str(work)], env=env, check=True
+        )
         r["export_s"] = time.perf_counter() - t
         tables = [str(work / f"{t}.parquet") for t in ("repair_orders", "vehicles", "customers")]
-        r["segment_pandas"] = measure("pandas segment", [PY, str(HERE / "segment_pandas.py"),
-                                                         *tables, AS_OF, str(pdo)],
-                                      repeat, env)
+        r["segment_pandas"] = measure(
+            "pandas segment",
+            [PY, str(HERE / "segment_pandas.py"), *tables, AS_OF, str(pdo)],
+            repeat,
+            env,
+        )
         r["check_pandas"] = compare(seg, pdo)
         print(f"  segment vs pandas: {describe(r['check_pandas'])}", flush=True)
     return r
@@ -164,32 +198,57 @@ def bench(size: str, repeat: int, skip_pandas: bool) -> dict:
     work.mkdir(parents=True, exist_ok=True)
     db, db_gbk, plain_db = work / "crm.duckdb", work / "crm_gbk.duckdb", work / "plain.duckdb"
     crm = [PY, "-m", "crmtool", "-q"]
-    r: dict = {"size": size, "generated_s": generated, "settings": {
-        "threads": THREADS, "memory_limit": MEMORY}}
+    r: dict = {
+        "size": size,
+        "generated_s": generated,
+        "settings": {"threads": THREADS, "memory_limit": MEMORY},
+    }
     print(f"size {size}: {utf8}", flush=True)
-    r["load_plain"] = measure("plain duckdb load", [PY, str(HERE / "plain_load.py"),
-                                                    str(plain_db), str(utf8)],
-                              repeat, env, [plain_db])
-    r["load_gbk"] = measure("crmtool load gbk", crm + ["--db", str(db_gbk), "load", str(gbk)],
-                            repeat, env, [db_gbk])
-    r["load_utf8"] = measure("crmtool load utf8", crm + ["--db", str(db), "load", str(utf8)],
-                             repeat, env, [db])
+    r["load_plain"] = measure(
+        "plain duckdb load",
+        [PY, str(HERE / "plain_load.py"), str(plain_db), str(utf8)],
+        repeat,
+        env,
+        [plain_db],
+    )
+    r["load_gbk"] = measure(
+        "crmtool load gbk", crm + ["--db", str(db_gbk), "load", str(gbk)], repeat, env, [db_gbk]
+    )
+    r["load_utf8"] = measure(
+        "crmtool load utf8", crm + ["--db", str(db), "load", str(utf8)], repeat, env, [db]
+    )
     seg = work / "segment.parquet"
-    r["segment"] = measure("crmtool segment", crm + ["--db", str(db), "--as-of", AS_OF,
-                                                     "segment", "--format", "parquet", "-o",
-                                                     str(seg)], repeat, env)
-    r["summary"] = measure("crmtool summary", crm + ["--db", str(db), "summary", "--period",
-                                                     PERIOD, "--format", "json"],
-                              repeat, env)
-    r["retention"] = measure("crmtool retention", crm + ["--db", str(db), "--as-of", AS_OF,
-                                                         "retention", "--format", "csv"],
-                             repeat, env)
-    r["retention_trend"] = measure("retention --trend 24", crm + [
-        "--db", str(db), "--as-of", AS_OF, "retention", "--trend", "24", "--format", "csv"],
-        repeat, env)
+    r["segment"] = measure(
+        "crmtool segment",
+        crm + ["--db", str(db), "--as-of", AS_OF, "segment", "--format", "parquet", "-o", str(seg)],
+        repeat,
+        env,
+    )
+    r["summary"] = measure(
+        "crmtool summary",
+        crm + ["--db", str(db), "summary", "--period", PERIOD, "--format", "json"],
+        repeat,
+        env,
+    )
+    r["retention"] = measure(
+        "crmtool retention",
+        crm + ["--db", str(db), "--as-of", AS_OF, "retention", "--format", "csv"],
+        repeat,
+        env,
+    )
+    r["retention_trend"] = measure(
+        "retention --trend 24",
+        crm + ["--db", str(db), "--as-of", AS_OF, "retention", "--trend", "24", "--format", "csv"],
+        repeat,
+        env,
+    )
     r.update(desk(db, work, max(repeat, 5), env))
-    r["report"] = measure("crmtool report", crm + ["--db", str(db), "report", "--period", PERIOD,
-                                                   "--out", str(work / "report")], repeat, env)
+    r["report"] = measure(
+        "crmtool report",
+        crm + ["--db", str(db), "report", "--period", PERIOD, "--out", str(work / "report")],
+        repeat,
+        env,
+    )
     r["help"] = measure("crmtool --help", [PY, "-m", "crmtool", "--help"], max(repeat, 5), env)
     r.update(baselines(db, work, seg, repeat, env, skip_pandas))
     r["loadavg"] = os.getloadavg()
@@ -208,29 +267,44 @@ def desk(db: Path, work: Path, repeat: int, env: dict[str, str]) -> dict:
           AND v.vin IN (SELECT vin FROM repair_orders) ORDER BY v.vin LIMIT 1""").fetchone()
     con.close()
     crm = [PY, "-m", "crmtool", "-q", "--db", str(db), "--as-of", AS_OF, "find"]
-    return {f"find_{kind}": measure(f"find {kind}", crm + [q, "--format", "json"], repeat, env)
-            for kind, q in (("plate", plate), ("phone", phone), ("vin_tail", vin[-6:]),
-                            ("name", name))}
+    return {
+        f"find_{kind}": measure(f"find {kind}", crm + [q, "--format", "json"], repeat, env)
+        for kind, q in (("plate", plate), ("phone", phone), ("vin_tail", vin[-6:]), ("name", name))
+    }
 
 
 def machine() -> dict:
     import duckdb
     import polars
 
-    cpu = next((ln.split(":", 1)[1].strip() for ln in open("/proc/cpuinfo")
-                if ln.startswith("model name")), platform.processor())
+    cpu = next(
+        (
+            ln.split(":", 1)[1].strip()
+            for ln in open("/proc/cpuinfo")
+            if ln.startswith("model name")
+        ),
+        platform.processor(),
+    )
     mem = next(int(ln.split()[1]) for ln in open("/proc/meminfo") if ln.startswith("MemTotal"))
     try:
         import pandas
+
         pd_v = pandas.__version__
     except ImportError:
         pd_v = "not installed"
     from crmtool import __version__
 
-    return {"nproc": os.cpu_count(), "memory_gb": round(mem / 2**20, 1), "cpu": cpu,
-            "python": platform.python_version(), "duckdb": duckdb.__version__,
-            "polars": polars.__version__, "pandas": pd_v, "crmtool": __version__,
-            "loadavg": os.getloadavg()}
+    return {
+        "nproc": os.cpu_count(),
+        "memory_gb": round(mem / 2**20, 1),
+        "cpu": cpu,
+        "python": platform.python_version(),
+        "duckdb": duckdb.__version__,
+        "polars": polars.__version__,
+        "pandas": pd_v,
+        "crmtool": __version__,
+        "loadavg": os.getloadavg(),
+    }
 
 
 def main() -> None:

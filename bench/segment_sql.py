@@ -16,10 +16,15 @@ import duckdb
 TABLES = ("repair_orders", "vehicles", "customers")
 
 db = sys.argv[1]
-con = duckdb.connect(db, read_only=True, config={
-    "threads": int(os.environ.get("BENCH_THREADS", "2")),
-    "memory_limit": os.environ.get("BENCH_MEMORY_LIMIT", "3GB"),
-    "temp_directory": os.environ.get("BENCH_TEMP", "/tmp")})
+con = duckdb.connect(
+    db,
+    read_only=True,
+    config={
+        "threads": int(os.environ.get("BENCH_THREADS", "2")),
+        "memory_limit": os.environ.get("BENCH_MEMORY_LIMIT", "3GB"),
+        "temp_directory": os.environ.get("BENCH_TEMP", "/tmp"),
+    },
+)
 if sys.argv[2] == "--export":
     for table in TABLES:
         con.execute(f"COPY {table} TO '{Path(sys.argv[3]) / table}.parquet' (FORMAT parquet)")

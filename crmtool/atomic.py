@@ -26,8 +26,7 @@ from pathlib import Path
 from .errors import CrmError
 
 TMP_DIR = ".crmtool-tmp"
-_HELD = {signal.SIGINT, signal.SIGTERM} | ({signal.SIGHUP} if hasattr(signal, "SIGHUP")
-                                           else set())
+_HELD = {signal.SIGINT, signal.SIGTERM} | ({signal.SIGHUP} if hasattr(signal, "SIGHUP") else set())
 
 
 @contextmanager

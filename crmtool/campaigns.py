@@ -29,17 +29,22 @@ def _register_rates(con: duckdb.DuckDBPyConnection, cfg: Config, day: date) -> N
     rates = daily_rates(con, cfg, day)
     if isinstance(rates, duckdb.DuckDBPyRelation):
         rates = rates.pl()
-    con.register("_rates", rates.select(
-        "vin", "last_reading", "last_reading_date", "daily_km", "est_mileage"))
+    con.register(
+        "_rates",
+        rates.select("vin", "last_reading", "last_reading_date", "daily_km", "est_mileage"),
+    )
 
 
 def _intervals_sql(cfg: Config) -> str:
     """Maintenance intervals per series or brand name ([maintenance.series.<name>])."""
     m = cfg.maintenance
     keys = ("first_months", "first_km", "interval_months", "interval_km")
-    rows = [f"({_sql_str(name)}, " + ", ".join(
-        str(float(over.get(k, getattr(m, k)))) for k in keys) + ")"
-        for name, over in m.series.items()]
+    rows = [
+        f"({_sql_str(name)}, "
+        + ", ".join(str(float(over.get(k, getattr(m, k)))) for k in keys)
+        + ")"
+        for name, over in m.series.items()
+    ]
     cols = "name, " + ", ".join(keys)
     if not rows:
         return f"SELECT NULL::VARCHAR AS name, {', '.join(f'NULL::DOUBLE AS {k}' for k in keys)}"
@@ -47,6 +52,7 @@ def _intervals_sql(cfg: Config) -> str:
 
 
 # -- maintenance due 保养提醒 --------------------------------------------------------------------
+
 
 def _due_sql(cfg: Config) -> str:
     """Every vehicle ours at $basis with its next service due date (time or km, first wins).
@@ -104,8 +110,9 @@ def _month_basis(month: Period, as_of: date) -> date:
     return min(as_of, month.start - timedelta(days=1))
 
 
-def maintenance_due(con: duckdb.DuckDBPyConnection, cfg: Config, month: Period,
-                    as_of: date) -> ListResult:
+def maintenance_due(
+    con: duckdb.DuckDBPyConnection, cfg: Config, month: Period, as_of: date
+) -> ListResult:
     """Vehicles whose service falls due in `month`, plus the overdue ones (due before the
     month, not serviced since, at most overdue_max_days late on the month's first day)."""
     basis = _month_basis(month, as_of)
@@ -117,8 +124,9 @@ def maintenance_due(con: duckdb.DuckDBPyConnection, cfg: Config, month: Period,
         WHERE due_date <= $end AND $start - due_date <= {int(cfg.maintenance.overdue_max_days)}
     """
     try:
-        return churn.call_list(con, sql, {"basis": basis, "start": month.start,
-                                          "end": month.end}, "due_date, l.vin")
+        return churn.call_list(
+            con, sql, {"basis": basis, "start": month.start, "end": month.end}, "due_date, l.vin"
+        )
     finally:
         con.unregister("_rates")
 
@@ -131,8 +139,9 @@ def _months(period: Period) -> list[Period]:
     return out
 
 
-def maintenance_return_rate(con: duckdb.DuckDBPyConnection, cfg: Config,
-                            period: Period) -> dict[str, Any]:
+def maintenance_return_rate(
+    con: duckdb.DuckDBPyConnection, cfg: Config, period: Period
+) -> dict[str, Any]:
     """定期保养入库率 (rules §13): of the vehicles due in the period's months, those with an own
     first_service/maintenance visit from return_before_days before the due date to
     return_after_days after it. Scrapped / transferred vehicles are not counted."""
@@ -142,7 +151,8 @@ def maintenance_return_rate(con: duckdb.DuckDBPyConnection, cfg: Config,
         basis = month.start - timedelta(days=1)
         _register_rates(con, cfg, basis)
         try:
-            row = con.execute(f"""
+            row = con.execute(
+                f"""
                 WITH due AS (SELECT * FROM ({_due_sql(cfg)})
                              WHERE due_date BETWEEN $start AND $end
                                AND vin NOT IN (SELECT vin FROM vehicles
@@ -153,7 +163,9 @@ def maintenance_return_rate(con: duckdb.DuckDBPyConnection, cfg: Config,
                       AND settle_date BETWEEN due.due_date - {int(m.return_before_days)}
                                           AND due.due_date + {int(m.return_after_days)}))
                 FROM due
-            """, {"basis": basis, "start": month.start, "end": month.end}).fetchall()[0]
+            """,
+                {"basis": basis, "start": month.start, "end": month.end},
+            ).fetchall()[0]
         finally:
             con.unregister("_rates")
         due, returned = due + int(row[0]), returned + int(row[1])
@@ -162,8 +174,10 @@ def maintenance_return_rate(con: duckdb.DuckDBPyConnection, cfg: Config,
 
 # -- warranty expiry 脱保 / 延保 ------------------------------------------------------------------
 
-def warranty_expiring(con: duckdb.DuckDBPyConnection, cfg: Config, as_of: date,
-                      days: int | None = None) -> ListResult:
+
+def warranty_expiring(
+    con: duckdb.DuckDBPyConnection, cfg: Config, as_of: date, days: int | None = None
+) -> ListResult:
     """Vehicles ours whose warranty ends in the next `days` days (as_of+1 … as_of+days).
 
     Warranty end = the earlier of warranty_end (else sale_date + years) and the day the
@@ -197,8 +211,10 @@ def warranty_expiring(con: duckdb.DuckDBPyConnection, cfg: Config, as_of: date,
 
 # -- insurance renewal pre-move 续保前移 -----------------------------------------------------------
 
-def insurance_renewal(con: duckdb.DuckDBPyConnection, cfg: Config, as_of: date,
-                      days: int | None = None) -> ListResult:
+
+def insurance_renewal(
+    con: duckdb.DuckDBPyConnection, cfg: Config, as_of: date, days: int | None = None
+) -> ListResult:
     """Own insurance-paid repair orders settled in the last `days` days (as_of − days + 1 …
     as_of) with total ≥ the first band; bands [b0, b1), [b1, b2], (b2, ∞) with their gifts.
     One row per repair order."""
@@ -219,14 +235,17 @@ def insurance_renewal(con: duckdb.DuckDBPyConnection, cfg: Config, as_of: date,
     band = pl.col("band") - 1
     res.frame = res.frame.with_columns(
         band_label=band.map_elements(lambda i: labels[i], return_dtype=pl.String),
-        gift=band.map_elements(lambda i: ins.gifts[i] if i < len(ins.gifts) else "",
-                               return_dtype=pl.String),
-    ).select(pl.exclude("last_advisor", "advisor", "band_label", "gift"),
-             "band_label", "gift", "advisor")
+        gift=band.map_elements(
+            lambda i: ins.gifts[i] if i < len(ins.gifts) else "", return_dtype=pl.String
+        ),
+    ).select(
+        pl.exclude("last_advisor", "advisor", "band_label", "gift"), "band_label", "gift", "advisor"
+    )
     return res
 
 
 # -- loyal reward 忠诚客户回馈 ---------------------------------------------------------------------
+
 
 def loyal_reward(con: duckdb.DuckDBPyConnection, cfg: Config, period: Period) -> ListResult:
     """Vehicles with at least loyal.year_visits own visits in a year period (half_visits in a
@@ -246,22 +265,27 @@ def loyal_reward(con: duckdb.DuckDBPyConnection, cfg: Config, period: Period) ->
         GROUP BY v.vin HAVING count(*) >= {int(need)}
     """
     try:
-        return churn.call_list(con, sql, {"start": period.start, "end": period.end},
-                               "coalesce(tier IN ('A', 'B'), false) DESC, own_visits DESC, "
-                               "tier, l.vin")
+        return churn.call_list(
+            con,
+            sql,
+            {"start": period.start, "end": period.end},
+            "coalesce(tier IN ('A', 'B'), false) DESC, own_visits DESC, tier, l.vin",
+        )
     finally:
         con.unregister("_tiers")
 
 
 # -- win-back 流失客户招揽 -------------------------------------------------------------------------
 
+
 def winback(con: duckdb.DuckDBPyConnection, cfg: Config, as_of: date) -> ListResult:
     """Lost and at_risk vehicles, highest lifetime paid amount first, with the reason
     (never_returned, then defected with the dealer, then out_of_channel) and the gift."""
     res = churn.churn_list(con, cfg, as_of, ("lost", "at_risk"))
-    res.frame = (res.frame
-                 .drop("own_visits_12m", "risk_ratio", "warn")
-                 .with_columns(gift=pl.lit(cfg.winback.gift))
-                 .sort(["lifetime_paid", "vin"], descending=[True, False])
-                 .select(pl.exclude("last_advisor"), "last_advisor"))
+    res.frame = (
+        res.frame.drop("own_visits_12m", "risk_ratio", "warn")
+        .with_columns(gift=pl.lit(cfg.winback.gift))
+        .sort(["lifetime_paid", "vin"], descending=[True, False])
+        .select(pl.exclude("last_advisor"), "last_advisor")
+    )
     return res

@@ -17,9 +17,20 @@ from .config import Config
 from .period import Period
 
 CONTACT_COLUMNS = ", ".join(
-    ["contact_id VARCHAR", "contact_date DATE", "phone VARCHAR", "vin VARCHAR",
-     "customer_id VARCHAR", "ro_id VARCHAR", "channel VARCHAR", "purpose VARCHAR",
-     "result VARCHAR", "do_not_contact BOOLEAN", "note VARCHAR"])
+    [
+        "contact_id VARCHAR",
+        "contact_date DATE",
+        "phone VARCHAR",
+        "vin VARCHAR",
+        "customer_id VARCHAR",
+        "ro_id VARCHAR",
+        "channel VARCHAR",
+        "purpose VARCHAR",
+        "result VARCHAR",
+        "do_not_contact BOOLEAN",
+        "note VARCHAR",
+    ]
+)
 
 
 def ensure_contacts(con: duckdb.DuckDBPyConnection) -> None:
@@ -31,6 +42,7 @@ def ensure_contacts(con: duckdb.DuckDBPyConnection) -> None:
 
 
 # -- 3DC / 7DC callbacks ----------------------------------------------------------------------
+
 
 def callbacks(con: duckdb.DuckDBPyConnection, cfg: Config, day: date) -> ListResult:
     """Callbacks due on `day`: own visits settled `care.callback_days` before (3DC, one row per
@@ -60,8 +72,10 @@ def callbacks(con: duckdb.DuckDBPyConnection, cfg: Config, day: date) -> ListRes
                 SELECT 1 FROM cb WHERE cb.vin = s.vin AND cb.contact_date >= s.sale_date))
         SELECT * FROM visits3 UNION ALL SELECT * FROM sales7
     """
-    params = {"visit_day": day - _days(cfg.care.callback_days),
-              "sale_day": day - _days(cfg.care.delivery_days)}
+    params = {
+        "visit_day": day - _days(cfg.care.callback_days),
+        "sale_day": day - _days(cfg.care.delivery_days),
+    }
     return churn.call_list(con, sql, params, "l.callback, l.event_date, c.customer_id, l.vin")
 
 
@@ -86,14 +100,16 @@ def _people(con: duckdb.DuckDBPyConnection, vins: str, as_of: date) -> tuple[str
     return _PEOPLE_SQL.format(vins=vins, advisors=advisors), params
 
 
-def birthdays(con: duckdb.DuckDBPyConnection, cfg: Config, month: Period,
-              as_of: date) -> pl.DataFrame:
+def birthdays(
+    con: duckdb.DuckDBPyConnection, cfg: Config, month: Period, as_of: date
+) -> pl.DataFrame:
     """Customers with a vehicle ours at as_of (not scrapped/transferred) whose birthday falls
     in `month`, one row each, by day. Born on 29 February: in a non-leap year the birthday is
     listed on 28 February."""
     y = month.start.year
     people, params = _people(con, "SELECT vin FROM ours($as_of)", as_of)
-    return con.sql(f"""
+    return con.sql(
+        f"""
         WITH p AS ({people})
         SELECT c.customer_id, c.name, c.phone, c.birth_date,
                CASE WHEN month(c.birth_date) = 2 AND day(c.birth_date) = 29
@@ -104,32 +120,40 @@ def birthdays(con: duckdb.DuckDBPyConnection, cfg: Config, month: Period,
         FROM customers c JOIN p USING (customer_id)
         WHERE month(c.birth_date) = {month.start.month}
         ORDER BY birthday, c.customer_id
-    """, params={**params, "as_of": as_of}).pl()
+    """,
+        params={**params, "as_of": as_of},
+    ).pl()
 
 
-def greetings(con: duckdb.DuckDBPyConnection, cfg: Config, holiday: str, day: date,
-              as_of: date) -> pl.DataFrame:
+def greetings(
+    con: duckdb.DuckDBPyConnection, cfg: Config, holiday: str, day: date, as_of: date
+) -> pl.DataFrame:
     """Active customers for a holiday greeting: one row per customer with a vehicle ours at
     as_of whose status (rules §5) is not lost and that is not scrapped/transferred."""
     status, params = churn.status_source(con, cfg, as_of)
     people, more = _people(con, f"SELECT vin FROM {status} WHERE status <> 'lost'", as_of)
-    return con.sql(f"""
+    return con.sql(
+        f"""
         WITH p AS ({people})
         SELECT $holiday AS holiday, $day AS holiday_date, p.customer_id, c.name,
                c.phone, p.vehicles, p.series, p.last_advisor
         FROM p LEFT JOIN customers c USING (customer_id)
         ORDER BY p.customer_id
-    """, params={**params, **more, "holiday": holiday, "day": day}).pl()
+    """,
+        params={**params, **more, "holiday": holiday, "day": day},
+    ).pl()
 
 
 # -- complaints -------------------------------------------------------------------------------
+
 
 def complaints(con: duckdb.DuckDBPyConnection, cfg: Config, as_of: date) -> pl.DataFrame:
     """Open complaints at as_of, oldest first: contacts with result dissatisfied (or purpose
     complaint and not satisfied) with no later (strictly later day) satisfied contact of the
     same customer, phone or vehicle; with the visit they concern. One row per complaint."""
     ensure_contacts(con)
-    return con.sql("""
+    return con.sql(
+        """
         WITH k AS (SELECT * FROM contacts WHERE contact_date <= $as_of),
         open AS (
             SELECT o.* FROM k o
@@ -151,20 +175,22 @@ def complaints(con: duckdb.DuckDBPyConnection, cfg: Config, as_of: date) -> pl.D
         LEFT JOIN customers cu ON cu.customer_id = coalesce(o.customer_id, v.customer_id)
         LEFT JOIN visit r ON r.ro_id = o.ro_id
         ORDER BY o.contact_date, o.contact_id
-    """, params={"as_of": as_of}).pl()
+    """,
+        params={"as_of": as_of},
+    ).pl()
 
 
 def complaints_per_customer(frame: pl.DataFrame) -> pl.DataFrame:
     """The oldest open complaint of each customer, with how many are open."""
     from .suppression import one_per_customer
 
-    who = pl.coalesce(pl.col("customer_id"), pl.col("phone"), pl.col("vin"),
-                      pl.col("contact_id"))
+    who = pl.coalesce(pl.col("customer_id"), pl.col("phone"), pl.col("vin"), pl.col("contact_id"))
     counted = frame.with_columns(open_complaints=pl.len().over(who).cast(pl.Int64))
     return one_per_customer(counted)
 
 
 # -- the summary's care block -----------------------------------------------------------------
+
 
 def care_summary(con: duckdb.DuckDBPyConnection, cfg: Config, as_of: date) -> dict:
     """callbacks_due (customers to call back on as_of), birthdays (customers with a birthday

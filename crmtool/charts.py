@@ -44,8 +44,16 @@ def _svg(height: float, body: list[Markup], title: str) -> Markup:
     ).format(w=WIDTH, h=_n(height), t=title, b=Markup("").join(body))
 
 
-def _text(x: float, y: float, text: str, *, anchor: str = "start", fill: str = INK,
-          size: int = FONT, weight: str = "normal") -> Markup:
+def _text(
+    x: float,
+    y: float,
+    text: str,
+    *,
+    anchor: str = "start",
+    fill: str = INK,
+    size: int = FONT,
+    weight: str = "normal",
+) -> Markup:
     return Markup(
         '<text x="{}" y="{}" text-anchor="{}" fill="{}" font-size="{}" font-weight="{}">{}</text>'
     ).format(_n(x), _n(y), anchor, fill, size, weight, text)
@@ -53,12 +61,19 @@ def _text(x: float, y: float, text: str, *, anchor: str = "start", fill: str = I
 
 def _rect(x: float, y: float, w: float, h: float, fill: str, rx: float = 3) -> Markup:
     return Markup('<rect x="{}" y="{}" width="{}" height="{}" rx="{}" fill="{}"/>').format(
-        _n(x), _n(y), _n(max(w, 0)), _n(h), _n(rx), fill)
+        _n(x), _n(y), _n(max(w, 0)), _n(h), _n(rx), fill
+    )
 
 
-def hbar(items: Sequence[tuple[str, float, str]], *, color: str | Sequence[str] = "#2e75b6",
-         inner: Sequence[float] | None = None, inner_color: str = "#1f4e79",
-         title: str = "", label_width: int = 170) -> Markup:
+def hbar(
+    items: Sequence[tuple[str, float, str]],
+    *,
+    color: str | Sequence[str] = "#2e75b6",
+    inner: Sequence[float] | None = None,
+    inner_color: str = "#1f4e79",
+    title: str = "",
+    label_width: int = 170,
+) -> Markup:
     """Horizontal bars: (label, value, value text) each; `inner` draws a darker part of each bar
     (e.g. returned of sold). The value text stands beside each bar."""
     if not items:
@@ -72,8 +87,9 @@ def hbar(items: Sequence[tuple[str, float, str]], *, color: str | Sequence[str] 
     for i, (label, value, shown) in enumerate(items):
         y = top + i * (bar_h + gap)
         mid = y + bar_h / 2 + FONT * 0.35
-        body.append(_text(label_width - 10, mid, _clip(str(label), (label_width - 14) // 7),
-                          anchor="end"))
+        body.append(
+            _text(label_width - 10, mid, _clip(str(label), (label_width - 14) // 7), anchor="end")
+        )
         body.append(_rect(label_width, y, span, bar_h, TRACK))
         w = span * max(value, 0) / peak
         body.append(_rect(label_width, y, w, bar_h, colors[i % len(colors)]))
@@ -94,8 +110,16 @@ def stacked(parts: Sequence[tuple[str, float, str, str]], *, title: str = "") ->
         w = WIDTH * max(value, 0) / total
         body.append(_rect(x, 0, w, bar_h, fill, rx=0))
         if w >= 56:
-            body.append(_text(x + w / 2, bar_h / 2 + FONT * 0.35, shown, anchor="middle",
-                              fill="#ffffff", weight="600"))
+            body.append(
+                _text(
+                    x + w / 2,
+                    bar_h / 2 + FONT * 0.35,
+                    shown,
+                    anchor="middle",
+                    fill="#ffffff",
+                    weight="600",
+                )
+            )
         x += w
     cols, row_h = 2, 24
     for i, (label, _value, shown, fill) in enumerate(parts):
@@ -107,8 +131,14 @@ def stacked(parts: Sequence[tuple[str, float, str, str]], *, title: str = "") ->
     return _svg(bar_h + 16 + rows * row_h, body, title)
 
 
-def stacked_rows(rows: Sequence[tuple[str, Sequence[float]]], keys: Sequence[str],
-                 colors: Sequence[str], *, title: str = "", label_width: int = 130) -> Markup:
+def stacked_rows(
+    rows: Sequence[tuple[str, Sequence[float]]],
+    keys: Sequence[str],
+    colors: Sequence[str],
+    *,
+    title: str = "",
+    label_width: int = 130,
+) -> Markup:
     """One 100 % bar per row (e.g. tier mix per series), with a legend of `keys` on top."""
     if not rows:
         return Markup("")
@@ -120,8 +150,11 @@ def stacked_rows(rows: Sequence[tuple[str, Sequence[float]]], keys: Sequence[str
         body.append(_text(label_width + i * 70 + 18, 15, key))
     for r, (label, values) in enumerate(rows):
         y = top + r * (bar_h + gap)
-        body.append(_text(label_width - 10, y + bar_h / 2 + FONT * 0.35, _clip(str(label), 10),
-                          anchor="end"))
+        body.append(
+            _text(
+                label_width - 10, y + bar_h / 2 + FONT * 0.35, _clip(str(label), 10), anchor="end"
+            )
+        )
         total = sum(max(v, 0) for v in values)
         body.append(_rect(label_width, y, span, bar_h, TRACK, rx=0))
         x = float(label_width)
@@ -131,8 +164,16 @@ def stacked_rows(rows: Sequence[tuple[str, Sequence[float]]], keys: Sequence[str
             w = span * max(v, 0) / total
             body.append(_rect(x, y, w, bar_h, colors[i], rx=0))
             if w >= 34:
-                body.append(_text(x + w / 2, y + bar_h / 2 + 4, f"{v / total:.0%}",
-                                  anchor="middle", fill="#ffffff", size=11))
+                body.append(
+                    _text(
+                        x + w / 2,
+                        y + bar_h / 2 + 4,
+                        f"{v / total:.0%}",
+                        anchor="middle",
+                        fill="#ffffff",
+                        size=11,
+                    )
+                )
             x += w
     return _svg(top + len(rows) * (bar_h + gap), body, title)
 
@@ -153,9 +194,11 @@ def funnel(steps: Sequence[tuple[str, float, str, str]], *, title: str = "") -> 
         w = widths[i]
         if i + 1 < len(steps):
             w2 = widths[i + 1]
-            pts = (f"{_n(centre - w / 2)},{_n(y + bar_h)} {_n(centre + w / 2)},{_n(y + bar_h)} "
-                   f"{_n(centre + w2 / 2)},{_n(y + bar_h + gap)} "
-                   f"{_n(centre - w2 / 2)},{_n(y + bar_h + gap)}")
+            pts = (
+                f"{_n(centre - w / 2)},{_n(y + bar_h)} {_n(centre + w / 2)},{_n(y + bar_h)} "
+                f"{_n(centre + w2 / 2)},{_n(y + bar_h + gap)} "
+                f"{_n(centre - w2 / 2)},{_n(y + bar_h + gap)}"
+            )
             body.append(Markup('<polygon points="{}" fill="{}"/>').format(pts, TRACK))
         body.append(_rect(centre - w / 2, y, w, bar_h, fill, rx=2))
         mid = y + bar_h / 2 + FONT * 0.35
@@ -164,11 +207,16 @@ def funnel(steps: Sequence[tuple[str, float, str, str]], *, title: str = "") -> 
     return _svg(len(steps) * (bar_h + gap) - gap, body, title)
 
 
-
-
-def lines(series: Sequence[tuple[str, Sequence[float | None], str]], xlabels: Sequence[str], *,
-          title: str = "", percent: bool = True, step: bool = False, ymax: float | None = None,
-          height: float = 240) -> Markup:
+def lines(
+    series: Sequence[tuple[str, Sequence[float | None], str]],
+    xlabels: Sequence[str],
+    *,
+    title: str = "",
+    percent: bool = True,
+    step: bool = False,
+    ymax: float | None = None,
+    height: float = 240,
+) -> Markup:
     """Lines over shared x positions: (name, values, colour) per series, gaps for None; a
     legend above, y from 0 to `ymax` (default the largest value); `step` draws a step curve
     (a survival curve)."""
@@ -189,15 +237,27 @@ def lines(series: Sequence[tuple[str, Sequence[float | None], str]], xlabels: Se
     body: list[Markup] = []
     for k in range(5):  # grid and y labels
         v = hi * k / 4
-        body.append(Markup('<line x1="{}" y1="{}" x2="{}" y2="{}" stroke="{}"/>').format(
-            left, _n(y(v)), _n(left + w), _n(y(v)), TRACK))
-        body.append(_text(left - 6, y(v) + 4, f"{v:.0%}" if percent else f"{v:,.0f}",
-                          anchor="end", fill=MUTED, size=11))
+        body.append(
+            Markup('<line x1="{}" y1="{}" x2="{}" y2="{}" stroke="{}"/>').format(
+                left, _n(y(v)), _n(left + w), _n(y(v)), TRACK
+            )
+        )
+        body.append(
+            _text(
+                left - 6,
+                y(v) + 4,
+                f"{v:.0%}" if percent else f"{v:,.0f}",
+                anchor="end",
+                fill=MUTED,
+                size=11,
+            )
+        )
     every = max(1, n // 8)
     for i, lab in enumerate(xlabels):
         if i % every == 0 or i == n - 1:
-            body.append(_text(x(i), top + h + 18, _clip(str(lab), 8), anchor="middle",
-                              fill=MUTED, size=11))
+            body.append(
+                _text(x(i), top + h + 18, _clip(str(lab), 8), anchor="middle", fill=MUTED, size=11)
+            )
     lx = left
     for name, values, colour in series:
         body.append(_rect(lx, 8, 10, 10, colour, rx=2))
@@ -217,13 +277,17 @@ def lines(series: Sequence[tuple[str, Sequence[float | None], str]], xlabels: Se
         if pts:
             runs.append(pts)
         for run in runs:
-            body.append(Markup('<polyline points="{}" fill="none" stroke="{}" '
-                               'stroke-width="2"/>').format(" ".join(run), colour))
+            body.append(
+                Markup('<polyline points="{}" fill="none" stroke="{}" stroke-width="2"/>').format(
+                    " ".join(run), colour
+                )
+            )
     return _svg(height, body, title)
 
 
-def heatmap(rows: Sequence[tuple[str, Sequence[float | None]]], columns: Sequence[str], *,
-            title: str = "") -> Markup:
+def heatmap(
+    rows: Sequence[tuple[str, Sequence[float | None]]], columns: Sequence[str], *, title: str = ""
+) -> Markup:
     """A grid of shares 0–1, darker for higher; an empty cell for None."""
     if not rows:
         return Markup("")
@@ -231,8 +295,16 @@ def heatmap(rows: Sequence[tuple[str, Sequence[float | None]]], columns: Sequenc
     cell_w = (WIDTH - label_w) / max(len(columns), 1)
     body: list[Markup] = []
     for j, col in enumerate(columns):
-        body.append(_text(label_w + cell_w * (j + 0.5), 16, _clip(str(col), 8), anchor="middle",
-                          fill=MUTED, size=11))
+        body.append(
+            _text(
+                label_w + cell_w * (j + 0.5),
+                16,
+                _clip(str(col), 8),
+                anchor="middle",
+                fill=MUTED,
+                size=11,
+            )
+        )
     for i, (label, values) in enumerate(rows):
         y = 24 + i * (cell_h + gap)
         body.append(_text(label_w - 8, y + cell_h / 2 + 4, _clip(str(label), 8), anchor="end"))
@@ -244,8 +316,16 @@ def heatmap(rows: Sequence[tuple[str, Sequence[float | None]]], columns: Sequenc
             shade = int(235 - 190 * max(0.0, min(1.0, v)))
             fill = f"#{shade // 3:02x}{shade // 2 + 30:02x}{min(255, shade + 20):02x}"
             body.append(_rect(x + 1, y, cell_w - 2, cell_h, fill, rx=2))
-            body.append(_text(x + cell_w / 2, y + cell_h / 2 + 4, f"{v:.0%}", anchor="middle",
-                              fill="#ffffff" if v > 0.45 else INK, size=11))
+            body.append(
+                _text(
+                    x + cell_w / 2,
+                    y + cell_h / 2 + 4,
+                    f"{v:.0%}",
+                    anchor="middle",
+                    fill="#ffffff" if v > 0.45 else INK,
+                    size=11,
+                )
+            )
     return _svg(24 + len(rows) * (cell_h + gap), body, title)
 
 

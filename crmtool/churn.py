@@ -33,6 +33,7 @@ class ListResult:
 
 # -- call lists: the owner's contact for every row -------------------------------------------
 
+
 def _contacts_sql(up_to_as_of: bool) -> str:
     return f"""
         SELECT v.vin, v.customer_id, c.name, coalesce(c.phone, v.phone) AS phone, v.series,
@@ -43,33 +44,44 @@ def _contacts_sql(up_to_as_of: bool) -> str:
     """
 
 
-def call_list(con: duckdb.DuckDBPyConnection, sql: str, params: dict[str, Any],
-              order_by: str) -> ListResult:
+def call_list(
+    con: duckdb.DuckDBPyConnection, sql: str, params: dict[str, Any], order_by: str
+) -> ListResult:
     """Rows of `sql` (which has a vin column) with vin, customer_id, name, phone, series first,
     last_advisor last; scrapped / transferred vehicles dropped and counted."""
-    frame = con.sql(f"""
+    frame = con.sql(
+        f"""
         WITH l AS ({sql}), c AS ({_contacts_sql("as_of" in params)})
         SELECT l.vin, c.customer_id, c.name, c.phone, c.series, l.* EXCLUDE (vin),
                c.last_advisor,
                coalesce(c.vehicle_status IN {GONE}, false) AS _gone
         FROM l LEFT JOIN c USING (vin)
         ORDER BY {order_by}
-    """, params=params).pl()
+    """,
+        params=params,
+    ).pl()
     left_out = int(frame["_gone"].sum())
     return ListResult(frame.filter(~pl.col("_gone")).drop("_gone"), left_out)
 
 
 # -- §5 loyalty status and churn warning -----------------------------------------------------
 
-def status_case_sql(cfg: Config, last_own_visit: str = "last_own_visit",
-                    days_since: str = "days_since", own_visits_12m: str = "own_visits_12m") -> str:
+
+def status_case_sql(
+    cfg: Config,
+    last_own_visit: str = "last_own_visit",
+    days_since: str = "days_since",
+    own_visits_12m: str = "own_visits_12m",
+) -> str:
     """The status rule as one SQL CASE over a vehicle's last own visit, days since it (or
     since the sale) and own visits in the window."""
     s = cfg.status
-    return (f"CASE WHEN {last_own_visit} IS NULL AND {days_since} <= {int(s.new_days)} "
-            f"THEN 'new' WHEN {days_since} > {int(s.lost_days)} THEN 'lost' "
-            f"WHEN {days_since} > {int(s.at_risk_days)} THEN 'at_risk' "
-            f"WHEN {own_visits_12m} >= {int(s.loyal_visits)} THEN 'loyal' ELSE 'general' END")
+    return (
+        f"CASE WHEN {last_own_visit} IS NULL AND {days_since} <= {int(s.new_days)} "
+        f"THEN 'new' WHEN {days_since} > {int(s.lost_days)} THEN 'lost' "
+        f"WHEN {days_since} > {int(s.at_risk_days)} THEN 'at_risk' "
+        f"WHEN {own_visits_12m} >= {int(s.loyal_visits)} THEN 'loyal' ELSE 'general' END"
+    )
 
 
 def _status_sql(cfg: Config) -> str:
@@ -105,8 +117,9 @@ def _status_sql(cfg: Config) -> str:
     """
 
 
-def status_source(con: duckdb.DuckDBPyConnection, cfg: Config,
-                  as_of: date) -> tuple[str, dict[str, Any]]:
+def status_source(
+    con: duckdb.DuckDBPyConnection, cfg: Config, as_of: date
+) -> tuple[str, dict[str, Any]]:
     """The status at as_of as a FROM item (computed once per snapshot) and its parameters."""
     return facts.rule_source(con, _status_sql(cfg), {"as_of": as_of})
 
@@ -121,9 +134,13 @@ def vehicle_status(con: duckdb.DuckDBPyConnection, cfg: Config, as_of: date) -> 
 def status_counts(con: duckdb.DuckDBPyConnection, cfg: Config, as_of: date) -> dict[str, int]:
     """The summary's "status" block: the vehicles counted at as_of (facts.counted) per status."""
     src, params = status_source(con, cfg, as_of)
-    rows = dict(con.execute(f"SELECT status, count(*) FROM {src} WHERE vin IN "
-                            "(SELECT vin FROM counted($as_of)) GROUP BY 1",
-                            {**params, "as_of": as_of}).fetchall())
+    rows = dict(
+        con.execute(
+            f"SELECT status, count(*) FROM {src} WHERE vin IN "
+            "(SELECT vin FROM counted($as_of)) GROUP BY 1",
+            {**params, "as_of": as_of},
+        ).fetchall()
+    )
     return {k: int(rows.get(k, 0)) for k in STATUSES}
 
 
@@ -146,8 +163,9 @@ def _went_to_sql() -> str:
     """
 
 
-def churn_list(con: duckdb.DuckDBPyConnection, cfg: Config, as_of: date,
-               statuses: tuple[str, ...] = STATUSES) -> ListResult:
+def churn_list(
+    con: duckdb.DuckDBPyConnection, cfg: Config, as_of: date, statuses: tuple[str, ...] = STATUSES
+) -> ListResult:
     """Status list with the reason for lost / at_risk vehicles (rules §13 precedence):
     never_returned (no own visit ever), defected (an other-dealer visit after the last own
     visit, with that dealer), else out_of_channel."""
@@ -168,20 +186,26 @@ def churn_list(con: duckdb.DuckDBPyConnection, cfg: Config, as_of: date,
         WHERE list_contains($statuses, status)
     """
     # the recovery list: highest past value first (rules §4 issue, §13 win-back order)
-    res = call_list(con, sql, {"as_of": as_of, "statuses": list(statuses)},
-                    "coalesce(l.lifetime_paid, 0) DESC, days_since DESC, l.vin")
+    res = call_list(
+        con,
+        sql,
+        {"as_of": as_of, "statuses": list(statuses)},
+        "coalesce(l.lifetime_paid, 0) DESC, days_since DESC, l.vin",
+    )
     res.frame = res.frame.with_columns(pl.col("lifetime_paid").fill_null(0.0))
     return res
 
 
 # -- §6 where customers go -------------------------------------------------------------------
 
+
 def _own_region(con: duckdb.DuckDBPyConnection, cfg: Config) -> str | None:
     """cfg.own_region, else the region of the first own dealer in the dealers table."""
     if cfg.own_region:
         return cfg.own_region
-    rows = con.execute("SELECT region FROM dealers WHERE dealer_code = ?",
-                       [cfg.own_dealer]).fetchall()
+    rows = con.execute(
+        "SELECT region FROM dealers WHERE dealer_code = ?", [cfg.own_dealer]
+    ).fetchall()
     return rows[0][0] if rows else None
 
 
@@ -211,10 +235,13 @@ def _leakage_sql() -> str:
     """.replace("{went}", _went_to_sql().replace("$as_of", "$end"))
 
 
-def _leakage_params(con: duckdb.DuckDBPyConnection, cfg: Config,
-                    period: Period) -> dict[str, Any]:
-    return {"base_day": period.start - timedelta(days=1), "start": period.start,
-            "end": period.end, "own_region": _own_region(con, cfg)}
+def _leakage_params(con: duckdb.DuckDBPyConnection, cfg: Config, period: Period) -> dict[str, Any]:
+    return {
+        "base_day": period.start - timedelta(days=1),
+        "start": period.start,
+        "end": period.end,
+        "own_region": _own_region(con, cfg),
+    }
 
 
 def leakage(con: duckdb.DuckDBPyConnection, cfg: Config, period: Period) -> pl.DataFrame:
@@ -226,12 +253,10 @@ def leakage(con: duckdb.DuckDBPyConnection, cfg: Config, period: Period) -> pl.D
 
 def leakage_list(con: duckdb.DuckDBPyConnection, cfg: Config, period: Period) -> ListResult:
     """The where-they-go table as a call list."""
-    return call_list(con, _leakage_sql(), _leakage_params(con, cfg, period),
-                     "leakage, l.vin")
+    return call_list(con, _leakage_sql(), _leakage_params(con, cfg, period), "leakage, l.vin")
 
 
-def leakage_summary(con: duckdb.DuckDBPyConnection, cfg: Config,
-                    period: Period) -> dict[str, Any]:
+def leakage_summary(con: duckdb.DuckDBPyConnection, cfg: Config, period: Period) -> dict[str, Any]:
     """The summary's "leakage" block."""
     df = leakage(con, cfg, period)
     out: dict[str, Any] = {k: int((df["leakage"] == k).sum()) for k in LEAKAGE}
@@ -239,35 +264,46 @@ def leakage_summary(con: duckdb.DuckDBPyConnection, cfg: Config,
     visits = cross["own_visits"].to_list()
     out["cross_shop_by_own_visits"] = {
         **{str(n): sum(1 for v in visits if v == n) for n in range(1, 5)},
-        "5+": sum(1 for v in visits if v >= 5)}
-    out["cross_shop_region"] = {k: int((cross["region"] == k).sum())
-                                for k in ("same", "other", "unknown")}
+        "5+": sum(1 for v in visits if v >= 5),
+    }
+    out["cross_shop_region"] = {
+        k: int((cross["region"] == k).sum()) for k in ("same", "other", "unknown")
+    }
     return out
 
 
-def defected_by_dealer(con: duckdb.DuckDBPyConnection, cfg: Config,
-                       period: Period) -> list[dict[str, Any]]:
+def defected_by_dealer(
+    con: duckdb.DuckDBPyConnection, cfg: Config, period: Period
+) -> list[dict[str, Any]]:
     """Where defected and cross-shopping vehicles went: per other dealer, most first."""
-    df = (leakage(con, cfg, period)
-          .filter(pl.col("other_dealer").is_not_null())
-          .group_by("other_dealer")
-          .agg(name=pl.col("other_dealer_name").first(), region=pl.col("region").first(),
-               defected=(pl.col("leakage") == "defected").sum(),
-               cross_shop=(pl.col("leakage") == "cross_shop").sum())
-          .rename({"other_dealer": "dealer_code"})
-          .with_columns(total=pl.col("defected") + pl.col("cross_shop"))
-          .sort(["total", "dealer_code"], descending=[True, False])
-          .drop("total"))
+    df = (
+        leakage(con, cfg, period)
+        .filter(pl.col("other_dealer").is_not_null())
+        .group_by("other_dealer")
+        .agg(
+            name=pl.col("other_dealer_name").first(),
+            region=pl.col("region").first(),
+            defected=(pl.col("leakage") == "defected").sum(),
+            cross_shop=(pl.col("leakage") == "cross_shop").sum(),
+        )
+        .rename({"other_dealer": "dealer_code"})
+        .with_columns(total=pl.col("defected") + pl.col("cross_shop"))
+        .sort(["total", "dealer_code"], descending=[True, False])
+        .drop("total")
+    )
     return df.to_dicts()
 
 
 # -- §7 sales follow-through -----------------------------------------------------------------
 
-def new_car_defection(con: duckdb.DuckDBPyConnection, cfg: Config, period: Period,
-                      as_of: date) -> dict[str, int]:
+
+def new_car_defection(
+    con: duckdb.DuckDBPyConnection, cfg: Config, period: Period, as_of: date
+) -> dict[str, int]:
     """New cars sold by us in the period: sold, defected (an other-dealer visit on or after
     the sale up to as_of), direct (of those, no own visit before the first one)."""
-    row = con.execute("""
+    row = con.execute(
+        """
         WITH sold AS (SELECT vin, sale_date FROM sold_by_us
                       WHERE sale_date BETWEEN $start AND $end),
         first_other AS (
@@ -279,16 +315,20 @@ def new_car_defection(con: duckdb.DuckDBPyConnection, cfg: Config, period: Perio
                          AND v.day >= s.sale_date AND v.day < f.first_day)
         SELECT (SELECT count(*) FROM sold), (SELECT count(*) FROM first_other),
                (SELECT count(*) FROM first_other WHERE vin NOT IN (SELECT vin FROM own_before))
-    """, {"start": period.start, "end": period.end, "as_of": as_of}).fetchall()[0]
+    """,
+        {"start": period.start, "end": period.end, "as_of": as_of},
+    ).fetchall()[0]
     return {"sold": int(row[0]), "defected": int(row[1]), "direct": int(row[2])}
 
 
-def secondary_network(con: duckdb.DuckDBPyConnection, cfg: Config, period: Period,
-                      as_of: date) -> dict[str, Any]:
+def secondary_network(
+    con: duckdb.DuckDBPyConnection, cfg: Config, period: Period, as_of: date
+) -> dict[str, Any]:
     """Vehicles sold by secondary outlets in the period, total and per outlet: sold,
     returned_paid, revenue (paid amounts after the sale up to as_of), no_paid, no_ro
     (no own repair order of any type, PDS included, up to as_of)."""
-    rows = con.execute("""
+    rows = con.execute(
+        """
         WITH sold AS (SELECT vin, sale_date, coalesce(outlet, '') AS outlet FROM sold_by_us
                       WHERE sale_channel = 'secondary' AND sale_date BETWEEN $start AND $end),
         paid AS (SELECT s.vin, sum(v.paid_amount) AS revenue
@@ -301,15 +341,30 @@ def secondary_network(con: duckdb.DuckDBPyConnection, cfg: Config, period: Perio
                count(*) FILTER (WHERE s.vin NOT IN (SELECT vin FROM any_ro)) AS no_ro
         FROM sold s LEFT JOIN paid p USING (vin)
         GROUP BY outlet ORDER BY sold DESC, outlet
-    """, {"start": period.start, "end": period.end, "as_of": as_of}).fetchall()
-    by_outlet = [{"outlet": o, "sold": int(n), "returned_paid": int(r), "revenue": round(rev, 2),
-                  "no_paid": int(n - r), "no_ro": int(nr)} for o, n, r, rev, nr in rows]
-    total = {k: sum(b[k] for b in by_outlet)
-             for k in ("sold", "returned_paid", "no_paid", "no_ro")}
+    """,
+        {"start": period.start, "end": period.end, "as_of": as_of},
+    ).fetchall()
+    by_outlet = [
+        {
+            "outlet": o,
+            "sold": int(n),
+            "returned_paid": int(r),
+            "revenue": round(rev, 2),
+            "no_paid": int(n - r),
+            "no_ro": int(nr),
+        }
+        for o, n, r, rev, nr in rows
+    ]
+    total = {k: sum(b[k] for b in by_outlet) for k in ("sold", "returned_paid", "no_paid", "no_ro")}
     total["revenue"] = round(sum(b["revenue"] for b in by_outlet), 2)
-    return {"sold": total["sold"], "returned_paid": total["returned_paid"],
-            "revenue": total["revenue"], "no_paid": total["no_paid"], "no_ro": total["no_ro"],
-            "by_outlet": by_outlet}
+    return {
+        "sold": total["sold"],
+        "returned_paid": total["returned_paid"],
+        "revenue": total["revenue"],
+        "no_paid": total["no_paid"],
+        "no_ro": total["no_ro"],
+        "by_outlet": by_outlet,
+    }
 
 
 def _never_returned_sql(cfg: Config) -> str:
@@ -324,14 +379,14 @@ def _never_returned_sql(cfg: Config) -> str:
 
 def never_returned(con: duckdb.DuckDBPyConnection, cfg: Config, as_of: date) -> ListResult:
     """Vehicles ours at as_of, sold by us more than never_returned_days ago, never back."""
-    return call_list(con, _never_returned_sql(cfg), {"as_of": as_of},
-                     "days_since_sale DESC, l.vin")
+    return call_list(con, _never_returned_sql(cfg), {"as_of": as_of}, "days_since_sale DESC, l.vin")
 
 
 def never_returned_count(con: duckdb.DuckDBPyConnection, cfg: Config, as_of: date) -> int:
     """The summary's "never_returned" figure (scrapped / transferred vehicles included)."""
-    row = con.execute(f"SELECT count(*) FROM ({_never_returned_sql(cfg)})",
-                      {"as_of": as_of}).fetchall()[0]
+    row = con.execute(
+        f"SELECT count(*) FROM ({_never_returned_sql(cfg)})", {"as_of": as_of}
+    ).fetchall()[0]
     return int(row[0])
 
 
@@ -342,7 +397,9 @@ def per_customer(frame: pl.DataFrame) -> pl.DataFrame:
     if frame.is_empty():
         return frame.with_columns(vehicles=pl.lit(0, dtype=pl.UInt32))
     key = pl.coalesce(pl.col("customer_id"), pl.lit("vin:") + pl.col("vin"))
-    return (frame.with_columns(_key=key)
-            .group_by("_key", maintain_order=True)
-            .agg(pl.all().first(), vehicles=pl.len())
-            .drop("_key"))
+    return (
+        frame.with_columns(_key=key)
+        .group_by("_key", maintain_order=True)
+        .agg(pl.all().first(), vehicles=pl.len())
+        .drop("_key")
+    )

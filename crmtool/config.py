@@ -28,11 +28,13 @@ class TiersConfig:
     # series name -> threshold group; unlisted series use default_group
     series_groups: dict[str, list[str]] = field(default_factory=dict)
     # group -> ticket cut points for grades A, B, C (>=); below the last is D
-    ticket: dict[str, list[float]] = field(default_factory=lambda: {
-        "A": [700.0, 550.0, 400.0],
-        "B": [400.0, 250.0, 200.0],
-        "C": [1000.0, 700.0, 550.0],
-    })
+    ticket: dict[str, list[float]] = field(
+        default_factory=lambda: {
+            "A": [700.0, 550.0, 400.0],
+            "B": [400.0, 250.0, 200.0],
+            "C": [1000.0, 700.0, 550.0],
+        }
+    )
     # paid visits in window for grades A, B, C (>=); below is D
     visits: list[int] = field(default_factory=lambda: [4, 2, 1])
     # cycle days for grades A, B, C (<=); above is D
@@ -49,7 +51,8 @@ class SegmentsConfig:
 
     age_stage_years: list[float] = field(default_factory=lambda: [3.0, 6.0])  # new | mid | old
     mileage_bands_km: list[float] = field(
-        default_factory=lambda: [10_000.0, 30_000.0, 60_000.0, 100_000.0])
+        default_factory=lambda: [10_000.0, 30_000.0, 60_000.0, 100_000.0]
+    )
     frequency_bands: list[int] = field(default_factory=lambda: [0, 1, 2, 4])  # 0, 1, 2–3, 4+
     default_daily_km: float = 35.0
     max_daily_km: float = 500.0
@@ -95,11 +98,13 @@ class InsuranceConfig:
     days: int = 30
     # lower bounds of the bands: [5000, 10000) [10000, 20000] (20000, ∞)
     bands: list[float] = field(default_factory=lambda: [5000.0, 10000.0, 20000.0])
-    gifts: list[str] = field(default_factory=lambda: [
-        "价值800元礼包:300元续保代金券+四轮定位/次 或 300元续保代金券+内堂清洗/次",
-        "价值1300元礼包:300元续保代金券+抛光打蜡一次 或 +400元精品抵扣券;50公里内事故拖车一次",
-        "价值2000元礼包:300元续保代金券+内堂清洗/四轮定位+精品抵扣券;100公里内事故拖车一次",
-    ])
+    gifts: list[str] = field(
+        default_factory=lambda: [
+            "价值800元礼包:300元续保代金券+四轮定位/次 或 300元续保代金券+内堂清洗/次",
+            "价值1300元礼包:300元续保代金券+抛光打蜡一次 或 +400元精品抵扣券;50公里内事故拖车一次",
+            "价值2000元礼包:300元续保代金券+内堂清洗/四轮定位+精品抵扣券;100公里内事故拖车一次",
+        ]
+    )
 
 
 @dataclass
@@ -154,9 +159,15 @@ class DefaultsConfig:
 
     # payer when the export has no payer column or a blank cell: ro_type -> payer; types not
     # listed are "customer"
-    payer_by_ro_type: dict[str, str] = field(default_factory=lambda: {
-        "first_service": "warranty", "warranty": "warranty", "internal": "internal",
-        "pds": "internal", "body_paint": "insurance"})
+    payer_by_ro_type: dict[str, str] = field(
+        default_factory=lambda: {
+            "first_service": "warranty",
+            "warranty": "warranty",
+            "internal": "internal",
+            "pds": "internal",
+            "body_paint": "insurance",
+        }
+    )
     # readings above these are not believed: the value is dropped and flagged out_of_range
     max_mileage_km: float = 2_000_000.0
     max_amount: float = 10_000_000.0
@@ -236,8 +247,10 @@ def with_dealer(cfg: Config, dealer: str | None) -> Config:
         return cfg
     code = dealer.strip()
     if code not in cfg.own_dealers:
-        raise UsageError(f"--dealer {code!r} is not an own dealer; configured own_dealers: "
-                         f"{', '.join(cfg.own_dealers)}")
+        raise UsageError(
+            f"--dealer {code!r} is not an own dealer; configured own_dealers: "
+            f"{', '.join(cfg.own_dealers)}"
+        )
     one = replace(cfg, own_dealers=[code])
     one._dealer_group = list(cfg.dealer_group)  # type: ignore[attr-defined]
     return one
@@ -294,7 +307,7 @@ def _build(cls: type, data: dict[str, Any], prefix: str = "") -> Any:
 
 def _validate(cfg: Config) -> Config:
     if cfg.tiers.combine not in ("strict", "score"):
-        raise ConfigError("config key 'tiers.combine' must be \"strict\" or \"score\"")
+        raise ConfigError('config key \'tiers.combine\' must be "strict" or "score"')
     groups = set(cfg.tiers.ticket)
     if cfg.tiers.default_group not in groups:
         raise ConfigError(f"config key 'tiers.default_group' must be one of {sorted(groups)}")
@@ -302,27 +315,32 @@ def _validate(cfg: Config) -> Config:
         if g not in groups:
             raise ConfigError(f"config key 'tiers.series_groups.{g}': no tiers.ticket.{g} group")
     if cfg.lang not in ("zh", "en"):
-        raise ConfigError(f"config key 'lang' must be \"zh\" or \"en\", got {cfg.lang!r}")
+        raise ConfigError(f'config key \'lang\' must be "zh" or "en", got {cfg.lang!r}')
     if not cfg.own_dealers:
         raise ConfigError("config key 'own_dealers' must name at least one dealer code")
     if not 0 <= cfg.forecast.discount_rate < 1 or cfg.forecast.horizon_days < 1:
-        raise ConfigError("config key 'forecast.discount_rate' must be in [0, 1) and "
-                          "'forecast.horizon_days' at least 1")
+        raise ConfigError(
+            "config key 'forecast.discount_rate' must be in [0, 1) and "
+            "'forecast.horizon_days' at least 1"
+        )
     check_shapes(cfg)
     from .profiles import PROFILES
     from .schema import CODES
 
     if cfg.profile and cfg.profile not in PROFILES:
-        raise ConfigError(f"config key 'profile' must be one of: {', '.join(PROFILES)}; "
-                          f"got {cfg.profile!r}")
+        raise ConfigError(
+            f"config key 'profile' must be one of: {', '.join(PROFILES)}; got {cfg.profile!r}"
+        )
     _validate_mappings(cfg)
     payers = set(CODES["payer"]) | {"other"}
     for rt, payer in cfg.defaults.payer_by_ro_type.items():
         if rt not in CODES["ro_type"] and rt != "other":
             raise ConfigError(f"config key 'defaults.payer_by_ro_type.{rt}': not an ro_type")
         if payer not in payers:
-            raise ConfigError(f"config key 'defaults.payer_by_ro_type.{rt}' must be one of: "
-                              f"{', '.join(sorted(payers))}")
+            raise ConfigError(
+                f"config key 'defaults.payer_by_ro_type.{rt}' must be one of: "
+                f"{', '.join(sorted(payers))}"
+            )
     for f in fields(cfg.limits):
         if getattr(cfg.limits, f.name) < 1:
             raise ConfigError(f"config key 'limits.{f.name}' must be a positive number")
@@ -336,17 +354,21 @@ def _validate_mappings(cfg: Config) -> None:
 
     for t, cols in cfg.columns.items():
         if t not in TABLES:
-            raise ConfigError(f"config key 'columns.{t}': no such table; one of: "
-                              f"{', '.join(TABLES)}")
+            raise ConfigError(
+                f"config key 'columns.{t}': no such table; one of: {', '.join(TABLES)}"
+            )
         names = [f.name for f in TABLES[t]]
         for name in cols:
             if name not in names:
-                raise ConfigError(f"config key 'columns.{t}.{name}': no such field of {t}; "
-                                  f"one of: {', '.join(names)}")
+                raise ConfigError(
+                    f"config key 'columns.{t}.{name}': no such field of {t}; "
+                    f"one of: {', '.join(names)}"
+                )
     for kind in cfg.values:
         if kind not in CODES:
-            raise ConfigError(f"config key 'values.{kind}': no such code kind; one of: "
-                              f"{', '.join(CODES)}")
+            raise ConfigError(
+                f"config key 'values.{kind}': no such code kind; one of: {', '.join(CODES)}"
+            )
 
 
 def find_config_path(explicit: str | os.PathLike[str] | None = None) -> Path | None:

@@ -23,8 +23,15 @@ def _fail(key: str, rule: str, value: object) -> ConfigError:
     return ConfigError(f"config key '{key}' must be {rule}, got {value!r}")
 
 
-def _numbers(key: str, values: Sequence[float], *, n: int | None = None, order: str = "",
-             minimum: float | None = None, what: str = "numbers") -> None:
+def _numbers(
+    key: str,
+    values: Sequence[float],
+    *,
+    n: int | None = None,
+    order: str = "",
+    minimum: float | None = None,
+    what: str = "numbers",
+) -> None:
     """`values` has n items (or at least one), all ≥ minimum, in the given order:
     'rising' (each > the one before), 'falling' (each ≤ the one before)."""
     value = list(values)
@@ -50,8 +57,9 @@ def _at_least(key: str, value: float, minimum: float) -> None:
 
 def _more_than(key: str, value: float, other_key: str, other: float) -> None:
     if not value > other:
-        raise ConfigError(f"config key '{key}' must be greater than {other_key} ({other:g}), "
-                          f"got {value!r}")
+        raise ConfigError(
+            f"config key '{key}' must be greater than {other_key} ({other:g}), got {value!r}"
+        )
 
 
 def _checks(cfg: Config) -> list[Callable[[], None]]:
@@ -63,26 +71,53 @@ def _checks(cfg: Config) -> list[Callable[[], None]]:
         lambda: _at_least("never_returned_days", cfg.never_returned_days, 1),
         lambda: _at_least("leads_overdue_days", cfg.leads_overdue_days, 1),
         lambda: _at_least("tiers.window_days", t.window_days, 1),
-        lambda: _numbers("tiers.visits", t.visits, n=3, order="falling", minimum=0,
-                         what="whole numbers (A, B, C)"),
-        lambda: _numbers("tiers.cycle_days", t.cycle_days, n=3, order="rising", minimum=0,
-                         what="numbers (A, B, C)"),
-        lambda: _numbers("tiers.target_mix", t.target_mix, n=4, minimum=0,
-                         what="percentages (A, B, C, D)"),
-        lambda: _numbers("segments.age_stage_years", s.age_stage_years, n=2, order="rising",
-                         minimum=0, what="numbers (new until, mid until)"),
-        lambda: _numbers("segments.mileage_bands_km", s.mileage_bands_km, order="rising",
-                         minimum=0),
-        lambda: _numbers("segments.frequency_bands", s.frequency_bands, order="rising",
-                         minimum=0, what="whole numbers"),
+        lambda: _numbers(
+            "tiers.visits",
+            t.visits,
+            n=3,
+            order="falling",
+            minimum=0,
+            what="whole numbers (A, B, C)",
+        ),
+        lambda: _numbers(
+            "tiers.cycle_days",
+            t.cycle_days,
+            n=3,
+            order="rising",
+            minimum=0,
+            what="numbers (A, B, C)",
+        ),
+        lambda: _numbers(
+            "tiers.target_mix", t.target_mix, n=4, minimum=0, what="percentages (A, B, C, D)"
+        ),
+        lambda: _numbers(
+            "segments.age_stage_years",
+            s.age_stage_years,
+            n=2,
+            order="rising",
+            minimum=0,
+            what="numbers (new until, mid until)",
+        ),
+        lambda: _numbers(
+            "segments.mileage_bands_km", s.mileage_bands_km, order="rising", minimum=0
+        ),
+        lambda: _numbers(
+            "segments.frequency_bands",
+            s.frequency_bands,
+            order="rising",
+            minimum=0,
+            what="whole numbers",
+        ),
         lambda: _at_least("segments.default_daily_km", s.default_daily_km, 0),
-        lambda: _more_than("segments.max_daily_km", s.max_daily_km, "segments.default_daily_km",
-                           s.default_daily_km),
+        lambda: _more_than(
+            "segments.max_daily_km", s.max_daily_km, "segments.default_daily_km", s.default_daily_km
+        ),
         lambda: _at_least("segments.min_rate_days", s.min_rate_days, 1),
         lambda: _at_least("status.new_days", st.new_days, 1),
         lambda: _at_least("status.at_risk_days", st.at_risk_days, 1),
-        lambda: _more_than("status.lost_days", st.lost_days, "status.at_risk_days",
-                           st.at_risk_days),
+        lambda: _more_than(
+            "status.lost_days", st.lost_days, "status.at_risk_days", st.at_risk_days
+        ),
         lambda: _at_least("status.loyal_visits", st.loyal_visits, 1),
         lambda: _at_least("status.warn_min_visits", st.warn_min_visits, 2),
         lambda: _at_least("status.warn_ratio", st.warn_ratio, 1),
@@ -98,8 +133,14 @@ def _checks(cfg: Config) -> list[Callable[[], None]]:
         lambda: _more_than("warranty.km", w.km, "0", 0),
         lambda: _at_least("warranty.horizon_days", w.horizon_days, 1),
         lambda: _at_least("insurance.days", ins.days, 1),
-        lambda: _numbers("insurance.bands", ins.bands, n=3, order="rising", minimum=0,
-                         what="amounts (lower bounds of the 3 bands)"),
+        lambda: _numbers(
+            "insurance.bands",
+            ins.bands,
+            n=3,
+            order="rising",
+            minimum=0,
+            what="amounts (lower bounds of the 3 bands)",
+        ),
         lambda: _at_least("loyal.year_visits", lo.year_visits, 1),
         lambda: _at_least("loyal.half_visits", lo.half_visits, 1),
         lambda: _at_least("care.callback_days", care.callback_days, 0),
@@ -115,11 +156,16 @@ def check_shapes(cfg: Config) -> None:
         check()
     for name, cuts in {**cfg.tiers.ticket, **cfg.tiers.series_ticket}.items():
         table = "series_ticket" if name in cfg.tiers.series_ticket else "ticket"
-        _numbers(f"tiers.{table}.{name}", cuts, n=3, order="falling", minimum=0,
-                 what="numbers (ticket cut points for A, B, C)")
+        _numbers(
+            f"tiers.{table}.{name}",
+            cuts,
+            n=3,
+            order="falling",
+            minimum=0,
+            what="numbers (ticket cut points for A, B, C)",
+        )
     if len(ins_gifts := cfg.insurance.gifts) != len(cfg.insurance.bands):
-        raise _fail("insurance.gifts", f"{len(cfg.insurance.bands)} gifts, one per band",
-                    ins_gifts)
+        raise _fail("insurance.gifts", f"{len(cfg.insurance.bands)} gifts, one per band", ins_gifts)
     codes = [c.strip() for c in cfg.own_dealers]
     if not codes or not all(codes):
         raise _fail("own_dealers", "a non-empty list of dealer codes", cfg.own_dealers)
@@ -129,7 +175,8 @@ def check_shapes(cfg: Config) -> None:
         for k, v in over.items():
             key = f"maintenance.series.{name}.{k}"
             if k not in MAINTENANCE_SERIES_KEYS:
-                raise ConfigError(f"unknown config key '{key}'; use "
-                                  f"{', '.join(MAINTENANCE_SERIES_KEYS)}")
+                raise ConfigError(
+                    f"unknown config key '{key}'; use {', '.join(MAINTENANCE_SERIES_KEYS)}"
+                )
             if not v > 0:
                 raise _fail(key, "greater than 0", v)

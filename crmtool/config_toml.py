@@ -16,7 +16,7 @@ from .config import Config
 from .errors import CrmError
 
 COMMENTS = {
-    "own_dealers": "dealer codes that are \"us\"; the first is given to rows without one",
+    "own_dealers": 'dealer codes that are "us"; the first is given to rows without one',
     "own_region": "compared with dealers.region (same-region cross-shopping)",
     "ours_days": "a vehicle is ours while its latest sale / own visit is this recent",
     "visit_excludes": "repair-order types that do not make a visit",
@@ -24,23 +24,23 @@ COMMENTS = {
     "shared_phone_max_ids": "a phone shared by more customer ids never merges (flagged)",
     "never_returned_days": "sold by us and no own visit within this many days",
     "leads_overdue_days": "open leads without follow-up for this many days are overdue",
-    "lang": "labels of terminal tables, Excel and the report: \"zh\" or \"en\" (--lang)",
+    "lang": 'labels of terminal tables, Excel and the report: "zh" or "en" (--lang)',
     "tiers": "value tier A-D (rules §3)",
-    "tiers.series_groups": "series name -> threshold group, e.g. B = [\"Polo\", \"朗逸\"]",
+    "tiers.series_groups": 'series name -> threshold group, e.g. B = ["Polo", "朗逸"]',
     "tiers.ticket": "group -> ticket cut points for grades A, B, C",
     "tiers.series_ticket": "series -> its own ticket cut points (crmtool tiers --suggest --write)",
     "segments": "segments (rules §4)",
     "status": "loyalty status and churn warning (rules §5)",
     "maintenance": "maintenance due (rules §9)",
-    "maintenance.series": "per series or brand, e.g. [maintenance.series.\"迈腾\"] "
-                          "interval_km = 7500.0",
+    "maintenance.series": 'per series or brand, e.g. [maintenance.series."迈腾"] '
+    "interval_km = 7500.0",
     "warranty": "warranty end: years after sale or km, whichever first",
     "insurance": "insurance renewal list",
     "loyal": "loyal-customer campaign",
     "winback": "win-back campaign",
     "limits": "what a file may make the readers allocate (docs/robustness.md)",
-    "columns": "extra header names, e.g. [columns.repair_orders] ro_id = [\"单据编号\"]",
-    "values": "extra code values, e.g. [values.ro_type] maintenance = [\"15K保养\"]",
+    "columns": 'extra header names, e.g. [columns.repair_orders] ro_id = ["单据编号"]',
+    "values": 'extra code values, e.g. [values.ro_type] maintenance = ["15K保养"]',
 }
 _MISSING = object()
 
@@ -62,8 +62,11 @@ def _fill(table: Any, data: dict[str, Any], default: Any, prefix: str, mark: boo
         table.add(key, value)
         was = defaults.get(key, _MISSING)
         if mark and was is not value and was != value:
-            table[key].comment("changed; not in the defaults" if was is _MISSING
-                               else f"changed; default {_inline(was)}")
+            table[key].comment(
+                "changed; not in the defaults"
+                if was is _MISSING
+                else f"changed; default {_inline(was)}"
+            )
     for key, value in data.items():
         if not isinstance(value, dict):
             continue
@@ -76,8 +79,12 @@ def _fill(table: Any, data: dict[str, Any], default: Any, prefix: str, mark: boo
         if mark and isinstance(was, dict):
             for gone, old in was.items():
                 if gone not in value:
-                    sub.add(tomlkit.comment(f"changed: the defaults also have "
-                                            f"{tomlkit.key(gone).as_string()} = {_inline(old)}"))
+                    sub.add(
+                        tomlkit.comment(
+                            f"changed: the defaults also have "
+                            f"{tomlkit.key(gone).as_string()} = {_inline(old)}"
+                        )
+                    )
         table.add(key, sub)
 
 
@@ -86,13 +93,19 @@ def config_toml(cfg: Config, *, mark: bool = False, source: Path | None = None) 
     `# changed; default …` comment on every value that differs from the defaults."""
     doc = tomlkit.document()
     if mark:
-        doc.add(tomlkit.comment(f"config in force: {source.resolve()}" if source else
-                                "config in force: none found (--config, $CRMTOOL_CONFIG, "
-                                "./crmtool.toml); these are the defaults"))
+        doc.add(
+            tomlkit.comment(
+                f"config in force: {source.resolve()}"
+                if source
+                else "config in force: none found (--config, $CRMTOOL_CONFIG, "
+                "./crmtool.toml); these are the defaults"
+            )
+        )
         doc.add(tomlkit.comment("values that differ from the defaults end in '# changed'"))
     else:
-        doc.add(tomlkit.comment("crmtool configuration: every key at its default "
-                                "(see docs/rules.md)."))
+        doc.add(
+            tomlkit.comment("crmtool configuration: every key at its default (see docs/rules.md).")
+        )
     doc.add(tomlkit.nl())
     _fill(doc, asdict(cfg), asdict(Config()), "", mark)
     return tomlkit.dumps(doc)

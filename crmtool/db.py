@@ -26,10 +26,15 @@ def _is_lock_error(e: Exception) -> bool:
     return "lock" in text and ("conflicting" in text or "could not set lock" in text)
 
 
-def connect(path: str | os.PathLike[str] | None = None, *, read_only: bool = False,
-            wait: float = 0.0, create: bool = True,
-            threads: int | None = None, memory_limit: str | None = None
-            ) -> duckdb.DuckDBPyConnection:
+def connect(
+    path: str | os.PathLike[str] | None = None,
+    *,
+    read_only: bool = False,
+    wait: float = 0.0,
+    create: bool = True,
+    threads: int | None = None,
+    memory_limit: str | None = None,
+) -> duckdb.DuckDBPyConnection:
     """Open the database (":memory:" for a throwaway one) and make sure its tables exist.
 
     A database held by another process fails at once with DatabaseLocked, or after
@@ -63,7 +68,8 @@ def connect(path: str | os.PathLike[str] | None = None, *, read_only: bool = Fal
             if time.monotonic() >= deadline:
                 raise DatabaseLocked(
                     f"database {target} is in use by another crmtool process; "
-                    "try again later or pass --wait SECONDS") from None
+                    "try again later or pass --wait SECONDS"
+                ) from None
             time.sleep(0.2)
     # DuckDB draws its progress bar on stdout for queries over 2 s: it would corrupt CSV output
     con.execute("SET enable_progress_bar = false")

@@ -53,8 +53,11 @@ NEUTRAL = {
 # Headers of a repair-order file besides a settle date and a VIN (rules §16).
 RO_SUPPORT = ("ro_type", "labor_amount", "parts_amount", "total_amount", "mileage_km")
 # Combined files (rules §13, §16): a file of one table that also carries another's fields.
-FEEDS = {"repair_orders": ("customers", "vehicles"), "customers": ("vehicles",),
-         "vehicles": ("customers",)}
+FEEDS = {
+    "repair_orders": ("customers", "vehicles"),
+    "customers": ("vehicles",),
+    "vehicles": ("customers",),
+}
 
 
 @dataclass(frozen=True)
@@ -88,9 +91,14 @@ class Detection:
     def hint(self) -> str:
         """The one-line advice for an ambiguous file."""
         both = [t for t in (self.kind, self.runner_up) if t]
-        return ("cannot tell whether this file holds " + " or ".join(both) + " ("
-                + ", ".join(f"{t}: {_n(self.candidates.get(t, 0))}" for t in both)
-                + "); pass " + " or ".join(f"--kind {t}" for t in both))
+        return (
+            "cannot tell whether this file holds "
+            + " or ".join(both)
+            + " ("
+            + ", ".join(f"{t}: {_n(self.candidates.get(t, 0))}" for t in both)
+            + "); pass "
+            + " or ".join(f"--kind {t}" for t in both)
+        )
 
 
 def _n(count: int) -> str:
@@ -126,8 +134,7 @@ def map_columns(headers: list[Any], table: str, config: Config | None) -> list[C
     out = []
     for i, h, fname, _, source, over in hits:
         # phones coalesce over their columns (§13); other fields read their best column
-        used = fname is not None and i not in dropped and (
-            fname == "phone" or best[fname][1] == i)
+        used = fname is not None and i not in dropped and (fname == "phone" or best[fname][1] == i)
         out.append(ColumnMap(i, h, fname, source, used, over))
     return out
 
@@ -159,8 +166,9 @@ def _evidence(table: str, fields: dict[str, list[int]], headers: list[Any]) -> t
 
 
 def _ro_recognised(fields: dict[str, list[int]]) -> bool:
-    return "ro_id" in fields or ("settle_date" in fields and "vin" in fields
-                                 and any(f in fields for f in RO_SUPPORT))
+    return "ro_id" in fields or (
+        "settle_date" in fields and "vin" in fields and any(f in fields for f in RO_SUPPORT)
+    )
 
 
 def candidates(headers: list[Any], config: Config | None) -> dict[str, dict[str, list[int]]]:
@@ -168,21 +176,27 @@ def candidates(headers: list[Any], config: Config | None) -> dict[str, dict[str,
     out = {}
     for table in ORDER:
         fields = map_fields(headers, table, config)
-        ok = (_ro_recognised(fields) if table == "repair_orders"
-              else any(f in fields for f in IDENTIFIERS[table]))
+        ok = (
+            _ro_recognised(fields)
+            if table == "repair_orders"
+            else any(f in fields for f in IDENTIFIERS[table])
+        )
         if ok:
             out[table] = fields
     return out
 
 
 # The owner fields a repair-order export may carry (a date there is the order's, never a sale's)
-FED_FIELDS = {"customers": ("customer_id", "name", "phone", "gender"),
-              "vehicles": ("vin", "plate", "customer_id", "phone", "brand", "series", "model")}
+FED_FIELDS = {
+    "customers": ("customer_id", "name", "phone", "gender"),
+    "vehicles": ("vin", "plate", "customer_id", "phone", "brand", "series", "model"),
+}
 TAG = "dealer_code"  # keys customer ids in a dealer group; no evidence of anything
 
 
-def feed_fields(table: str, headers: list[Any], config: Config | None
-                ) -> dict[str, dict[str, list[int]]]:
+def feed_fields(
+    table: str, headers: list[Any], config: Config | None
+) -> dict[str, dict[str, list[int]]]:
     """The other tables a file of `table` also feeds (a combined file, rules §13, §16), each
     with the field map to stage it by: a repair-order export feeds its owner columns to
     customers (an id or phone + one more field) and vehicles (VIN + one more field); a
@@ -196,17 +210,18 @@ def feed_fields(table: str, headers: list[Any], config: Config | None
         own = set(fields) - {TAG}
         if other == "customers":
             ok = bool(own & {"customer_id", "phone"}) and (
-                len(own) >= 2 if table == "repair_orders" else "name" in own)
+                len(own) >= 2 if table == "repair_orders" else "name" in own
+            )
         else:
-            ok = "vin" in own and (table == "customers"
-                                   or bool(own - {"vin", "phone", "customer_id"}))
+            ok = "vin" in own and (
+                table == "customers" or bool(own - {"vin", "phone", "customer_id"})
+            )
         if ok:
             out[other] = fields
     return out
 
 
-def detect_kind(headers: list[Any], config: Config | None, kind: str | None = None
-                ) -> Detection:
+def detect_kind(headers: list[Any], config: Config | None, kind: str | None = None) -> Detection:
     """The table of a header row, with its evidence and the runner-up (module docstring)."""
     cands = candidates(headers, config)
     ev = {t: _evidence(t, f, headers) for t, f in cands.items()}
@@ -214,8 +229,15 @@ def detect_kind(headers: list[Any], config: Config | None, kind: str | None = No
     if kind:
         fields = map_fields(headers, kind, config)
         e = _evidence(kind, fields, headers)
-        return Detection(kind, len(e), e, "--kind", forced=True,
-                         feeds=tuple(feed_fields(kind, headers, config)), candidates=scores)
+        return Detection(
+            kind,
+            len(e),
+            e,
+            "--kind",
+            forced=True,
+            feeds=tuple(feed_fields(kind, headers, config)),
+            candidates=scores,
+        )
     if not cands:
         return Detection(None, candidates=scores)
     ranked = sorted(cands, key=lambda t: (-scores[t], ORDER.index(t)))
@@ -236,28 +258,44 @@ def detect_kind(headers: list[Any], config: Config | None, kind: str | None = No
         if {top, second} == pair and second in feed_fields(top, headers, config):
             # a combined customer / vehicle file feeds both tables: the table whose key
             # column comes first is the file's own (客户编号 … VIN号: a customer list)
-            first = {t: min(i for f in IDENTIFIERS[t] for i in cands[t].get(f, [999]))
-                     for t in pair}
+            first = {
+                t: min(i for f in IDENTIFIERS[t] for i in cands[t].get(f, [999])) for t in pair
+            }
             top, second = sorted(pair, key=lambda t: (first[t], ORDER.index(t)))
             ambiguous = False
             key = headers[first[top]]
             return Detection(
-                top, scores[top], ev[top], f"key column {key} comes first (a combined file)",
-                runner_up=second, runner_up_score=scores[second],
-                runner_up_evidence=ev[second], feeds=tuple(feed_fields(top, headers, config)),
-                candidates=scores)
+                top,
+                scores[top],
+                ev[top],
+                f"key column {key} comes first (a combined file)",
+                runner_up=second,
+                runner_up_score=scores[second],
+                runner_up_evidence=ev[second],
+                feeds=tuple(feed_fields(top, headers, config)),
+                candidates=scores,
+            )
         if top == "repair_orders":
             f = cands[top]
             support = [headers[f[x][0]] for x in RO_SUPPORT if x in f]
-            reason = (f"settle date {headers[f['settle_date'][0]]} + VIN "
-                      f"{headers[f['vin'][0]]} + {', '.join(map(str, support))}")
+            reason = (
+                f"settle date {headers[f['settle_date'][0]]} + VIN "
+                f"{headers[f['vin'][0]]} + {', '.join(map(str, support))}"
+            )
         else:
             reason = f"{_n(scores[top])} of {top}"
     return Detection(
-        top, scores[top], ev[top], reason,
-        runner_up=second, runner_up_score=scores.get(second, 0) if second else 0,
+        top,
+        scores[top],
+        ev[top],
+        reason,
+        runner_up=second,
+        runner_up_score=scores.get(second, 0) if second else 0,
         runner_up_evidence=ev.get(second, ()) if second else (),
-        ambiguous=ambiguous, feeds=tuple(feed_fields(top, headers, config)), candidates=scores)
+        ambiguous=ambiguous,
+        feeds=tuple(feed_fields(top, headers, config)),
+        candidates=scores,
+    )
 
 
 def is_header(cells: list[Any], config: Config | None, kind: str | None = None) -> bool:
@@ -266,7 +304,10 @@ def is_header(cells: list[Any], config: Config | None, kind: str | None = None) 
     identifying field alone or any two of its fields will do."""
     if kind:
         fields = map_fields(list(cells), kind, config)
-        ident = (_ro_recognised(fields) or "ro_id" in fields if kind == "repair_orders"
-                 else any(f in fields for f in IDENTIFIERS[kind]))
+        ident = (
+            _ro_recognised(fields) or "ro_id" in fields
+            if kind == "repair_orders"
+            else any(f in fields for f in IDENTIFIERS[kind])
+        )
         return ident or len(fields) >= 2
     return any(len(f) >= 2 for f in candidates(list(cells), config).values())

@@ -34,10 +34,11 @@ def sql_list(values: list[str]) -> str:
 
 def _replace(con: duckdb.DuckDBPyConnection, name: str, query: str, kind: str) -> None:
     """CREATE OR REPLACE TEMP VIEW or TABLE `name`, whichever kind stood there before."""
-    for old, in con.execute(
-            "SELECT 'VIEW' FROM duckdb_views() WHERE temporary AND view_name = ? UNION ALL "
-            "SELECT 'TABLE' FROM duckdb_tables() WHERE temporary AND table_name = ?",
-            [name, name]).fetchall():
+    for (old,) in con.execute(
+        "SELECT 'VIEW' FROM duckdb_views() WHERE temporary AND view_name = ? UNION ALL "
+        "SELECT 'TABLE' FROM duckdb_tables() WHERE temporary AND table_name = ?",
+        [name, name],
+    ).fetchall():
         con.execute(f"DROP {old} {name}")
     con.execute(f"CREATE TEMP {kind} {name} AS {query}")
 
@@ -48,12 +49,16 @@ def is_snapshot(con: duckdb.DuckDBPyConnection) -> bool:
 
 
 def _snapshot(con: duckdb.DuckDBPyConnection) -> bool:
-    return bool(con.execute("SELECT count(*) FROM duckdb_tables() WHERE temporary "
-                            "AND table_name = 'visits'").fetchall()[0][0])
+    return bool(
+        con.execute(
+            "SELECT count(*) FROM duckdb_tables() WHERE temporary AND table_name = 'visits'"
+        ).fetchall()[0][0]
+    )
 
 
-def rule_source(con: duckdb.DuckDBPyConnection, sql: str,
-                params: dict[str, Any]) -> tuple[str, dict[str, Any]]:
+def rule_source(
+    con: duckdb.DuckDBPyConnection, sql: str, params: dict[str, Any]
+) -> tuple[str, dict[str, Any]]:
     """A rule's query (e.g. the tiers at as_of) as a FROM item with the parameters the outer
     query needs. Under a snapshot it is computed once into a temp table, shared by every
     analysis of the run; else it is the query itself, recomputed each time."""
@@ -61,8 +66,9 @@ def rule_source(con: duckdb.DuckDBPyConnection, sql: str,
         return f"({sql})", params
     key = hashlib.sha1((sql + repr(sorted(params.items()))).encode()).hexdigest()[:16]
     name = f"_rule_{key}"
-    if not con.execute("SELECT count(*) FROM duckdb_tables() WHERE temporary "
-                       "AND table_name = ?", [name]).fetchall()[0][0]:
+    if not con.execute(
+        "SELECT count(*) FROM duckdb_tables() WHERE temporary AND table_name = ?", [name]
+    ).fetchall()[0][0]:
         con.execute(f"CREATE TEMP TABLE {name} AS {sql}", params)
     return name, {}
 
@@ -80,8 +86,13 @@ def last_advisor_sql(up_to_as_of: bool = True) -> str:
     """
 
 
-def install(con: duckdb.DuckDBPyConnection, config: Config, *, snapshot: bool = False,
-            vins: list[str] | None = None) -> None:
+def install(
+    con: duckdb.DuckDBPyConnection,
+    config: Config,
+    *,
+    snapshot: bool = False,
+    vins: list[str] | None = None,
+) -> None:
     """Create the facts on a connection. With snapshot, visits and other_visits are computed
     once into temp tables (for a run of many analyses over data that does not change, such as
     the summary and the report), and so are the rules' results (`rule_source`); else they are
@@ -89,8 +100,10 @@ def install(con: duckdb.DuckDBPyConnection, config: Config, *, snapshot: bool = 
     and sales: every per-vehicle rule then answers for them alone, at the cost of their rows
     instead of the fleet's (the customer card of `find`)."""
     kind = "TABLE" if snapshot else "VIEW"
-    for name, in con.execute("SELECT table_name FROM duckdb_tables() WHERE temporary "
-                             "AND starts_with(table_name, '_rule_')").fetchall():
+    for (name,) in con.execute(
+        "SELECT table_name FROM duckdb_tables() WHERE temporary "
+        "AND starts_with(table_name, '_rule_')"
+    ).fetchall():
         con.execute(f"DROP TABLE {name}")
     own = sql_list(config.own_dealers)
     excludes = sql_list(config.visit_excludes)
@@ -103,17 +116,24 @@ def install(con: duckdb.DuckDBPyConnection, config: Config, *, snapshot: bool = 
         # the rules read `vehicles` by name: in the temp schema, searched first, it is the
         # scoped vehicles until the next install
         store = con.execute("SELECT current_database()").fetchall()[0][0]
-        con.execute(f'CREATE TEMP VIEW vehicles AS SELECT * FROM "{store}".main.vehicles '
-                    f"{scope}")
+        con.execute(f'CREATE TEMP VIEW vehicles AS SELECT * FROM "{store}".main.vehicles {scope}')
     # scoped: the few vehicles' orders are read once into a table, not scanned per rule
-    _replace(con, "ro", f"""
+    _replace(
+        con,
+        "ro",
+        f"""
         SELECT r.*,
                coalesce(r.dealer_code IN {own}, true) AS is_own,
                coalesce(r.ro_type NOT IN {excludes}, true) AS is_visit_type,
                (r.payer = 'customer' AND r.total_amount > 0) AS is_customer_paid
         FROM repair_orders r {scope.replace("vin IN", "r.vin IN")}
-    """, "TABLE" if scope else "VIEW")
-    _replace(con, "visits", """
+    """,
+        "TABLE" if scope else "VIEW",
+    )
+    _replace(
+        con,
+        "visits",
+        """
         SELECT vin, settle_date AS day, is_own,
                is_own AND bool_or(is_customer_paid) AS is_paid,
                CASE WHEN is_own THEN sum(CASE WHEN is_customer_paid
@@ -122,12 +142,19 @@ def install(con: duckdb.DuckDBPyConnection, config: Config, *, snapshot: bool = 
         FROM ro
         WHERE is_visit_type
         GROUP BY vin, settle_date, is_own
-    """, kind)
-    _replace(con, "other_visits", """
+    """,
+        kind,
+    )
+    _replace(
+        con,
+        "other_visits",
+        """
         SELECT DISTINCT vin, settle_date AS day, dealer_code
         FROM ro
         WHERE is_visit_type AND NOT is_own
-    """, kind)
+    """,
+        kind,
+    )
     con.execute(f"""
         CREATE OR REPLACE TEMP VIEW sold_by_us AS
         SELECT vin, sale_date, sale_channel, outlet

@@ -29,8 +29,19 @@ from .errors import CrmError
 
 BANDS = ("x0", "[0,0.2)", "[0.2,0.5)", "[0.5,0.8)", "[0.8,1]")
 X_BUCKETS = ("0", "1", "2", "3", "4", "5", "6", "7+")
-SCORE_COLUMNS = ("vin", "x", "t_x", "T", "mean_paid", "first_paid", "last_paid", "p_alive",
-                 "expected_visits_12m", "expected_ticket", "value_12m")
+SCORE_COLUMNS = (
+    "vin",
+    "x",
+    "t_x",
+    "T",
+    "mean_paid",
+    "first_paid",
+    "last_paid",
+    "p_alive",
+    "expected_visits_12m",
+    "expected_ticket",
+    "value_12m",
+)
 
 
 def paid_days_sql() -> str:
@@ -82,9 +93,11 @@ class Forecast:
         except fm.FitError as e:
             raise CrmError(f"forecast: {e}") from None
         if self.gamma_gamma.params[1] <= 1:
-            raise CrmError("forecast: the Gamma-Gamma fit gives q ≤ 1, so the mean ticket of "
-                           "vehicles without a repeat paid visit is not defined; too few "
-                           "repeat paid visits to forecast value")
+            raise CrmError(
+                "forecast: the Gamma-Gamma fit gives q ≤ 1, so the mean ticket of "
+                "vehicles without a repeat paid visit is not defined; too few "
+                "repeat paid visits to forecast value"
+            )
         return self
 
 
@@ -93,14 +106,18 @@ def notes(fc: Forecast) -> list[str]:
     out = []
     _, _, a, b = fc.bgnbd.params
     if a / (a + b) < 1e-4:
-        out.append(f"note: the fit finds almost no drop-out (mean chance per visit a/(a+b) = "
-                   f"{a / (a + b):.1g}): p_alive is near 1 for every car here; the loyalty "
-                   "status (days since the last visit) is the better guide")
+        out.append(
+            f"note: the fit finds almost no drop-out (mean chance per visit a/(a+b) = "
+            f"{a / (a + b):.1g}): p_alive is near 1 for every car here; the loyalty "
+            "status (days since the last visit) is the better guide"
+        )
     edge = [*fc.bgnbd.edge, *fc.gamma_gamma.edge]
     if edge:
-        out.append(f"note: {', '.join(edge)} ran to the edge of the model (the data show "
-                   "little spread between cars there); the forecasts hold, but their standard "
-                   "errors mean nothing")
+        out.append(
+            f"note: {', '.join(edge)} ran to the edge of the model (the data show "
+            "little spread between cars there); the forecasts hold, but their standard "
+            "errors mean nothing"
+        )
     return out
 
 
@@ -110,8 +127,11 @@ def _key(cfg: Config, cal: date, *extra: object) -> str:
 
 
 def _cached(con: duckdb.DuckDBPyConnection, name: str) -> bool:
-    return bool(con.execute("SELECT count(*) FROM duckdb_tables() WHERE temporary "
-                            "AND table_name = ?", [name]).fetchall()[0][0])
+    return bool(
+        con.execute(
+            "SELECT count(*) FROM duckdb_tables() WHERE temporary AND table_name = ?", [name]
+        ).fetchall()[0][0]
+    )
 
 
 def _snapshot(con: duckdb.DuckDBPyConnection) -> bool:
@@ -138,19 +158,30 @@ def _fit_summary(summary: pl.DataFrame, cal: date) -> Forecast:
 
 def _fit_from_json(text: str) -> Forecast:
     data = json.loads(text)
-    fits = [fm.Fit(**{**d, "names": tuple(d["names"]), "params": tuple(d["params"]),
-                      "std_errors": tuple(d["std_errors"]), "edge": tuple(d["edge"])})
-            for d in data["fits"]]
+    fits = [
+        fm.Fit(
+            **{
+                **d,
+                "names": tuple(d["names"]),
+                "params": tuple(d["params"]),
+                "std_errors": tuple(d["std_errors"]),
+                "edge": tuple(d["edge"]),
+            }
+        )
+        for d in data["fits"]
+    ]
     return Forecast(date.fromisoformat(data["cal_end"]), *fits)
 
 
 def _fit_to_json(fc: Forecast) -> str:
-    return json.dumps({"cal_end": fc.cal_end.isoformat(),
-                       "fits": [asdict(fc.bgnbd), asdict(fc.gamma_gamma)]})
+    return json.dumps(
+        {"cal_end": fc.cal_end.isoformat(), "fits": [asdict(fc.bgnbd), asdict(fc.gamma_gamma)]}
+    )
 
 
-def score(fc: Forecast, summary: pl.DataFrame, horizon: float,
-          discount_rate: float = 0.0) -> pl.DataFrame:
+def score(
+    fc: Forecast, summary: pl.DataFrame, horizon: float, discount_rate: float = 0.0
+) -> pl.DataFrame:
     """Per vehicle of the summary: p_alive, expected visits in the next `horizon` days,
     expected ticket and value (expected visits × ticket; with a discount rate, each of 12
     equal steps of the horizon is discounted at its midpoint)."""
@@ -175,7 +206,8 @@ def score(fc: Forecast, summary: pl.DataFrame, horizon: float,
         expected_visits_12m=pl.Series(visits).round(3),
         expected_ticket=pl.Series(ticket).round(2),
         value_12m=pl.Series(worth * ticket).round(2),
-        mean_paid=pl.col("mean_paid").round(2))
+        mean_paid=pl.col("mean_paid").round(2),
+    )
 
 
 def fit(con: duckdb.DuckDBPyConnection, cfg: Config, cal: date) -> Forecast:
@@ -189,8 +221,9 @@ def fit_unchecked(con: duckdb.DuckDBPyConnection, cfg: Config, cal: date) -> For
     return _fit_and_scores(con, cfg, cal)[0]
 
 
-def _fit_and_scores(con: duckdb.DuckDBPyConnection, cfg: Config,
-                    cal: date) -> tuple[Forecast, str | None]:
+def _fit_and_scores(
+    con: duckdb.DuckDBPyConnection, cfg: Config, cal: date
+) -> tuple[Forecast, str | None]:
     """The fits, and (when they converged) the name of the temp table of scores. Under a
     snapshot both are kept for the run (`_rule_` tables, dropped by facts.install)."""
     key = _key(cfg, cal, cfg.forecast.horizon_days, cfg.forecast.discount_rate)
@@ -203,8 +236,9 @@ def _fit_and_scores(con: duckdb.DuckDBPyConnection, cfg: Config,
     summary = visit_summary(con, cal)
     fc = _fit_summary(summary, cal)
     if keep:
-        con.execute(f"CREATE OR REPLACE TEMP TABLE {fit_name} AS SELECT ? AS fit",
-                    [_fit_to_json(fc)])
+        con.execute(
+            f"CREATE OR REPLACE TEMP TABLE {fit_name} AS SELECT ? AS fit", [_fit_to_json(fc)]
+        )
     try:
         fc.check()
     except CrmError:
@@ -240,8 +274,7 @@ def _list_sql(scores: str, tiers: str, status: str) -> str:
     """
 
 
-def forecast_list(con: duckdb.DuckDBPyConnection, cfg: Config,
-                  as_of: date) -> churn.ListResult:
+def forecast_list(con: duckdb.DuckDBPyConnection, cfg: Config, as_of: date) -> churn.ListResult:
     """One row per vehicle ours at as_of with a paid visit up to as_of: the owner's contact,
     p_alive, expected_visits_12m, expected_ticket, value_12m, the inputs (x, t_x, T,
     mean_paid, first_paid, last_paid), tier, status, days_since; highest value first.
@@ -249,8 +282,12 @@ def forecast_list(con: duckdb.DuckDBPyConnection, cfg: Config,
     scores = scores_source(con, cfg, as_of)
     tiers, p1 = value_tiers.tiers_source(con, cfg, as_of)
     status, p2 = churn.status_source(con, cfg, as_of)
-    return churn.call_list(con, _list_sql(scores, tiers, status),
-                           {"as_of": as_of, **p1, **p2}, "l.value_12m DESC, l.vin")
+    return churn.call_list(
+        con,
+        _list_sql(scores, tiers, status),
+        {"as_of": as_of, **p1, **p2},
+        "l.value_12m DESC, l.vin",
+    )
 
 
 def per_customer(frame: pl.DataFrame) -> pl.DataFrame:
@@ -260,38 +297,45 @@ def per_customer(frame: pl.DataFrame) -> pl.DataFrame:
     if frame.is_empty():
         return frame.with_columns(vehicles=pl.lit(0, dtype=pl.UInt32))
     key = pl.coalesce(pl.col("customer_id"), pl.lit("vin:") + pl.col("vin"))
-    best = [c for c in frame.columns
-            if c not in ("p_alive", "expected_visits_12m", "value_12m", "x")]
-    out = (frame.sort(["value_12m", "vin"], descending=[True, False])
-           .with_columns(_key=key)
-           .group_by("_key", maintain_order=True)
-           .agg(*[pl.col(c).first() for c in best],
-                p_alive=pl.col("p_alive").max(),
-                expected_visits_12m=pl.col("expected_visits_12m").sum().round(3),
-                value_12m=pl.col("value_12m").sum().round(2),
-                x=pl.col("x").sum(),
-                vehicles=pl.len())
-           .drop("_key"))
-    out = out.with_columns(expected_ticket=pl.when(pl.col("expected_visits_12m") > 0)
-                           .then(pl.col("value_12m") / pl.col("expected_visits_12m"))
-                           .round(2))
+    best = [
+        c for c in frame.columns if c not in ("p_alive", "expected_visits_12m", "value_12m", "x")
+    ]
+    out = (
+        frame.sort(["value_12m", "vin"], descending=[True, False])
+        .with_columns(_key=key)
+        .group_by("_key", maintain_order=True)
+        .agg(
+            *[pl.col(c).first() for c in best],
+            p_alive=pl.col("p_alive").max(),
+            expected_visits_12m=pl.col("expected_visits_12m").sum().round(3),
+            value_12m=pl.col("value_12m").sum().round(2),
+            x=pl.col("x").sum(),
+            vehicles=pl.len(),
+        )
+        .drop("_key")
+    )
+    out = out.with_columns(
+        expected_ticket=pl.when(pl.col("expected_visits_12m") > 0)
+        .then(pl.col("value_12m") / pl.col("expected_visits_12m"))
+        .round(2)
+    )
     return out.select([c for c in frame.columns if c in out.columns] + ["vehicles"])
 
 
-def attach(con: duckdb.DuckDBPyConnection, cfg: Config, as_of: date,
-           frame: pl.DataFrame) -> tuple[pl.DataFrame, list[str]]:
+def attach(
+    con: duckdb.DuckDBPyConnection, cfg: Config, as_of: date, frame: pl.DataFrame
+) -> tuple[pl.DataFrame, list[str]]:
     """A list with x, p_alive and value_12m by vin (null for vehicles without a paid visit:
     no forecast, never a guess), the list's order kept; and the fit's `notes`."""
     fc, name = _fit_and_scores(con, cfg, as_of)
     fc.check()
     scores = con.sql(f"SELECT vin, x, p_alive, value_12m FROM {name}").pl()
-    out = (frame.with_row_index("_row")
-           .join(scores, on="vin", how="left")
-           .sort("_row").drop("_row"))
+    out = frame.with_row_index("_row").join(scores, on="vin", how="left").sort("_row").drop("_row")
     return out, notes(fc)
 
 
 # -- --params ------------------------------------------------------------------------------
+
 
 def params_frame(fc: Forecast) -> pl.DataFrame:
     """One row per parameter and log-likelihood: fit (bgnbd / gamma_gamma), parameter, value,
@@ -300,58 +344,98 @@ def params_frame(fc: Forecast) -> pl.DataFrame:
     for f in (fc.bgnbd, fc.gamma_gamma):
         which = "bgnbd" if f is fc.bgnbd else "gamma_gamma"
         for name, value, se in zip(f.names, f.params, f.std_errors, strict=True):
-            rows.append({"fit": which, "parameter": name, "value": value,
-                         "std_error": None if math.isnan(se) else se})
-        rows.append({"fit": which, "parameter": "log_likelihood",
-                     "value": f.log_likelihood, "std_error": None})
-        rows.append({"fit": which, "parameter": "max_gradient",
-                     "value": f.max_gradient, "std_error": None})
-        for row in rows[-len(f.names) - 2:]:
+            rows.append(
+                {
+                    "fit": which,
+                    "parameter": name,
+                    "value": value,
+                    "std_error": None if math.isnan(se) else se,
+                }
+            )
+        rows.append(
+            {
+                "fit": which,
+                "parameter": "log_likelihood",
+                "value": f.log_likelihood,
+                "std_error": None,
+            }
+        )
+        rows.append(
+            {"fit": which, "parameter": "max_gradient", "value": f.max_gradient, "std_error": None}
+        )
+        for row in rows[-len(f.names) - 2 :]:
             row.update(converged=f.converged, vehicles=f.n)
-    return pl.DataFrame(rows, schema={"fit": pl.String, "parameter": pl.String,
-                                      "value": pl.Float64, "std_error": pl.Float64,
-                                      "converged": pl.Boolean, "vehicles": pl.Int64})
+    return pl.DataFrame(
+        rows,
+        schema={
+            "fit": pl.String,
+            "parameter": pl.String,
+            "value": pl.Float64,
+            "std_error": pl.Float64,
+            "converged": pl.Boolean,
+            "vehicles": pl.Int64,
+        },
+    )
 
 
 # -- --calibrate-until -----------------------------------------------------------------------
 
-def calibration(con: duckdb.DuckDBPyConnection, cfg: Config, cal: date,
-                as_of: date) -> pl.DataFrame:
+
+def calibration(
+    con: duckdb.DuckDBPyConnection, cfg: Config, cal: date, as_of: date
+) -> pl.DataFrame:
     """Fit on paid visits up to `cal`, predict the paid visits in cal+1 … as_of of every
     vehicle with a paid visit up to cal, and compare with what happened: per x bucket
     (0 … 7+) and in total, vehicles, actual, predicted and MAE (mean |predicted − actual|
     over the vehicles)."""
     fc = fit(con, cfg, cal)
     summary = visit_summary(con, cal)
-    actual = con.sql(f"""
+    actual = con.sql(
+        f"""
         SELECT vin, count(*) AS actual FROM ({paid_days_sql()})
-        WHERE day > $from GROUP BY vin""", params={"cal": as_of, "from": cal}).pl()
+        WHERE day > $from GROUP BY vin""",
+        params={"cal": as_of, "from": cal},
+    ).pl()
     x = summary["x"].to_numpy().astype(float)
-    predicted = fm.expected_visits(fc.bgnbd.params, float((as_of - cal).days), x,
-                                   summary["t_x"].to_numpy().astype(float),
-                                   summary["T"].to_numpy().astype(float))
-    per = (summary.select("vin", "x")
-           .join(actual, on="vin", how="left")
-           .with_columns(actual=pl.col("actual").fill_null(0).cast(pl.Int64),
-                         predicted=pl.Series(predicted),
-                         bucket=pl.when(pl.col("x") >= 7).then(pl.lit("7+"))
-                         .otherwise(pl.col("x").cast(pl.String)))
-           .with_columns(err=(pl.col("predicted") - pl.col("actual")).abs()))
+    predicted = fm.expected_visits(
+        fc.bgnbd.params,
+        float((as_of - cal).days),
+        x,
+        summary["t_x"].to_numpy().astype(float),
+        summary["T"].to_numpy().astype(float),
+    )
+    per = (
+        summary.select("vin", "x")
+        .join(actual, on="vin", how="left")
+        .with_columns(
+            actual=pl.col("actual").fill_null(0).cast(pl.Int64),
+            predicted=pl.Series(predicted),
+            bucket=pl.when(pl.col("x") >= 7)
+            .then(pl.lit("7+"))
+            .otherwise(pl.col("x").cast(pl.String)),
+        )
+        .with_columns(err=(pl.col("predicted") - pl.col("actual")).abs())
+    )
 
     def agg(frame: pl.DataFrame) -> pl.DataFrame:
-        return frame.select(vehicles=pl.len().cast(pl.Int64),
-                            actual=pl.col("actual").sum().cast(pl.Int64),
-                            predicted=pl.col("predicted").sum().round(2),
-                            mae=pl.col("err").mean().round(4))
+        return frame.select(
+            vehicles=pl.len().cast(pl.Int64),
+            actual=pl.col("actual").sum().cast(pl.Int64),
+            predicted=pl.col("predicted").sum().round(2),
+            mae=pl.col("err").mean().round(4),
+        )
 
-    rows = [agg(per.filter(pl.col("bucket") == b)).with_columns(x=pl.lit(b))
-            for b in X_BUCKETS]
+    rows = [agg(per.filter(pl.col("bucket") == b)).with_columns(x=pl.lit(b)) for b in X_BUCKETS]
     rows.append(agg(per).with_columns(x=pl.lit("total")))
-    return (pl.concat(rows).select("x", "vehicles", "actual", "predicted", "mae")
-            .with_columns(pl.col("predicted").fill_null(0.0)))
+    return (
+        pl.concat(rows)
+        .select("x", "vehicles", "actual", "predicted", "mae")
+        .with_columns(pl.col("predicted").fill_null(0.0))
+    )
 
 
 # -- summary block -------------------------------------------------------------------------
+
 
 def summary_block(con: duckdb.DuckDBPyConnection, cfg: Config, as_of: date) -> dict[str, Any]:
     """The summary's "forecast" block: parameters, the sum of value_12m over the vehicles
@@ -367,17 +451,21 @@ def summary_block(con: duckdb.DuckDBPyConnection, cfg: Config, as_of: date) -> d
     frame = res.frame.with_columns(_band=band_expr())
     tiers = {t: _band_counts(frame.filter(pl.col("tier") == t)) for t in value_tiers.TIERS}
     return {
-        "parameters": {**fc.bgnbd.as_dict(), **fc.gamma_gamma.as_dict(),
-                       "ll_bgnbd": fc.bgnbd.log_likelihood,
-                       "ll_gamma_gamma": fc.gamma_gamma.log_likelihood,
-                       "converged": True},
+        "parameters": {
+            **fc.bgnbd.as_dict(),
+            **fc.gamma_gamma.as_dict(),
+            "ll_bgnbd": fc.bgnbd.log_likelihood,
+            "ll_gamma_gamma": fc.gamma_gamma.log_likelihood,
+            "converged": True,
+        },
         "vehicles": frame.height,
         "value_12m": round(float(frame["value_12m"].sum()), 2),
         "p_alive_bands": _band_counts(frame),
         "p_alive_bands_by_tier": tiers,
         "value_12m_by_status": {
             s: round(float(frame.filter(pl.col("status") == s)["value_12m"].sum()), 2)
-            for s in churn.STATUSES},
+            for s in churn.STATUSES
+        },
         "notes": notes(fc),
     }
 
@@ -385,11 +473,17 @@ def summary_block(con: duckdb.DuckDBPyConnection, cfg: Config, as_of: date) -> d
 def band_expr() -> pl.Expr:
     """The P(alive) band of a list row: "x0" when x = 0, else the half-open band of p_alive."""
     pa = pl.col("p_alive")
-    return (pl.when(pl.col("x") == 0).then(pl.lit("x0"))
-            .when(pa < 0.2).then(pl.lit("[0,0.2)"))
-            .when(pa < 0.5).then(pl.lit("[0.2,0.5)"))
-            .when(pa < 0.8).then(pl.lit("[0.5,0.8)"))
-            .otherwise(pl.lit("[0.8,1]")))
+    return (
+        pl.when(pl.col("x") == 0)
+        .then(pl.lit("x0"))
+        .when(pa < 0.2)
+        .then(pl.lit("[0,0.2)"))
+        .when(pa < 0.5)
+        .then(pl.lit("[0.2,0.5)"))
+        .when(pa < 0.8)
+        .then(pl.lit("[0.5,0.8)"))
+        .otherwise(pl.lit("[0.8,1]"))
+    )
 
 
 def _band_counts(frame: pl.DataFrame) -> dict[str, int]:

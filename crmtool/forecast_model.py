@@ -61,11 +61,13 @@ class Fit:
             raise FitError(
                 f"the {self.model} fit did not converge on {self.n} vehicle(s) "
                 f"(max |gradient| {self.max_gradient:.2g}, {self.message or 'no message'}); "
-                "too little or too uniform paid-visit history to forecast")
+                "too little or too uniform paid-visit history to forecast"
+            )
         return self
 
 
 # -- BG/NBD ----------------------------------------------------------------------------------
+
 
 def _dot(a: Array, b: Array) -> float:
     """Σ a·b without BLAS (its threads only add overhead and contention on a shared machine)."""
@@ -89,10 +91,19 @@ def bgnbd_ll(lp: Array, x: Array, tx: Array, T: Array) -> Array:
     r, alpha, a, b = np.exp(lp)
     has = x > 0
     a3 = -(r + x) * np.log(alpha + T)
-    a4 = np.where(has, np.log(a) - np.log(np.where(has, b + x - 1, 1.0))
-                  - (r + x) * np.log(alpha + tx), -np.inf)
-    return (gammaln(r + x) - gammaln(r) + r * np.log(alpha)
-            + betaln(a, b + x) - betaln(a, b) + np.logaddexp(a3, a4))
+    a4 = np.where(
+        has,
+        np.log(a) - np.log(np.where(has, b + x - 1, 1.0)) - (r + x) * np.log(alpha + tx),
+        -np.inf,
+    )
+    return (
+        gammaln(r + x)
+        - gammaln(r)
+        + r * np.log(alpha)
+        + betaln(a, b + x)
+        - betaln(a, b)
+        + np.logaddexp(a3, a4)
+    )
 
 
 def _bgnbd_objective(lp: Array, d: _Visits) -> tuple[float, Array]:
@@ -114,8 +125,9 @@ def _bgnbd_objective(lp: Array, d: _Visits) -> tuple[float, Array]:
     ll = _dot(cnt, ll_x) + float(mix.sum())
     w_x = np.bincount(d.ix, weights=w, minlength=len(ux))  # sum of w per distinct x
     dab = digamma(a + b) - digamma(a + b + ux)
-    d_r = (_dot(cnt, digamma(urx) - digamma(r) + np.log(alpha))
-           - float(l_t.sum() - (w * l_t).sum() + (w * l_tx).sum()))
+    d_r = _dot(cnt, digamma(urx) - digamma(r) + np.log(alpha)) - float(
+        l_t.sum() - (w * l_t).sum() + (w * l_tx).sum()
+    )
     d_alpha = r / alpha * d.n - float((rx * ((1 - w) / (alpha + d.T) + w / (alpha + d.tx))).sum())
     d_a = _dot(cnt, dab) + w_x.sum() / a
     d_b = _dot(cnt, dab + digamma(b + ux) - digamma(b)) - _dot(w_x, 1.0 / bx1)
@@ -125,12 +137,20 @@ def _bgnbd_objective(lp: Array, d: _Visits) -> tuple[float, Array]:
 
 # -- Gamma-Gamma -----------------------------------------------------------------------------
 
+
 def gg_ll(lp: Array, x: Array, m: Array) -> Array:
     """Per-customer Gamma-Gamma log-likelihood at lp = log(p, q, γ) (x ≥ 1, m > 0)."""
     p, q, g = np.exp(lp)
     px = p * x
-    return (gammaln(px + q) - gammaln(px) - gammaln(q) + q * np.log(g)
-            + (px - 1) * np.log(m) + px * np.log(x) - (px + q) * np.log(g + m * x))
+    return (
+        gammaln(px + q)
+        - gammaln(px)
+        - gammaln(q)
+        + q * np.log(g)
+        + (px - 1) * np.log(m)
+        + px * np.log(x)
+        - (px + q) * np.log(g + m * x)
+    )
 
 
 class _Spends:
@@ -154,8 +174,14 @@ def _gg_objective(lp: Array, d: _Spends) -> tuple[float, Array]:
     pux = p * ux
     lgm = np.log(g + d.mx)
     pxq = p * d.x + q
-    ll = (_dot(cnt, gammaln(pux + q) - gammaln(pux)) - n * gammaln(q) + n * q * np.log(g)
-          + p * d.sum_x_log_mx - d.sum_log_m - _dot(pxq, lgm))
+    ll = (
+        _dot(cnt, gammaln(pux + q) - gammaln(pux))
+        - n * gammaln(q)
+        + n * q * np.log(g)
+        + p * d.sum_x_log_mx
+        - d.sum_log_m
+        - _dot(pxq, lgm)
+    )
     dig = digamma(pux + q)
     d_p = _dot(cnt, ux * (dig - digamma(pux))) + d.sum_x_log_mx - _dot(d.x, lgm)
     d_q = _dot(cnt, dig) - n * digamma(q) + n * np.log(g) - float(lgm.sum())
@@ -165,6 +191,7 @@ def _gg_objective(lp: Array, d: _Spends) -> tuple[float, Array]:
 
 
 # -- fitting ---------------------------------------------------------------------------------
+
 
 def _hessian(objective: Objective, lp: Array, *args: Any) -> Array:
     """The Hessian of a mean objective by central differences of its analytic gradient."""
@@ -178,23 +205,31 @@ def _hessian(objective: Objective, lp: Array, *args: Any) -> Array:
     return (h + h.T) / 2
 
 
-def _minimise(objective: Objective, start: Array,
-              *args: Any) -> tuple[Array, float, Array, bool, int, str]:
+def _minimise(
+    objective: Objective, start: Array, *args: Any
+) -> tuple[Array, float, Array, bool, int, str]:
     """Minimise from `start` (L-BFGS-B, then Newton polish steps with the Hessian while they
     improve); returns lp, value, gradient, optimiser success, iterations, message."""
     with np.errstate(all="ignore"):  # trial steps may overflow; they are rejected, not shown
         return _minimise_quietly(objective, start, *args)
 
 
-def _minimise_quietly(objective: Objective, start: Array,
-                      *args: Any) -> tuple[Array, float, Array, bool, int, str]:
+def _minimise_quietly(
+    objective: Objective, start: Array, *args: Any
+) -> tuple[Array, float, Array, bool, int, str]:
     lp, its = np.asarray(start, dtype=float), 0
     # log-parameters within ±LOG_BOUND: the line search never tries e^700
     bounds = [(-LOG_BOUND, LOG_BOUND)] * len(lp)
     for _ in range(4):  # a line-search stop short of the tolerance: restart from there
-        res = minimize(objective, lp, args=args, jac=True, method="L-BFGS-B", bounds=bounds,
-                       options={"maxiter": 2000, "ftol": 1e-15, "gtol": 1e-12,
-                                "maxcor": 20})
+        res = minimize(
+            objective,
+            lp,
+            args=args,
+            jac=True,
+            method="L-BFGS-B",
+            bounds=bounds,
+            options={"maxiter": 2000, "ftol": 1e-15, "gtol": 1e-12, "maxcor": 20},
+        )
         lp, val, grad = res.x, float(res.fun), res.jac
         ok, its, msg = bool(res.success), its + int(res.nit), str(res.message)
         if ok or not np.all(np.isfinite(lp)):
@@ -214,8 +249,11 @@ def _minimise_quietly(objective: Objective, start: Array,
         new_val, new_grad = objective(lp - step, *args)
         # near the optimum the objective is flat to machine precision: take a step that does
         # not raise it and shrinks the gradient
-        if (not np.isfinite(new_val) or new_val > val + 1e-13 * abs(val)
-                or np.max(np.abs(new_grad)) >= np.max(np.abs(grad))):
+        if (
+            not np.isfinite(new_val)
+            or new_val > val + 1e-13 * abs(val)
+            or np.max(np.abs(new_grad)) >= np.max(np.abs(grad))
+        ):
             break
         lp, val, grad = lp - step, float(new_val), new_grad
         its += 1
@@ -226,8 +264,7 @@ def _minimise_quietly(objective: Objective, start: Array,
         # the model such as no drop-out, reported as `edge`)
         try:
             eig = np.linalg.eigvalsh(_hessian(objective, lp, *args))
-            minimum = bool(np.all(np.isfinite(eig)) and eig[-1] > 0
-                           and eig[0] > -1e-6 * eig[-1])
+            minimum = bool(np.all(np.isfinite(eig)) and eig[-1] > 0 and eig[0] > -1e-6 * eig[-1])
         except np.linalg.LinAlgError:
             minimum = False
         if minimum:
@@ -260,8 +297,10 @@ def fit_bgnbd(x: Array, tx: Array, T: Array) -> Fit:
     x, tx, T = (np.asarray(v, dtype=float) for v in (x, tx, T))
     n = len(x)
     if n == 0 or not np.any(x > 0) or not np.any(T > 0):
-        raise FitError(f"BG/NBD needs vehicles with a repeat paid visit; {n} vehicle(s), "
-                       f"{int(np.sum(x > 0)) if n else 0} with one")
+        raise FitError(
+            f"BG/NBD needs vehicles with a repeat paid visit; {n} vehicle(s), "
+            f"{int(np.sum(x > 0)) if n else 0} with one"
+        )
     s = _time_scale(T)
     args = (_Visits(x, tx / s, T / s),)
     lp, val, grad, ok, its, msg = _minimise(_bgnbd_objective, np.zeros(4), *args)
@@ -270,10 +309,20 @@ def fit_bgnbd(x: Array, tx: Array, T: Array) -> Fit:
     r, alpha, a, b = np.exp(lp)
     ll = -val * n - float(np.sum(x)) * np.log(s)  # back to the caller's time unit
     edge = tuple(k for k, v in zip(("r", "alpha", "a", "b"), lp, strict=True) if abs(v) > EDGE)
-    return Fit("BG/NBD", ("r", "alpha", "a", "b"), (float(r), float(alpha * s), float(a),
-               float(b)), (float(se[0]), float(se[1] * s), float(se[2]), float(se[3])),
-               float(ll), max_grad, ok and max_grad < GRAD_TOL, its, n, msg,
-               {"time_scale": s}, edge)
+    return Fit(
+        "BG/NBD",
+        ("r", "alpha", "a", "b"),
+        (float(r), float(alpha * s), float(a), float(b)),
+        (float(se[0]), float(se[1] * s), float(se[2]), float(se[3])),
+        float(ll),
+        max_grad,
+        ok and max_grad < GRAD_TOL,
+        its,
+        n,
+        msg,
+        {"time_scale": s},
+        edge,
+    )
 
 
 def fit_gamma_gamma(x: Array, m: Array) -> Fit:
@@ -293,19 +342,36 @@ def fit_gamma_gamma(x: Array, m: Array) -> Fit:
     p, q, g = np.exp(lp)
     ll = -val * n - n * np.log(s)
     edge = tuple(k for k, v in zip(("p", "q", "gamma"), lp, strict=True) if abs(v) > EDGE)
-    return Fit("Gamma-Gamma", ("p", "q", "gamma"), (float(p), float(q), float(g * s)),
-               (float(se[0]), float(se[1]), float(se[2] * s)), float(ll), max_grad,
-               ok and max_grad < GRAD_TOL, its, n, msg, {"spend_scale": s}, edge)
+    return Fit(
+        "Gamma-Gamma",
+        ("p", "q", "gamma"),
+        (float(p), float(q), float(g * s)),
+        (float(se[0]), float(se[1]), float(se[2] * s)),
+        float(ll),
+        max_grad,
+        ok and max_grad < GRAD_TOL,
+        its,
+        n,
+        msg,
+        {"spend_scale": s},
+        edge,
+    )
 
 
 # -- scores ----------------------------------------------------------------------------------
+
 
 def _log_odds_gone(params: tuple[float, ...], x: Array, tx: Array, T: Array) -> Array:
     """log of a/(b+x−1) · ((α+T)/(α+t_x))^(r+x) (−inf when x = 0)."""
     r, alpha, a, b = params
     has = x > 0
-    return np.where(has, np.log(a) - np.log(np.where(has, b + x - 1, 1.0))
-                    + (r + x) * (np.log(alpha + T) - np.log(alpha + tx)), -np.inf)
+    return np.where(
+        has,
+        np.log(a)
+        - np.log(np.where(has, b + x - 1, 1.0))
+        + (r + x) * (np.log(alpha + T) - np.log(alpha + tx)),
+        -np.inf,
+    )
 
 
 def p_alive(params: tuple[float, ...], x: Array, tx: Array, T: Array) -> Array:
@@ -314,8 +380,7 @@ def p_alive(params: tuple[float, ...], x: Array, tx: Array, T: Array) -> Array:
     return expit(-_log_odds_gone(params, x, tx, T))
 
 
-def expected_visits(params: tuple[float, ...], t: float, x: Array, tx: Array,
-                    T: Array) -> Array:
+def expected_visits(params: tuple[float, ...], t: float, x: Array, tx: Array, T: Array) -> Array:
     """E[transactions in (T, T + t] | x, t_x, T] (Fader, Hardie & Lee 2005, eq. 10).
 
     The term ((α+T)/(α+T+t))^(r+x) · 2F1(r+x, b+x; a+b+x−1; z) is rewritten with Euler's

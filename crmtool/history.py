@@ -36,12 +36,19 @@ def ddl() -> list[str]:
     stmts = []
     for t in TABLES:
         cols = ", ".join(f"{_q(f.name)} {f.type}" for f in schema.stored_fields(t))
-        stmts.append(f"CREATE TABLE IF NOT EXISTS history_{t} ({cols}, {schema.PROVENANCE}, "
-                     "_replaced_by BIGINT)")
-        stmts += [f"ALTER TABLE history_{t} ADD COLUMN IF NOT EXISTS {_q(f.name)} {f.type}"
-                  for f in schema.stored_fields(t) if (t, f.name) in schema.ADDED_COLUMNS]
-    stmts.append("CREATE TABLE IF NOT EXISTS undo_since AS "
-                 "SELECT coalesce(max(load_id), 0) + 1 AS load_id FROM loads")
+        stmts.append(
+            f"CREATE TABLE IF NOT EXISTS history_{t} ({cols}, {schema.PROVENANCE}, "
+            "_replaced_by BIGINT)"
+        )
+        stmts += [
+            f"ALTER TABLE history_{t} ADD COLUMN IF NOT EXISTS {_q(f.name)} {f.type}"
+            for f in schema.stored_fields(t)
+            if (t, f.name) in schema.ADDED_COLUMNS
+        ]
+    stmts.append(
+        "CREATE TABLE IF NOT EXISTS undo_since AS "
+        "SELECT coalesce(max(load_id), 0) + 1 AS load_id FROM loads"
+    )
     return stmts
 
 
@@ -61,7 +68,8 @@ def keep(con: duckdb.DuckDBPyConnection, table: str, load_id: int, where: str) -
         f"INSERT INTO history_{table} ({names}, _replaced_by) SELECT {sel}, $load FROM {table} t "
         f"WHERE ({where}) AND t._load_id IS DISTINCT FROM $load AND NOT EXISTS (SELECT 1 FROM "
         f"history_{table} h WHERE h._replaced_by = $load AND {_key_match(table, 'h', 't')})",
-        {"load": load_id})
+        {"load": load_id},
+    )
 
 
 # ---------------------------------------------------------------- listing
@@ -83,8 +91,9 @@ FILES_SQL = """
 
 def load_ids(con: duckdb.DuckDBPyConnection) -> list[int]:
     """The ids of the recorded loads, oldest first."""
-    return [int(r[0]) for r in con.execute(
-        "SELECT DISTINCT load_id FROM loads ORDER BY 1").fetchall()]
+    return [
+        int(r[0]) for r in con.execute("SELECT DISTINCT load_id FROM loads ORDER BY 1").fetchall()
+    ]
 
 
 # ---------------------------------------------------------------- undo
@@ -103,9 +112,11 @@ class Undone:
 
     def describe(self) -> str:
         ids = ", ".join(map(str, self.load_ids))
-        return (f"unloaded load {ids} ({len(self.files)} file(s)): removed {self.removed} "
-                f"row(s) it added, restored {self.restored} row(s) it replaced; "
-                f"{self.rejects} reject(s) and {self.flags} flag(s) removed")
+        return (
+            f"unloaded load {ids} ({len(self.files)} file(s)): removed {self.removed} "
+            f"row(s) it added, restored {self.restored} row(s) it replaced; "
+            f"{self.rejects} reject(s) and {self.flags} flag(s) removed"
+        )
 
 
 def plan(con: duckdb.DuckDBPyConnection, load_id: int, *, and_later: bool) -> list[int]:
@@ -118,17 +129,20 @@ def plan(con: duckdb.DuckDBPyConnection, load_id: int, *, and_later: bool) -> li
     later = [i for i in ids if i > load_id]
     if later and not and_later:
         them = "them" if len(later) > 1 else "it"
-        raise UsageError(f"load {load_id} is not the latest: load {', '.join(map(str, later))} "
-                         f"came after it; pass --and-later to undo {them} too")
+        raise UsageError(
+            f"load {load_id} is not the latest: load {', '.join(map(str, later))} "
+            f"came after it; pass --and-later to undo {them} too"
+        )
     since = con.execute("SELECT min(load_id) FROM undo_since").fetchall()[0][0]
     if since is not None and load_id < since:
-        raise UsageError(f"load {load_id} was made before crmtool kept what loads replace "
-                         f"(loads from {since} on can be undone); it cannot be undone exactly")
+        raise UsageError(
+            f"load {load_id} was made before crmtool kept what loads replace "
+            f"(loads from {since} on can be undone); it cannot be undone exactly"
+        )
     return sorted([load_id, *later], reverse=True)
 
 
-def unload(con: duckdb.DuckDBPyConnection, load_id: int, *, and_later: bool = False
-           ) -> Undone:
+def unload(con: duckdb.DuckDBPyConnection, load_id: int, *, and_later: bool = False) -> Undone:
     """Undo load `load_id` (and, with `and_later`, every later one) in one transaction."""
     todo = plan(con, load_id, and_later=and_later)
     out = Undone(load_ids=todo)
@@ -148,19 +162,26 @@ def _count(con: duckdb.DuckDBPyConnection, sql: str, params: list | dict) -> int
 
 
 def _undo_one(con: duckdb.DuckDBPyConnection, lid: int, out: Undone) -> None:
-    out.files += [r[0] for r in con.execute(
-        "SELECT DISTINCT file FROM loads WHERE load_id = ? ORDER BY 1", [lid]).fetchall()]
+    out.files += [
+        r[0]
+        for r in con.execute(
+            "SELECT DISTINCT file FROM loads WHERE load_id = ? ORDER BY 1", [lid]
+        ).fetchall()
+    ]
     for t in TABLES:
         hist = f"history_{t}"
-        kept = (f"EXISTS (SELECT 1 FROM {hist} h WHERE h._replaced_by = $l AND "
-                f"{_key_match(t, 'h', t)})")
+        kept = (
+            f"EXISTS (SELECT 1 FROM {hist} h WHERE h._replaced_by = $l AND {_key_match(t, 'h', t)})"
+        )
         restored = _count(con, f"SELECT count(*) FROM {hist} WHERE _replaced_by = ?", [lid])
-        added = _count(con, f"SELECT count(*) FROM {t} WHERE _load_id = $l AND NOT {kept}",
-                       {"l": lid})
+        added = _count(
+            con, f"SELECT count(*) FROM {t} WHERE _load_id = $l AND NOT {kept}", {"l": lid}
+        )
         con.execute(f"DELETE FROM {t} WHERE _load_id = $l OR {kept}", {"l": lid})
         names = ", ".join(_q(c) for c in columns(t))
-        con.execute(f"INSERT INTO {t} ({names}) SELECT {names} FROM {hist} "
-                    "WHERE _replaced_by = ?", [lid])
+        con.execute(
+            f"INSERT INTO {t} ({names}) SELECT {names} FROM {hist} WHERE _replaced_by = ?", [lid]
+        )
         con.execute(f"DELETE FROM {hist} WHERE _replaced_by = ?", [lid])
         out.removed += added
         out.restored += restored
@@ -169,4 +190,3 @@ def _undo_one(con: duckdb.DuckDBPyConnection, lid: int, out: Undone) -> None:
         setattr(out, t, getattr(out, t) + n)
         con.execute(f"DELETE FROM {t} WHERE load_id = ?", [lid])
     con.execute("DELETE FROM loads WHERE load_id = ?", [lid])
-

@@ -86,8 +86,11 @@ class _Parser(HTMLParser):
         value = int(m.group(1)) if m else 1
         if value > self.limits.max_span:
             row = len(grid.rows) + (grid.row is not None)
-            raise CrmError(f"table {grid.number}, row {row}: {name} {value} is above the limit "
-                           f"of {self.limits.max_span:,} (limits.max_span)", file=str(self.path))
+            raise CrmError(
+                f"table {grid.number}, row {row}: {name} {value} is above the limit "
+                f"of {self.limits.max_span:,} (limits.max_span)",
+                file=str(self.path),
+            )
         return max(value, 1)  # 0 (to the end of the section) is read as 1
 
     def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
@@ -104,8 +107,11 @@ class _Parser(HTMLParser):
             rowspan = self._span(attrs, "rowspan", grid)
             self.cells += colspan * rowspan
             if self.cells > self.limits.max_cells:
-                raise CrmError(f"the tables lay out more than {self.limits.max_cells:,} cells "
-                               "(limits.max_cells)", file=str(self.path))
+                raise CrmError(
+                    f"the tables lay out more than {self.limits.max_cells:,} cells "
+                    "(limits.max_cells)",
+                    file=str(self.path),
+                )
             grid.start_cell(colspan, rowspan)
         elif tag == "br" and self.stack[-1].cell is not None:
             self.stack[-1].cell.append("\n")

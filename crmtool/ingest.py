@@ -32,8 +32,14 @@ IDENTIFIERS = detection.IDENTIFIERS
 FED_FIELDS = detection.FED_FIELDS
 TAGS = {t: (detection.TAG,) for t in ("customers", "vehicles", "leads", "contacts")}
 # Flag name for an optional field whose text did not parse, by parser.
-BAD = {"date": "bad_date", "amount": "bad_amount", "mileage": "bad_mileage",
-       "year": "bad_year", "bool": "bad_bool", "code": "unknown_code"}
+BAD = {
+    "date": "bad_date",
+    "amount": "bad_amount",
+    "mileage": "bad_mileage",
+    "year": "bad_year",
+    "bool": "bad_bool",
+    "code": "unknown_code",
+}
 
 # Parsers of low-cardinality values (dates, codes, VINs repeat massively): stage_sql parses
 # each distinct cell once and joins the result back.
@@ -75,13 +81,16 @@ class SheetResult:
             return f"{self.label}: skipped: {self.skipped}{hint}"
         if self.unread:
             return f"{self.label}: read {self.read} = rejected {self.rejected}: {self.unread}"
-        line = (f"{self.label}: read {self.read} = loaded {self.loaded} + duplicates "
-                f"{self.duplicates} + rejected {self.rejected} ({self.kind})")
+        line = (
+            f"{self.label}: read {self.read} = loaded {self.loaded} + duplicates "
+            f"{self.duplicates} + rejected {self.rejected} ({self.kind})"
+        )
         if self.forgotten:
             line += f"; forgotten: {self.forgotten} rows not loaded"
         if self.repeated:
             shown = ", ".join(map(str, self.repeated[:5])) + (
-                ", …" if len(self.repeated) > 5 else "")
+                ", …" if len(self.repeated) > 5 else ""
+            )
             line += f"; header repeated on line {shown} (rejected)"
         if self.fed:
             line += "; also fed: " + ", ".join(f"{t} +{n}" for t, n in self.fed.items())
@@ -121,8 +130,10 @@ class LoadResult:
         return self.total("rejected")
 
     def describe(self) -> str:
-        return (f"total: read {self.read} = loaded {self.loaded} + duplicates "
-                f"{self.duplicates} + rejected {self.rejected}")
+        return (
+            f"total: read {self.read} = loaded {self.loaded} + duplicates "
+            f"{self.duplicates} + rejected {self.rejected}"
+        )
 
 
 # ---------------------------------------------------------------- files and headers
@@ -134,9 +145,13 @@ def expand(paths: Iterable[str | os.PathLike[str]]) -> list[Path]:
     out: list[Path] = []
     for p in map(Path, paths):
         if p.is_dir():
-            found = [f for f in p.rglob("*") if f.is_file()
-                     and f.suffix.lower() in EXTENSIONS
-                     and not any(part.startswith((".", "~$")) for part in f.relative_to(p).parts)]
+            found = [
+                f
+                for f in p.rglob("*")
+                if f.is_file()
+                and f.suffix.lower() in EXTENSIONS
+                and not any(part.startswith((".", "~$")) for part in f.relative_to(p).parts)
+            ]
             out += sorted(found, key=lambda f: f.relative_to(p).as_posix())
         elif p.is_file():
             out.append(p)
@@ -181,15 +196,15 @@ def missing_required(fields: dict[str, list[int]], table: str) -> list[str]:
     return [name for name in need if name not in fields]
 
 
-def check_required(fields: dict[str, list[int]], table: str, file: str,
-                   config: Config | None) -> None:
+def check_required(
+    fields: dict[str, list[int]], table: str, file: str, config: Config | None
+) -> None:
     """A missing required column fails the file with the header names it accepts."""
     for name in missing_required(fields, table):
         f = next(f for f in schema.TABLES[table] if f.name == name)
-        extra = (config.columns.get(table, {}).get(name, []) if config else [])
+        extra = config.columns.get(table, {}).get(name, []) if config else []
         names = ", ".join(list(f.headers) + list(extra))
-        raise MappingError(f"no column for {table}.{name}; accepted headers: {names}",
-                           file=file)
+        raise MappingError(f"no column for {table}.{name}; accepted headers: {names}", file=file)
 
 
 # ---------------------------------------------------------------- SQL building
@@ -232,17 +247,26 @@ def _reject_sql(table: str, synthetic: bool = False) -> str:
     elif table == "vehicles":
         parts = ["CASE WHEN vin IS NULL THEN 'missing vin' END"]
     elif table == "customers":
-        parts = ["CASE WHEN customer_id IS NULL AND phone IS NULL "
-                 "THEN 'missing customer_id and phone' END"]
+        parts = [
+            "CASE WHEN customer_id IS NULL AND phone IS NULL "
+            "THEN 'missing customer_id and phone' END"
+        ]
     else:
         key = schema.KEYS[table][0]
         parts = [f"CASE WHEN {key} IS NULL THEN 'missing {key}' END"]
     return "nullif(concat_ws('; ', " + ", ".join(parts) + "), '')"
 
 
-def stage_sql(source: str, table: str, fields: dict[str, list[int]], config: Config,
-              target: str = "_crm_stage", *, load_id: int = 0,
-              item_cols: list[int] | None = None) -> str:
+def stage_sql(
+    source: str,
+    table: str,
+    fields: dict[str, list[int]],
+    config: Config,
+    target: str = "_crm_stage",
+    *,
+    load_id: int = 0,
+    item_cols: list[int] | None = None,
+) -> str:
     """One statement: raw sheet table -> typed canonical columns, reject reason, the raw
     text of every value that did not parse (b_*), out of range (o_*), VIN/phone flags (f_*).
     Repair orders also get the rules of ro_rules (VIN by plate, synthetic key when the file
@@ -251,16 +275,19 @@ def stage_sql(source: str, table: str, fields: dict[str, list[int]], config: Con
     ro = table == "repair_orders"
     synthetic = ro and "ro_id" not in fields
     items = ", ".join(f"c{i}" for i in item_cols or [])
-    raw_cols = ["_line", "_raw"] + ([f"hash(list_value({items})) AS _item" if items
-                                     else "0 AS _item"] if ro else [])
+    raw_cols = ["_line", "_raw"] + (
+        [f"hash(list_value({items})) AS _item" if items else "0 AS _item"] if ro else []
+    )
     parsed = ["_line", "_raw"] + (["_item"] if ro else [])
     lookups: list[str] = []  # CTEs: each distinct cell of a column parsed once
     joins = ""
     for f in flds:
         if f.name in fields and f.parser in LOOKUP and len(fields[f.name]) == 1:
             m, c = f"m_{f.name}", f"c{fields[f.name][0]}"
-            lookups.append(f"{m} AS (SELECT k, r, {_parse_expr(f, 'r')} AS v FROM (SELECT k, "
-                           f"crm_text(k) AS r FROM (SELECT DISTINCT {c} AS k FROM {source})))")
+            lookups.append(
+                f"{m} AS (SELECT k, r, {_parse_expr(f, 'r')} AS v FROM (SELECT k, "
+                f"crm_text(k) AS r FROM (SELECT DISTINCT {c} AS k FROM {source})))"
+            )
             joins += f" LEFT JOIN {m} ON {source}.{c} = {m}.k"
             raw_cols += [f"{m}.r AS r_{f.name}", f"{m}.v AS v_{f.name}"]
             parsed.append(f"r_{f.name}")
@@ -281,25 +308,29 @@ def stage_sql(source: str, table: str, fields: dict[str, list[int]], config: Con
     # readings beyond belief are dropped (flagged out_of_range)
     bounds = {"amount": config.defaults.max_amount, "mileage": config.defaults.max_mileage_km}
     bounded = [(f.name, bounds[f.parser]) for f in flds if f.parser in bounds]
-    limit = ", ".join(f"CASE WHEN abs({q(n)}) > {m!r} THEN NULL ELSE {q(n)} END AS {q(n)}"
-                      for n, m in bounded)
-    over = "".join(f", CASE WHEN abs({q(n)}) > {m!r} THEN r_{n} END AS o_{n}"
-                   for n, m in bounded)
+    limit = ", ".join(
+        f"CASE WHEN abs({q(n)}) > {m!r} THEN NULL ELSE {q(n)} END AS {q(n)}" for n, m in bounded
+    )
+    over = "".join(f", CASE WHEN abs({q(n)}) > {m!r} THEN r_{n} END AS o_{n}" for n, m in bounded)
     # derived values
     derived = []
     if table == "repair_orders":
         derived.append(
             "coalesce(total_amount, CASE WHEN labor_amount IS NOT NULL OR parts_amount IS NOT "
-            "NULL THEN coalesce(labor_amount, 0) + coalesce(parts_amount, 0) END) AS total_amount")
+            "NULL THEN coalesce(labor_amount, 0) + coalesce(parts_amount, 0) END) AS total_amount"
+        )
     qualified = _qualified_ids(table, config)
     if table == "customers":  # a phone-derived id needs no dealer
-        derived.append(f"coalesce({qualified.pop('customer_id', 'customer_id')}, "
-                       "'P' || phone) AS customer_id")
+        derived.append(
+            f"coalesce({qualified.pop('customer_id', 'customer_id')}, 'P' || phone) AS customer_id"
+        )
     derived += [f"{expr} AS {name}" for name, expr in qualified.items()]
     if table == "contacts":  # no 回访编号: date/phone-or-vin/purpose, e.g. 2021-10-05/138…/callback
-        derived.append("coalesce(contact_id, CASE WHEN contact_date IS NOT NULL AND coalesce("
-                       "phone, vin) IS NOT NULL THEN concat_ws('/', contact_date, "
-                       "coalesce(phone, vin), purpose) END) AS contact_id")
+        derived.append(
+            "coalesce(contact_id, CASE WHEN contact_date IS NOT NULL AND coalesce("
+            "phone, vin) IS NOT NULL THEN concat_ws('/', contact_date, "
+            "coalesce(phone, vin), purpose) END) AS contact_id"
+        )
     out = ["_line", "_reject", "CASE WHEN _reject IS NOT NULL THEN _raw END AS _raw"]
     if ro:
         out += ["_item", "_vin_from_plate", "_payer_inferred", "r_ro_type", "r_plate"]
@@ -315,19 +346,23 @@ def stage_sql(source: str, table: str, fields: dict[str, list[int]], config: Con
                 known = ", ".join(lit(v) for v in _known_other(f.name, config))
                 known = f" AND crm_norm_code(r_{f.name}) NOT IN ({known})" if known else ""
                 cond = f"{q(f.name)} IS NULL OR ({q(f.name)} = 'other'{known})"
-            out.append(f"CASE WHEN r_{f.name} IS NOT NULL AND ({cond}) "
-                       f"THEN r_{f.name} END AS b_{f.name}")
+            out.append(
+                f"CASE WHEN r_{f.name} IS NOT NULL AND ({cond}) THEN r_{f.name} END AS b_{f.name}"
+            )
         if f.parser == "phone":
-            out.append(f"f_{f.name}, CASE WHEN f_{f.name} IS NOT NULL THEN r_{f.name} END "
-                       f"AS fr_{f.name}")
+            out.append(
+                f"f_{f.name}, CASE WHEN f_{f.name} IS NOT NULL THEN r_{f.name} END AS fr_{f.name}"
+            )
         if f.type == "DATE" and (table, f.name) not in schema.FUTURE_OK:
-            out.append(f"CASE WHEN {q(f.name)} > current_date THEN r_{f.name} END "
-                       f"AS future_{f.name}")
+            out.append(
+                f"CASE WHEN {q(f.name)} > current_date THEN r_{f.name} END AS future_{f.name}"
+            )
     replace = f" REPLACE ({', '.join(derived)})" if derived else ""
     last, rules = "d", ""
     if ro:
-        rules, last = ro_rules.ctes(config, load_id=load_id, synthetic=synthetic,
-                                    plates="plate" in fields)
+        rules, last = ro_rules.ctes(
+            config, load_id=load_id, synthetic=synthetic, plates="plate" in fields
+        )
         rules += ", "
     limited = f" REPLACE ({limit})" if limit else ""
     return (
@@ -343,8 +378,12 @@ def stage_sql(source: str, table: str, fields: dict[str, list[int]], config: Con
 
 
 # Ids that two stores of a dealer group may both use (rules §14): keyed with the dealer.
-GROUP_KEYED = {"customers": "customer_id", "vehicles": "customer_id",
-               "contacts": "customer_id", "leads": "lead_id"}
+GROUP_KEYED = {
+    "customers": "customer_id",
+    "vehicles": "customer_id",
+    "contacts": "customer_id",
+    "leads": "lead_id",
+}
 
 
 def _qualified_ids(table: str, config: Config) -> dict[str, str]:
@@ -355,8 +394,9 @@ def _qualified_ids(table: str, config: Config) -> dict[str, str]:
     if not config.is_group or name is None:
         return {}
     prefix = "dealer_code || '/'"
-    return {name: f"CASE WHEN starts_with({name}, {prefix}) THEN {name} "
-                  f"ELSE {prefix} || {name} END"}
+    return {
+        name: f"CASE WHEN starts_with({name}, {prefix}) THEN {name} ELSE {prefix} || {name} END"
+    }
 
 
 def key_expr(table: str, alias: str = "") -> str:
@@ -388,25 +428,41 @@ def flags_sql(table: str, stage: str = "_crm_stage") -> str:
         if f.parser == "vin":  # checked once per distinct VIN: the check digit is costly
             parts.append((n, "v.flag", "s.vin", "FROM s JOIN _crm_vin_flags v ON s.vin = v.vin"))
         if f.type == "DATE" and (table, n) not in schema.FUTURE_OK:
-            parts.append((n, "'future_date'", f"future_{n}",
-                          f"FROM s WHERE future_{n} IS NOT NULL"))
+            parts.append(
+                (n, "'future_date'", f"future_{n}", f"FROM s WHERE future_{n} IS NOT NULL")
+            )
         if f.parser in ("amount", "mileage"):
             parts.append((n, "'out_of_range'", f"o_{n}", f"FROM s WHERE o_{n} IS NOT NULL"))
     if table == "repair_orders":
-        parts.append(("total_amount", "'negative_total'", "CAST(total_amount AS VARCHAR)",
-                      "FROM s WHERE total_amount < 0"))
+        parts.append(
+            (
+                "total_amount",
+                "'negative_total'",
+                "CAST(total_amount AS VARCHAR)",
+                "FROM s WHERE total_amount < 0",
+            )
+        )
         parts.append(("vin", "'vin_from_plate'", "r_plate", "FROM s WHERE _vin_from_plate"))
-        parts.append(("payer", "'payer_inferred'", "coalesce(r_ro_type, ro_type)",
-                      "FROM s WHERE _payer_inferred"))
+        parts.append(
+            (
+                "payer",
+                "'payer_inferred'",
+                "coalesce(r_ro_type, ro_type)",
+                "FROM s WHERE _payer_inferred",
+            )
+        )
     if not parts:
         return ""
     key = key_expr(table, "s")
     union = " UNION ALL ".join(
         f"SELECT s._line, {key} AS key, {lit(n)} AS field, {flag} AS flag, {raw} AS raw {tail}"
-        for n, flag, raw, tail in parts)
-    return (f"INSERT INTO flags (load_id, file, line, kind, key, field, flag, raw) "
-            f"WITH s AS (SELECT * FROM {stage} WHERE _reject IS NULL) "
-            f"SELECT ?, ?, _line, {lit(table)}, key, field, flag, raw FROM ({union})")
+        for n, flag, raw, tail in parts
+    )
+    return (
+        f"INSERT INTO flags (load_id, file, line, kind, key, field, flag, raw) "
+        f"WITH s AS (SELECT * FROM {stage} WHERE _reject IS NULL) "
+        f"SELECT ?, ?, _line, {lit(table)}, key, field, flag, raw FROM ({union})"
+    )
 
 
 # ---------------------------------------------------------------- upsert
@@ -420,8 +476,14 @@ def _columns(table: str) -> list[str]:
     return [f.name for f in schema.stored_fields(table)]
 
 
-def upsert(con: duckdb.DuckDBPyConnection, table: str, file: str, load_id: int,
-           config: Config, stage: str = "_crm_stage") -> tuple[int, int]:
+def upsert(
+    con: duckdb.DuckDBPyConnection,
+    table: str,
+    file: str,
+    load_id: int,
+    config: Config,
+    stage: str = "_crm_stage",
+) -> tuple[int, int]:
     """Kept rows of the staged sheet into the table: the last line of a key wins; a key
     already in the table is replaced (a duplicate), a new key is loaded.
     Returns (loaded, duplicates)."""
@@ -433,22 +495,28 @@ def upsert(con: duckdb.DuckDBPyConnection, table: str, file: str, load_id: int,
     part = ", ".join(keys)
     select = ", ".join(q(c) for c in cols)
     empty = _count(con, f"SELECT count(*) FROM (SELECT 1 FROM {table} LIMIT 1)") == 0
-    distinct = _count(con, f"SELECT count(*) FROM (SELECT DISTINCT {part} FROM {stage} "
-                           f"WHERE _reject IS NULL)")
-    dedupe = "" if distinct == valid else (
-        f" QUALIFY row_number() OVER (PARTITION BY {part} ORDER BY _line DESC) = 1")
+    distinct = _count(
+        con, f"SELECT count(*) FROM (SELECT DISTINCT {part} FROM {stage} WHERE _reject IS NULL)"
+    )
+    dedupe = (
+        ""
+        if distinct == valid
+        else (f" QUALIFY row_number() OVER (PARTITION BY {part} ORDER BY _line DESC) = 1")
+    )
     win = f"SELECT {select}, _line FROM {stage} WHERE _reject IS NULL{dedupe}"
     if table == "customers":
         return _upsert_customers(con, win, valid, file, load_id, config)
-    insert = (f"INSERT INTO {table} ({select}, _file, _line, _load_id) "
-              f"SELECT {select}, ?, _line, ? FROM ")
+    insert = (
+        f"INSERT INTO {table} ({select}, _file, _line, _load_id) SELECT {select}, ?, _line, ? FROM "
+    )
     if empty:  # first load: a plain insert of the parsed rows
         con.execute(insert + f"({win})", [file, load_id])
         return distinct, valid - distinct
     con.execute(f"CREATE OR REPLACE TEMP TABLE _crm_win AS {win}")
     on = " AND ".join(f"t.{k} = w.{k}" for k in keys)
-    existing = _count(con, f"SELECT count(*) FROM _crm_win w WHERE EXISTS "
-                           f"(SELECT 1 FROM {table} t WHERE {on})")
+    existing = _count(
+        con, f"SELECT count(*) FROM _crm_win w WHERE EXISTS (SELECT 1 FROM {table} t WHERE {on})"
+    )
     if existing:  # replaced rows: kept for an undo (history), then deleted
         history.keep(con, table, load_id, f"EXISTS (SELECT 1 FROM _crm_win w WHERE {on})")
         con.execute(f"DELETE FROM {table} t USING _crm_win w WHERE {on}")
@@ -458,8 +526,9 @@ def upsert(con: duckdb.DuckDBPyConnection, table: str, file: str, load_id: int,
     return loaded, valid - loaded
 
 
-def _upsert_customers(con: duckdb.DuckDBPyConnection, win: str, valid: int, file: str,
-                      load_id: int, config: Config) -> tuple[int, int]:
+def _upsert_customers(
+    con: duckdb.DuckDBPyConnection, win: str, valid: int, file: str, load_id: int, config: Config
+) -> tuple[int, int]:
     """Customers: upsert by customer_id, then merge by normalised phone (§1): a new customer
     whose phone belongs to a customer already known (in the table, or earlier in this sheet)
     becomes that customer: the first customer_id is kept, the newer row's values win where it
@@ -482,48 +551,66 @@ def _upsert_customers(con: duckdb.DuckDBPyConnection, win: str, valid: int, file
         "INSERT INTO flags (load_id, file, line, kind, key, field, flag, raw) "
         "SELECT ?, ?, w._line, 'customers', w.customer_id, 'phone', 'phone_shared', w.phone "
         "FROM _crm_win w JOIN _crm_phones p USING (phone) WHERE p.n_ids > ?",
-        [load_id, file, config.shared_phone_max_ids])
+        [load_id, file, config.shared_phone_max_ids],
+    )
     merge = "TRUE" if config.merge_customers_by_phone else "FALSE"
-    con.execute(f"""
+    con.execute(
+        f"""
         CREATE OR REPLACE TEMP TABLE _crm_final AS
         SELECT w.*, CASE WHEN {merge} AND p.n_ids <= ? AND p.first_id <> w.customer_id
                           AND NOT EXISTS (SELECT 1 FROM customers c
                                           WHERE c.customer_id = w.customer_id)
                      THEN p.first_id END AS merged_into
         FROM _crm_win w LEFT JOIN _crm_phones p USING (phone)""",
-                [config.shared_phone_max_ids])
+        [config.shared_phone_max_ids],
+    )
     # table rows that merged rows fold into (unless the sheet replaces them outright); the
     # store (dealer_code) is that of the row whose customer_id is kept
     agg = ", ".join(
         f"arg_max({q(c)}, ({'kept, ' if c == 'dealer_code' else ''}src, _line)) "
         f"FILTER (WHERE {q(c)} IS NOT NULL) AS {q(c)}"
-        for c in fields)
-    con.execute(f"""
+        for c in fields
+    )
+    con.execute(
+        f"""
         CREATE OR REPLACE TEMP TABLE _crm_new AS
         WITH rows AS (
-            SELECT {', '.join(cols)}, _line, 0 AS src, _file AS f, _load_id AS l,
+            SELECT {", ".join(cols)}, _line, 0 AS src, _file AS f, _load_id AS l,
                    TRUE AS kept FROM customers
             WHERE customer_id IN (SELECT merged_into FROM _crm_final)
               AND customer_id NOT IN (SELECT customer_id FROM _crm_final
                                       WHERE merged_into IS NULL)
             UNION ALL
-            SELECT coalesce(merged_into, customer_id), {', '.join(fields)}, _line, 1, ?, ?,
+            SELECT coalesce(merged_into, customer_id), {", ".join(fields)}, _line, 1, ?, ?,
                    merged_into IS NULL
             FROM _crm_final)
         SELECT customer_id, {agg}, arg_max(_line, (src, _line)) AS _line,
                arg_max(f, (src, _line)) AS _file, arg_max(l, (src, _line)) AS _load_id
-        FROM rows GROUP BY customer_id""", [file, load_id])
-    new_ids = _count(con, "SELECT count(*) FROM _crm_new n WHERE NOT EXISTS "
-                          "(SELECT 1 FROM customers c WHERE c.customer_id = n.customer_id)")
+        FROM rows GROUP BY customer_id""",
+        [file, load_id],
+    )
+    new_ids = _count(
+        con,
+        "SELECT count(*) FROM _crm_new n WHERE NOT EXISTS "
+        "(SELECT 1 FROM customers c WHERE c.customer_id = n.customer_id)",
+    )
     history.keep(con, "customers", load_id, "t.customer_id IN (SELECT customer_id FROM _crm_new)")
     con.execute("DELETE FROM customers WHERE customer_id IN (SELECT customer_id FROM _crm_new)")
-    con.execute(f"INSERT INTO customers ({', '.join(cols)}, _file, _line, _load_id) "
-                f"SELECT {', '.join(cols)}, _file, _line, _load_id FROM _crm_new")
+    con.execute(
+        f"INSERT INTO customers ({', '.join(cols)}, _file, _line, _load_id) "
+        f"SELECT {', '.join(cols)}, _file, _line, _load_id FROM _crm_new"
+    )
     # vehicles of a merged customer follow it
-    history.keep(con, "vehicles", load_id, "t.customer_id IN (SELECT customer_id FROM _crm_final "
-                 "WHERE merged_into IS NOT NULL)")
-    con.execute("UPDATE vehicles SET customer_id = m.merged_into FROM _crm_final m "
-                "WHERE m.merged_into IS NOT NULL AND vehicles.customer_id = m.customer_id")
+    history.keep(
+        con,
+        "vehicles",
+        load_id,
+        "t.customer_id IN (SELECT customer_id FROM _crm_final WHERE merged_into IS NOT NULL)",
+    )
+    con.execute(
+        "UPDATE vehicles SET customer_id = m.merged_into FROM _crm_final m "
+        "WHERE m.merged_into IS NOT NULL AND vehicles.customer_id = m.customer_id"
+    )
     for t in ("_crm_win", "_crm_phones", "_crm_final", "_crm_new"):
         con.execute(f"DROP TABLE {t}")
     return new_ids, valid - new_ids
@@ -532,7 +619,8 @@ def _upsert_customers(con: duckdb.DuckDBPyConnection, win: str, valid: int, file
 def link_vehicles(con: duckdb.DuckDBPyConnection, config: Config, load_id: int) -> None:
     """Vehicles without a known owner id but with a phone take the customer of that phone
     (the first customer with it; not for phones shared by too many ids)."""
-    con.execute("""
+    con.execute(
+        """
         CREATE OR REPLACE TEMP TABLE _crm_link AS
         SELECT v.vin, p.first_id FROM vehicles v
         JOIN (SELECT phone, arg_min(customer_id, (_load_id, _line)) AS first_id,
@@ -540,19 +628,21 @@ def link_vehicles(con: duckdb.DuckDBPyConnection, config: Config, load_id: int) 
           ON v.phone = p.phone
         WHERE p.n <= ? AND (v.customer_id IS NULL OR NOT EXISTS (
                SELECT 1 FROM customers c WHERE c.customer_id = v.customer_id))""",
-                [config.shared_phone_max_ids])
+        [config.shared_phone_max_ids],
+    )
     if _count(con, "SELECT count(*) FROM _crm_link"):
         history.keep(con, "vehicles", load_id, "t.vin IN (SELECT vin FROM _crm_link)")
-        con.execute("UPDATE vehicles SET customer_id = l.first_id FROM _crm_link l "
-                    "WHERE vehicles.vin = l.vin")
+        con.execute(
+            "UPDATE vehicles SET customer_id = l.first_id FROM _crm_link l "
+            "WHERE vehicles.vin = l.vin"
+        )
     con.execute("DROP TABLE _crm_link")
 
 
 FORGOTTEN = forgetting.REASON
 
 
-def skip_forgotten(con: duckdb.DuckDBPyConnection, table: str,
-                   stage: str = "_crm_stage") -> int:
+def skip_forgotten(con: duckdb.DuckDBPyConnection, table: str, stage: str = "_crm_stage") -> int:
     """Rows of people deleted on request (`crmtool forget`, matched by the keyed markers of
     their phone or customer_id) become rejects with the reason FORGOTTEN and without their
     raw text. Returns how many."""
@@ -569,30 +659,48 @@ def skip_forgotten(con: duckdb.DuckDBPyConnection, table: str,
     return n
 
 
-def scrub_rejects(con: duckdb.DuckDBPyConnection, bad: list[tuple[int, str, str, str]],
-                  config: Config) -> tuple[list[tuple[int, str, str, str | None]], int]:
+def scrub_rejects(
+    con: duckdb.DuckDBPyConnection, bad: list[tuple[int, str, str, str]], config: Config
+) -> tuple[list[tuple[int, str, str, str | None]], int]:
     """Rejected lines that name a forgotten person (their phone or customer_id in a field):
     the staged rejects and the malformed lines (wrong field count …) become FORGOTTEN without
     raw text. Returns the malformed lines as they are to be written, and how many changed."""
     if not forgetting.install(con):
         return list(bad), 0
     prefix = f"{config.own_dealer}/" if config.is_group else None
-    n = forgetting.scrub_raw(con, "_crm_stage", "_reject", "_raw", "_line",
-                             f"_reject IS NOT NULL AND _reject <> {lit(FORGOTTEN)}", prefix)
+    n = forgetting.scrub_raw(
+        con,
+        "_crm_stage",
+        "_reject",
+        "_raw",
+        "_line",
+        f"_reject IS NOT NULL AND _reject <> {lit(FORGOTTEN)}",
+        prefix,
+    )
     if not bad:
         return [], n
     con.execute("CREATE OR REPLACE TEMP TABLE _crm_bad (i BIGINT, reason VARCHAR, raw VARCHAR)")
-    con.executemany("INSERT INTO _crm_bad VALUES (?, ?, ?)",
-                    [[i, reason, raw] for i, (_, _, reason, raw) in enumerate(bad)])
+    con.executemany(
+        "INSERT INTO _crm_bad VALUES (?, ?, ?)",
+        [[i, reason, raw] for i, (_, _, reason, raw) in enumerate(bad)],
+    )
     n += forgetting.scrub_raw(con, "_crm_bad", "reason", "raw", "i", keyed_prefix=prefix)
     rows = con.execute("SELECT reason, raw FROM _crm_bad ORDER BY i").fetchall()
     con.execute("DROP TABLE _crm_bad")
-    return [(line, kind, reason, raw) for (line, kind, _, _), (reason, raw)
-            in zip(bad, rows, strict=True)], n
+    return [
+        (line, kind, reason, raw)
+        for (line, kind, _, _), (reason, raw) in zip(bad, rows, strict=True)
+    ], n
 
 
-def feed_owners(con: duckdb.DuckDBPyConnection, sheet: Any, config: Config, load_id: int,
-                file: str, table: str = "repair_orders") -> dict[str, int]:
+def feed_owners(
+    con: duckdb.DuckDBPyConnection,
+    sheet: Any,
+    config: Config,
+    load_id: int,
+    file: str,
+    table: str = "repair_orders",
+) -> dict[str, int]:
     """A combined file (§13, §16; detect.feed_fields) also feeds other tables from its kept
     rows: a repair-order export its owner (车主姓名, 车主电话, 车牌号, 车系 …), a customer list
     its vehicles (VIN号, 车型 …), a vehicles file its owners (车主姓名 + phone or id).
@@ -602,8 +710,11 @@ def feed_owners(con: duckdb.DuckDBPyConnection, sheet: Any, config: Config, load
     fed: dict[str, int] = {}
     # a repair order's owner comes from its kept rows; a customer list's vehicles (and a
     # vehicles file's owners) from every row: a vehicle needs no owner to be a vehicle
-    kept = ("_line IN (SELECT _line FROM _crm_stage WHERE _reject IS NULL)"
-            if table == "repair_orders" else "TRUE")
+    kept = (
+        "_line IN (SELECT _line FROM _crm_stage WHERE _reject IS NULL)"
+        if table == "repair_orders"
+        else "TRUE"
+    )
     for other, fields in feed_fields(table, sheet.headers, config).items():
         con.execute(stage_sql(sheet.table, other, fields, config, target="_crm_feed"))
         skip_forgotten(con, other, "_crm_feed")
@@ -617,29 +728,39 @@ def feed_owners(con: duckdb.DuckDBPyConnection, sheet: Any, config: Config, load
     return fed
 
 
-def _fill_empty(con: duckdb.DuckDBPyConnection, table: str, kept: str, file: str,
-                load_id: int) -> int:
+def _fill_empty(
+    con: duckdb.DuckDBPyConnection, table: str, kept: str, file: str, load_id: int
+) -> int:
     """Staged _crm_feed rows into `table` (one key column): new keys inserted (each field the
     last value the file has), known keys only get empty fields filled. Returns new keys."""
     (key,) = schema.KEYS[table]
     cols = _columns(table)
     rest = [c for c in cols if c != key]
-    agg = ", ".join(f"arg_max({q(c)}, _line) FILTER (WHERE {q(c)} IS NOT NULL) AS {q(c)}"
-                    for c in rest)
-    con.execute(f"CREATE OR REPLACE TEMP TABLE _crm_fill AS SELECT {key}, {agg}, "
-                f"max(_line) AS _line FROM _crm_feed WHERE _reject IS NULL AND {key} IS NOT NULL "
-                f"AND {kept} GROUP BY {key}")
+    agg = ", ".join(
+        f"arg_max({q(c)}, _line) FILTER (WHERE {q(c)} IS NOT NULL) AS {q(c)}" for c in rest
+    )
+    con.execute(
+        f"CREATE OR REPLACE TEMP TABLE _crm_fill AS SELECT {key}, {agg}, "
+        f"max(_line) AS _line FROM _crm_feed WHERE _reject IS NULL AND {key} IS NOT NULL "
+        f"AND {kept} GROUP BY {key}"
+    )
     known = f"EXISTS (SELECT 1 FROM {table} t WHERE t.{key} = f.{key})"
     new = _count(con, f"SELECT count(*) FROM _crm_fill f WHERE NOT {known}")
     sets = ", ".join(f"{q(c)} = coalesce(t.{q(c)}, f.{q(c)})" for c in rest)
     fills = " OR ".join(f"(t.{q(c)} IS NULL AND f.{q(c)} IS NOT NULL)" for c in rest)
-    history.keep(con, table, load_id,  # only the rows whose empty fields get a value
-                 f"EXISTS (SELECT 1 FROM _crm_fill f WHERE f.{key} = t.{key} AND ({fills}))")
+    history.keep(
+        con,
+        table,
+        load_id,  # only the rows whose empty fields get a value
+        f"EXISTS (SELECT 1 FROM _crm_fill f WHERE f.{key} = t.{key} AND ({fills}))",
+    )
     con.execute(f"UPDATE {table} t SET {sets} FROM _crm_fill f WHERE t.{key} = f.{key}")
     select = ", ".join(q(c) for c in cols)
-    con.execute(f"INSERT INTO {table} ({select}, _file, _line, _load_id) "
-                f"SELECT {select}, ?, _line, ? FROM _crm_fill f WHERE NOT {known}",
-                [file, load_id])
+    con.execute(
+        f"INSERT INTO {table} ({select}, _file, _line, _load_id) "
+        f"SELECT {select}, ?, _line, ? FROM _crm_fill f WHERE NOT {known}",
+        [file, load_id],
+    )
     con.execute("DROP TABLE _crm_fill")
     con.execute("DROP TABLE _crm_feed")
     return new
@@ -648,8 +769,7 @@ def _fill_empty(con: duckdb.DuckDBPyConnection, table: str, kept: str, file: str
 # ---------------------------------------------------------------- the load
 
 
-def _item_columns(headers: list[Any], fields: dict[str, list[int]], config: Config
-                  ) -> list[int]:
+def _item_columns(headers: list[Any], fields: dict[str, list[int]], config: Config) -> list[int]:
     """The columns of a repair-order file that no field of any table reads: where the rows of
     one order differ in them, they are line items (项目名称, 配件编码 …)."""
     used = {i for cols in fields.values() for i in cols}
@@ -658,29 +778,38 @@ def _item_columns(headers: list[Any], fields: dict[str, list[int]], config: Conf
     return [i for i, h in enumerate(headers) if i not in used and str(h or "").strip()]
 
 
-def load_sheet(con: duckdb.DuckDBPyConnection, sheet: Any, config: Config, load_id: int,
-               sha: str, *, kind: str | None = None, file: str | None = None,
-               as_of: dt.date | None = None) -> SheetResult:
+def load_sheet(
+    con: duckdb.DuckDBPyConnection,
+    sheet: Any,
+    config: Config,
+    load_id: int,
+    sha: str,
+    *,
+    kind: str | None = None,
+    file: str | None = None,
+    as_of: dt.date | None = None,
+) -> SheetResult:
     """One raw sheet (readers.RawSheet) -> its table, rejects, flags and a row in loads."""
     from . import readers
 
     file = file or str(sheet.file)
     det = detect_kind(sheet.headers, config, kind)
     table = det.kind
-    res = SheetResult(file=file, sheet=sheet.sheet, kind=table, read=int(sheet.read),
-                      detection=det)
+    res = SheetResult(file=file, sheet=sheet.sheet, kind=table, read=int(sheet.read), detection=det)
     label = f"{file} [{sheet.sheet}]" if sheet.sheet else file
     if table is None:
-        raise MappingError("cannot tell which table this file is (customers, vehicles, "
-                           "repair_orders, leads, dealers, contacts); pass --kind", file=label)
+        raise MappingError(
+            "cannot tell which table this file is (customers, vehicles, "
+            "repair_orders, leads, dealers, contacts); pass --kind",
+            file=label,
+        )
     if det.ambiguous:
         raise MappingError(det.hint(), file=label)
     fields = map_headers(sheet.headers, table, config)
     check_required(fields, table, file, config)
     ro = table == "repair_orders"
     items = _item_columns(sheet.headers, fields, config) if ro else None
-    con.execute(stage_sql(sheet.table, table, fields, config, load_id=load_id,
-                          item_cols=items))
+    con.execute(stage_sql(sheet.table, table, fields, config, load_id=load_id, item_cols=items))
     res.forgotten = skip_forgotten(con, table)
     bad = [(line, "malformed", reason, raw) for line, raw, reason in sheet.malformed]
     bad, scrubbed = scrub_rejects(con, bad, config)
@@ -688,11 +817,15 @@ def load_sheet(con: duckdb.DuckDBPyConnection, sheet: Any, config: Config, load_
     bad += [(line, "totals", "totals row", raw) for line, raw in sheet.totals]
     bad += [(line, "repeated", readers.REPEATED_HEADER, raw) for line, raw in sheet.repeated]
     if bad:
-        con.executemany("INSERT INTO rejects VALUES (?, ?, ?, ?, ?, ?)",
-                        [[load_id, file, line, table, reason, raw]
-                         for line, _, reason, raw in bad])
-    con.execute("INSERT INTO rejects SELECT ?, ?, _line, ?, _reject, _raw FROM _crm_stage "
-                "WHERE _reject IS NOT NULL", [load_id, file, table])
+        con.executemany(
+            "INSERT INTO rejects VALUES (?, ?, ?, ?, ?, ?)",
+            [[load_id, file, line, table, reason, raw] for line, _, reason, raw in bad],
+        )
+    con.execute(
+        "INSERT INTO rejects SELECT ?, ?, _line, ?, _reject, _raw FROM _crm_stage "
+        "WHERE _reject IS NOT NULL",
+        [load_id, file, table],
+    )
     rejected = _count(con, "SELECT count(*) FROM _crm_stage WHERE _reject IS NOT NULL")
     if any(f.parser == "vin" for f in schema.TABLES[table]):
         con.execute(VIN_FLAGS_SQL)
@@ -709,28 +842,51 @@ def load_sheet(con: duckdb.DuckDBPyConnection, sheet: Any, config: Config, load_
     res.repeated = [line for line, _ in sheet.repeated]
     res.rejected = rejected + len(bad)
     if res.read != res.loaded + res.duplicates + res.rejected:  # never lose a row silently
-        raise CrmError(f"internal count mismatch: read {res.read} = loaded {res.loaded} + "
-                       f"duplicates {res.duplicates} + rejected {res.rejected}", file=file)
-    con.execute("INSERT INTO loads VALUES (?, ?, ?, ?, ?, current_timestamp::TIMESTAMP, "
-                "?, ?, ?, ?, ?)",
-                [load_id, file, sha, table, sheet.sheet, res.read, res.loaded, res.duplicates,
-                 res.rejected, res.totals])
+        raise CrmError(
+            f"internal count mismatch: read {res.read} = loaded {res.loaded} + "
+            f"duplicates {res.duplicates} + rejected {res.rejected}",
+            file=file,
+        )
+    con.execute(
+        "INSERT INTO loads VALUES (?, ?, ?, ?, ?, current_timestamp::TIMESTAMP, ?, ?, ?, ?, ?)",
+        [
+            load_id,
+            file,
+            sha,
+            table,
+            sheet.sheet,
+            res.read,
+            res.loaded,
+            res.duplicates,
+            res.rejected,
+            res.totals,
+        ],
+    )
     con.execute("DROP TABLE _crm_stage")
     con.execute(f"DROP TABLE IF EXISTS {sheet.table}")
     return res
 
 
-def _ro_notes(con: duckdb.DuckDBPyConnection, label: str, fields: dict[str, list[int]],
-              config: Config, as_of: dt.date | None) -> tuple[list[str], list[str]]:
+def _ro_notes(
+    con: duckdb.DuckDBPyConnection,
+    label: str,
+    fields: dict[str, list[int]],
+    config: Config,
+    as_of: dt.date | None,
+) -> tuple[list[str], list[str]]:
     """What the per-file line adds about a staged repair-order sheet (notes), and what is off
     (warnings, one line each): payer inferred, every date after as_of."""
-    kept, voided, inferred, plate, future = first_row(con, """
+    kept, voided, inferred, plate, future = first_row(
+        con,
+        """
         SELECT count(*) FILTER (WHERE _reject IS NULL),
                count(*) FILTER (WHERE _reject LIKE 'voided order%'),
                count(*) FILTER (WHERE _reject IS NULL AND _payer_inferred),
                count(*) FILTER (WHERE _reject IS NULL AND _vin_from_plate),
                count(*) FILTER (WHERE _reject IS NULL AND settle_date > ?)
-        FROM _crm_stage""", [as_of or dt.date.today()])
+        FROM _crm_stage""",
+        [as_of or dt.date.today()],
+    )
     notes, warnings = [], []
     if "ro_id" not in fields:
         notes.append("no order number: key = VIN + dates + type")
@@ -740,42 +896,61 @@ def _ro_notes(con: duckdb.DuckDBPyConnection, label: str, fields: dict[str, list
         notes.append(f"VIN from plate: {plate}")
     if inferred:
         why = "no payer column" if "payer" not in fields else "blank payer"
-        warnings.append(f"{label}: payer missing on {inferred} of {kept} rows ({why}): "
-                        "inferred from the order type ([defaults.payer_by_ro_type])")
+        warnings.append(
+            f"{label}: payer missing on {inferred} of {kept} rows ({why}): "
+            "inferred from the order type ([defaults.payer_by_ro_type])"
+        )
     if kept and future == kept:
         day = (as_of or dt.date.today()).isoformat()
-        warnings.append(f"{label}: every settle date is after as_of ({day}): "
-                        "check the date column or --as-of")
+        warnings.append(
+            f"{label}: every settle date is after as_of ({day}): check the date column or --as-of"
+        )
     return notes, warnings
 
 
-def own_dealer_warnings(con: duckdb.DuckDBPyConnection, config: Config, load_id: int
-                        ) -> list[str]:
+def own_dealer_warnings(con: duckdb.DuckDBPyConnection, config: Config, load_id: int) -> list[str]:
     """A load whose repair orders belong to no own dealer (every figure would be 0), or own
     dealers that no loaded repair order belongs to: one line each."""
-    got = con.execute("SELECT dealer_code, count(*) FROM repair_orders WHERE _load_id = ? "
-                      "GROUP BY dealer_code ORDER BY count(*) DESC, dealer_code",
-                      [load_id]).fetchall()
+    got = con.execute(
+        "SELECT dealer_code, count(*) FROM repair_orders WHERE _load_id = ? "
+        "GROUP BY dealer_code ORDER BY count(*) DESC, dealer_code",
+        [load_id],
+    ).fetchall()
     if not got:
         return []
     own = config.dealer_group
     if not any(d in own for d, _ in got):
         found = ", ".join(f"{d} ({n})" for d, n in got[:5]) + (" …" if len(got) > 5 else "")
-        return [f"no repair order of this load belongs to own_dealers ({', '.join(own)}); "
-                f"dealer codes loaded: {found}; set own_dealers in crmtool.toml"]
-    have = {d for (d,) in con.execute(
-        "SELECT DISTINCT dealer_code FROM repair_orders WHERE list_contains(?, dealer_code)",
-        [own]).fetchall()}
+        return [
+            f"no repair order of this load belongs to own_dealers ({', '.join(own)}); "
+            f"dealer codes loaded: {found}; set own_dealers in crmtool.toml"
+        ]
+    have = {
+        d
+        for (d,) in con.execute(
+            "SELECT DISTINCT dealer_code FROM repair_orders WHERE list_contains(?, dealer_code)",
+            [own],
+        ).fetchall()
+    }
     missing = [d for d in own if d not in have]
     if missing:
-        return [f"own_dealers {', '.join(missing)} match no loaded repair order; "
-                "check own_dealers in crmtool.toml"]
+        return [
+            f"own_dealers {', '.join(missing)} match no loaded repair order; "
+            "check own_dealers in crmtool.toml"
+        ]
     return []
 
 
-def load(con: duckdb.DuckDBPyConnection, paths: Iterable[str | os.PathLike[str]],
-         config: Config, *, kind: str | None = None, force: bool = False,
-         progress: Progress | None = None, as_of: dt.date | None = None) -> LoadResult:
+def load(
+    con: duckdb.DuckDBPyConnection,
+    paths: Iterable[str | os.PathLike[str]],
+    config: Config,
+    *,
+    kind: str | None = None,
+    force: bool = False,
+    progress: Progress | None = None,
+    as_of: dt.date | None = None,
+) -> LoadResult:
     """Load files and folders in one transaction: all of it, or (on any error or interrupt)
     nothing. Files whose bytes were loaded before are skipped, unless `force` (the same bytes
     twice in one invocation are still read once)."""
@@ -799,23 +974,35 @@ def load(con: duckdb.DuckDBPyConnection, paths: Iterable[str | os.PathLike[str]]
             if progress:
                 progress(name, n, len(files))
             sha = sha256(path)
-            before = None if force else first_row(
-                con, "SELECT min(load_id) FROM loads WHERE sha256 = ?", [sha])[0]
+            before = (
+                None
+                if force
+                else first_row(con, "SELECT min(load_id) FROM loads WHERE sha256 = ?", [sha])[0]
+            )
             if sha in seen or before is not None:
-                result.sheets.append(SheetResult(file=name, skipped="already loaded",
-                                                 loaded_in=before))
+                result.sheets.append(
+                    SheetResult(file=name, skipped="already loaded", loaded_in=before)
+                )
                 continue
             seen.add(sha)
             try:
-                sheets = readers.read_file(con, path, recognise=recognise, limits=config.limits,
-                                           work=work, strict=path in explicit)
+                sheets = readers.read_file(
+                    con,
+                    path,
+                    recognise=recognise,
+                    limits=config.limits,
+                    work=work,
+                    strict=path in explicit,
+                )
                 for sheet in sheets:
                     if isinstance(sheet, readers.Unread):
                         result.sheets.append(load_unread(con, sheet, load_id, sha, name))
                         continue
                     result.sheets.append(
-                        load_sheet(con, sheet, config, load_id, sha, kind=kind, file=name,
-                                   as_of=as_of))
+                        load_sheet(
+                            con, sheet, config, load_id, sha, kind=kind, file=name, as_of=as_of
+                        )
+                    )
             except readers.Unrecognised as e:
                 if path in explicit:
                     raise
@@ -839,22 +1026,31 @@ def load(con: duckdb.DuckDBPyConnection, paths: Iterable[str | os.PathLike[str]]
     return result
 
 
-def load_unread(con: duckdb.DuckDBPyConnection, sheet: Any, load_id: int, sha: str,
-                file: str) -> SheetResult:
+def load_unread(
+    con: duckdb.DuckDBPyConnection, sheet: Any, load_id: int, sha: str, file: str
+) -> SheetResult:
     """A sheet found in a folder without a recognisable header (readers.Unread): every row
     is a reject, recorded like any load so that read = rejected adds up (rules §16)."""
-    res = SheetResult(file=file, sheet=sheet.sheet, read=sheet.read, rejected=sheet.read,
-                      unread=sheet.reason)
-    con.execute(f"INSERT INTO rejects SELECT ?, ?, _line, NULL, ?, _raw FROM {sheet.table}",
-                [load_id, file, sheet.reason])
-    con.execute("INSERT INTO loads VALUES (?, ?, ?, NULL, ?, current_timestamp::TIMESTAMP, "
-                "?, 0, 0, ?, 0)", [load_id, file, sha, sheet.sheet, sheet.read, sheet.read])
+    res = SheetResult(
+        file=file, sheet=sheet.sheet, read=sheet.read, rejected=sheet.read, unread=sheet.reason
+    )
+    con.execute(
+        f"INSERT INTO rejects SELECT ?, ?, _line, NULL, ?, _raw FROM {sheet.table}",
+        [load_id, file, sheet.reason],
+    )
+    con.execute(
+        "INSERT INTO loads VALUES (?, ?, ?, NULL, ?, current_timestamp::TIMESTAMP, ?, 0, 0, ?, 0)",
+        [load_id, file, sha, sheet.sheet, sheet.read, sheet.read],
+    )
     con.execute(f"DROP TABLE IF EXISTS {sheet.table}")
     return res
 
 
 def data_quality(con: duckdb.DuckDBPyConnection) -> dict[str, int]:
     """read / loaded / duplicates / rejected summed over every recorded load."""
-    row = first_row(con, "SELECT coalesce(sum(read), 0), coalesce(sum(loaded), 0), "
-                    "coalesce(sum(duplicates), 0), coalesce(sum(rejected), 0) FROM loads")
+    row = first_row(
+        con,
+        "SELECT coalesce(sum(read), 0), coalesce(sum(loaded), 0), "
+        "coalesce(sum(duplicates), 0), coalesce(sum(rejected), 0) FROM loads",
+    )
     return dict(zip(("read", "loaded", "duplicates", "rejected"), map(int, row), strict=True))

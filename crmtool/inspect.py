@@ -153,8 +153,9 @@ class Report:
 # ---------------------------------------------------------------- the scratch database
 
 
-def scratch(path: str | os.PathLike[str] | None, wait: float = 0.0
-            ) -> tuple[duckdb.DuckDBPyConnection, str, bool]:
+def scratch(
+    path: str | os.PathLike[str] | None, wait: float = 0.0
+) -> tuple[duckdb.DuckDBPyConnection, str, bool]:
     """An in-memory store with a copy of the database's tables (but rejects and flags) and
     sequences. The database file stays ATTACHed READ_ONLY as crm_live (the rejects and flags
     of files loaded before are read there): nothing is written to it. Returns (connection,
@@ -172,33 +173,46 @@ def scratch(path: str | os.PathLike[str] | None, wait: float = 0.0
             text = str(e).lower()
             if "lock" not in text:
                 con.close()
-                raise CrmError(f"cannot open database {target}: "
-                               f"{str(e).splitlines()[0]}") from None
+                raise CrmError(f"cannot open database {target}: {str(e).splitlines()[0]}") from None
             if time.monotonic() >= deadline:
                 con.close()
-                raise DatabaseLocked(f"database {target} is in use by another crmtool process; "
-                                     "try again later or pass --wait SECONDS") from None
+                raise DatabaseLocked(
+                    f"database {target} is in use by another crmtool process; "
+                    "try again later or pass --wait SECONDS"
+                ) from None
             time.sleep(0.2)
     try:
-        tables = con.execute("SELECT table_name FROM duckdb_tables() WHERE database_name = "
-                             "'crm_live' AND schema_name = 'main' ORDER BY 1").fetchall()
-        mine = {t for (t,) in con.execute("SELECT table_name FROM duckdb_tables() WHERE "
-                                          "database_name = 'memory'").fetchall()}
+        tables = con.execute(
+            "SELECT table_name FROM duckdb_tables() WHERE database_name = "
+            "'crm_live' AND schema_name = 'main' ORDER BY 1"
+        ).fetchall()
+        mine = {
+            t
+            for (t,) in con.execute(
+                "SELECT table_name FROM duckdb_tables() WHERE database_name = 'memory'"
+            ).fetchall()
+        }
         for (t,) in tables:
             if t in NOT_READ_BY_LOAD:
                 continue
             if t in mine:
-                con.execute(f"INSERT INTO memory.main.{ingest.q(t)} BY NAME "
-                            f"SELECT * FROM crm_live.main.{ingest.q(t)}")
+                con.execute(
+                    f"INSERT INTO memory.main.{ingest.q(t)} BY NAME "
+                    f"SELECT * FROM crm_live.main.{ingest.q(t)}"
+                )
             else:
-                con.execute(f"CREATE TABLE memory.main.{ingest.q(t)} AS "
-                            f"SELECT * FROM crm_live.main.{ingest.q(t)}")
+                con.execute(
+                    f"CREATE TABLE memory.main.{ingest.q(t)} AS "
+                    f"SELECT * FROM crm_live.main.{ingest.q(t)}"
+                )
         for name, last in con.execute(
-                "SELECT sequence_name, last_value FROM duckdb_sequences() "
-                "WHERE database_name = 'crm_live'").fetchall():
+            "SELECT sequence_name, last_value FROM duckdb_sequences() "
+            "WHERE database_name = 'crm_live'"
+        ).fetchall():
             if last is not None:
-                con.execute(f"CREATE OR REPLACE SEQUENCE memory.main.{ingest.q(name)} "
-                            f"START {int(last) + 1}")
+                con.execute(
+                    f"CREATE OR REPLACE SEQUENCE memory.main.{ingest.q(name)} START {int(last) + 1}"
+                )
     except BaseException:
         con.close()
         raise
@@ -236,8 +250,9 @@ def _plausible(f: schema.Field, raw: str) -> str:
     return f"{ingest._parse_expr(f, raw)} IS NOT NULL"
 
 
-def candidates(con: duckdb.DuckDBPyConnection, sheet: Any, table: str,
-               cols: list[Column], name: str) -> list[Candidate]:
+def candidates(
+    con: duckdb.DuckDBPyConnection, sheet: Any, table: str, cols: list[Column], name: str
+) -> list[Candidate]:
     """Headers of the sheet whose cells would fill field `name`: unmapped headers, or headers
     of a field with the same parser, where at least CANDIDATE_SHARE of the non-blank cells
     parse (a field without parser: unique values). Unmapped first, then most parsed."""
@@ -251,8 +266,10 @@ def candidates(con: duckdb.DuckDBPyConnection, sheet: Any, table: str,
             continue
         raw = f"crm_text(c{c.index})"
         cells, parsed, distinct = db.first_row(
-            con, f"SELECT count({raw}), count(*) FILTER (WHERE {_plausible(f, raw)}), "
-                 f"count(DISTINCT {raw}) FROM {sheet.table}")
+            con,
+            f"SELECT count({raw}), count(*) FILTER (WHERE {_plausible(f, raw)}), "
+            f"count(DISTINCT {raw}) FROM {sheet.table}",
+        )
         if f.parser is None:
             parsed = distinct if distinct == cells else 0
         if cells and parsed >= CANDIDATE_SHARE * cells:
@@ -260,9 +277,9 @@ def candidates(con: duckdb.DuckDBPyConnection, sheet: Any, table: str,
     return sorted(out, key=lambda c: (c.mapped_to is not None, -c.parsed))
 
 
-def code_values(con: duckdb.DuckDBPyConnection, source: str, table: str,
-                fields: dict[str, list[int]]
-                ) -> tuple[dict[str, list[CodeValue]], dict[str, int]]:
+def code_values(
+    con: duckdb.DuckDBPyConnection, source: str, table: str, fields: dict[str, list[int]]
+) -> tuple[dict[str, list[CodeValue]], dict[str, int]]:
     """Raw values of each code field with counts and what the load's staging makes of them
     (the staged table _crm_inspect joined by line to the raw sheet table `source`)."""
     codes: dict[str, list[CodeValue]] = {}
@@ -270,31 +287,36 @@ def code_values(con: duckdb.DuckDBPyConnection, source: str, table: str,
     for f in schema.TABLES[table]:
         if f.parser != "code" or f.name not in fields:
             continue
-        flagged = (f"b_{f.name} IS NOT NULL" if f.name not in schema.REQUIRED[table]
-                   else "FALSE")
+        flagged = f"b_{f.name} IS NOT NULL" if f.name not in schema.REQUIRED[table] else "FALSE"
         raw = ingest._raw_expr(fields[f.name], f.parser)
         rows = con.execute(
             f"SELECT raw, any_value(v), count(*), bool_or(bad) FROM (SELECT {raw} AS raw, "
             f"i.{ingest.q(f.name)} AS v, {flagged} AS bad FROM {source} "
             f"JOIN _crm_inspect i USING (_line)) WHERE raw IS NOT NULL GROUP BY 1 "
-            f"ORDER BY 3 DESC, 1").fetchall()
-        codes[f.name] = [CodeValue(str(r), int(n), v, not bad)
-                         for r, v, n, bad in rows[:MAX_VALUES]]
+            f"ORDER BY 3 DESC, 1"
+        ).fetchall()
+        codes[f.name] = [
+            CodeValue(str(r), int(n), v, not bad) for r, v, n, bad in rows[:MAX_VALUES]
+        ]
         if len(rows) > MAX_VALUES:
             more[f.name] = len(rows) - MAX_VALUES
     return codes, more
 
 
-def sheet_report(con: duckdb.DuckDBPyConnection, sheet: Any, config: Config,
-                 kind: str | None) -> SheetReport:
+def sheet_report(
+    con: duckdb.DuckDBPyConnection, sheet: Any, config: Config, kind: str | None
+) -> SheetReport:
     """What the load makes of one raw sheet, up to (not including) its upsert."""
     det = detect.detect_kind(sheet.headers, config, kind)
     table = det.kind
-    report = SheetReport(sheet.sheet, int(sheet.header_line), sheet.encoding, table, det, [],
-                         [], {}, {})
+    report = SheetReport(
+        sheet.sheet, int(sheet.header_line), sheet.encoding, table, det, [], [], {}, {}
+    )
     if table is None:
-        report.columns = [Column("" if h is None else str(h), i, None, "none", False)
-                          for i, h in enumerate(sheet.headers)]
+        report.columns = [
+            Column("" if h is None else str(h), i, None, "none", False)
+            for i, h in enumerate(sheet.headers)
+        ]
         return report
     report.columns = columns(sheet.headers, table, config)
     fields = ingest.map_headers(sheet.headers, table, config)
@@ -303,9 +325,12 @@ def sheet_report(con: duckdb.DuckDBPyConnection, sheet: Any, config: Config,
     con.execute(ingest.stage_sql(sheet.table, table, fields, config, target="_crm_inspect"))
     report.codes, report.more_values = code_values(con, sheet.table, table, fields)
     if table == "repair_orders":  # staged: a missing dealer column gives the load's dealer
-        report.dealers = {str(d): int(n) for d, n in con.execute(
-            "SELECT dealer_code, count(*) FROM _crm_inspect GROUP BY 1 ORDER BY 2 DESC, 1"
-        ).fetchall()}
+        report.dealers = {
+            str(d): int(n)
+            for d, n in con.execute(
+                "SELECT dealer_code, count(*) FROM _crm_inspect GROUP BY 1 ORDER BY 2 DESC, 1"
+            ).fetchall()
+        }
     con.execute("DROP TABLE _crm_inspect")
     return report
 
@@ -313,22 +338,30 @@ def sheet_report(con: duckdb.DuckDBPyConnection, sheet: Any, config: Config,
 # ---------------------------------------------------------------- per file
 
 
-def _findings(con: duckdb.DuckDBPyConnection, load_id: int, file: str, catalog: str = ""
-              ) -> tuple[list[Finding], list[Finding]]:
+def _findings(
+    con: duckdb.DuckDBPyConnection, load_id: int, file: str, catalog: str = ""
+) -> tuple[list[Finding], list[Finding]]:
     """The flags and reject reasons a load recorded for a file, grouped, with examples (from
     the tables of database `catalog`, e.g. "crm_live."). Reject reasons that quote a value
     ("settle_date is not a date: 'x'") group without it."""
-    flags = [Finding(k, fld, flag, int(n), [(int(ln), str(r)) for ln, r in ex])
-             for k, fld, flag, n, ex in con.execute(
-                 f"SELECT kind, field, flag, count(*), list((line, coalesce(raw, '')) "
-                 f"ORDER BY line)[1:{EXAMPLES}] FROM {catalog}flags WHERE load_id = ? AND file = ? "
-                 "GROUP BY ALL ORDER BY kind, field, flag", [load_id, file]).fetchall()]
-    rejects = [Finding(k, None, why, int(n), [(int(ln), str(r)) for ln, r in ex])
-               for k, why, n, ex in con.execute(
-                   f"SELECT kind, regexp_replace(reason, ': ''.*$', '') AS why, count(*), "
-                   f"list((line, reason) ORDER BY line)[1:{EXAMPLES}] FROM {catalog}rejects "
-                   "WHERE load_id = ? AND file = ? GROUP BY ALL ORDER BY 3 DESC, 2",
-                   [load_id, file]).fetchall()]
+    flags = [
+        Finding(k, fld, flag, int(n), [(int(ln), str(r)) for ln, r in ex])
+        for k, fld, flag, n, ex in con.execute(
+            f"SELECT kind, field, flag, count(*), list((line, coalesce(raw, '')) "
+            f"ORDER BY line)[1:{EXAMPLES}] FROM {catalog}flags WHERE load_id = ? AND file = ? "
+            "GROUP BY ALL ORDER BY kind, field, flag",
+            [load_id, file],
+        ).fetchall()
+    ]
+    rejects = [
+        Finding(k, None, why, int(n), [(int(ln), str(r)) for ln, r in ex])
+        for k, why, n, ex in con.execute(
+            f"SELECT kind, regexp_replace(reason, ': ''.*$', '') AS why, count(*), "
+            f"list((line, reason) ORDER BY line)[1:{EXAMPLES}] FROM {catalog}rejects "
+            "WHERE load_id = ? AND file = ? GROUP BY ALL ORDER BY 3 DESC, 2",
+            [load_id, file],
+        ).fetchall()
+    ]
     return flags, rejects
 
 
@@ -340,16 +373,26 @@ def _apply(con: duckdb.DuckDBPyConnection, result: Any, report: FileReport) -> N
         _earlier(con, Path(report.file), report)
         return
     for sheet, res in zip(report.sheets, results, strict=False):
-        sheet.counts = {"read": res.read, "loaded": res.loaded,
-                        "duplicates": res.duplicates, "rejected": res.rejected}
+        sheet.counts = {
+            "read": res.read,
+            "loaded": res.loaded,
+            "duplicates": res.duplicates,
+            "rejected": res.rejected,
+        }
         sheet.fed = dict(res.fed)
         sheet.notes = list(res.notes) + list(res.warnings)
     report.flags, report.rejects = _findings(con, result.load_id, report.file)
 
 
-def _load(con: duckdb.DuckDBPyConnection, files: list[Path], config: Config,
-          kind: str | None, force: bool, as_of: date | None, reports: list[FileReport]
-          ) -> tuple[str | None, list[str]]:
+def _load(
+    con: duckdb.DuckDBPyConnection,
+    files: list[Path],
+    config: Config,
+    kind: str | None,
+    force: bool,
+    as_of: date | None,
+    reports: list[FileReport],
+) -> tuple[str | None, list[str]]:
     """The real load of the files, as one `crmtool load` would run it, into the scratch
     database. When it fails (it would write nothing), each file is then loaded on its own, in
     order, so every file still shows what it holds. Returns (the load's error, its notices)."""
@@ -376,27 +419,40 @@ def _load(con: duckdb.DuckDBPyConnection, files: list[Path], config: Config,
 
 def _earlier(con: duckdb.DuckDBPyConnection, path: Path, report: FileReport) -> None:
     """A file whose bytes were loaded before: the counts, flags and rejects recorded then."""
-    rows = con.execute("SELECT load_id, file, sheet, read, loaded, duplicates, rejected "
-                       "FROM loads WHERE sha256 = ? ORDER BY load_id, file",
-                       [ingest.sha256(path)]).fetchall()
+    rows = con.execute(
+        "SELECT load_id, file, sheet, read, loaded, duplicates, rejected "
+        "FROM loads WHERE sha256 = ? ORDER BY load_id, file",
+        [ingest.sha256(path)],
+    ).fetchall()
     if not rows or not _attached(con):
         return
     load_id, file = rows[0][0], rows[0][1]
     report.earlier = {"load_id": int(load_id), "file": str(file)}
     for sheet, row in zip(report.sheets, rows, strict=False):
-        sheet.earlier = dict(zip(("read", "loaded", "duplicates", "rejected"),
-                                 map(int, row[3:]), strict=True))
+        sheet.earlier = dict(
+            zip(("read", "loaded", "duplicates", "rejected"), map(int, row[3:]), strict=True)
+        )
     report.flags, report.rejects = _findings(con, load_id, file, "crm_live.")
 
 
 def _attached(con: duckdb.DuckDBPyConnection) -> bool:
-    return bool(ingest._count(con, "SELECT count(*) FROM duckdb_databases() "
-                                   "WHERE database_name = 'crm_live'"))
+    return bool(
+        ingest._count(
+            con, "SELECT count(*) FROM duckdb_databases() WHERE database_name = 'crm_live'"
+        )
+    )
 
 
-def inspect(paths: Iterable[str | os.PathLike[str]], config: Config, *,
-            database: str | os.PathLike[str] | None = None, kind: str | None = None,
-            force: bool = False, as_of: date | None = None, wait: float = 0.0) -> Report:
+def inspect(
+    paths: Iterable[str | os.PathLike[str]],
+    config: Config,
+    *,
+    database: str | os.PathLike[str] | None = None,
+    kind: str | None = None,
+    force: bool = False,
+    as_of: date | None = None,
+    wait: float = 0.0,
+) -> Report:
     """Inspect files and folders as `crmtool load` would take them; writes nothing."""
     if kind is not None and kind not in schema.TABLES:
         raise CrmError(f"unknown kind '{kind}'; one of: {', '.join(schema.TABLES)}")
@@ -430,7 +486,8 @@ def inspect(paths: Iterable[str | os.PathLike[str]], config: Config, *,
         error, notices = _load(con, files, config, kind, force, as_of, out)
         own = ", ".join(ingest.lit(d) for d in config.dealer_group)
         own_orders = ingest._count(
-            con, f"SELECT count(*) FROM repair_orders WHERE dealer_code IN ({own})")
+            con, f"SELECT count(*) FROM repair_orders WHERE dealer_code IN ({own})"
+        )
     finally:
         if _attached(con):
             con.execute("DETACH crm_live")

@@ -39,21 +39,29 @@ def _counts(c: dict[str, int], lang: str) -> str:
 
 
 def _sheet_lines(s: SheetReport, lang: str) -> list[str]:
-    out = [tr("header", lang, line=s.header_line)
-           + (f" ({s.encoding})" if s.encoding else "")]
+    out = [tr("header", lang, line=s.header_line) + (f" ({s.encoding})" if s.encoding else "")]
     d = s.detection
     if s.kind is None:
         out.append(tr("no_table", lang))
     else:
-        line = (tr("table", lang, kind=_kind(s.kind, lang)) + f" ({d.reason}); "
-                f"{tr('evidence', lang)}: {', '.join(d.evidence) or '—'} ({d.score})")
+        line = (
+            tr("table", lang, kind=_kind(s.kind, lang)) + f" ({d.reason}); "
+            f"{tr('evidence', lang)}: {', '.join(d.evidence) or '—'} ({d.score})"
+        )
         if d.runner_up:
-            line += (f"; {tr('runner_up', lang)}: {_kind(d.runner_up, lang)}: "
-                     f"{', '.join(d.runner_up_evidence) or '—'} ({d.runner_up_score})")
+            line += (
+                f"; {tr('runner_up', lang)}: {_kind(d.runner_up, lang)}: "
+                f"{', '.join(d.runner_up_evidence) or '—'} ({d.runner_up_score})"
+            )
         out.append(line)
         if d.ambiguous:
-            out.append(tr("ambiguous", lang, choices=" | ".join(
-                f"--kind {t}" for t in (d.kind, d.runner_up) if t)))
+            out.append(
+                tr(
+                    "ambiguous",
+                    lang,
+                    choices=" | ".join(f"--kind {t}" for t in (d.kind, d.runner_up) if t),
+                )
+            )
         if d.feeds:
             out.append(tr("feeds", lang, tables=", ".join(_kind(t, lang) for t in d.feeds)))
     out.append(tr("columns", lang))
@@ -63,8 +71,9 @@ def _sheet_lines(s: SheetReport, lang: str) -> list[str]:
             note += "; " + tr("overrides", lang, field=_field(c.overrides, lang))
         if c.field and not c.used:
             note += "; " + tr("unused", lang)
-        out.append(f"  {c.header or '(c' + str(c.index + 1) + ')'} → {_field(c.field, lang)} "
-                   f"({note})")
+        out.append(
+            f"  {c.header or '(c' + str(c.index + 1) + ')'} → {_field(c.field, lang)} ({note})"
+        )
     for m in s.missing:
         line = tr("missing", lang, field=_field(m.field, lang)) + ": "
         if m.candidates:
@@ -93,8 +102,7 @@ def _sheet_lines(s: SheetReport, lang: str) -> list[str]:
     if s.counts:
         line = _counts(s.counts, lang) + f" ({s.kind})"
         if s.fed:
-            line += f"; {tr('fed', lang)}: " + ", ".join(
-                f"{t} +{n}" for t, n in s.fed.items())
+            line += f"; {tr('fed', lang)}: " + ", ".join(f"{t} +{n}" for t, n in s.fed.items())
         out.append(line)
         out += [f"  {n}" for n in s.notes]
     return out
@@ -111,9 +119,11 @@ def _findings(title: str, items: list[Finding], lang: str) -> list[str]:
         return []
     out = [tr(title, lang)]
     for f in items:
-        ex = "; ".join(tr("line", lang, line=ln) + ("" if raw == f.what else ": " + (
-            _reason(raw, lang) if f.field is None else raw))
-            for ln, raw in f.examples)
+        ex = "; ".join(
+            tr("line", lang, line=ln)
+            + ("" if raw == f.what else ": " + (_reason(raw, lang) if f.field is None else raw))
+            for ln, raw in f.examples
+        )
         if f.field:
             flag = _both(f.what, labels.value_label("flag", f.what, lang), lang)
             what = f"{_field(f.field, lang)}: {flag}"
@@ -163,47 +173,109 @@ def text(report: Report, lang: str) -> str:
 
 def to_json(report: Report, suggested: str) -> dict[str, Any]:
     """The report as JSON-ready data (keys documented in docs/rules.md)."""
+
     def flag(f: Finding) -> dict[str, Any]:
-        return {"kind": f.kind, "field": f.field, "flag": f.what, "count": f.count,
-                "examples": [{"line": ln, "raw": raw} for ln, raw in f.examples]}
+        return {
+            "kind": f.kind,
+            "field": f.field,
+            "flag": f.what,
+            "count": f.count,
+            "examples": [{"line": ln, "raw": raw} for ln, raw in f.examples],
+        }
 
     def reject(f: Finding) -> dict[str, Any]:
-        return {"kind": f.kind, "reason": f.what, "count": f.count,
-                "examples": [{"line": ln, "reason": why} for ln, why in f.examples]}
+        return {
+            "kind": f.kind,
+            "reason": f.what,
+            "count": f.count,
+            "examples": [{"line": ln, "reason": why} for ln, why in f.examples],
+        }
 
     def detection(d: Any) -> dict[str, Any]:
-        return {"kind": d.kind, "reason": d.reason, "score": d.score,
-                "evidence": list(d.evidence), "runner_up": d.runner_up,
-                "runner_up_score": d.runner_up_score,
-                "runner_up_evidence": list(d.runner_up_evidence), "ambiguous": d.ambiguous,
-                "forced": d.forced, "feeds": list(d.feeds), "candidates": dict(d.candidates)}
+        return {
+            "kind": d.kind,
+            "reason": d.reason,
+            "score": d.score,
+            "evidence": list(d.evidence),
+            "runner_up": d.runner_up,
+            "runner_up_score": d.runner_up_score,
+            "runner_up_evidence": list(d.runner_up_evidence),
+            "ambiguous": d.ambiguous,
+            "forced": d.forced,
+            "feeds": list(d.feeds),
+            "candidates": dict(d.candidates),
+        }
 
     def sheet(s: SheetReport) -> dict[str, Any]:
         return {
-            "sheet": s.sheet, "header_line": s.header_line, "encoding": s.encoding,
-            "kind": s.kind, "detection": detection(s.detection),
-            "columns": [{"header": c.header, "column": c.index + 1, "field": c.field,
-                         "source": c.source, "used": c.used, "overrides": c.overrides}
-                        for c in s.columns],
-            "missing": [{"field": m.field, "candidates": [
-                {"header": c.header, "mapped_to": c.mapped_to, "parsed": c.parsed,
-                 "cells": c.cells} for c in m.candidates]} for m in s.missing],
-            "codes": {k: [{"raw": v.raw, "count": v.count, "maps_to": v.maps_to,
-                           "known": v.known} for v in vals] for k, vals in s.codes.items()},
+            "sheet": s.sheet,
+            "header_line": s.header_line,
+            "encoding": s.encoding,
+            "kind": s.kind,
+            "detection": detection(s.detection),
+            "columns": [
+                {
+                    "header": c.header,
+                    "column": c.index + 1,
+                    "field": c.field,
+                    "source": c.source,
+                    "used": c.used,
+                    "overrides": c.overrides,
+                }
+                for c in s.columns
+            ],
+            "missing": [
+                {
+                    "field": m.field,
+                    "candidates": [
+                        {
+                            "header": c.header,
+                            "mapped_to": c.mapped_to,
+                            "parsed": c.parsed,
+                            "cells": c.cells,
+                        }
+                        for c in m.candidates
+                    ],
+                }
+                for m in s.missing
+            ],
+            "codes": {
+                k: [
+                    {"raw": v.raw, "count": v.count, "maps_to": v.maps_to, "known": v.known}
+                    for v in vals
+                ]
+                for k, vals in s.codes.items()
+            },
             "more_values": s.more_values,
-            "dealers": s.dealers, "notes": s.notes, "counts": s.counts, "fed": s.fed,
+            "dealers": s.dealers,
+            "notes": s.notes,
+            "counts": s.counts,
+            "fed": s.fed,
             "earlier": s.earlier,
         }
 
     return {
-        "database": report.database, "database_exists": report.database_exists,
-        "load_ok": report.ok, "load_error": report.load_error, "notices": report.notices,
-        "files": [{"file": f.file, "error": f.error, "skipped": f.skipped,
-                   "load_error": f.load_error, "sheets": [sheet(s) for s in f.sheets],
-                   "flags": [flag(x) for x in f.flags],
-                   "rejects": [reject(x) for x in f.rejects],
-                   "alone": f.alone, "earlier": f.earlier} for f in report.files],
+        "database": report.database,
+        "database_exists": report.database_exists,
+        "load_ok": report.ok,
+        "load_error": report.load_error,
+        "notices": report.notices,
+        "files": [
+            {
+                "file": f.file,
+                "error": f.error,
+                "skipped": f.skipped,
+                "load_error": f.load_error,
+                "sheets": [sheet(s) for s in f.sheets],
+                "flags": [flag(x) for x in f.flags],
+                "rejects": [reject(x) for x in f.rejects],
+                "alone": f.alone,
+                "earlier": f.earlier,
+            }
+            for f in report.files
+        ],
         "total": report.total(),
-        "own_dealers": report.own_dealers, "own_orders": report.own_orders,
+        "own_dealers": report.own_dealers,
+        "own_orders": report.own_orders,
         "suggested_config": suggested,
     }

@@ -58,8 +58,9 @@ def best_profile(report: Report, config: Config) -> tuple[str, int, int] | None:
                     continue
                 for kind, vals in s.codes.items():
                     known = schema.code_map(kind, cfg)
-                    values += sum(1 for v in vals if not v.known
-                                  and schema.normalise_value(v.raw) in known)
+                    values += sum(
+                        1 for v in vals if not v.known and schema.normalise_value(v.raw) in known
+                    )
                 found = detect.map_fields([c.header for c in s.columns], s.kind, cfg)
                 fields += sum(1 for m in s.missing if m.field in found)
         if (values or fields) and (best is None or values + fields > best[1] + best[2]):
@@ -75,8 +76,10 @@ def suggest(report: Report, config: Config, existing: dict[str, Any] | None = No
     prof = best_profile(report, config)
     if prof:
         name, nv, nf = prof
-        top.append(f"# the {name} profile knows {nv} unknown values and {nf} missing columns "
-                   "of these files (crmtool/profiles.py)")
+        top.append(
+            f"# the {name} profile knows {nv} unknown values and {nf} missing columns "
+            "of these files (crmtool/profiles.py)"
+        )
         top.append(f"profile = {_toml(name)}")
         config = replace(config, profile=name)
     columns: dict[str, dict[str, list[str]]] = {}
@@ -90,18 +93,23 @@ def suggest(report: Report, config: Config, existing: dict[str, Any] | None = No
                 continue
             d = s.detection
             if d.ambiguous:
-                notes.append(f"# {place}: {d.kind} or {d.runner_up}? the evidence is too close;"
-                             f" load it with --kind {d.kind} or --kind {d.runner_up}")
+                notes.append(
+                    f"# {place}: {d.kind} or {d.runner_up}? the evidence is too close;"
+                    f" load it with --kind {d.kind} or --kind {d.runner_up}"
+                )
             found = detect.map_fields([c.header for c in s.columns], s.kind, config)
             for m in s.missing:
                 if m.field in found:  # the profile names it
                     continue
                 if m.candidates:
                     columns.setdefault(s.kind, {}).setdefault(m.field, []).append(
-                        m.candidates[0].header)
+                        m.candidates[0].header
+                    )
                 else:
-                    notes.append(f"# {place}: no column holds {s.kind}.{m.field}; name its header:"
-                                 f" [columns.{s.kind}] {m.field} = [\"…\"]")
+                    notes.append(
+                        f"# {place}: no column holds {s.kind}.{m.field}; name its header:"
+                        f' [columns.{s.kind}] {m.field} = ["…"]'
+                    )
             for kind, vals in s.codes.items():
                 known = schema.code_map(kind, config)
                 for v in vals:
@@ -112,15 +120,20 @@ def suggest(report: Report, config: Config, existing: dict[str, Any] | None = No
                         values.setdefault(kind, {}).setdefault(code, []).append(v.raw)
                     else:
                         choices = " ".join(schema.CODES[kind]) + (
-                            " other" if schema.CODE_FALLBACK.get(kind) == "other" else "")
-                        notes.append(f"# {kind} {_toml(v.raw)} ×{v.count} is unknown (loads as "
-                                     f"{v.maps_to or 'empty'}); map it under [values.{kind}] "
-                                     f"to one of: {choices}")
+                            " other" if schema.CODE_FALLBACK.get(kind) == "other" else ""
+                        )
+                        notes.append(
+                            f"# {kind} {_toml(v.raw)} ×{v.count} is unknown (loads as "
+                            f"{v.maps_to or 'empty'}); map it under [values.{kind}] "
+                            f"to one of: {choices}"
+                        )
     if dealers := report.foreign_dealers():
         ranked = list(dealers.items())
-        top.append("# no repair order belongs to own_dealers "
-                   f"{_toml(report.own_dealers)}; the files' dealers: "
-                   + ", ".join(f"{d} ×{n}" for d, n in ranked))
+        top.append(
+            "# no repair order belongs to own_dealers "
+            f"{_toml(report.own_dealers)}; the files' dealers: "
+            + ", ".join(f"{d} ×{n}" for d, n in ranked)
+        )
         top.append(f"own_dealers = {_toml([ranked[0][0]])}")
     out: list[str] = []
     if top:
@@ -133,8 +146,10 @@ def suggest(report: Report, config: Config, existing: dict[str, Any] | None = No
             mine = have.get(table, {}) if isinstance(have.get(table), dict) else {}
             out.append("")
             if mine:
-                out.append(f"# [{name}.{table}] is in your config already: put these keys there "
-                           "(a table cannot be opened twice)")
+                out.append(
+                    f"# [{name}.{table}] is in your config already: put these keys there "
+                    "(a table cannot be opened twice)"
+                )
             else:
                 out.append(f"[{name}.{table}]")
             for k, items in keys.items():

@@ -24,8 +24,18 @@ from .errors import CrmError, UsageError
 from .labels import check_lang, headers, sheet_label, translate_values, words
 from .pii import mask_name, mask_phone, mask_phones_in_text, mask_pii
 
-__all__ = ["FORMATS", "TMP_DIR", "atomic_path", "emit", "mask_name", "mask_phone",
-           "mask_phones_in_text", "mask_pii", "shape", "write_xlsx_sheets"]
+__all__ = [
+    "FORMATS",
+    "TMP_DIR",
+    "atomic_path",
+    "emit",
+    "mask_name",
+    "mask_phone",
+    "mask_phones_in_text",
+    "mask_pii",
+    "shape",
+    "write_xlsx_sheets",
+]
 
 FORMATS = ("table", "csv", "json", "parquet", "xlsx")
 ENCODINGS = ("utf-8", "gbk", "gb18030")
@@ -47,8 +57,14 @@ def _unknown(flag: str, name: str, frame: pl.DataFrame) -> UsageError:
     return UsageError(f"{flag}: unknown column '{name}'; columns are: {', '.join(frame.columns)}")
 
 
-def shape(frame: pl.DataFrame, *, where: str | None = None, columns: list[str] | None = None,
-          sort: list[str] | None = None, limit: int | None = None) -> pl.DataFrame:
+def shape(
+    frame: pl.DataFrame,
+    *,
+    where: str | None = None,
+    columns: list[str] | None = None,
+    sort: list[str] | None = None,
+    limit: int | None = None,
+) -> pl.DataFrame:
     """Filter (``--where``, see crmtool/where.py), sort ('-col' descending, nulls last),
     select, head."""
     if where and where.strip():
@@ -105,14 +121,18 @@ def _resolve_format(fmt: str | None, out: Path | None) -> str:
         if fmt not in FORMATS:
             raise UsageError(f"--format: unknown format '{fmt}'; use one of {', '.join(FORMATS)}")
         if suffix in FORMATS and suffix != fmt:
-            raise UsageError(f"--format {fmt} does not match -o {out} (a .{suffix} file); "
-                             "give one of them, or a file name that ends in ." + fmt)
+            raise UsageError(
+                f"--format {fmt} does not match -o {out} (a .{suffix} file); "
+                "give one of them, or a file name that ends in ." + fmt
+            )
         return fmt
     if out is not None:
         if suffix in ("csv", "json", "parquet", "xlsx"):
             return suffix
-        raise UsageError(f"-o {out}: unknown file type '{Path(out).suffix}'; use .csv .json "
-                         ".parquet .xlsx or give --format")
+        raise UsageError(
+            f"-o {out}: unknown file type '{Path(out).suffix}'; use .csv .json "
+            ".parquet .xlsx or give --format"
+        )
     return "table" if _stdout_is_tty() else "csv"
 
 
@@ -141,16 +161,19 @@ def _encode(text: str, frame: pl.DataFrame, encoding: str) -> bytes:
             try:
                 value.encode(encoding)
             except UnicodeEncodeError as e:
-                bad = value[e.start:e.end]
-                raise CrmError(f"--encoding {encoding}: row {i + 1}, column {col}: "
-                               f"{bad!r} has no {encoding.upper()} code; use --encoding gb18030 "
-                               "or utf-8") from None
+                bad = value[e.start : e.end]
+                raise CrmError(
+                    f"--encoding {encoding}: row {i + 1}, column {col}: "
+                    f"{bad!r} has no {encoding.upper()} code; use --encoding gb18030 "
+                    "or utf-8"
+                ) from None
     for col in frame.columns:
         try:
             col.encode(encoding)
         except UnicodeEncodeError:
-            raise CrmError(f"--encoding {encoding}: header {col!r} has no "
-                           f"{encoding.upper()} code") from None
+            raise CrmError(
+                f"--encoding {encoding}: header {col!r} has no {encoding.upper()} code"
+            ) from None
     raise CrmError(f"--encoding {encoding}: the text cannot be encoded")
 
 
@@ -220,8 +243,16 @@ def _page(text: str) -> None:
     proc.wait()
 
 
-def _write_table(frame: pl.DataFrame, labels: list[str], stream: IO[str], *, tty: bool,
-                 lang: str = "zh", context: str | None = None, wide: bool = False) -> int:
+def _write_table(
+    frame: pl.DataFrame,
+    labels: list[str],
+    stream: IO[str],
+    *,
+    tty: bool,
+    lang: str = "zh",
+    context: str | None = None,
+    wide: bool = False,
+) -> int:
     """Render a rich table; returns the number of rows not shown. On a terminal the list's
     own columns come first and only whole columns that fit are shown (crmtool/layout.py),
     with a line saying how many rows there are and what was left out; `wide` shows every
@@ -245,21 +276,26 @@ def _write_table(frame: pl.DataFrame, labels: list[str], stream: IO[str], *, tty
         if wide:
             cols, short = list(range(frame.width)), {}
             if full > console.width:
-                console = Console(file=io.StringIO(), highlight=False, width=full,
-                                  force_terminal=True)
+                console = Console(
+                    file=io.StringIO(), highlight=False, width=full, force_terminal=True
+                )
         else:
             cols, short = fit(frame.columns, widths, console.width, context)
     else:  # piped: as wide as the content, never cut
         console = Console(file=stream, highlight=False, width=full, color_system=None)
         cols, short = list(range(frame.width)), {}
-    caption = (_rows_line(frame.height, shown.height, frame.width - len(cols), lang)
-               if tty else None)
+    caption = _rows_line(frame.height, shown.height, frame.width - len(cols), lang) if tty else None
     table = Table(show_lines=False, highlight=False)
     for j in cols:
         col = frame.columns[j]
-        table.add_column(labels[j], justify="right" if col in numeric else "left",
-                         no_wrap=True, overflow="ellipsis",
-                         min_width=None if j in short else widths[j], max_width=short.get(j))
+        table.add_column(
+            labels[j],
+            justify="right" if col in numeric else "left",
+            no_wrap=True,
+            overflow="ellipsis",
+            min_width=None if j in short else widths[j],
+            max_width=short.get(j),
+        )
     for row in rows:
         table.add_row(*(row[j] for j in cols))
     console.print(table)
@@ -270,10 +306,19 @@ def _write_table(frame: pl.DataFrame, labels: list[str], stream: IO[str], *, tty
     return frame.height - shown.height
 
 
-def emit(frame: pl.DataFrame, *, fmt: str | None = None, out: Path | None = None,
-         lang: str | None = None, mask: bool = False, sheet: str = "list",
-         split_by: str | None = None, encoding: str | None = None,
-         safe_csv: bool = False, wide: bool = False) -> None:
+def emit(
+    frame: pl.DataFrame,
+    *,
+    fmt: str | None = None,
+    out: Path | None = None,
+    lang: str | None = None,
+    mask: bool = False,
+    sheet: str = "list",
+    split_by: str | None = None,
+    encoding: str | None = None,
+    safe_csv: bool = False,
+    wide: bool = False,
+) -> None:
     """Write ``frame`` to stdout or ``out`` in one of FORMATS (see docs/DEVELOPING.md)."""
     if is_stdout(out):  # -o -: stdout
         out = None
@@ -309,8 +354,9 @@ def emit(frame: pl.DataFrame, *, fmt: str | None = None, out: Path | None = None
         named, labels = translate_values(frame, lang, sheet), headers(frame.columns, lang, sheet)
         if out is None:
             tty = _stdout_is_tty()
-            hidden = _write_table(named, labels, sys.stdout, tty=tty, lang=lang, context=sheet,
-                                  wide=wide)
+            hidden = _write_table(
+                named, labels, sys.stdout, tty=tty, lang=lang, context=sheet, wide=wide
+            )
             sys.stdout.flush()
             if hidden:
                 sys.stderr.write(f"… {hidden} more rows (use --format csv or -o)\n")
@@ -321,8 +367,9 @@ def emit(frame: pl.DataFrame, *, fmt: str | None = None, out: Path | None = None
         return
 
     if fmt == "csv":  # for machines: snake_case names and canonical codes (rulebook §11/§16)
-        data = _csv_bytes(_safe_csv(frame) if safe_csv else frame, bom=out is not None,
-                          encoding=enc)
+        data = _csv_bytes(
+            _safe_csv(frame) if safe_csv else frame, bom=out is not None, encoding=enc
+        )
     else:  # json
         data = _json_bytes(frame)
     _write(out, data)
@@ -389,8 +436,9 @@ def print_setup(ws: Any, last_row: int, last_col: int, header_rows: int | None =
     ws.set_footer("&L&A&R&P / &N")
 
 
-def _write_sheet(wb: xlsxwriter.Workbook, name: str, frame: pl.DataFrame, labels: list[str],
-                 fmts: dict[str, Any]) -> None:
+def _write_sheet(
+    wb: xlsxwriter.Workbook, name: str, frame: pl.DataFrame, labels: list[str], fmts: dict[str, Any]
+) -> None:
     ws = wb.add_worksheet(name)
     ncols = frame.width
     for j, label in enumerate(labels):
@@ -436,10 +484,15 @@ def _write_sheet(wb: xlsxwriter.Workbook, name: str, frame: pl.DataFrame, labels
         print_setup(ws, frame.height, ncols - 1, header_rows=0)
 
 
-def write_xlsx_sheets(path: Path, sheets: dict[str, pl.DataFrame], *, lang: str | None = "zh",
-                      max_rows: int = 1_048_575, split_by: str | None = None,
-                      workbook_hook: Callable[[xlsxwriter.Workbook, dict[str, str]], None]
-                      | None = None) -> None:
+def write_xlsx_sheets(
+    path: Path,
+    sheets: dict[str, pl.DataFrame],
+    *,
+    lang: str | None = "zh",
+    max_rows: int = 1_048_575,
+    split_by: str | None = None,
+    workbook_hook: Callable[[xlsxwriter.Workbook, dict[str, str]], None] | None = None,
+) -> None:
     """Write frames as sheets of one workbook (``path`` may also be a binary stream).
 
     Headers, code values and booleans are labelled (crmtool/labels.py, the sheet's key as
@@ -462,8 +515,7 @@ def write_xlsx_sheets(path: Path, sheets: dict[str, pl.DataFrame], *, lang: str 
                 raise _unknown("--split-by", split_by, frame)
             values = frame.get_column(col).unique(maintain_order=False).sort(nulls_last=True)
             for value in values.to_list():
-                sub = frame.filter(pl.col(col).is_null() if value is None
-                                   else pl.col(col) == value)
+                sub = frame.filter(pl.col(col).is_null() if value is None else pl.col(col) == value)
                 label = "(none)" if value is None else _cell_text(value) or "(blank)"
                 parts.append((key, label if len(sheets) == 1 else f"{name} {label}", sub))
             if frame.height == 0:
@@ -472,15 +524,21 @@ def write_xlsx_sheets(path: Path, sheets: dict[str, pl.DataFrame], *, lang: str 
             parts.append((key, name, frame))
 
     # in_memory: xlsxwriter's parts never touch $TMPDIR (they hold phones and names)
-    options = {"strings_to_formulas": False, "strings_to_urls": False,
-               "strings_to_numbers": False, "in_memory": True}
+    options = {
+        "strings_to_formulas": False,
+        "strings_to_urls": False,
+        "strings_to_numbers": False,
+        "in_memory": True,
+    }
     target = path if hasattr(path, "write") else str(path)
     wb = xlsxwriter.Workbook(target, options)
     # a fixed creation time: the same data gives the same bytes (cron re-runs, diffs)
     wb.set_properties({"created": datetime(2000, 1, 1), "author": "crmtool"})
-    fmts = {"header": wb.add_format({"bold": True, "bg_color": "#DDEBF7", "border": 1}),
-            "date": wb.add_format({"num_format": "yyyy-mm-dd"}),
-            "datetime": wb.add_format({"num_format": "yyyy-mm-dd hh:mm"})}
+    fmts = {
+        "header": wb.add_format({"bold": True, "bg_color": "#DDEBF7", "border": 1}),
+        "date": wb.add_format({"num_format": "yyyy-mm-dd"}),
+        "datetime": wb.add_format({"num_format": "yyyy-mm-dd hh:mm"}),
+    }
     used: set[str] = set()
     names: dict[str, str] = {}
     # closed (= written) only when complete: after an error or Ctrl-C nothing is written

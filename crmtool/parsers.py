@@ -30,8 +30,11 @@ _SERIAL_MIN = (date(1950, 1, 1) - date(1899, 12, 30)).days
 _SERIAL_MAX = (date(2100, 12, 31) - date(1899, 12, 30)).days
 
 _TIME = r"(?:(?:[ T]+|日\s*)\d{1,2}:\d{2}(?::\d{2}(?:\.\d+)?)?)?"
-_DATE_RE = (r"^(?:((?:19|20)\d\d|2100)(?:[-/.年](\d{1,2})[-/.月](\d{1,2})日?|(\d\d)(\d\d))"
-            + _TIME + r"|(\d{5})(?:\.\d*)?)$")
+_DATE_RE = (
+    r"^(?:((?:19|20)\d\d|2100)(?:[-/.年](\d{1,2})[-/.月](\d{1,2})日?|(\d\d)(\d\d))"
+    + _TIME
+    + r"|(\d{5})(?:\.\d*)?)$"
+)
 
 _NUM = r"(?:\d{1,3}(?:,\d{3})+|\d+)(?:\.\d*)?|\.\d+"
 _AMOUNT_RE = rf"^(?:[-+]?(?:{_NUM})|\((?:{_NUM})\))$"
@@ -57,6 +60,7 @@ def _vin_check_sql(v: str) -> str:
 
     Transliteration by code point a: digits a - 48; A..R (a - 65) % 9 + 1; S..Z one more.
     """
+
     def value(i: int) -> str:
         a = f"ascii(substr({v}, {i}, 1))"
         return f"CASE WHEN {a} < 65 THEN {a} - 48 ELSE ({a} - 65 + ({a} >= 83)::INT) % 9 + 1 END"
@@ -70,10 +74,12 @@ def _code_macros(kind: str, config: Config | None) -> list[str]:
     # The raw text is tried as it is first: most exports spell codes exactly (fast path).
     fallback = CODE_FALLBACK[kind]
     other = _q(fallback) if fallback else "NULL"
-    return [f"CREATE OR REPLACE TEMP MACRO _crm_code_{kind}(k) AS "
-            f"CASE WHEN k IS NULL THEN NULL ELSE CASE k {arms} ELSE {other} END END",
-            f"CREATE OR REPLACE TEMP MACRO crm_code_{kind}(s) AS COALESCE("
-            f"CASE s::VARCHAR {arms} END, _crm_code_{kind}(crm_norm_code(s)))"]
+    return [
+        f"CREATE OR REPLACE TEMP MACRO _crm_code_{kind}(k) AS "
+        f"CASE WHEN k IS NULL THEN NULL ELSE CASE k {arms} ELSE {other} END END",
+        f"CREATE OR REPLACE TEMP MACRO crm_code_{kind}(s) AS COALESCE("
+        f"CASE s::VARCHAR {arms} END, _crm_code_{kind}(crm_norm_code(s)))",
+    ]
 
 
 def macros(config: Config | None = None) -> list[str]:
@@ -83,7 +89,8 @@ def macros(config: Config | None = None) -> list[str]:
         "CASE WHEN r.y <> '' THEN TRY_CAST(r.y || '-' || r.m || r.cm || '-' || r.d || r.cd"
         " AS DATE)"
         f" WHEN r.ser <> '' AND r.ser::INTEGER BETWEEN {_SERIAL_MIN} AND {_SERIAL_MAX}"
-        f" THEN DATE '1899-12-30' + r.ser::INTEGER END")
+        f" THEN DATE '1899-12-30' + r.ser::INTEGER END"
+    )
     return [
         "CREATE OR REPLACE TEMP MACRO crm_fw(s) AS CASE WHEN regexp_matches(s::VARCHAR, "
         rf"'[\x{{FF01}}-\x{{FF5E}}\x{{3000}}]') THEN translate(s::VARCHAR, {fw}, {hw})"
@@ -137,7 +144,8 @@ def macros(config: Config | None = None) -> list[str]:
         r" THEN regexp_extract(t, '(?:^|\D)(1\d{10})(?:\D|$)', 1)"
         r" ELSE NULLIF(regexp_replace(t, '\D', '', 'g'), '') END",
         "CREATE OR REPLACE TEMP MACRO _crm_phone_d(s) AS _crm_phone_t(regexp_replace("
-        f"regexp_replace(crm_fw(s), '{_WS}|[-.()]', '', 'g'), " r"'^(?:\+86|0086)', ''))",
+        f"regexp_replace(crm_fw(s), '{_WS}|[-.()]', '', 'g'), "
+        r"'^(?:\+86|0086)', ''))",
         "CREATE OR REPLACE TEMP MACRO _crm_phone_p(d) AS d = repeat(d[1], length(d))",
         "CREATE OR REPLACE TEMP MACRO crm_phone(s) AS CASE WHEN _crm_phone_p(_crm_phone_d(s))"
         " THEN NULL ELSE _crm_phone_d(s) END",
@@ -176,8 +184,11 @@ _CONS: dict[str, duckdb.DuckDBPyConnection] = {}
 def _connection(config: Config | None) -> duckdb.DuckDBPyConnection:
     """The private connection for a config (keyed on its [values] extras and profile, the only
     inputs)."""
-    key = json.dumps([config.values, config.profile], sort_keys=True,
-                     ensure_ascii=False) if config else ""
+    key = (
+        json.dumps([config.values, config.profile], sort_keys=True, ensure_ascii=False)
+        if config
+        else ""
+    )
     con = _CONS.get(key)
     if con is None:
         con = duckdb.connect(":memory:")
@@ -191,8 +202,11 @@ def _run(macro: str, text: object, config: Config | None = None) -> object:
     if text is None:
         return None
     with _LOCK:
-        row = _connection(config).execute(
-            f"SELECT {macro}(?::VARCHAR)", [str(text).replace("\x00", "")]).fetchone()
+        row = (
+            _connection(config)
+            .execute(f"SELECT {macro}(?::VARCHAR)", [str(text).replace("\x00", "")])
+            .fetchone()
+        )
     return row[0] if row else None
 
 

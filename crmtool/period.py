@@ -73,7 +73,8 @@ def parse_period(text: str, option: str = "--period") -> Period:
         raise UsageError(f"--month must be a month like 2021-11, got {text!r}")
     raise UsageError(
         f"{option} must be a year (2021), month (2021-10), quarter (2021Q3) or half (2021H2), "
-        f"got {text!r}")
+        f"got {text!r}"
+    )
 
 
 def month_of(day: date, months: int = 0) -> Period:
@@ -92,8 +93,9 @@ def report_month(as_of: date) -> Period:
     return month_of(as_of, 0 if (as_of + timedelta(days=1)).day == 1 else -1)
 
 
-def resolve_period(period: str | None, date_from: str | None, date_to: str | None,
-                   today: date) -> Period:
+def resolve_period(
+    period: str | None, date_from: str | None, date_to: str | None, today: date
+) -> Period:
     """--period, or --from/--to, else the last full month before today."""
     if period and (date_from or date_to):
         raise UsageError("give either --period or --from/--to, not both")

@@ -124,11 +124,7 @@ def _stars(n: pl.Expr) -> pl.Expr:
 def _mask_name_expr(col: str) -> pl.Expr:
     s = pl.col(col).cast(pl.String).str.strip_chars()
     n = s.str.len_chars()
-    return (
-        pl.when(n <= 1).then(_stars(n))
-        .otherwise(s.str.slice(0, 1) + _stars(n - 1))
-        .alias(col)
-    )
+    return pl.when(n <= 1).then(_stars(n)).otherwise(s.str.slice(0, 1) + _stars(n - 1)).alias(col)
 
 
 def _phone_column(s: pl.Series) -> pl.Series:
@@ -151,8 +147,7 @@ def mask_phones_in_text(text: pl.Series) -> pl.Series:
     if not candidate.any():
         return text
     masked = text.map_elements(mask_phones_in, return_dtype=pl.String, skip_nulls=True)
-    return pl.select(pl.when(candidate).then(masked).otherwise(text)).to_series() \
-        .alias(text.name)
+    return pl.select(pl.when(candidate).then(masked).otherwise(text)).to_series().alias(text.name)
 
 
 _ID_COLUMNS = {"vin", "plate", "engine_no", "dealer_code", "customer_id", "id"}

@@ -27,28 +27,32 @@ PROFILES: dict[str, Profile] = {
         "yonyou",
         "Yonyou (用友) dealer DMS: coded 维修类型 (REPAIR_TYPE_CODE)",
         columns={"repair_orders": {"ro_type": ["REPAIR_TYPE_CODE"], "ro_id": ["RO_NO"]}},
-        values={"ro_type": {
-            "maintenance": ["CGBY"],  # 常规保养
-            "first_service": ["SCBY"],  # 首次保养
-            "repair": ["PTWX"],  # 普通维修
-            "body_paint": ["BJPQ"],  # 钣金喷漆
-            "warranty": ["BXIU", "SBWS", "SHYX"],  # 保修, 三包维修, 善意维修
-            "pds": ["SQWX"],  # PDI检查
-            "internal": ["NBXL"],  # 内部修理
-            "other": ["FUWU", "XCZH"],  # 服务活动, 精品装潢: known, not reported as unknown
-        }},
+        values={
+            "ro_type": {
+                "maintenance": ["CGBY"],  # 常规保养
+                "first_service": ["SCBY"],  # 首次保养
+                "repair": ["PTWX"],  # 普通维修
+                "body_paint": ["BJPQ"],  # 钣金喷漆
+                "warranty": ["BXIU", "SBWS", "SHYX"],  # 保修, 三包维修, 善意维修
+                "pds": ["SQWX"],  # PDI检查
+                "internal": ["NBXL"],  # 内部修理
+                "other": ["FUWU", "XCZH"],  # 服务活动, 精品装潢: known, not reported as unknown
+            }
+        },
     ),
     # InfoDMS-based OEM portals (dnd2/CQZTDMS, WebContent/jsp/report/dmsReport/CarFix.jsp,
     # 车辆维修履历报表): the exports' field names where a raw dump keeps them
     "infodms": Profile(
         "infodms",
         "InfoDMS-based OEM dealer portals: raw field names of the repair history report",
-        columns={"repair_orders": {
-            "dealer_code": ["DEALER_CODE"],
-            "open_date": ["RO_CREATE_DATE"],
-            "settle_date": ["FOR_BALANCE_TIME", "BALANCE_TIME"],
-            "ro_type": ["REPAIR_TYPE_CODE"],
-        }},
+        columns={
+            "repair_orders": {
+                "dealer_code": ["DEALER_CODE"],
+                "open_date": ["RO_CREATE_DATE"],
+                "settle_date": ["FOR_BALANCE_TIME", "BALANCE_TIME"],
+                "ro_type": ["REPAIR_TYPE_CODE"],
+            }
+        },
     ),
 }
 

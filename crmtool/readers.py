@@ -95,10 +95,17 @@ class Unread:
     reason: str = NO_HEADER
 
 
-def read_file(con: duckdb.DuckDBPyConnection, path: Path, *, recognise: Recognise,
-              progress: Progress = None, chunk_size: int = CHUNK,
-              limits: LimitsConfig | None = None, work: Path | None = None,
-              strict: bool = True) -> list[RawSheet | Unread]:
+def read_file(
+    con: duckdb.DuckDBPyConnection,
+    path: Path,
+    *,
+    recognise: Recognise,
+    progress: Progress = None,
+    chunk_size: int = CHUNK,
+    limits: LimitsConfig | None = None,
+    work: Path | None = None,
+    strict: bool = True,
+) -> list[RawSheet | Unread]:
     """Read one CSV / Excel / HTML-or-XML ".xls" file into TEMP tables, one per sheet.
 
     The kind is decided by content (zip or OLE2 magic -> workbook, leading '<' -> markup,
@@ -110,8 +117,16 @@ def read_file(con: duckdb.DuckDBPyConnection, path: Path, *, recognise: Recognis
     limits = limits or LimitsConfig()
     if work is None:
         with scratch.workdir(scratch.database_folder(con)) as w:
-            return read_file(con, path, recognise=recognise, progress=progress,
-                             chunk_size=chunk_size, limits=limits, work=w, strict=strict)
+            return read_file(
+                con,
+                path,
+                recognise=recognise,
+                progress=progress,
+                chunk_size=chunk_size,
+                limits=limits,
+                work=w,
+                strict=strict,
+            )
     try:
         size = path.stat().st_size
         with open(path, "rb") as fh:
@@ -123,11 +138,24 @@ def read_file(con: duckdb.DuckDBPyConnection, path: Path, *, recognise: Recognis
     if head.startswith(ZIP_MAGIC) or head.startswith(OLE_MAGIC):
         return _read_workbook(con, path, recognise, limits, strict)
     if path.suffix.lower() in (".xlsx", ".xlsm"):
-        raise Unrecognised("not an Excel workbook (an .xlsx file must be a zip archive)",
-                           file=str(path))
+        raise Unrecognised(
+            "not an Excel workbook (an .xlsx file must be a zip archive)", file=str(path)
+        )
     if head.startswith(UTF16_BOMS):  # Excel's "Unicode text": UTF-16, tab-separated
-        return [_read_csv(con, path, recognise, progress, chunk_size, size, limits, work,
-                          strict, forced="utf-16")]
+        return [
+            _read_csv(
+                con,
+                path,
+                recognise,
+                progress,
+                chunk_size,
+                size,
+                limits,
+                work,
+                strict,
+                forced="utf-16",
+            )
+        ]
     lead = head.lstrip(b"\xef\xbb\xbf \t\r\n")[:20].lower()
     if re.match(rb"<(\?xml|!doctype|html|table|!--|head|body|meta)", lead):
         return _read_markup(con, path, recognise, limits, strict)
@@ -137,6 +165,7 @@ def read_file(con: duckdb.DuckDBPyConnection, path: Path, *, recognise: Recognis
 
 
 # --------------------------------------------------------------------------- CSV: the byte pass
+
 
 class _Scan:
     """Streaming record structure of a UTF-8 CSV with LF or CRLF line ends.
@@ -167,7 +196,7 @@ class _Scan:
                 return
             self._skipping = False
             self.lines += 1
-            data = data[nl + 1:]
+            data = data[nl + 1 :]
         data = self._tail + data
         cut = data.rfind(b"\n") + 1
         self._tail = data[cut:]
@@ -198,7 +227,7 @@ class _Scan:
         if self.in_quote:  # it ends the quoted field that was open
             self.spans.append((self.open_line, self.lines - self.open_line))
             self.in_quote = False
-        self.long.append((self.lines + 1, start[:RAW_HEAD * 4]))
+        self.long.append((self.lines + 1, start[: RAW_HEAD * 4]))
 
     def _block(self, block: bytes) -> None:
         if len(block) > self.max_line + 1 and self._maybe_long(block):
@@ -208,9 +237,9 @@ class _Scan:
                 for n in lengths[:-1]:
                     if n > self.max_line:
                         self._plain(block[:pos])
-                        self._long_line(block[pos:pos + n])
+                        self._long_line(block[pos : pos + n])
                         self.lines += 1
-                        self._block(block[pos + n + 1:])
+                        self._block(block[pos + n + 1 :])
                         return
                     pos += n + 1
         self._plain(block)
@@ -255,7 +284,7 @@ def _line_ends_quoted(line: bytes, delim: int, inside: bool) -> bool:
             j = line.find(b'"', i)
             if j < 0:
                 return True
-            if line[j + 1:j + 2] == b'"':
+            if line[j + 1 : j + 2] == b'"':
                 i = j + 2
                 continue
             if j + 1 < n and line[j + 1] == delim:
@@ -308,8 +337,9 @@ def _precise_scan(source: Path, delim: str, max_line: int) -> _Scan:
     return scan
 
 
-def _utf8_pass(path: Path, scan: _Scan, progress: Progress, chunk: int, size: int
-               ) -> tuple[bool, bool]:
+def _utf8_pass(
+    path: Path, scan: _Scan, progress: Progress, chunk: int, size: int
+) -> tuple[bool, bool]:
     """Validate UTF-8 over the whole file while scanning it: (valid, needs LF line ends).
 
     DuckDB reads LF or CR LF files but not a mix, nor lone CRs: those are rewritten."""
@@ -318,8 +348,7 @@ def _utf8_pass(path: Path, scan: _Scan, progress: Progress, chunk: int, size: in
     with open(path, "rb") as fh:
         while data := fh.read(chunk):
             if b"\x00" in data:
-                raise Unrecognised("binary file, not a text export (NUL bytes)",
-                                   file=str(path))
+                raise Unrecognised("binary file, not a text export (NUL bytes)", file=str(path))
             try:
                 if not data.isascii():
                     dec.decode(data)
@@ -349,8 +378,15 @@ def _utf8_pass(path: Path, scan: _Scan, progress: Progress, chunk: int, size: in
     return True, False
 
 
-def _transcode(path: Path, encoding: str, out: io.BufferedWriter, scan: _Scan,
-               progress: Progress, chunk: int, size: int) -> bool:
+def _transcode(
+    path: Path,
+    encoding: str,
+    out: io.BufferedWriter,
+    scan: _Scan,
+    progress: Progress,
+    chunk: int,
+    size: int,
+) -> bool:
     """Rewrite the file as UTF-8 with LF line ends (CR LF and lone CR -> LF), scanning the
     output. False when the file does not decode."""
     dec = codecs.getincrementaldecoder(encoding)()
@@ -363,8 +399,7 @@ def _transcode(path: Path, encoding: str, out: io.BufferedWriter, scan: _Scan,
             except UnicodeDecodeError:
                 return False
             if "\x00" in text:
-                raise Unrecognised("binary file, not a text export (NUL bytes)",
-                                   file=str(path))
+                raise Unrecognised("binary file, not a text export (NUL bytes)", file=str(path))
             carry = ""
             if data and text.endswith("\r"):
                 text, carry = text[:-1], "\r"
@@ -385,8 +420,10 @@ def _transcode(path: Path, encoding: str, out: io.BufferedWriter, scan: _Scan,
 
 # --------------------------------------------------------------------- CSV: header and dialect
 
-def _head_records(text: str, delim: str, complete: bool, limit: int = 45
-                  ) -> list[tuple[int, int, list[str]]]:
+
+def _head_records(
+    text: str, delim: str, complete: bool, limit: int = 45
+) -> list[tuple[int, int, list[str]]]:
     """(first line, last line, cells) of the first non-blank records of the head text."""
     if not complete:
         text = text[: text.rfind("\n") + 1]
@@ -406,8 +443,9 @@ def _head_records(text: str, delim: str, complete: bool, limit: int = 45
     return out
 
 
-def _find_header(text: str, complete: bool, recognise: Recognise, path: Path
-                 ) -> tuple[str, int, int, list[str]]:
+def _find_header(
+    text: str, complete: bool, recognise: Recognise, path: Path
+) -> tuple[str, int, int, list[str]]:
     """(delimiter, header's first line, header's last line, header cells)."""
     best: tuple[tuple[float, int, int], str, tuple[int, int, list[str]]] | None = None
     first_cells: list[str] = []
@@ -416,11 +454,12 @@ def _find_header(text: str, complete: bool, recognise: Recognise, path: Path
         if recs and len(recs[0][2]) > len(first_cells):
             first_cells = recs[0][2]
         for i, rec in enumerate(recs[:HEADER_ROWS]):
-            header, used = _header_at([[c.strip() for c in r[2]] for r in recs[i:i + 2]],
-                                      recognise)
+            header, used = _header_at(
+                [[c.strip() for c in r[2]] for r in recs[i : i + 2]], recognise
+            )
             if header is not None:
                 n = len(rec[2])
-                after = recs[i + used: i + used + 20]
+                after = recs[i + used : i + used + 20]
                 fit = sum(len(r[2]) == n for r in after) / len(after) if after else 1.0
                 score = (fit, n, -rank)
                 if best is None or score > best[0]:
@@ -431,8 +470,10 @@ def _find_header(text: str, complete: bool, recognise: Recognise, path: Path
             raise Unrecognised("file is empty (only blank lines)", file=str(path))
         shown = " | ".join(c.strip() for c in first_cells)
         shown = shown if len(shown) <= 80 else shown[:77] + "..."
-        raise NoHeader(f"no recognisable header in the first {HEADER_ROWS} rows "
-                       f"(first row: {shown})", file=str(path))
+        raise NoHeader(
+            f"no recognisable header in the first {HEADER_ROWS} rows (first row: {shown})",
+            file=str(path),
+        )
     _, d, (start, end, cells) = best
     return d, start, end, cells
 
@@ -477,9 +518,19 @@ def _merge_header(top: list[str], below: list[str]) -> list[str] | None:
 
 # ----------------------------------------------------------------------------- CSV: the read
 
-def _read_csv(con: duckdb.DuckDBPyConnection, path: Path, recognise: Recognise,
-              progress: Progress, chunk: int, size: int, limits: LimitsConfig, work: Path,
-              strict: bool, forced: str | None = None) -> RawSheet | Unread:
+
+def _read_csv(
+    con: duckdb.DuckDBPyConnection,
+    path: Path,
+    recognise: Recognise,
+    progress: Progress,
+    chunk: int,
+    size: int,
+    limits: LimitsConfig,
+    work: Path,
+    strict: bool,
+    forced: str | None = None,
+) -> RawSheet | Unread:
     max_line = limits.max_line_mib << 20
     scan = _Scan(max_line)
     if forced:  # UTF-16: always rewritten as UTF-8
@@ -503,11 +554,13 @@ def _read_csv(con: duckdb.DuckDBPyConnection, path: Path, recognise: Recognise,
         tmp = _temp(work)
         scan = _Scan(max_line)
         with open(tmp, "wb") as out:
-            ok = _transcode(path, "utf-8" if valid else encoding, out, scan, progress, chunk,
-                            size)
+            ok = _transcode(path, "utf-8" if valid else encoding, out, scan, progress, chunk, size)
         if not ok:
-            raise Unrecognised(f"cannot decode the file: neither UTF-8 nor "
-                               f"{'UTF-16' if forced else 'GB18030/GBK'}", file=str(path))
+            raise Unrecognised(
+                f"cannot decode the file: neither UTF-8 nor "
+                f"{'UTF-16' if forced else 'GB18030/GBK'}",
+                file=str(path),
+            )
         source = tmp
     if len(scan.blanks) >= scan.lines:
         raise Unrecognised("file is empty (only blank lines)", file=str(path))
@@ -568,8 +621,9 @@ def _blank_lines(source: Path, lines: set[int], work: Path, chunk: int) -> Path:
     return out_path
 
 
-def _unread_text(con: duckdb.DuckDBPyConnection, path: Path, source: Path, scan: _Scan,
-                 message: str) -> Unread:
+def _unread_text(
+    con: duckdb.DuckDBPyConnection, path: Path, source: Path, scan: _Scan, message: str
+) -> Unread:
     """A text file without a recognisable header: its records (non-blank lines outside
     quoted fields) become rejects with their first line as raw text."""
     skip = set(scan.blanks) | {ln for s, k in scan.spans for ln in range(s + 1, s + k + 1)}
@@ -580,8 +634,7 @@ def _unread_text(con: duckdb.DuckDBPyConnection, path: Path, source: Path, scan:
 
     def flush() -> None:
         if batch:
-            frame = pl.DataFrame(batch, schema={"_line": pl.Int64, "_raw": pl.String},
-                                 orient="row")
+            frame = pl.DataFrame(batch, schema={"_line": pl.Int64, "_raw": pl.String}, orient="row")
             con.register(f"{name}_v", frame)
             con.execute(f"INSERT INTO {name} SELECT * FROM {name}_v")
             con.unregister(f"{name}_v")
@@ -597,7 +650,7 @@ def _unread_text(con: duckdb.DuckDBPyConnection, path: Path, source: Path, scan:
             if ln in skip:
                 continue
             text = (long.get(ln) or line).decode("utf-8", errors="replace")
-            batch.append((ln, text.rstrip("\r\n")[:RAW_HEAD * 5]))
+            batch.append((ln, text.rstrip("\r\n")[: RAW_HEAD * 5]))
             if len(batch) >= 50_000:
                 flush()
     flush()
@@ -611,8 +664,12 @@ def _iconv(path: Path, work: Path) -> Path | None:
     tmp = _temp(work)
     try:
         with open(tmp, "wb") as out:
-            done = subprocess.run(["iconv", "-f", "GB18030", "-t", "UTF-8", str(path)],
-                                  stdout=out, stderr=subprocess.DEVNULL, check=False)
+            done = subprocess.run(
+                ["iconv", "-f", "GB18030", "-t", "UTF-8", str(path)],
+                stdout=out,
+                stderr=subprocess.DEVNULL,
+                check=False,
+            )
         if done.returncode == 0:
             return tmp
     except OSError:
@@ -629,16 +686,21 @@ def _create(con: duckdb.DuckDBPyConnection, name: str, n: int, delim: str) -> No
     """TEMP table c0..c{n-1}, _line and a virtual _raw (the cells joined by the delimiter)."""
     cols = ", ".join(f"c{i} VARCHAR" for i in range(n))
     raw = ", ".join(f"coalesce(c{i}, '')" for i in range(n))
-    con.execute(f"CREATE TEMP TABLE {name} ({cols}, _line BIGINT, _raw VARCHAR GENERATED "
-                f"ALWAYS AS (concat_ws({_sql_str(delim)}, {raw})) VIRTUAL)")
+    con.execute(
+        f"CREATE TEMP TABLE {name} ({cols}, _line BIGINT, _raw VARCHAR GENERATED "
+        f"ALWAYS AS (concat_ws({_sql_str(delim)}, {raw})) VIRTUAL)"
+    )
 
 
-def _lines_table(con: duckdb.DuckDBPyConnection, name: str, first: int, last: int,
-                 excluded: list[int]) -> str:
+def _lines_table(
+    con: duckdb.DuckDBPyConnection, name: str, first: int, last: int, excluded: list[int]
+) -> str:
     """TEMP table (ord, l): the lines first..last without `excluded`, numbered from 0."""
     if not excluded:
-        con.execute(f"CREATE TEMP VIEW {name} AS SELECT range - {first} AS ord, range AS l "
-                    f"FROM range({first}, {last + 1})")
+        con.execute(
+            f"CREATE TEMP VIEW {name} AS SELECT range - {first} AS ord, range AS l "
+            f"FROM range({first}, {last + 1})"
+        )
         return f"DROP VIEW {name}"
     con.execute(f"CREATE TEMP TABLE {name}_x (l BIGINT)")
     if excluded:
@@ -646,16 +708,27 @@ def _lines_table(con: duckdb.DuckDBPyConnection, name: str, first: int, last: in
         con.register(f"{name}_xv", frame)
         con.execute(f"INSERT INTO {name}_x SELECT l FROM {name}_xv")
         con.unregister(f"{name}_xv")
-    con.execute(f"CREATE TEMP TABLE {name} AS SELECT row_number() OVER (ORDER BY range) - 1 "
-                f"AS ord, range AS l FROM range({first}, {last + 1}) "
-                f"WHERE range NOT IN (SELECT l FROM {name}_x) ORDER BY range")
+    con.execute(
+        f"CREATE TEMP TABLE {name} AS SELECT row_number() OVER (ORDER BY range) - 1 "
+        f"AS ord, range AS l FROM range({first}, {last + 1}) "
+        f"WHERE range NOT IN (SELECT l FROM {name}_x) ORDER BY range"
+    )
     con.execute(f"DROP TABLE {name}_x")
     return f"DROP TABLE {name}"
 
 
-def _duck_csv(con: duckdb.DuckDBPyConnection, path: Path, source: Path, delim: str,
-              headers: list[str], h_start: int, h_end: int, encoding: str, max_line: int,
-              scan: _Scan) -> RawSheet:
+def _duck_csv(
+    con: duckdb.DuckDBPyConnection,
+    path: Path,
+    source: Path,
+    delim: str,
+    headers: list[str],
+    h_start: int,
+    h_end: int,
+    encoding: str,
+    max_line: int,
+    scan: _Scan,
+) -> RawSheet:
     n = len(headers)
     name = f"raw_{uuid.uuid4().hex[:12]}"
     rj, rs, lines = f"{name}_rj", f"{name}_rs", f"{name}_ln"
@@ -680,10 +753,12 @@ def _duck_csv(con: duckdb.DuckDBPyConnection, path: Path, source: Path, delim: s
             f"auto_detect=false, store_rejects=true, rejects_table='{rj}', "
             f"rejects_scan='{rs}', max_line_size={longest}, "
             f"buffer_size={2 * longest})) r "
-            f"POSITIONAL JOIN (SELECT l FROM {lines} ORDER BY ord) x WHERE r._k")
+            f"POSITIONAL JOIN (SELECT l FROM {lines} ORDER BY ord) x WHERE r._k"
+        )
         rejects = con.execute(
             f"SELECT line, any_value(error_type)::VARCHAR, any_value(csv_line), "
-            f"any_value(error_message) FROM {rj} GROUP BY line ORDER BY line").fetchall()
+            f"any_value(error_message) FROM {rj} GROUP BY line ORDER BY line"
+        ).fetchall()
     except duckdb.Error as e:
         con.execute(f"DROP TABLE IF EXISTS {name}")
         if isinstance(e, duckdb.InterruptException):  # Ctrl-C inside the read
@@ -703,20 +778,27 @@ def _duck_csv(con: duckdb.DuckDBPyConnection, path: Path, source: Path, delim: s
         elif etype in ("MISSING COLUMNS", "TOO MANY COLUMNS"):
             found = re.search(r"Found: (\d+)", message or "")
             reason = f"wrong number of fields: expected {n}" + (
-                f", found {found.group(1)}" if found else "")
+                f", found {found.group(1)}" if found else ""
+            )
         elif etype == "UNQUOTED VALUE":
             reason = "unbalanced quote"
         else:
             reason = (message or str(etype)).splitlines()[0]
         malformed.append((line, (text or "").strip("\r\n"), reason))
     limit = f"line longer than {max_line >> 20} MiB (limits.max_line_mib): not read"
-    malformed += [(ln, head.decode("utf-8", errors="replace")[:RAW_HEAD] + "…", limit)
-                  for ln, head in long]
+    malformed += [
+        (ln, head.decode("utf-8", errors="replace")[:RAW_HEAD] + "…", limit) for ln, head in long
+    ]
     malformed.sort()
     if malformed:  # realign _line: the rows are the record starts without the rejected ones
         con.execute(drop)
-        drop = _lines_table(con, lines, h_end + 1, scan.lines,
-                     cont + (blanks if n > 1 else []) + [m[0] for m in malformed])
+        drop = _lines_table(
+            con,
+            lines,
+            h_end + 1,
+            scan.lines,
+            cont + (blanks if n > 1 else []) + [m[0] for m in malformed],
+        )
         con.execute(f"UPDATE {name} SET _line = x.l FROM {lines} x WHERE {name}.rowid = x.ord")
     con.execute(drop)
     if n == 1 and empty:
@@ -726,10 +808,11 @@ def _duck_csv(con: duckdb.DuckDBPyConnection, path: Path, source: Path, delim: s
     rows = first_row(con, f"SELECT count(*) FROM {name}")[0]
     if rows + len(malformed) + len(totals) + len(repeated) != read:
         con.execute(f"DROP TABLE IF EXISTS {name}")
-        raise _Mismatch(f"records do not add up: counted {read}, read {rows} rows, "
-                        f"{len(malformed)} malformed, {len(totals)} totals")
-    return RawSheet(path, None, headers, h_start, name, read, malformed, totals, encoding,
-                    repeated)
+        raise _Mismatch(
+            f"records do not add up: counted {read}, read {rows} rows, "
+            f"{len(malformed)} malformed, {len(totals)} totals"
+        )
+    return RawSheet(path, None, headers, h_start, name, read, malformed, totals, encoding, repeated)
 
 
 def _physical(spans: list[tuple[int, int]], logical: int) -> int:
@@ -752,15 +835,18 @@ def _drop_totals(con: duckdb.DuckDBPyConnection, name: str, n: int) -> list[tupl
     return [(int(a), b) for a, b in totals]
 
 
-def _drop_repeated_header(con: duckdb.DuckDBPyConnection, name: str, headers: list[str]
-                          ) -> list[tuple[int, str]]:
+def _drop_repeated_header(
+    con: duckdb.DuckDBPyConnection, name: str, headers: list[str]
+) -> list[tuple[int, str]]:
     """Rows that repeat the header (exports that print it again on every page): dropped and
     returned as (line, raw); the load counts them as rejects."""
     named = [(i, h) for i, h in enumerate(headers) if h]
     if len(named) < 2:
         return []
-    cond = " AND ".join(f"coalesce(trim(c{i}), '') = {_sql_str(h)}" if h else
-                        f"coalesce(trim(c{i}), '') = ''" for i, h in enumerate(headers))
+    cond = " AND ".join(
+        f"coalesce(trim(c{i}), '') = {_sql_str(h)}" if h else f"coalesce(trim(c{i}), '') = ''"
+        for i, h in enumerate(headers)
+    )
     found = con.execute(f"SELECT _line, _raw FROM {name} WHERE {cond} ORDER BY _line").fetchall()
     if found:
         con.execute(f"DELETE FROM {name} WHERE {cond}")
@@ -769,9 +855,15 @@ def _drop_repeated_header(con: duckdb.DuckDBPyConnection, name: str, headers: li
 
 # ------------------------------------------------------------------ workbooks and markup tables
 
-def _sheet_from_rows(con: duckdb.DuckDBPyConnection, path: Path, sheet: str | None,
-                     frame: pl.DataFrame, lines: list[int], recognise: Recognise
-                     ) -> RawSheet | Unread | None:
+
+def _sheet_from_rows(
+    con: duckdb.DuckDBPyConnection,
+    path: Path,
+    sheet: str | None,
+    frame: pl.DataFrame,
+    lines: list[int],
+    recognise: Recognise,
+) -> RawSheet | Unread | None:
     """A sheet's cells (all strings) and each row's line number -> RawSheet; an Unread when
     no header is found in its first 20 rows; None when it has no data. Empty rows are blank
     lines (not counted)."""
@@ -780,7 +872,8 @@ def _sheet_from_rows(con: duckdb.DuckDBPyConnection, path: Path, sheet: str | No
         return None
     frame = frame.rename({c: f"c{i}" for i, c in enumerate(frame.columns)})
     frame = frame.with_columns(pl.all().str.strip_chars()).with_columns(
-        pl.when(pl.all() == "").then(None).otherwise(pl.all()).name.keep())
+        pl.when(pl.all() == "").then(None).otherwise(pl.all()).name.keep()
+    )
     frame = frame.with_columns(pl.Series("_line", lines, dtype=pl.Int64))
     cells = [f"c{i}" for i in range(width)]
     frame = frame.filter(~pl.all_horizontal(pl.col(cells).is_null()))
@@ -789,7 +882,7 @@ def _sheet_from_rows(con: duckdb.DuckDBPyConnection, path: Path, sheet: str | No
     top = [[c or "" for c in row] for row in frame.head(HEADER_ROWS + 1).select(cells).rows()]
     hdr, header, used = None, None, 0
     for i in range(min(HEADER_ROWS, len(top))):
-        header, used = _header_at(top[i:i + 2], recognise)
+        header, used = _header_at(top[i : i + 2], recognise)
         if header is not None:
             hdr = i
             break
@@ -798,8 +891,7 @@ def _sheet_from_rows(con: duckdb.DuckDBPyConnection, path: Path, sheet: str | No
     header_line = int(frame["_line"][hdr])
     data = frame.slice(hdr + used)
     used_cols = [i for i in range(width) if data[f"c{i}"].null_count() < data.height]
-    n = max([len(header) - len(list(_trailing_empty(header)))] + [i + 1 for i in used_cols]
-            + [1])
+    n = max([len(header) - len(list(_trailing_empty(header)))] + [i + 1 for i in used_cols] + [1])
     headers = header[:n]
     data = data.select([f"c{i}" for i in range(n)] + ["_line"])
     first = pl.coalesce([pl.col(f"c{i}") for i in range(min(n, 3))])
@@ -812,18 +904,36 @@ def _sheet_from_rows(con: duckdb.DuckDBPyConnection, path: Path, sheet: str | No
     view = f"{name}_v"
     con.register(view, data)
     try:
-        con.execute(f"INSERT INTO {name} ({', '.join(f'c{i}' for i in range(n))}, _line) "
-                    f"SELECT * FROM {view}")
+        con.execute(
+            f"INSERT INTO {name} ({', '.join(f'c{i}' for i in range(n))}, _line) "
+            f"SELECT * FROM {view}"
+        )
     finally:
         con.unregister(view)
     repeated = _drop_repeated_header(con, name, headers)
     totals = [(int(a), b) for a, b in tot.rows()]
-    return RawSheet(path, sheet, headers, header_line, name, data.height + len(totals), [],
-                    totals, None, repeated)
+    return RawSheet(
+        path,
+        sheet,
+        headers,
+        header_line,
+        name,
+        data.height + len(totals),
+        [],
+        totals,
+        None,
+        repeated,
+    )
 
 
-def _unread_sheet(con: duckdb.DuckDBPyConnection, path: Path, sheet: str | None,
-                  frame: pl.DataFrame, cells: list[str], first: list[str]) -> Unread:
+def _unread_sheet(
+    con: duckdb.DuckDBPyConnection,
+    path: Path,
+    sheet: str | None,
+    frame: pl.DataFrame,
+    cells: list[str],
+    first: list[str],
+) -> Unread:
     """A sheet with data and no header: its non-empty rows as (_line, _raw)."""
     name = f"raw_{uuid.uuid4().hex[:12]}"
     raw = pl.concat_str([pl.col(c).fill_null("") for c in cells], separator=",")
@@ -835,9 +945,11 @@ def _unread_sheet(con: duckdb.DuckDBPyConnection, path: Path, sheet: str | None,
         con.unregister(f"{name}_v")
     shown = _shown(first)
     what = f"sheet {sheet!r}" if sheet else "the file"
-    message = (f"{what} has {rows.height} rows and no recognisable header in its first "
-               f"{HEADER_ROWS} rows (first row: {shown}); load its folder instead to report "
-               f"it and load the rest")
+    message = (
+        f"{what} has {rows.height} rows and no recognisable header in its first "
+        f"{HEADER_ROWS} rows (first row: {shown}); load its folder instead to report "
+        f"it and load the rest"
+    )
     return Unread(path, sheet, rows.height, name, message)
 
 
@@ -853,8 +965,9 @@ def _trailing_empty(cells: list[str]) -> Iterator[str]:
         yield c
 
 
-def _sheets_or_error(path: Path, got: list[RawSheet | Unread], strict: bool, what: str,
-                     names: list[str]) -> list[RawSheet | Unread]:
+def _sheets_or_error(
+    path: Path, got: list[RawSheet | Unread], strict: bool, what: str, names: list[str]
+) -> list[RawSheet | Unread]:
     """Strict (file named explicitly): any sheet without a header fails the file (§16)."""
     if not any(isinstance(g, RawSheet) for g in got):
         message = f"no {what} a recognisable header in its first {HEADER_ROWS} rows"
@@ -872,8 +985,13 @@ def _sheets_or_error(path: Path, got: list[RawSheet | Unread], strict: bool, wha
     return got
 
 
-def _read_workbook(con: duckdb.DuckDBPyConnection, path: Path, recognise: Recognise,
-                   limits: LimitsConfig, strict: bool) -> list[RawSheet | Unread]:
+def _read_workbook(
+    con: duckdb.DuckDBPyConnection,
+    path: Path,
+    recognise: Recognise,
+    limits: LimitsConfig,
+    strict: bool,
+) -> list[RawSheet | Unread]:
     import fastexcel
 
     try:  # refuses bombs and encrypted files before the native reader opens the file
@@ -886,8 +1004,9 @@ def _read_workbook(con: duckdb.DuckDBPyConnection, path: Path, recognise: Recogn
     except BaseException as e:  # noqa: BLE001 - any reader failure, a Rust panic included
         if isinstance(e, KeyboardInterrupt | SystemExit):
             raise
-        raise Unrecognised(f"not a readable Excel workbook: {_first_line(e)}",
-                           file=str(path)) from None
+        raise Unrecognised(
+            f"not a readable Excel workbook: {_first_line(e)}", file=str(path)
+        ) from None
     offsets = _xlsx_first_rows(path)
     out: list[RawSheet | Unread] = []
     for sheet in names:
@@ -896,15 +1015,18 @@ def _read_workbook(con: duckdb.DuckDBPyConnection, path: Path, recognise: Recogn
         except BaseException as e:  # noqa: BLE001 - a Rust panic is a BaseException
             if isinstance(e, KeyboardInterrupt | SystemExit):
                 raise
-            raise CrmError(f"cannot read sheet {sheet!r}: {_first_line(e)}",
-                           file=str(path)) from None
+            raise CrmError(
+                f"cannot read sheet {sheet!r}: {_first_line(e)}", file=str(path)
+            ) from None
         if frame.width == 0:
             continue
-        frame = frame.with_columns(pl.all().cast(pl.String).str.replace(
-            r"^(\d{4}-\d{2}-\d{2})[ T]00:00:00(\.0+)?$", "$1"))
+        frame = frame.with_columns(
+            pl.all().cast(pl.String).str.replace(r"^(\d{4}-\d{2}-\d{2})[ T]00:00:00(\.0+)?$", "$1")
+        )
         start = offsets.get(sheet, 1)
-        got = _sheet_from_rows(con, path, sheet, frame,
-                               list(range(start, start + frame.height)), recognise)
+        got = _sheet_from_rows(
+            con, path, sheet, frame, list(range(start, start + frame.height)), recognise
+        )
         if got:
             out.append(got)
     return _sheets_or_error(path, out, strict, "sheet has", names)
@@ -933,21 +1055,26 @@ def _xlsx_first_rows(path: Path) -> dict[str, int]:
                 member = t if t.startswith("xl/") else "xl/" + t
                 with z.open(member) as fh:
                     for _, el in ET.iterparse(fh):
-                        if el.tag == f"{ns}c" and (el.find(f"{ns}v") is not None
-                                                   or el.find(f"{ns}is") is not None):
+                        if el.tag == f"{ns}c" and (
+                            el.find(f"{ns}v") is not None or el.find(f"{ns}is") is not None
+                        ):
                             ref = el.get("r", "")
                             digits = re.sub(r"[A-Z]", "", ref)
                             if digits:
                                 out[sh.get("name", "")] = int(digits)
                             break
-    except (KeyError, zipfile.BadZipFile, ET.ParseError, OSError, ValueError, EOFError,
-            zlib.error):
+    except (KeyError, zipfile.BadZipFile, ET.ParseError, OSError, ValueError, EOFError, zlib.error):
         return out
     return out
 
 
-def _read_markup(con: duckdb.DuckDBPyConnection, path: Path, recognise: Recognise,
-                 limits: LimitsConfig, strict: bool) -> list[RawSheet | Unread]:
+def _read_markup(
+    con: duckdb.DuckDBPyConnection,
+    path: Path,
+    recognise: Recognise,
+    limits: LimitsConfig,
+    strict: bool,
+) -> list[RawSheet | Unread]:
     """HTML <table>s or SpreadsheetML 2003 worksheets saved as ".xls"."""
     data = path.read_bytes()
     text = _decode_markup(data, path)
@@ -965,8 +1092,9 @@ def _read_markup(con: duckdb.DuckDBPyConnection, path: Path, recognise: Recognis
             continue
         cols = {f"c{j}": [r[j] if j < len(r) else None for _, r in rows] for j in range(width)}
         frame = pl.DataFrame(cols, schema={c: pl.String for c in cols})
-        got = _sheet_from_rows(con, path, sheet or f"table {i + 1}", frame,
-                               [ln for ln, _ in rows], recognise)
+        got = _sheet_from_rows(
+            con, path, sheet or f"table {i + 1}", frame, [ln for ln, _ in rows], recognise
+        )
         if got:
             out.append(got)
     return _sheets_or_error(path, out, strict, "table with", [])
@@ -975,8 +1103,11 @@ def _read_markup(con: duckdb.DuckDBPyConnection, path: Path, recognise: Recognis
 def _decode_markup(data: bytes, path: Path) -> str:
     m = re.search(rb"""(?:charset|encoding)\s*=\s*["']?([A-Za-z0-9_-]+)""", data[:4096], re.I)
     declared = m.group(1).decode().lower() if m else ""
-    order = ["gb18030", "utf-8"] if declared in ("gbk", "gb2312", "gb18030", "cp936") \
+    order = (
+        ["gb18030", "utf-8"]
+        if declared in ("gbk", "gb2312", "gb18030", "cp936")
         else ["utf-8-sig", "gb18030"]
+    )
     for enc in order:
         try:
             return data.decode(enc)

@@ -32,9 +32,18 @@ def report_paths(out_dir: Path, label: str, formats: Sequence[str] = FORMATS) ->
     return [Path(out_dir) / f"crmtool-report-{safe}.{f}" for f in formats]
 
 
-def write_report(out_dir: Path, label: str, summary: dict, previous: dict | None,
-                 lists: dict[str, pl.DataFrame], *, formats: Sequence[str] = FORMATS,
-                 lang: str = "zh", show_pii: bool = False, mask_pii: bool = False) -> list[Path]:
+def write_report(
+    out_dir: Path,
+    label: str,
+    summary: dict,
+    previous: dict | None,
+    lists: dict[str, pl.DataFrame],
+    *,
+    formats: Sequence[str] = FORMATS,
+    lang: str = "zh",
+    show_pii: bool = False,
+    mask_pii: bool = False,
+) -> list[Path]:
     """Write the report files for one period and return their paths.
 
     HTML masks names and phones unless show_pii; the workbook shows them unless mask_pii.
@@ -44,8 +53,11 @@ def write_report(out_dir: Path, label: str, summary: dict, previous: dict | None
     if not out_dir.is_dir():
         raise CrmError(f"output folder {out_dir} does not exist")
     targets = report_paths(out_dir, label, formats)
-    html = render_html(summary, previous, lists, lang=lang, show_pii=show_pii) \
-        if "html" in formats else ""
+    html = (
+        render_html(summary, previous, lists, lang=lang, show_pii=show_pii)
+        if "html" in formats
+        else ""
+    )
     with contextlib.ExitStack() as stack:
         for target in targets:
             tmp = stack.enter_context(atomic_path(target))

@@ -45,17 +45,24 @@ class _Summary:
     def __init__(self, wb: Workbook, ws: Worksheet, name: str) -> None:
         self.wb, self.ws, self.name, self.row = wb, ws, name, 0
         self.f_title = wb.add_format({"bold": True, "font_size": 16, "font_color": "#1F4E79"})
-        self.f_head = wb.add_format({"bold": True, "font_size": 12, "font_color": "#1F4E79",
-                                     "bottom": 2, "bottom_color": "#2E75B6"})
-        self.f_th = wb.add_format({"bold": True, "bg_color": "#F1F4F8", "border": 1,
-                                   "border_color": "#CFD7E2"})
+        self.f_head = wb.add_format(
+            {
+                "bold": True,
+                "font_size": 12,
+                "font_color": "#1F4E79",
+                "bottom": 2,
+                "bottom_color": "#2E75B6",
+            }
+        )
+        self.f_th = wb.add_format(
+            {"bold": True, "bg_color": "#F1F4F8", "border": 1, "border_color": "#CFD7E2"}
+        )
         self.f_td = wb.add_format({"border": 1, "border_color": "#E3E8EF"})
-        self.f_int = wb.add_format({"num_format": "#,##0", "border": 1,
-                                    "border_color": "#E3E8EF"})
-        self.f_money = wb.add_format({"num_format": "#,##0.00", "border": 1,
-                                      "border_color": "#E3E8EF"})
-        self.f_pct = wb.add_format({"num_format": "0.0%", "border": 1,
-                                    "border_color": "#E3E8EF"})
+        self.f_int = wb.add_format({"num_format": "#,##0", "border": 1, "border_color": "#E3E8EF"})
+        self.f_money = wb.add_format(
+            {"num_format": "#,##0.00", "border": 1, "border_color": "#E3E8EF"}
+        )
+        self.f_pct = wb.add_format({"num_format": "0.0%", "border": 1, "border_color": "#E3E8EF"})
         ws.set_column(0, 0, 30)
         ws.set_column(1, 7, 14)
         self.breaks: list[int] = []  # rows that start a printed page
@@ -79,13 +86,20 @@ class _Summary:
         self.ws.write_string(self.row, 0, value, fmt)
         self.row += 1
 
-    def table(self, title: str, headers: Sequence[str], rows: Sequence[Sequence[Any]],
-              kinds: Sequence[str], chart: dict[str, Any] | None = None) -> None:
+    def table(
+        self,
+        title: str,
+        headers: Sequence[str],
+        rows: Sequence[Sequence[Any]],
+        kinds: Sequence[str],
+        chart: dict[str, Any] | None = None,
+    ) -> None:
         """kinds per column: text | int | money | pct. `chart`: xlsxwriter chart options plus
         'value_col' (column index of the values charted against column 0)."""
         self.keep(max(len(rows) + 2, CHART_ROWS if chart and rows else 0) + 1)
-        self.last_col = max(self.last_col, len(headers) - 1,
-                            CHART_LAST_COL if chart and rows else 0)
+        self.last_col = max(
+            self.last_col, len(headers) - 1, CHART_LAST_COL if chart and rows else 0
+        )
         start = self.row
         self.ws.write_string(self.row, 0, title, self.f_head)
         self.row += 1
@@ -108,8 +122,7 @@ class _Summary:
             self.row = max(self.row, start + CHART_ROWS)
         self.row += 1
 
-    def _chart(self, opts: dict[str, Any], title: str, first: int, last: int,
-               anchor: int) -> None:
+    def _chart(self, opts: dict[str, Any], title: str, first: int, last: int, anchor: int) -> None:
         opts = dict(opts)
         value_col = opts.pop("value_col", 1)
         kind = opts.pop("type")
@@ -124,8 +137,7 @@ class _Summary:
             series["fill"] = {"color": "#2E75B6"}
             series["gap"] = 60
         else:
-            series["data_labels"] = {"percentage": True, "category": True,
-                                     "leader_lines": True}
+            series["data_labels"] = {"percentage": True, "category": True, "leader_lines": True}
         chart.add_series(series)
         chart.set_title({"name": title, "name_font": {"size": 11}})
         chart.set_legend({"none": True} if kind != "pie" else {"position": "right"})
@@ -139,14 +151,17 @@ def _n(d: Mapping[str, Any], k: str) -> float:
     return float(v) if isinstance(v, int | float) else 0.0
 
 
-def _summary_sheet(wb: Workbook, summary: Mapping[str, Any], t: Mapping[str, str],
-                   used: set[str]) -> Worksheet:
+def _summary_sheet(
+    wb: Workbook, summary: Mapping[str, Any], t: Mapping[str, str], used: set[str]
+) -> Worksheet:
     name = _sheet_name(t["sheet_summary"], used)
     s = _Summary(wb, wb.add_worksheet(name), name)
     period = summary.get("period") or {}
     s.text(t["title"], s.f_title)
-    s.text(f"{t['period']}: {period.get('start', '')} ~ {period.get('end', '')}    "
-           f"{t['as_of']}: {summary.get('as_of', '')}")
+    s.text(
+        f"{t['period']}: {period.get('start', '')} ~ {period.get('end', '')}    "
+        f"{t['as_of']}: {summary.get('as_of', '')}"
+    )
     s.row += 1
     kv = _kpi_values(summary)
     s.text(t["kpi"], s.f_head)
@@ -166,101 +181,194 @@ def _summary_sheet(wb: Workbook, summary: Mapping[str, Any], t: Mapping[str, str
 
     tiers = summary.get("tiers") or {}
     total = sum(_n(tiers, k) for k in "ABCD")
-    s.table(t["tiers"], [t["tier"], t["vehicles"], t["share"]],
-            [[k, _n(tiers, k), _n(tiers, k) / total if total else None] for k in "ABCD"],
-            ["text", "int", "pct"], {"type": "column"})
+    s.table(
+        t["tiers"],
+        [t["tier"], t["vehicles"], t["share"]],
+        [[k, _n(tiers, k), _n(tiers, k) / total if total else None] for k in "ABCD"],
+        ["text", "int", "pct"],
+        {"type": "column"},
+    )
     by_series = summary.get("tiers_by_series") or []
     if by_series:
-        s.table(t["tiers_by_series"], [t["series"], "A", "B", "C", "D"],
-                [[str(r.get("series") or ""), *(_n(r, k) for k in "ABCD")] for r in by_series],
-                ["text", "int", "int", "int", "int"])
+        s.table(
+            t["tiers_by_series"],
+            [t["series"], "A", "B", "C", "D"],
+            [[str(r.get("series") or ""), *(_n(r, k) for k in "ABCD")] for r in by_series],
+            ["text", "int", "int", "int", "int"],
+        )
 
     st = summary.get("status") or {}
     keys = STATUSES
     total = sum(_n(st, k) for k in keys)
-    s.table(t["status"], [t["status"], t["vehicles"], t["share"]],
-            [[t[f"st_{k}"], _n(st, k), _n(st, k) / total if total else None] for k in keys],
-            ["text", "int", "pct"], {"type": "bar"})
+    s.table(
+        t["status"],
+        [t["status"], t["vehicles"], t["share"]],
+        [[t[f"st_{k}"], _n(st, k), _n(st, k) / total if total else None] for k in keys],
+        ["text", "int", "pct"],
+        {"type": "bar"},
+    )
 
     lk = summary.get("leakage") or {}
     keys = ("retained", "cross_shop", "defected", "out_of_channel")
     base = sum(_n(lk, k) for k in keys)
-    s.table(t["leakage"], ["", t["vehicles"], t["share"]],
-            [[t[f"lk_{k}"], _n(lk, k), _n(lk, k) / base if base else None] for k in keys],
-            ["text", "int", "pct"], {"type": "bar"})
+    s.table(
+        t["leakage"],
+        ["", t["vehicles"], t["share"]],
+        [[t[f"lk_{k}"], _n(lk, k), _n(lk, k) / base if base else None] for k in keys],
+        ["text", "int", "pct"],
+        {"type": "bar"},
+    )
     by_visits = lk.get("cross_shop_by_own_visits") or {}
-    s.table(t["cross_by_visits"], [t["own_visits"], t["vehicles"]],
-            [[t["visits_5"] if k == "5+" else t["visits_n"].format(n=k), _n(by_visits, k)]
-             for k in ("1", "2", "3", "4", "5+")], ["text", "int"])
+    s.table(
+        t["cross_by_visits"],
+        [t["own_visits"], t["vehicles"]],
+        [
+            [t["visits_5"] if k == "5+" else t["visits_n"].format(n=k), _n(by_visits, k)]
+            for k in ("1", "2", "3", "4", "5+")
+        ],
+        ["text", "int"],
+    )
     region = lk.get("cross_shop_region") or {}
-    s.table(t["cross_region"], [t["region"], t["vehicles"]],
-            [[t[f"rg_{k}"], _n(region, k)] for k in ("same", "other", "unknown")],
-            ["text", "int"])
+    s.table(
+        t["cross_region"],
+        [t["region"], t["vehicles"]],
+        [[t[f"rg_{k}"], _n(region, k)] for k in ("same", "other", "unknown")],
+        ["text", "int"],
+    )
     dealers = summary.get("defected_by_dealer") or []
     if dealers:
-        s.table(t["defected_by_dealer"], [t["dealer"], t["dealer_name"], t["region"],
-                                          t["vehicles"]],
-                [[str(r.get("dealer_code") or r.get("dealer") or ""), str(r.get("name") or ""),
-                  value_label("region", r.get("region"), t["lang"]),
-                  _n(r, "defected") or _n(r, "vehicles")] for r in dealers],
-                ["text", "text", "text", "int"])
+        s.table(
+            t["defected_by_dealer"],
+            [t["dealer"], t["dealer_name"], t["region"], t["vehicles"]],
+            [
+                [
+                    str(r.get("dealer_code") or r.get("dealer") or ""),
+                    str(r.get("name") or ""),
+                    value_label("region", r.get("region"), t["lang"]),
+                    _n(r, "defected") or _n(r, "vehicles"),
+                ]
+                for r in dealers
+            ],
+            ["text", "text", "text", "int"],
+        )
 
     nc = summary.get("new_car_defection") or {}
-    s.table(t["new_car"], [t["item"], t["vehicles"]],
-            [[t["nc_sold"], _n(nc, "sold")], [t["nc_defected"], _n(nc, "defected")],
-             [t["nc_direct"], _n(nc, "direct")],
-             [t["never_returned"], _n(summary, "never_returned")]], ["text", "int"])
+    s.table(
+        t["new_car"],
+        [t["item"], t["vehicles"]],
+        [
+            [t["nc_sold"], _n(nc, "sold")],
+            [t["nc_defected"], _n(nc, "defected")],
+            [t["nc_direct"], _n(nc, "direct")],
+            [t["never_returned"], _n(summary, "never_returned")],
+        ],
+        ["text", "int"],
+    )
     sn = summary.get("secondary_network") or {}
-    rows = [[str(r.get("outlet") or ""), _n(r, "sold"), _n(r, "returned_paid"),
-             r.get("revenue"), r.get("no_paid", _n(r, "sold") - _n(r, "returned_paid")),
-             r.get("no_ro")] for r in (sn.get("by_outlet") or [])]
-    rows.append([t["total"], _n(sn, "sold"), _n(sn, "returned_paid"), sn.get("revenue"),
-                 sn.get("no_paid"), sn.get("no_ro")])
-    s.table(t["secondary"], [t["outlet"], t["sn_sold"], t["sn_returned_paid"],
-                             t["sn_revenue"], t["sn_no_paid"], t["sn_no_ro"]],
-            rows, ["text", "int", "int", "money", "int", "int"])
+    rows = [
+        [
+            str(r.get("outlet") or ""),
+            _n(r, "sold"),
+            _n(r, "returned_paid"),
+            r.get("revenue"),
+            r.get("no_paid", _n(r, "sold") - _n(r, "returned_paid")),
+            r.get("no_ro"),
+        ]
+        for r in (sn.get("by_outlet") or [])
+    ]
+    rows.append(
+        [
+            t["total"],
+            _n(sn, "sold"),
+            _n(sn, "returned_paid"),
+            sn.get("revenue"),
+            sn.get("no_paid"),
+            sn.get("no_ro"),
+        ]
+    )
+    s.table(
+        t["secondary"],
+        [
+            t["outlet"],
+            t["sn_sold"],
+            t["sn_returned_paid"],
+            t["sn_revenue"],
+            t["sn_no_paid"],
+            t["sn_no_ro"],
+        ],
+        rows,
+        ["text", "int", "int", "money", "int", "int"],
+    )
 
     mix = summary.get("service_mix") or {}
     types = list(RO_TYPES) + sorted(k for k in mix if k not in RO_TYPES)
-    s.table(t["service"], [t["ro_type"], t["ro_count"], t["share"], t["revenue"]],
-            [[t.get(f"rt_{k}", k), _n(mix.get(k) or {}, "count"),
-              _n(mix.get(k) or {}, "share"), _n(mix.get(k) or {}, "revenue")] for k in types],
-            ["text", "int", "pct", "money"], {"type": "pie"})
+    s.table(
+        t["service"],
+        [t["ro_type"], t["ro_count"], t["share"], t["revenue"]],
+        [
+            [
+                t.get(f"rt_{k}", k),
+                _n(mix.get(k) or {}, "count"),
+                _n(mix.get(k) or {}, "share"),
+                _n(mix.get(k) or {}, "revenue"),
+            ]
+            for k in types
+        ],
+        ["text", "int", "pct", "money"],
+        {"type": "pie"},
+    )
     md = summary.get("maintenance_due") or {}
     if md:
-        s.table(t["maintenance_due"], [t["md_due"], t["md_returned"], t["md_rate"]],
-                [[_n(md, "due"), _n(md, "returned"), _n(md, "rate")]], ["int", "int", "pct"])
+        s.table(
+            t["maintenance_due"],
+            [t["md_due"], t["md_returned"], t["md_rate"]],
+            [[_n(md, "due"), _n(md, "returned"), _n(md, "rate")]],
+            ["int", "int", "pct"],
+        )
 
     ld = summary.get("leads") or {}
     lead_cols = ("leads", "visited", "won", "lost", "conversion", "overdue")
     lead_kinds = ["pct" if k == "conversion" else "int" for k in lead_cols]
-    s.table(t["leads"], [t[f"ld_{k}"] for k in lead_cols],
-            [[_n(ld, k) for k in lead_cols]], lead_kinds)
+    s.table(
+        t["leads"], [t[f"ld_{k}"] for k in lead_cols], [[_n(ld, k) for k in lead_cols]], lead_kinds
+    )
     for key, name_key in (("leads_by_source", "source"), ("leads_by_consultant", "consultant")):
         rows_ = summary.get(key) or []
         if rows_:
-            s.table(t[key], [t[name_key]] + [t[f"ld_{k}"] for k in lead_cols],
-                    [[str(r.get(name_key) or "")] + [_n(r, k) for k in lead_cols]
-                     for r in rows_], ["text", *lead_kinds])
+            s.table(
+                t[key],
+                [t[name_key]] + [t[f"ld_{k}"] for k in lead_cols],
+                [[str(r.get(name_key) or "")] + [_n(r, k) for k in lead_cols] for r in rows_],
+                ["text", *lead_kinds],
+            )
 
     dq = summary.get("data_quality") or {}
     dq_keys = ("read", "loaded", "duplicates", "rejected")
-    s.table(t["dq"], [t["item"], t["count"]], [[t[f"dq_{k}"], _n(dq, k)] for k in dq_keys],
-            ["text", "int"])
-    for key, name_key, domain in (("rejects_by_reason", "reason", "reject"),
-                                  ("flags_by_kind", "flag", "flag")):
+    s.table(
+        t["dq"],
+        [t["item"], t["count"]],
+        [[t[f"dq_{k}"], _n(dq, k)] for k in dq_keys],
+        ["text", "int"],
+    )
+    for key, name_key, domain in (
+        ("rejects_by_reason", "reason", "reject"),
+        ("flags_by_kind", "flag", "flag"),
+    ):
         rows_ = summary.get(key) or []
         if rows_:
-            s.table(t[key], [t[name_key], t["count"]],
-                    [[value_label(domain, r.get(name_key), t["lang"]), _n(r, "count")]
-                     for r in rows_],
-                    ["text", "int"])
+            s.table(
+                t[key],
+                [t[name_key], t["count"]],
+                [[value_label(domain, r.get(name_key), t["lang"]), _n(r, "count")] for r in rows_],
+                ["text", "int"],
+            )
     s.finish()
     return s.ws
 
 
-def _by_dealer_sheet(wb: Workbook, summary: Mapping[str, Any], t: Mapping[str, str],
-                     used: set[str]) -> Worksheet | None:
+def _by_dealer_sheet(
+    wb: Workbook, summary: Mapping[str, Any], t: Mapping[str, str], used: set[str]
+) -> Worksheet | None:
     """A dealer group: the sheet of each figure per own dealer and the group's (by_dealer)."""
     table = by_dealer_rows(summary, t)
     if table is None:
@@ -289,8 +397,9 @@ def _by_dealer_sheet(wb: Workbook, summary: Mapping[str, Any], t: Mapping[str, s
     return s.ws
 
 
-def _retention_sheet(wb: Workbook, summary: Mapping[str, Any], t: Mapping[str, str],
-                     used: set[str]) -> Worksheet | None:
+def _retention_sheet(
+    wb: Workbook, summary: Mapping[str, Any], t: Mapping[str, str], used: set[str]
+) -> Worksheet | None:
     """售后保持: the 24-month trend (line chart), the milestone funnel (bar chart), the cohort
     table (colour scale) and the time-to-return curve (docs/rules.md §19)."""
     from .report_retention import TREND, survival_points, trend_series
@@ -304,45 +413,85 @@ def _retention_sheet(wb: Workbook, summary: Mapping[str, Any], t: Mapping[str, s
     s.text(t["retention_note"])
     s.row += 1
     xs, series = trend_series(detail, t)
-    s.table(t["ret_trend"], [t["as_of"], *[n for n, _, _ in series]],
-            [[x, *[vals[i] for _, vals, _ in series]] for i, x in enumerate(xs)],
-            ["text"] + ["pct"] * len(series))
+    s.table(
+        t["ret_trend"],
+        [t["as_of"], *[n for n, _, _ in series]],
+        [[x, *[vals[i] for _, vals, _ in series]] for i, x in enumerate(xs)],
+        ["text"] + ["pct"] * len(series),
+    )
     first = s.row - 1 - len(xs)
     chart = wb.add_chart({"type": "line"})
     for j, ((label, _, colour), _key) in enumerate(zip(series, TREND, strict=False), start=1):
-        chart.add_series({"name": label, "categories": [name, first, 0, first + len(xs) - 1, 0],
-                          "values": [name, first, j, first + len(xs) - 1, j],
-                          "line": {"color": colour, "width": 2}})
+        chart.add_series(
+            {
+                "name": label,
+                "categories": [name, first, 0, first + len(xs) - 1, 0],
+                "values": [name, first, j, first + len(xs) - 1, j],
+                "line": {"color": colour, "width": 2},
+            }
+        )
     chart.set_title({"name": t["ret_trend"], "name_font": {"size": 11}})
     chart.set_y_axis({"min": 0, "max": 1, "num_format": "0%"})
     chart.set_legend({"position": "bottom"})
     s.ws.insert_chart(first - 2, 6, chart, {"x_scale": 1.3, "y_scale": 1.2})
     block = detail.get("block") or {}
     ms = [m for m in block.get("milestones") or [] if isinstance(m, Mapping)]
-    s.table(t["ret_funnel"], [t["ret_milestone"], t["ret_reached"], t["ret_eligible"],
-                              t["ret_next"], t["share"]],
-            [[f"{m['k']}→{m['k'] + 1}", m.get("reached"), m.get("eligible"), m.get("next"),
-              m.get("rate")] for m in ms], ["text", "int", "int", "int", "pct"],
-            chart={"type": "bar", "value_col": 1})
+    s.table(
+        t["ret_funnel"],
+        [t["ret_milestone"], t["ret_reached"], t["ret_eligible"], t["ret_next"], t["share"]],
+        [
+            [
+                f"{m['k']}→{m['k'] + 1}",
+                m.get("reached"),
+                m.get("eligible"),
+                m.get("next"),
+                m.get("rate"),
+            ]
+            for m in ms
+        ],
+        ["text", "int", "int", "int", "pct"],
+        chart={"type": "bar", "value_col": 1},
+    )
     cohort = [r for r in detail.get("cohort") or [] if isinstance(r, Mapping)]
     if cohort:
         years = [k for k in cohort[0] if k.startswith("year_")]
-        s.table(t["ret_cohort"], [t["ret_sale_year"], t["ret_sold"],
-                                  *[t["ret_year"].format(k[5:]) for k in years]],
-                [[str(r["sale_year"]), r.get("sold"), *[r.get(k) for k in years]]
-                 for r in cohort], ["text", "int"] + ["pct"] * len(years))
+        s.table(
+            t["ret_cohort"],
+            [t["ret_sale_year"], t["ret_sold"], *[t["ret_year"].format(k[5:]) for k in years]],
+            [[str(r["sale_year"]), r.get("sold"), *[r.get(k) for k in years]] for r in cohort],
+            ["text", "int"] + ["pct"] * len(years),
+        )
         top = s.row - 1 - len(cohort)
-        s.ws.conditional_format(top, 2, top + len(cohort) - 1, 1 + len(years),
-                                {"type": "3_color_scale", "min_color": "#F8696B",
-                                 "mid_color": "#FFEB84", "max_color": "#63BE7B"})
+        s.ws.conditional_format(
+            top,
+            2,
+            top + len(cohort) - 1,
+            1 + len(years),
+            {
+                "type": "3_color_scale",
+                "min_color": "#F8696B",
+                "mid_color": "#FFEB84",
+                "max_color": "#63BE7B",
+            },
+        )
     sx, sy = survival_points(detail)
-    s.table(t["ret_curve"], [t["days"], t["ret_still_away"]],
-            [[int(x), y] for x, y in zip(sx, sy, strict=True)], ["int", "pct"])
+    s.table(
+        t["ret_curve"],
+        [t["days"], t["ret_still_away"]],
+        [[int(x), y] for x, y in zip(sx, sy, strict=True)],
+        ["int", "pct"],
+    )
     top = s.row - 1 - len(sx)
     curve = wb.add_chart({"type": "scatter", "subtype": "straight"})
-    curve.add_series({"name": t["ret_still_away"], "categories": [name, top, 0, s.row - 2, 0],
-                      "values": [name, top, 1, s.row - 2, 1],
-                      "line": {"color": "#1F4E79", "width": 2}, "marker": {"type": "none"}})
+    curve.add_series(
+        {
+            "name": t["ret_still_away"],
+            "categories": [name, top, 0, s.row - 2, 0],
+            "values": [name, top, 1, s.row - 2, 1],
+            "line": {"color": "#1F4E79", "width": 2},
+            "marker": {"type": "none"},
+        }
+    )
     curve.set_title({"name": t["ret_curve"], "name_font": {"size": 11}})
     curve.set_y_axis({"min": 0, "max": 1, "num_format": "0%"})
     curve.set_legend({"none": True})
@@ -369,12 +518,20 @@ def _for_people(frame: pl.DataFrame, lang: str, mask: bool) -> pl.DataFrame:
     if lang == "zh":
         frame = frame.with_columns(
             pl.col(c).replace_strict({True: "是", False: "否"}, return_dtype=pl.String)
-            for c, dt in frame.schema.items() if dt == pl.Boolean)
+            for c, dt in frame.schema.items()
+            if dt == pl.Boolean
+        )
     return mask_people(frame) if mask else frame
 
 
-def write_xlsx_report(path: Path, summary: dict, lists: dict[str, pl.DataFrame], *,
-                      lang: str = "zh", mask_pii: bool = False) -> None:
+def write_xlsx_report(
+    path: Path,
+    summary: dict,
+    lists: dict[str, pl.DataFrame],
+    *,
+    lang: str = "zh",
+    mask_pii: bool = False,
+) -> None:
     """The workbook: summary sheet with charts, then one sheet per call list (full rows and
     phones unless mask_pii); list sheets come from output.write_xlsx_sheets."""
     t = labels(lang, summary.get("period"))

@@ -17,8 +17,9 @@ NOT_PEOPLE = ("other_dealer_name", "dealer_name")  # *_name columns that name no
 LIST_KEYS = ("due", "warranty", "insurance", "loyal", "winback")
 
 
-def by_dealer_rows(summary: Mapping[str, Any], t: Mapping[str, str]
-                   ) -> tuple[list[str], list[tuple[str, str, list[float | None]]]] | None:
+def by_dealer_rows(
+    summary: Mapping[str, Any], t: Mapping[str, str]
+) -> tuple[list[str], list[tuple[str, str, list[float | None]]]] | None:
     """The "by dealer" table of a dealer group's report, from the summary's `by_dealer`:
     (column headers, rows of (label, kind int|money, one value per dealer then the group's)).
     None when the summary has no by_dealer (a single own dealer, or --dealer)."""
@@ -57,10 +58,17 @@ def period_kind(period: Mapping[str, Any] | None) -> str:
     if not period:
         return "month"
     start, end = (date.fromisoformat(str(period[k])) for k in ("start", "end"))
-    for kind, months, starts in (("month", 1, range(1, 13)), ("quarter", 3, (1, 4, 7, 10)),
-                                 ("half", 6, (1, 7)), ("year", 12, (1,))):
-        if (start.day == 1 and start.month in starts
-                and add_months(start, months).toordinal() - 1 == end.toordinal()):
+    for kind, months, starts in (
+        ("month", 1, range(1, 13)),
+        ("quarter", 3, (1, 4, 7, 10)),
+        ("half", 6, (1, 7)),
+        ("year", 12, (1,)),
+    ):
+        if (
+            start.day == 1
+            and start.month in starts
+            and add_months(start, months).toordinal() - 1 == end.toordinal()
+        ):
             return kind
     return "other"
 

@@ -14,9 +14,9 @@ from .period import Period, add_months, month_of
 from .summary import build_summary
 
 
-def collect_report_data(con: duckdb.DuckDBPyConnection, cfg: Config, period: Period,
-                        as_of: date | None = None
-                        ) -> tuple[dict, dict | None, dict[str, pl.DataFrame]]:
+def collect_report_data(
+    con: duckdb.DuckDBPyConnection, cfg: Config, period: Period, as_of: date | None = None
+) -> tuple[dict, dict | None, dict[str, pl.DataFrame]]:
     """(summary, previous summary, call lists) for `period`; as_of defaults to its end.
 
     Lists: maintenance due in the month after as_of, warranties ending in the next days,
@@ -43,8 +43,7 @@ def collect_report_data(con: duckdb.DuckDBPyConnection, cfg: Config, period: Per
     return summary, previous, {**frames, **care_lists(con, cfg, as_of)}
 
 
-def care_lists(con: duckdb.DuckDBPyConnection, cfg: Config, as_of: date
-               ) -> dict[str, pl.DataFrame]:
+def care_lists(con: duckdb.DuckDBPyConnection, cfg: Config, as_of: date) -> dict[str, pl.DataFrame]:
     """The care lists of the report workbook, as `care callbacks|birthdays|complaints` give
     them on as_of (the figures of the summary's care block)."""
     from . import care
@@ -52,12 +51,17 @@ def care_lists(con: duckdb.DuckDBPyConnection, cfg: Config, as_of: date
 
     care.ensure_contacts(con)
     calls = apply_suppression(con, cfg, care.callbacks(con, cfg, as_of).frame, as_of)[0]
-    born = apply_suppression(con, cfg, care.birthdays(con, cfg, month_of(as_of, 1), as_of),
-                             as_of)[0]
-    open_ = apply_suppression(con, cfg, care.complaints(con, cfg, as_of), as_of,
-                              include_recent=True)[0]
-    return {"callbacks": one_per_customer(calls), "birthdays": born,
-            "complaints": care.complaints_per_customer(open_)}
+    born = apply_suppression(con, cfg, care.birthdays(con, cfg, month_of(as_of, 1), as_of), as_of)[
+        0
+    ]
+    open_ = apply_suppression(
+        con, cfg, care.complaints(con, cfg, as_of), as_of, include_recent=True
+    )[0]
+    return {
+        "callbacks": one_per_customer(calls),
+        "birthdays": born,
+        "complaints": care.complaints_per_customer(open_),
+    }
 
 
 def _retention_detail(con: duckdb.DuckDBPyConnection, cfg: Config, as_of: date) -> dict:

@@ -33,18 +33,23 @@ def collect(con: duckdb.DuckDBPyConnection, cfg: Config, as_of: date) -> dict[st
     }
 
 
-def trend_series(detail: Mapping[str, Any], t: Mapping[str, str]
-                 ) -> tuple[list[str], list[tuple[str, list[float | None], str]]]:
+def trend_series(
+    detail: Mapping[str, Any], t: Mapping[str, str]
+) -> tuple[list[str], list[tuple[str, list[float | None], str]]]:
     """x labels (YYYY-MM) and one (name, rates, colour) series per trend KPI."""
     rows = detail.get("trend") or []
     xs = [str(r["as_of"])[:7] for r in rows]
-    series = [(t[f"ret_{k}"], [r.get(k) for r in rows], c)
-              for k, c in zip(TREND, COLOURS, strict=True) if rows and k in rows[0]]
+    series = [
+        (t[f"ret_{k}"], [r.get(k) for r in rows], c)
+        for k, c in zip(TREND, COLOURS, strict=True)
+        if rows and k in rows[0]
+    ]
     return xs, series
 
 
-def survival_points(detail: Mapping[str, Any], horizon: int = 730
-                    ) -> tuple[list[str], list[float | None]]:
+def survival_points(
+    detail: Mapping[str, Any], horizon: int = 730
+) -> tuple[list[str], list[float | None]]:
     """S(t) at every 30 days up to `horizon` (a step curve)."""
     curve = detail.get("curve") or []
     xs, ys = [], []

@@ -74,6 +74,7 @@ class Scope:
 
 # -- the facts of §14 -------------------------------------------------------------------------
 
+
 def _install(con: duckdb.DuckDBPyConnection, cfg: Config) -> None:
     """Temp tables shared by every KPI of a run: counted own visits with the next one,
     the vehicles sold by us, their milestone visits."""
@@ -117,15 +118,16 @@ def _dates(con: duckdb.DuckDBPyConnection, cfg: Config, days: list[date]) -> Non
     for d in days:
         fs_from, fs_to = _closed_sale_months(d, r.pool_months, r.window_months)
         rows.append((d, month_end_on_or_before(d), fs_from, fs_to))
-    con.execute("CREATE OR REPLACE TEMP TABLE _ret_dates (d DATE, m_end DATE, fs_from DATE, "
-                "fs_to DATE)")
+    con.execute(
+        "CREATE OR REPLACE TEMP TABLE _ret_dates (d DATE, m_end DATE, fs_from DATE, fs_to DATE)"
+    )
     con.executemany("INSERT INTO _ret_dates VALUES (?, ?, ?, ?)", rows)
 
 
 # -- splits: the group of a vehicle on a reference day ----------------------------------------
 
-def _groups(con: duckdb.DuckDBPyConnection, cfg: Config, by: str | None,
-            refs: str) -> str:
+
+def _groups(con: duckdb.DuckDBPyConnection, cfg: Config, by: str | None, refs: str) -> str:
     """SQL for a table (vin, ref, g): the group of each vehicle on each reference day of
     `refs` (a query of (vin, ref) rows). Series and sale channel do not depend on the day;
     advisor is the last own advisor up to ref; tier the tier at ref."""
@@ -142,11 +144,12 @@ def _groups(con: duckdb.DuckDBPyConnection, cfg: Config, by: str | None,
         from . import value_tiers
 
         con.execute("CREATE OR REPLACE TEMP TABLE _ret_tiers (ref DATE, vin VARCHAR, tier VARCHAR)")
-        wanted = [d for d, in con.execute(f"SELECT DISTINCT ref FROM ({refs})").fetchall()]
+        wanted = [d for (d,) in con.execute(f"SELECT DISTINCT ref FROM ({refs})").fetchall()]
         sql = value_tiers.tiers_sql(cfg)
         for ref in wanted:
-            con.execute(f"INSERT INTO _ret_tiers SELECT $as_of, vin, tier FROM ({sql})",
-                        {"as_of": ref})
+            con.execute(
+                f"INSERT INTO _ret_tiers SELECT $as_of, vin, tier FROM ({sql})", {"as_of": ref}
+            )
         return f"""SELECT x.vin, x.ref, coalesce(t.tier, '{UNKNOWN}') AS g
                    FROM ({refs}) x LEFT JOIN _ret_tiers t ON t.vin = x.vin AND t.ref = x.ref"""
     raise ValueError(by)
@@ -163,8 +166,9 @@ def _static_visits(by: str | None) -> str:
                FROM _ret_visits r LEFT JOIN vehicles v ON v.vin = r.vin"""
 
 
-def _grouped(con: duckdb.DuckDBPyConnection, cfg: Config, by: str | None,
-             rows: str, name: str) -> str:
+def _grouped(
+    con: duckdb.DuckDBPyConnection, cfg: Config, by: str | None, rows: str, name: str
+) -> str:
     """Materialise `rows` (with vin and ref columns) joined to its group as temp table
     `name`, and return the name."""
     if by in (None, "dealer"):
@@ -183,16 +187,23 @@ def _grouped(con: duckdb.DuckDBPyConnection, cfg: Config, by: str | None,
 
 # -- the KPIs, each for every day of _ret_dates -----------------------------------------------
 
+
 def first_service(con: duckdb.DuckDBPyConnection, cfg: Config, by: str | None) -> pl.DataFrame:
     """Per as_of day (and group): vehicles sold in the pooled closed sale months, and those
     with an own first_service/maintenance visit within 12 months after the sale."""
     months = int(cfg.retention.window_months)
-    t = _grouped(con, cfg, by, f"""
+    t = _grouped(
+        con,
+        cfg,
+        by,
+        f"""
         SELECT s.vin, s.sale_date - 1 AS ref, date_trunc('month', s.sale_date) AS mon,
                coalesce(m.day <= CAST(s.sale_date + to_months({months}) - INTERVAL 1 DAY
                                       AS DATE), false) AS returned
         FROM _ret_sold s LEFT JOIN _ret_milestones m ON m.vin = s.vin AND m.k = 1
-    """, "_ret_fs")
+    """,
+        "_ret_fs",
+    )
     return con.sql(f"""
         SELECT d.d AS as_of, t.g AS "group", count(t.vin) AS sold,
                count(t.vin) FILTER (WHERE t.returned) AS returned
@@ -204,8 +215,9 @@ def first_service(con: duckdb.DuckDBPyConnection, cfg: Config, by: str | None) -
 def milestones(con: duckdb.DuckDBPyConnection, cfg: Config, by: str | None) -> pl.DataFrame:
     """Per as_of day, group and k: reached (k-th milestone ≤ as_of), eligible (its window
     closed), next (eligible and milestone k+1 inside k's window)."""
-    t = _grouped(con, cfg, by, "SELECT vin, day - 1 AS ref, * EXCLUDE (vin) FROM _ret_milestones",
-                 "_ret_ms")
+    t = _grouped(
+        con, cfg, by, "SELECT vin, day - 1 AS ref, * EXCLUDE (vin) FROM _ret_milestones", "_ret_ms"
+    )
     return con.sql(f"""
         WITH agg AS (
             SELECT g, k, day, window_end, coalesce(next_day <= window_end, false) AS has_next,
@@ -221,14 +233,17 @@ def milestones(con: duckdb.DuckDBPyConnection, cfg: Config, by: str | None) -> p
     """).pl()
 
 
-def retention_12_24(con: duckdb.DuckDBPyConnection, cfg: Config,
-                    by: str | None) -> pl.DataFrame:
+def retention_12_24(con: duckdb.DuckDBPyConnection, cfg: Config, by: str | None) -> pl.DataFrame:
     """Per as_of day and group: base = own visit in as_of − 729 … − 365; retained = base with
     an own visit in as_of − 364 … as_of."""
     w = int(cfg.retention.window_days)
     if by in STATIC:
         return _retention_12_24_by_intervals(con, by, w)
-    t = _grouped(con, cfg, by, f"""
+    t = _grouped(
+        con,
+        cfg,
+        by,
+        f"""
         WITH probe AS (
             SELECT d.d, u.vin, d.d - {w} AS base_end
             FROM _ret_dates d CROSS JOIN (SELECT DISTINCT vin FROM _ret_visits) u
@@ -238,7 +253,9 @@ def retention_12_24(con: duckdb.DuckDBPyConnection, cfg: Config,
         ASOF JOIN _ret_visits b ON b.vin = p.vin AND p.base_end >= b.day
         ASOF LEFT JOIN _ret_visits a ON a.vin = p.vin AND p.d >= a.day
         WHERE b.day >= p.d - {2 * w - 1}
-    """, "_ret_r12")
+    """,
+        "_ret_r12",
+    )
     return con.sql(f"""
         SELECT d AS as_of, g AS "group", count(*) AS base,
                count(*) FILTER (WHERE last_any >= d - {w - 1}) AS retained
@@ -246,8 +263,9 @@ def retention_12_24(con: duckdb.DuckDBPyConnection, cfg: Config,
     """).pl()
 
 
-def _retention_12_24_by_intervals(con: duckdb.DuckDBPyConnection, by: str | None,
-                                  w: int) -> pl.DataFrame:
+def _retention_12_24_by_intervals(
+    con: duckdb.DuckDBPyConnection, by: str | None, w: int
+) -> pl.DataFrame:
     """The same counts from intervals of as_of days, without a row per car and day: a visit v
     (previous p, next n) puts its car in the base for as_of in [max(v + w, p + 2w), v + 2w − 1]
     (the union of every visit's [v + w, v + 2w − 1], in disjoint pieces) and in the base but
@@ -286,7 +304,11 @@ def return_after(con: duckdb.DuckDBPyConnection, cfg: Config, by: str | None) ->
     """Per as_of day, N and group: vehicles with an own visit in month M − N, and those with
     an own visit after their last one of that month up to the end of month M."""
     ns = ", ".join(f"({int(n)})" for n in cfg.retention.lookback_months)
-    t = _grouped(con, cfg, by, f"""
+    t = _grouped(
+        con,
+        cfg,
+        by,
+        f"""
         WITH per_month AS (
             SELECT vin, date_trunc('month', day) AS mon, arg_max_null(next_day, day) AS next_day
             FROM _ret_visits GROUP BY ALL
@@ -297,7 +319,9 @@ def return_after(con: duckdb.DuckDBPyConnection, cfg: Config, by: str | None) ->
         )
         SELECT t.d, t.n, p.vin, t.mon - 1 AS ref, coalesce(p.next_day <= t.m_end, false) AS returned
         FROM targets t JOIN per_month p ON p.mon = t.mon
-    """, "_ret_back")
+    """,
+        "_ret_back",
+    )
     return con.sql(f"""
         SELECT d AS as_of, g AS "group", n, count(*) AS vehicles,
                count(*) FILTER (WHERE returned) AS returned
@@ -305,28 +329,39 @@ def return_after(con: duckdb.DuckDBPyConnection, cfg: Config, by: str | None) ->
     """).pl()
 
 
-def ownership_years(con: duckdb.DuckDBPyConnection, cfg: Config, by: str | None,
-                    as_of: date) -> pl.DataFrame:
+def ownership_years(
+    con: duckdb.DuckDBPyConnection, cfg: Config, by: str | None, as_of: date
+) -> pl.DataFrame:
     """The cohort table for as_of: per sale year and group, vehicles sold and, for each
     ownership year k (365-day years) that has ended for the whole cohort, those with an own
     visit in it; cells of years not yet ended are null."""
     years = int(cfg.retention.ownership_years)
-    t = _grouped(con, cfg, by, f"""
+    t = _grouped(
+        con,
+        cfg,
+        by,
+        f"""
         SELECT s.vin, s.sale_date - 1 AS ref, year(s.sale_date) AS sale_year,
                list_distinct(list(CAST(floor((v.day - s.sale_date) / 365) AS INTEGER) + 1)
                              FILTER (WHERE v.day IS NOT NULL)) AS years
         FROM _ret_sold s LEFT JOIN _ret_visits v ON v.vin = s.vin
         WHERE s.sale_date <= '{as_of.isoformat()}'
         GROUP BY ALL
-    """, "_ret_own")
+    """,
+        "_ret_own",
+    )
     cells = ", ".join(
         f"""CASE WHEN make_date(sale_year, 12, 31) + {k * 365 - 1} <= $as_of
                  THEN count(*) FILTER (WHERE list_contains(years, {k})) END AS year_{k}"""
-        for k in range(1, years + 1))
-    return con.sql(f"""
+        for k in range(1, years + 1)
+    )
+    return con.sql(
+        f"""
         SELECT sale_year, g AS "group", count(*) AS sold, {cells}
         FROM {t} GROUP BY sale_year, g ORDER BY sale_year, g
-    """, params={"as_of": as_of}).pl()
+    """,
+        params={"as_of": as_of},
+    ).pl()
 
 
 def time_to_return(con: duckdb.DuckDBPyConnection, cfg: Config, by: str | None) -> pl.DataFrame:
@@ -343,13 +378,20 @@ def time_to_return(con: duckdb.DuckDBPyConnection, cfg: Config, by: str | None) 
                    coalesce(p.next_day <= d.d, false) AS event
             FROM _ret_dates d JOIN pairs p ON p.day BETWEEN d.d - {span - 1} AND d.d)"""
     else:
-        t = _grouped(con, cfg, by, f"""
+        t = _grouped(
+            con,
+            cfg,
+            by,
+            f"""
         SELECT d.d, v.vin, d.d - {span} AS ref, 1 AS n,
                CASE WHEN v.next_day <= d.d THEN v.next_day - v.day ELSE d.d - v.day END AS t,
                coalesce(v.next_day <= d.d, false) AS event
         FROM _ret_dates d JOIN _ret_visits v ON v.day BETWEEN d.d - {span - 1} AND d.d
-    """, "_ret_km")
-    return con.sql(f"""
+    """,
+            "_ret_km",
+        )
+    return (
+        con.sql(f"""
         WITH c AS (
             SELECT d, g, t, coalesce(sum(n) FILTER (WHERE event), 0) AS events, sum(n) AS n
             FROM {t} GROUP BY ALL
@@ -361,7 +403,10 @@ def time_to_return(con: duckdb.DuckDBPyConnection, cfg: Config, by: str | None) 
         SELECT d AS as_of, g AS "group", t, spells, at_risk, events,
                product(1 - events / at_risk) OVER (PARTITION BY d, g ORDER BY t) AS s
         FROM risk ORDER BY ALL
-    """).pl().filter(pl.col("events") > 0)
+    """)
+        .pl()
+        .filter(pl.col("events") > 0)
+    )
 
 
 def km_points(curve: pl.DataFrame, points: list[int]) -> pl.DataFrame:
@@ -370,15 +415,25 @@ def km_points(curve: pl.DataFrame, points: list[int]) -> pl.DataFrame:
     rows = []
     for (as_of, group), part in curve.group_by(["as_of", "group"], maintain_order=True):
         steps = list(zip(part["t"].to_list(), part["s"].to_list(), strict=True))
-        row: dict[str, Any] = {"as_of": as_of, "group": group,
-                               "spells": int(part["spells"].max() or 0),
-                               "median_days": next((t for t, s in steps if s <= 0.5), None)}
+        row: dict[str, Any] = {
+            "as_of": as_of,
+            "group": group,
+            "spells": int(part["spells"].max() or 0),
+            "median_days": next((t for t, s in steps if s <= 0.5), None),
+        }
         for p in points:
             row[f"s_{p}"] = next((s for t, s in reversed(steps) if t <= p), 1.0)
         rows.append(row)
-    return pl.DataFrame(rows, schema={"as_of": pl.Date, "group": pl.String, "spells": pl.Int64,
-                                      "median_days": pl.Int64,
-                                      **{f"s_{p}": pl.Float64 for p in points}})
+    return pl.DataFrame(
+        rows,
+        schema={
+            "as_of": pl.Date,
+            "group": pl.String,
+            "spells": pl.Int64,
+            "median_days": pl.Int64,
+            **{f"s_{p}": pl.Float64 for p in points},
+        },
+    )
 
 
 def rate(num: int | None, den: int | None) -> float | None:
@@ -387,6 +442,7 @@ def rate(num: int | None, den: int | None) -> float | None:
 
 
 # -- one run ----------------------------------------------------------------------------------
+
 
 @dataclass
 class Retention:
@@ -401,8 +457,13 @@ class Retention:
     curve: pl.DataFrame  # the Kaplan–Meier curve: as_of, group, t, at_risk, events, s
 
 
-def compute(con: duckdb.DuckDBPyConnection, cfg: Config, days: list[date],
-            by: str | None = None, cohorts: bool = True) -> Retention:
+def compute(
+    con: duckdb.DuckDBPyConnection,
+    cfg: Config,
+    days: list[date],
+    by: str | None = None,
+    cohorts: bool = True,
+) -> Retention:
     """All KPIs for each as_of of `days`; `cohorts`: the cohort table for the last day.
     Needs facts.install(con, cfg) (a snapshot or views)."""
     if by == "dealer":
@@ -421,13 +482,16 @@ def compute(con: duckdb.DuckDBPyConnection, cfg: Config, days: list[date],
             curve=curve,
         )
     finally:
-        for name, in con.execute("SELECT table_name FROM duckdb_tables() WHERE temporary "
-                                 "AND starts_with(table_name, '_ret_')").fetchall():
+        for (name,) in con.execute(
+            "SELECT table_name FROM duckdb_tables() WHERE temporary "
+            "AND starts_with(table_name, '_ret_')"
+        ).fetchall():
             con.execute(f"DROP TABLE {name}")
 
 
-def _by_dealer(con: duckdb.DuckDBPyConnection, cfg: Config, days: list[date],
-               cohorts: bool) -> Retention:
+def _by_dealer(
+    con: duckdb.DuckDBPyConnection, cfg: Config, days: list[date], cohorts: bool
+) -> Retention:
     """--by dealer: the figures with own_dealers = [that dealer], one group per dealer."""
     from .config import with_dealer
 
@@ -438,16 +502,21 @@ def _by_dealer(con: duckdb.DuckDBPyConnection, cfg: Config, days: list[date],
             one = with_dealer(cfg, code)
             facts.install(con, one, snapshot=snapshot)
             res = compute(con, one, days, None, cohorts)
-            parts.append({k: (None if f is None else f.with_columns(pl.lit(code).alias("group")))
-                          for k, f in res.__dict__.items()})
+            parts.append(
+                {
+                    k: (None if f is None else f.with_columns(pl.lit(code).alias("group")))
+                    for k, f in res.__dict__.items()
+                }
+            )
     finally:
         facts.install(con, cfg, snapshot=snapshot)
-    return Retention(**{k: (None if parts[0][k] is None
-                            else pl.concat([p[k] for p in parts]))
-                        for k in parts[0]})
+    return Retention(
+        **{k: (None if parts[0][k] is None else pl.concat([p[k] for p in parts])) for k in parts[0]}
+    )
 
 
 # -- shapes for people and scripts ------------------------------------------------------------
+
 
 def _pick(frame: pl.DataFrame, as_of: date, group: str, **eq: Any) -> dict[str, Any]:
     f = frame.filter((pl.col("as_of") == as_of) & (pl.col("group") == group))
@@ -464,23 +533,35 @@ def block(res: Retention, cfg: Config, as_of: date, group: str = ALL) -> dict[st
     ms = []
     for k in range(1, int(cfg.retention.milestones) + 1):
         m = _pick(res.milestones, as_of, group, k=k)
-        ms.append({"k": k, "reached": int(m.get("reached") or 0),
-                   "eligible": int(m.get("eligible") or 0), "next": int(m.get("next") or 0),
-                   "rate": rate(m.get("next"), m.get("eligible"))})
+        ms.append(
+            {
+                "k": k,
+                "reached": int(m.get("reached") or 0),
+                "eligible": int(m.get("eligible") or 0),
+                "next": int(m.get("next") or 0),
+                "rate": rate(m.get("next"), m.get("eligible")),
+            }
+        )
     back = {}
     for n in cfg.retention.lookback_months:
         b = _pick(res.return_after, as_of, group, n=n)
-        back[str(n)] = {"vehicles": int(b.get("vehicles") or 0),
-                        "returned": int(b.get("returned") or 0),
-                        "rate": rate(b.get("returned"), b.get("vehicles"))}
+        back[str(n)] = {
+            "vehicles": int(b.get("vehicles") or 0),
+            "returned": int(b.get("returned") or 0),
+            "rate": rate(b.get("returned"), b.get("vehicles")),
+        }
     return {
-        "first_service": {"sold": int(fs.get("sold") or 0),
-                          "returned": int(fs.get("returned") or 0),
-                          "rate": rate(fs.get("returned"), fs.get("sold"))},
+        "first_service": {
+            "sold": int(fs.get("sold") or 0),
+            "returned": int(fs.get("returned") or 0),
+            "rate": rate(fs.get("returned"), fs.get("sold")),
+        },
         "milestones": ms,
-        "retention_12_24": {"base": int(r12.get("base") or 0),
-                            "retained": int(r12.get("retained") or 0),
-                            "rate": rate(r12.get("retained"), r12.get("base"))},
+        "retention_12_24": {
+            "base": int(r12.get("base") or 0),
+            "retained": int(r12.get("retained") or 0),
+            "rate": rate(r12.get("retained"), r12.get("base")),
+        },
         "return_after": back,
         "median_days_to_return": km.get("median_days"),
         "survival": {str(p): (km.get(f"s_{p}") if km else None) for p in cfg.retention.km_days},
@@ -490,8 +571,13 @@ def block(res: Retention, cfg: Config, as_of: date, group: str = ALL) -> dict[st
 def groups_of(res: Retention) -> list[str]:
     """The groups of a run, in order (ALL alone without --by)."""
     seen: dict[str, None] = {}
-    for f in (res.first_service, res.milestones, res.retention_12_24, res.return_after,
-              res.time_to_return):
+    for f in (
+        res.first_service,
+        res.milestones,
+        res.retention_12_24,
+        res.return_after,
+        res.time_to_return,
+    ):
         for g in f["group"].to_list():
             seen.setdefault(g, None)
     return list(seen) or [ALL]
@@ -504,8 +590,9 @@ def kpi_rows(res: Retention, cfg: Config, as_of: date, by: str | None) -> pl.Dat
         b = block(res, cfg, as_of, g)
 
         def add(kpi: str, step: str | None, base: Any, count: Any, value: Any, g: str = g) -> None:
-            rows.append({"group": g, "kpi": kpi, "step": step, "base": base, "count": count,
-                         "rate": value})
+            rows.append(
+                {"group": g, "kpi": kpi, "step": step, "base": base, "count": count, "rate": value}
+            )
 
         if by != "tier":
             fs = b["first_service"]
@@ -520,8 +607,17 @@ def kpi_rows(res: Retention, cfg: Config, as_of: date, by: str | None) -> pl.Dat
         for p in cfg.retention.km_days:
             add("still_away", f"{p}d", km.get("spells"), None, km.get(f"s_{p}"))
         add("median_days_to_return", None, km.get("spells"), km.get("median_days"), None)
-    frame = pl.DataFrame(rows, schema={"group": pl.String, "kpi": pl.String, "step": pl.String,
-                                       "base": pl.Int64, "count": pl.Int64, "rate": pl.Float64})
+    frame = pl.DataFrame(
+        rows,
+        schema={
+            "group": pl.String,
+            "kpi": pl.String,
+            "step": pl.String,
+            "base": pl.Int64,
+            "count": pl.Int64,
+            "rate": pl.Float64,
+        },
+    )
     return frame if by else frame.drop("group")
 
 
@@ -557,6 +653,7 @@ def cohort_rows(res: Retention, by: str | None) -> pl.DataFrame:
 
 
 # -- lists that act on the figures ------------------------------------------------------------
+
 
 def first_service_missing(con: duckdb.DuckDBPyConnection, cfg: Config, as_of: date) -> Any:
     """Vehicles sold by us with no own first_service/maintenance yet whose first 12-month

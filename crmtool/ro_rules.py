@@ -24,13 +24,15 @@ def _lit(value: str) -> str:
 def payer_by_type_sql(config: Config, ro_type: str = "ro_type") -> str:
     """The payer of an order whose export says none: by its type ([defaults.payer_by_ro_type],
     types not listed are customer)."""
-    arms = " ".join(f"WHEN {_lit(t)} THEN {_lit(p)}"
-                    for t, p in config.defaults.payer_by_ro_type.items())
+    arms = " ".join(
+        f"WHEN {_lit(t)} THEN {_lit(p)}" for t, p in config.defaults.payer_by_ro_type.items()
+    )
     return f"CASE {ro_type} {arms} ELSE 'customer' END" if arms else "'customer'"
 
 
-def ctes(config: Config, *, load_id: int, synthetic: bool, plates: bool = True,
-         prev: str = "d") -> tuple[str, str]:
+def ctes(
+    config: Config, *, load_id: int, synthetic: bool, plates: bool = True, prev: str = "d"
+) -> tuple[str, str]:
     """(CTE text, name of the last CTE) applying the rules to the rows of CTE `prev`:
 
     - a blank VIN whose plate maps to exactly one VIN (this file's rows, or vehicles loaded
@@ -42,25 +44,35 @@ def ctes(config: Config, *, load_id: int, synthetic: bool, plates: bool = True,
     """
     # only the plates of rows without a VIN are looked up (a file without a plate column: none)
     wanted = f"(SELECT plate FROM {prev} WHERE vin IS NULL AND plate IS NOT NULL)"
-    plate = (f"pm AS (SELECT plate, min(vin) AS pvin, count(DISTINCT vin) AS n FROM ("
-             f"SELECT plate, vin FROM {prev} WHERE vin IS NOT NULL AND plate IN {wanted} "
-             f"UNION ALL SELECT plate, vin FROM vehicles WHERE vin IS NOT NULL "
-             f"AND _load_id < {int(load_id)} AND plate IN {wanted}) GROUP BY plate), "
-             f"e AS (SELECT {prev}.* REPLACE (coalesce({prev}.vin, CASE WHEN pm.n = 1 "
-             f"THEN pm.pvin END) AS vin), ({prev}.vin IS NULL AND pm.n = 1) AS _vin_from_plate "
-             f"FROM {prev} LEFT JOIN pm ON {prev}.vin IS NULL AND {prev}.plate = pm.plate), "
-             if plates else f"e AS (SELECT *, FALSE AS _vin_from_plate FROM {prev}), ")
+    plate = (
+        f"pm AS (SELECT plate, min(vin) AS pvin, count(DISTINCT vin) AS n FROM ("
+        f"SELECT plate, vin FROM {prev} WHERE vin IS NOT NULL AND plate IN {wanted} "
+        f"UNION ALL SELECT plate, vin FROM vehicles WHERE vin IS NOT NULL "
+        f"AND _load_id < {int(load_id)} AND plate IN {wanted}) GROUP BY plate), "
+        f"e AS (SELECT {prev}.* REPLACE (coalesce({prev}.vin, CASE WHEN pm.n = 1 "
+        f"THEN pm.pvin END) AS vin), ({prev}.vin IS NULL AND pm.n = 1) AS _vin_from_plate "
+        f"FROM {prev} LEFT JOIN pm ON {prev}.vin IS NULL AND {prev}.plate = pm.plate), "
+        if plates
+        else f"e AS (SELECT *, FALSE AS _vin_from_plate FROM {prev}), "
+    )
     rtype = "coalesce(crm_norm_code(r_ro_type), '')"
-    key = ("k AS (SELECT * REPLACE (CASE WHEN vin IS NOT NULL AND settle_date IS NOT NULL THEN "
-           "concat_ws('/', '~' || vin, settle_date, coalesce(CAST(open_date AS VARCHAR), ''), "
-           f"{rtype}, row_number() OVER (PARTITION BY dealer_code, vin, settle_date, open_date, "
-           f"{rtype} ORDER BY _line)) END AS ro_id) FROM e), "
-           if synthetic else "k AS (SELECT * FROM e), ")
-    types = ("t AS (SELECT * REPLACE (CASE WHEN ro_type = 'maintenance' AND TRY_CAST("
-             "crm_text(maintenance_count) AS DOUBLE) = 1 THEN 'first_service' ELSE ro_type END "
-             "AS ro_type) FROM k), ")
-    payer = (f"i AS (SELECT * REPLACE (coalesce(payer, {payer_by_type_sql(config)}) AS payer), "
-             "payer IS NULL AS _payer_inferred FROM t)")
+    key = (
+        "k AS (SELECT * REPLACE (CASE WHEN vin IS NOT NULL AND settle_date IS NOT NULL THEN "
+        "concat_ws('/', '~' || vin, settle_date, coalesce(CAST(open_date AS VARCHAR), ''), "
+        f"{rtype}, row_number() OVER (PARTITION BY dealer_code, vin, settle_date, open_date, "
+        f"{rtype} ORDER BY _line)) END AS ro_id) FROM e), "
+        if synthetic
+        else "k AS (SELECT * FROM e), "
+    )
+    types = (
+        "t AS (SELECT * REPLACE (CASE WHEN ro_type = 'maintenance' AND TRY_CAST("
+        "crm_text(maintenance_count) AS DOUBLE) = 1 THEN 'first_service' ELSE ro_type END "
+        "AS ro_type) FROM k), "
+    )
+    payer = (
+        f"i AS (SELECT * REPLACE (coalesce(payer, {payer_by_type_sql(config)}) AS payer), "
+        "payer IS NULL AS _payer_inferred FROM t)"
+    )
     return plate + key + types + payer, "i"
 
 
@@ -70,11 +82,12 @@ def reject_parts(synthetic: bool) -> list[str]:
     parts = [f"CASE WHEN crm_norm_code(ro_status) IN ({voided}) THEN 'voided order' END"]
     if not synthetic:
         parts.append("CASE WHEN ro_id IS NULL AND r_ro_id IS NULL THEN 'missing ro_id' END")
-    parts += ["CASE WHEN vin IS NULL THEN 'missing vin' END",
-              "CASE WHEN settle_date IS NULL AND r_settle_date IS NULL "
-              "THEN 'missing settle_date' END",
-              "CASE WHEN settle_date IS NULL AND r_settle_date IS NOT NULL THEN "
-              "printf('settle_date is not a date: ''%s''', r_settle_date) END"]
+    parts += [
+        "CASE WHEN vin IS NULL THEN 'missing vin' END",
+        "CASE WHEN settle_date IS NULL AND r_settle_date IS NULL THEN 'missing settle_date' END",
+        "CASE WHEN settle_date IS NULL AND r_settle_date IS NOT NULL THEN "
+        "printf('settle_date is not a date: ''%s''', r_settle_date) END",
+    ]
     return parts
 
 

@@ -32,9 +32,13 @@ from .sample_world import (
 )
 
 # size -> (vehicles, visit density): ≈ 10k, 100k and 10M repair orders
-SIZES = {"tiny": (300, 1.0), "small": (2_000, 1.0), "medium": (20_500, 1.0),
-         "large": (1_000_000, 2.6),
-         "bench1m": (100_000, 2.6)}  # bench/run.py: a tenth of large (≈ 1M repair orders)
+SIZES = {
+    "tiny": (300, 1.0),
+    "small": (2_000, 1.0),
+    "medium": (20_500, 1.0),
+    "large": (1_000_000, 2.6),
+    "bench1m": (100_000, 2.6),
+}  # bench/run.py: a tenth of large (≈ 1M repair orders)
 CHUNK = 1_000
 ENCODINGS = {"gbk": "gbk", "utf-8": "utf-8", "utf8": "utf-8"}
 XLSX = "repair_orders_2021H2.xlsx"
@@ -81,8 +85,9 @@ class _Part:
     h2: list[list[str]]
 
 
-def _render(seed: int, no: int, vi0: int, n: int, density: float, enc: str,
-            split_h2: bool) -> _Part:
+def _render(
+    seed: int, no: int, vi0: int, n: int, density: float, enc: str, split_h2: bool
+) -> _Part:
     """Simulate and encode one chunk (runs in a worker process for large samples)."""
     ch = build_chunk(seed, no, vi0, n, density)
     old, new, h2 = [], overlap_rows(ch, changed=no == 0), []
@@ -93,9 +98,14 @@ def _render(seed: int, no: int, vi0: int, n: int, density: float, enc: str,
             h2.append(row)
         else:
             new.append(row)
-    files = {"customers.csv": ch.customers, "vehicles.csv": ch.vehicles, "leads.csv": ch.leads,
-             "contacts.csv": ch.contacts,
-             OLD: old, NEW: new}
+    files = {
+        "customers.csv": ch.customers,
+        "vehicles.csv": ch.vehicles,
+        "leads.csv": ch.leads,
+        "contacts.csv": ch.contacts,
+        OLD: old,
+        NEW: new,
+    }
     blobs = {name: (_text(rows).encode(enc), len(rows)) for name, rows in files.items()}
     return _Part(blobs, ch.counts, sum(_amount(r[10]) for r in old), h2)
 
@@ -117,8 +127,13 @@ def _parts(specs: list[tuple], workers: int) -> Iterator[_Part]:
             yield pending.popleft().get()
 
 
-def generate(out_dir: Path, size: str = "small", seed: int = 7, encoding: str = "gbk",
-             progress: Progress | None = None) -> dict:
+def generate(
+    out_dir: Path,
+    size: str = "small",
+    seed: int = 7,
+    encoding: str = "gbk",
+    progress: Progress | None = None,
+) -> dict:
     """Write the sample's exports and sample.json into out_dir; return the manifest."""
     if size not in SIZES:
         raise UsageError(f"unknown size {size!r}: use small, medium or large")
@@ -129,18 +144,27 @@ def generate(out_dir: Path, size: str = "small", seed: int = 7, encoding: str = 
     out_dir.mkdir(parents=True, exist_ok=True)
     n, density = SIZES[size]
     split_h2 = size in ("tiny", "small")
-    csv = {name: _Csv(out_dir / name, head, enc) for name, head in (
-        ("dealers.csv", DEALER_HEAD), ("customers.csv", CUSTOMER_HEAD),
-        ("vehicles.csv", VEHICLE_HEAD), ("leads.csv", LEAD_HEAD),
-        ("contacts.csv", CONTACT_HEAD), (OLD, RO_HEAD),
-        (NEW, RO_HEAD))}
+    csv = {
+        name: _Csv(out_dir / name, head, enc)
+        for name, head in (
+            ("dealers.csv", DEALER_HEAD),
+            ("customers.csv", CUSTOMER_HEAD),
+            ("vehicles.csv", VEHICLE_HEAD),
+            ("leads.csv", LEAD_HEAD),
+            ("contacts.csv", CONTACT_HEAD),
+            (OLD, RO_HEAD),
+            (NEW, RO_HEAD),
+        )
+    }
     csv["dealers.csv"].f.write(_text([list(d) for d in DEALERS]).encode(enc))
     csv["dealers.csv"].rows = len(DEALERS)
     h2: list[list[str]] = []
     counts: dict[str, int] = {}
     old_total = 0.0
-    specs = [(seed, i, i * CHUNK, min(CHUNK, n - i * CHUNK), density, enc, split_h2)
-             for i in range(-(-n // CHUNK))]
+    specs = [
+        (seed, i, i * CHUNK, min(CHUNK, n - i * CHUNK), density, enc, split_h2)
+        for i in range(-(-n // CHUNK))
+    ]
     workers = min(4, os.cpu_count() or 1) if n >= 50_000 else 1
     for i, part in enumerate(_parts(specs, workers)):
         for name, (blob, rows) in part.blobs.items():
@@ -164,11 +188,16 @@ def generate(out_dir: Path, size: str = "small", seed: int = 7, encoding: str = 
         counts["title_row"] = 1
     planted = {k: v for k, v in sorted(counts.items()) if not k.startswith("behaviour_")}
     manifest = {
-        "as_of": AS_OF.isoformat(), "period": AS_OF.isoformat()[:7], "seed": seed, "size": size,
-        "encoding": enc, "own_dealers": ["D001"], "own_region": "杭州",
-        "files": dict(sorted(rows.items())), "planted": planted,
-        "behaviours": {k[10:]: v for k, v in sorted(counts.items())
-                       if k.startswith("behaviour_")},
+        "as_of": AS_OF.isoformat(),
+        "period": AS_OF.isoformat()[:7],
+        "seed": seed,
+        "size": size,
+        "encoding": enc,
+        "own_dealers": ["D001"],
+        "own_region": "杭州",
+        "files": dict(sorted(rows.items())),
+        "planted": planted,
+        "behaviours": {k[10:]: v for k, v in sorted(counts.items()) if k.startswith("behaviour_")},
     }
     tmp = out_dir / "sample.json.part"
     tmp.write_text(json.dumps(manifest, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")

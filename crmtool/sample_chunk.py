@@ -59,8 +59,17 @@ def build_chunk(seed: int, chunk_no: int, vi0: int, n: int, density: float = 1.0
             lo, hi = r.choice(((5000, 9999), (10000, 20000), (20001, 38000)))
             total = round(r.uniform(lo, hi), 2)
             parts = round(total * 0.6, 2)
-            ros.append(Ro(END - r.randint(0, 29), OWN, "钣喷", "保险", round(total - parts, 2),
-                          parts, open_gap=5))
+            ros.append(
+                Ro(
+                    END - r.randint(0, 29),
+                    OWN,
+                    "钣喷",
+                    "保险",
+                    round(total - parts, 2),
+                    parts,
+                    open_gap=5,
+                )
+            )
         pool.append((vi, row[0], ros))
     if chunk_no == 0:
         _plant(w, pool)
@@ -95,8 +104,19 @@ def _callbacks(w: World) -> None:
             continue
         result = r.choices(["满意", "一般", "不满意", "未接通"], [80, 8, 6, 6])[0]
         note = "对维修质量不满意,要求回电" if result == "不满意" else ""
-        out.contacts.append([f"HF{row[0]}", ds(day + 3), row[2], owner.get(row[2], ""), row[0],
-                             "电话", "回访", result, note])
+        out.contacts.append(
+            [
+                f"HF{row[0]}",
+                ds(day + 3),
+                row[2],
+                owner.get(row[2], ""),
+                row[0],
+                "电话",
+                "回访",
+                result,
+                note,
+            ]
+        )
 
 
 def _ro_row(w: World, o: Ro, vi: int, k: int, vin: str) -> list[str]:
@@ -104,33 +124,53 @@ def _ro_row(w: World, o: Ro, vi: int, k: int, vin: str) -> list[str]:
     ym = ds(o.day)[2:7].replace("-", "")
     own = o.dealer == OWN
     ro_id = f"{'WO' if own else o.dealer + 'R'}{ym}{vi:07d}{k:02d}"
-    dealer = o.dealer_text if o.dealer_text is not None else (
-        "" if own and r.random() < 0.08 else o.dealer)
+    dealer = (
+        o.dealer_text
+        if o.dealer_text is not None
+        else ("" if own and r.random() < 0.08 else o.dealer)
+    )
     if own and dealer == "":
         out.count("blank_dealer_code")
     total = round(o.labor + o.parts, 2)
     if o.total_text is None and r.random() < 0.03:
         o.total_text = _yen(total)
         out.count("amount_yen")
-    return [ro_id, dealer, vin,
-            o.open_text if o.open_text is not None else ds(o.day - o.open_gap),
-            o.settle_text if o.settle_text is not None else ds(o.day),
-            o.mileage_text if o.mileage_text is not None else str(o.mileage),
-            o.kind, o.payer, _money(o.labor), _money(o.parts),
-            o.total_text if o.total_text is not None else _money(total),
-            r.choice(ADVISORS) if own else ""]
+    return [
+        ro_id,
+        dealer,
+        vin,
+        o.open_text if o.open_text is not None else ds(o.day - o.open_gap),
+        o.settle_text if o.settle_text is not None else ds(o.day),
+        o.mileage_text if o.mileage_text is not None else str(o.mileage),
+        o.kind,
+        o.payer,
+        _money(o.labor),
+        _money(o.parts),
+        o.total_text if o.total_text is not None else _money(total),
+        r.choice(ADVISORS) if own else "",
+    ]
 
 
 def _lead(w: World, i: int) -> list[str]:
     r = w.rng
-    created = date(2019, 1, 1).toordinal() + min(3 * 365 - 1, int(r.triangular(0, 3 * 365,
-                                                                                  3 * 365)))
+    created = date(2019, 1, 1).toordinal() + min(
+        3 * 365 - 1, int(r.triangular(0, 3 * 365, 3 * 365))
+    )
     status = r.choices(["跟进中", "成交", "战败"], [35, 30, 35])[0]
     follow = min(END, created + r.randint(0, 60))
     visited = "是" if status == "成交" or r.random() < 0.4 else "否"
-    return [f"L{i + 1:08d}", ds(created), r.choice(SOURCES), r.choice("HABC"),
-            r.choice(CONSULTANTS), status, ds(follow) if r.random() < 0.9 else "", visited,
-            w.written_phone(w.phone()), r.choice(DEFEAT) if status == "战败" else ""]
+    return [
+        f"L{i + 1:08d}",
+        ds(created),
+        r.choice(SOURCES),
+        r.choice("HABC"),
+        r.choice(CONSULTANTS),
+        status,
+        ds(follow) if r.random() < 0.9 else "",
+        visited,
+        w.written_phone(w.phone()),
+        r.choice(DEFEAT) if status == "战败" else "",
+    ]
 
 
 def _plant_desk(out: Chunk) -> None:
@@ -140,8 +180,7 @@ def _plant_desk(out: Chunk) -> None:
     car[1] = "浙A·12345"
     owner = next(c for c in out.customers if c[0] == car[2])
     owner[2] = "13812345678"
-    other = next(c for c in out.customers if c[0] != car[2] and len(c[2]) == 11
-                 and c[2].isdigit())
+    other = next(c for c in out.customers if c[0] != car[2] and len(c[2]) == 11 and c[2].isdigit())
     other[2] = "13800138000"
 
 
@@ -164,8 +203,17 @@ def _plant(w: World, pool: list[tuple[int, str, list[Ro]]]) -> None:
     for _ in range(3):
         add(Ro(END - r.randint(60, 900), OWN, "一般维修", "自费", 320.0, 188.5)).settle_text = ""
         out.count("missing_settle_date")
-    add(Ro(date(2021, 2, 27).toordinal(), OWN, "定期保养", "自费", 180.0, 420.0,
-           open_text="2021-02-30")).settle_text = "2021-02-30"
+    add(
+        Ro(
+            date(2021, 2, 27).toordinal(),
+            OWN,
+            "定期保养",
+            "自费",
+            180.0,
+            420.0,
+            open_text="2021-02-30",
+        )
+    ).settle_text = "2021-02-30"
     out.count("impossible_date")
     for _ in range(2):
         add(Ro(END - r.randint(30, 1200), OWN, "15K保养", "自费", 260.0, 540.0))

@@ -16,9 +16,12 @@ D0, END = START.toordinal(), AS_OF.toordinal()
 
 OWN = "D001"
 DEALERS = [
-    ("D001", "杭州东方大众", "杭州"), ("D002", "杭州之江大众", "杭州"),
-    ("D003", "杭州萧山大众", "杭州"), ("D004", "宁波甬江大众", "宁波"),
-    ("D005", "绍兴越州大众", "绍兴"), ("D006", "湖州南太湖大众", "湖州"),
+    ("D001", "杭州东方大众", "杭州"),
+    ("D002", "杭州之江大众", "杭州"),
+    ("D003", "杭州萧山大众", "杭州"),
+    ("D004", "宁波甬江大众", "宁波"),
+    ("D005", "绍兴越州大众", "绍兴"),
+    ("D006", "湖州南太湖大众", "湖州"),
 ]
 IN_REGION, OUT_REGION = ["D002", "D003"], ["D004", "D005", "D006"]
 # series -> (WMI, VDS prefix, first model year, price scale, models)
@@ -31,8 +34,15 @@ SERIES = {
     "帕萨特": ("LSV", "PS", 2012, 1.05, ["帕萨特 330TSI 精英版", "帕萨特 380TSI 豪华版"]),
     "探岳": ("LFV", "TY", 2018, 1.1, ["探岳 330TSI 两驱豪华型", "探岳 380TSI 四驱旗舰型"]),
 }
-_SERIES_W = [("朗逸", 26), ("Polo", 10), ("迈腾", 14), ("途观L", 14), ("速腾", 16),
-             ("帕萨特", 10), ("探岳", 10)]
+_SERIES_W = [
+    ("朗逸", 26),
+    ("Polo", 10),
+    ("迈腾", 14),
+    ("途观L", 14),
+    ("速腾", 16),
+    ("帕萨特", 10),
+    ("探岳", 10),
+]
 OUTLETS = ["临安锦城二网", "富阳富春二网", "桐庐城南二网", "建德新安二网", "淳安千岛湖二网"]
 ADVISORS = ["王伟", "李娜", "张敏", "刘洋", "陈静"]
 CONSULTANTS = ["赵磊", "孙丽", "周杰", "吴婷", "郑浩"]
@@ -43,20 +53,30 @@ GIVEN = "伟芳娜敏静丽强磊军洋勇艳杰涛明超秀霞平刚桂英华�
 JOBS = "企业职员 公务员 个体经营 教师 医生 自由职业 司机 工程师 销售 退休".split()
 PLATE_CITY = {"杭州": "浙A", "宁波": "浙B", "绍兴": "浙D", "湖州": "浙E"}
 VIN_CHARS = "0123456789ABCDEFGHJKLMNPRSTUVWXYZ"
-_TR = dict(zip("ABCDEFGHJKLMNPRSTUVWXYZ", [1, 2, 3, 4, 5, 6, 7, 8, 1, 2, 3, 4, 5, 7, 9, 2, 3, 4,
-                                           5, 6, 7, 8, 9], strict=True))
+_TR = dict(
+    zip(
+        "ABCDEFGHJKLMNPRSTUVWXYZ",
+        [1, 2, 3, 4, 5, 6, 7, 8, 1, 2, 3, 4, 5, 7, 9, 2, 3, 4, 5, 6, 7, 8, 9],
+        strict=True,
+    )
+)
 _TR.update({str(d): d for d in range(10)})
 _WEIGHTS = (8, 7, 6, 5, 4, 3, 2, 10, 0, 9, 8, 7, 6, 5, 4, 3, 2)
 _YEAR_CODE = "ABCDEFGHJKLMNPRSTVWXY"  # 2010 = A ... (no I O Q U Z 0)
 
 # The headers of the exports (names from rules §1).
 CUSTOMER_HEAD = "客户编号 客户姓名 联系电话 性别 出生日期 区域类型 职业".split()
-VEHICLE_HEAD = ("车辆识别代号 车牌号 客户编号 品牌 车系 车型 购车日期 销售渠道 二级网点 使用性质 "
-                "保修截止日期 车辆状态").split()
-RO_HEAD = ("工单号 经销商代码 VIN 进厂日期 结算日期 进厂里程 维修类型 付费方式 工时费 材料费 "
-           "结算金额 服务顾问").split()
-LEAD_HEAD = ("线索编号 建档日期 信息来源 意向级别 销售顾问 状态 最近跟进日期 是否到店 电话 "
-             "战败原因").split()
+VEHICLE_HEAD = (
+    "车辆识别代号 车牌号 客户编号 品牌 车系 车型 购车日期 销售渠道 二级网点 使用性质 "
+    "保修截止日期 车辆状态"
+).split()
+RO_HEAD = (
+    "工单号 经销商代码 VIN 进厂日期 结算日期 进厂里程 维修类型 付费方式 工时费 材料费 "
+    "结算金额 服务顾问"
+).split()
+LEAD_HEAD = (
+    "线索编号 建档日期 信息来源 意向级别 销售顾问 状态 最近跟进日期 是否到店 电话 战败原因"
+).split()
 DEALER_HEAD = "经销商代码 经销商名称 区域".split()
 CONTACT_HEAD = "回访编号 回访日期 VIN 客户编号 工单号 回访方式 回访类型 回访结果 备注".split()
 
@@ -144,8 +164,7 @@ class World:
         born = date(year, 1, 1) + timedelta(r.randint(0, 364))
         birth = "" if r.random() < 0.08 else born.isoformat()
         area = r.choices(["市区", "县城", "乡镇"], [60, 25, 15])[0]
-        return [cid, name, phone, "男" if r.random() < 0.65 else "女", birth, area,
-                r.choice(JOBS)]
+        return [cid, name, phone, "男" if r.random() < 0.65 else "女", birth, area, r.choice(JOBS)]
 
     # --- vehicles ----------------------------------------------------------------------
     def vin(self, series: str, year: int, vi: int) -> str:
@@ -183,8 +202,11 @@ class World:
             total = r.uniform(300, 2500) * scale
             return "自费", round(total * 0.6), round(total * 0.4, 2)
         if kind in ("首保", "保修"):
-            return "保修", round(r.uniform(150, 300)), round(r.uniform(80, 1500 if kind == "保修"
-                                                                      else 250), 2)
+            return (
+                "保修",
+                round(r.uniform(150, 300)),
+                round(r.uniform(80, 1500 if kind == "保修" else 250), 2),
+            )
         if kind == "PDS":
             return "内部", round(r.choice((0, 0, 50, 80, 120))), 0.0
         if kind == "内部":
@@ -237,13 +259,16 @@ class World:
         channel = "自店" if y < own_p else ("二级网点" if y < sec_p else "他店")
         usage = r.choices(["私家车", "公务车", "营运车"], [86, 8, 6])[0]
         if new:
-            behaviour = r.choices(["new_normal", "new_none", "new_direct", "new_later"],
-                                  [55, 15, 18, 12])[0]
+            behaviour = r.choices(
+                ["new_normal", "new_none", "new_direct", "new_later"], [55, 15, 18, 12]
+            )[0]
         elif channel == "二级网点" and r.random() < 0.7:
             behaviour = r.choices(["sec_none", "sec_pds", "sec_free"], [55, 25, 20])[0]
         else:
-            behaviour = r.choices(["loyal", "general", "drifting", "lost", "cross", "defector",
-                                   "rare", "cooling"], [20, 28, 10, 14, 10, 8, 10, 4])[0]
+            behaviour = r.choices(
+                ["loyal", "general", "drifting", "lost", "cross", "defector", "rare", "cooling"],
+                [20, 28, 10, 14, 10, 8, 10, 4],
+            )[0]
         if usage == "营运车" and behaviour in ("general", "rare"):
             behaviour = "commercial"
         scale, spend = SERIES[series][3], r.choice((0.55, 0.75, 0.9, 1.0, 1.15, 1.35))
@@ -292,8 +317,9 @@ class World:
         warranty_end = _plus_years(date.fromordinal(sale), 3).toordinal()
         ros: list[Ro] = []
         if sale >= D0 and channel != "他店" and behaviour not in ("sec_none", "sec_free"):
-            ros.append(Ro(max(D0, sale - r.randint(0, 3)), OWN, "PDS", *self.amounts(
-                "PDS", scale, spend)))
+            ros.append(
+                Ro(max(D0, sale - r.randint(0, 3)), OWN, "PDS", *self.amounts("PDS", scale, spend))
+            )
         got_first = sale < D0 - 300
         for d, dealer in plan:
             if not got_first and d - sale <= 300:
@@ -304,8 +330,9 @@ class World:
                     kind = "首保" if d - sale <= 300 else "保修"
             got_first = True
             ro = Ro(d, dealer, kind, *self.amounts(kind, scale, spend))
-            ro.open_gap = r.randint(2, 9) if kind == "钣喷" else (r.randint(1, 3)
-                                                               if r.random() < 0.2 else 0)
+            ro.open_gap = (
+                r.randint(2, 9) if kind == "钣喷" else (r.randint(1, 3) if r.random() < 0.2 else 0)
+            )
             ros.append(ro)
             if dealer == OWN and kind == "定期保养" and r.random() < 0.1:  # and a repair
                 ros.append(Ro(d, OWN, "一般维修", *self.amounts("一般维修", scale, spend)))
@@ -321,10 +348,20 @@ class World:
             o.mileage = int(km) + (0 if o.kind == "PDS" else 3)
 
         sale_d = date.fromordinal(sale)
-        row = [self.vin(series, sale_d.year, vi), "", "", "大众", series,
-               r.choice(SERIES[series][4]), ds(sale), channel,
-               r.choice(OUTLETS) if channel == "二级网点" else "", usage,
-               ds(warranty_end - 1) if r.random() < 0.4 else "", ""]
+        row = [
+            self.vin(series, sale_d.year, vi),
+            "",
+            "",
+            "大众",
+            series,
+            r.choice(SERIES[series][4]),
+            ds(sale),
+            channel,
+            r.choice(OUTLETS) if channel == "二级网点" else "",
+            usage,
+            ds(warranty_end - 1) if r.random() < 0.4 else "",
+            "",
+        ]
         if r.random() < 0.015:
             row[11] = r.choice(("报废", "过户"))
         return row, ros, behaviour

@@ -22,14 +22,17 @@ class Field:
     stored: bool = True  # False: read at load (it keys other fields) but not a table column
 
 
-def _f(name: str, type_: str, headers: str, parser: str | None = None, *,
-       stored: bool = True) -> Field:
+def _f(
+    name: str, type_: str, headers: str, parser: str | None = None, *, stored: bool = True
+) -> Field:
     return Field(name, type_, tuple(headers.split()), parser, stored)
 
 
 _CUSTOMER_ID = "客户编号 客户代码 客户ID 客户号 车主编号 customer_id"
-_PHONE = ("联系电话 手机 手机号 手机号码 移动电话 电话 车主电话 客户电话 主要联系电话 车主手机 联系人手机 "
-          "phone mobile 送修人手机 送修人电话")
+_PHONE = (
+    "联系电话 手机 手机号 手机号码 移动电话 电话 车主电话 客户电话 主要联系电话 车主手机 联系人手机 "
+    "phone mobile 送修人手机 送修人电话"
+)
 _VIN = "VIN VIN码 VIN号 车辆VIN号 车辆识别码(VIN) 车架号 底盘号 车辆识别代号 vin"
 _DEALER = "经销商代码 服务站代码 网点代码 经销商编号 服务商代码 dealer_code"
 
@@ -54,10 +57,18 @@ TABLES: dict[str, tuple[Field, ...]] = {
         _f("brand", "VARCHAR", "品牌 brand"),
         _f("series", "VARCHAR", "车系 series"),
         _f("model", "VARCHAR", "车型 车型名称 model"),
-        _f("sale_date", "DATE",
-           "购车日期 销售日期 开票日期 交车日期 实销日期 实销时间 购车时间 新车销售日期 sale_date",
-           "date"),
-        _f("sale_channel", "VARCHAR", "销售渠道 销售类型 是否本公司购车 channel sale_channel", "code"),
+        _f(
+            "sale_date",
+            "DATE",
+            "购车日期 销售日期 开票日期 交车日期 实销日期 实销时间 购车时间 新车销售日期 sale_date",
+            "date",
+        ),
+        _f(
+            "sale_channel",
+            "VARCHAR",
+            "销售渠道 销售类型 是否本公司购车 channel sale_channel",
+            "code",
+        ),
         _f("outlet", "VARCHAR", "二级网点 销售网点 网点名称 outlet"),
         _f("usage", "VARCHAR", "使用性质 车辆用途 usage", "code"),
         _f("warranty_end", "DATE", "保修截止日期 质保到期日 保修结束日期 warranty_end", "date"),
@@ -66,28 +77,47 @@ TABLES: dict[str, tuple[Field, ...]] = {
         _f("dealer_code", "VARCHAR", _DEALER, stored=False),
     ),
     "repair_orders": (
-        _f("ro_id", "VARCHAR",
-           "工单号 工单编号 维修单号 委托书号 委托单号 接车单号 结算单号 结算编号 ro_id ro_no"),
+        _f(
+            "ro_id",
+            "VARCHAR",
+            "工单号 工单编号 维修单号 委托书号 委托单号 接车单号 结算单号 结算编号 ro_id ro_no",
+        ),
         _f("dealer_code", "VARCHAR", _DEALER),
         _f("vin", "VARCHAR", _VIN, "vin"),
-        _f("open_date", "DATE", "进厂日期 进厂时间 开单日期 开单时间 接车日期 开工单时间 工单开单日期 工单开据日期 open_date",
-           "date"),
-        _f("settle_date", "DATE", "结算日期 结算时间 出厂日期 完工日期 工单结算日期 提交结算时间 settle_date", "date"),
-        _f("mileage_km", "DOUBLE",
-           "进厂里程 进厂里程数 进站里程 进厂行驶里程 行驶里程 公里数 里程 里程数 mileage mileage_km", "mileage"),
+        _f(
+            "open_date",
+            "DATE",
+            "进厂日期 进厂时间 开单日期 开单时间 接车日期 开工单时间 工单开单日期 工单开据日期 open_date",
+            "date",
+        ),
+        _f(
+            "settle_date",
+            "DATE",
+            "结算日期 结算时间 出厂日期 完工日期 工单结算日期 提交结算时间 settle_date",
+            "date",
+        ),
+        _f(
+            "mileage_km",
+            "DOUBLE",
+            "进厂里程 进厂里程数 进站里程 进厂行驶里程 行驶里程 公里数 里程 里程数 mileage mileage_km",
+            "mileage",
+        ),
         _f("ro_type", "VARCHAR", "维修类型 工单类型 维修类别 业务类型 ro_type", "code"),
         _f("payer", "VARCHAR", "付费方式 结算方式 付款类型 收费区分 payer", "code"),
         _f("labor_amount", "DOUBLE", "工时费 维修工时费 人工费 修理费用 labor_amount", "amount"),
         _f("parts_amount", "DOUBLE", "材料费 维修材料费 配件费 材料费用 parts_amount", "amount"),
-        _f("total_amount", "DOUBLE",
-           "结算金额 总金额 总金额(元) 合计金额 应收金额 应结金额 实收金额 维修金额 total_amount", "amount"),
+        _f(
+            "total_amount",
+            "DOUBLE",
+            "结算金额 总金额 总金额(元) 合计金额 应收金额 应结金额 实收金额 维修金额 total_amount",
+            "amount",
+        ),
         _f("advisor", "VARCHAR", "服务顾问 接待员 业务接待 接待顾问 客户经理 advisor"),
         # read at load, not kept: the plate recovers a blank VIN (rules §16), the status drops
         # voided orders, the maintenance count marks a first service
         _f("plate", "VARCHAR", "车牌号 车牌号码 牌照号 牌照 plate", "plate", stored=False),
         _f("ro_status", "VARCHAR", "工单状态 单据状态 结算状态 状态 ro_status", stored=False),
-        _f("maintenance_count", "VARCHAR", "单据保养次数 保养次数 maintenance_count",
-           stored=False),
+        _f("maintenance_count", "VARCHAR", "单据保养次数 保养次数 maintenance_count", stored=False),
     ),
     "leads": (
         _f("lead_id", "VARCHAR", "线索编号 线索ID lead_id"),
@@ -110,8 +140,12 @@ TABLES: dict[str, tuple[Field, ...]] = {
     # 回访记录 / 招揽记录: callbacks, campaign calls, care and complaints (issue 8)
     "contacts": (
         _f("contact_id", "VARCHAR", "回访编号 联系编号 记录编号 contact_id"),
-        _f("contact_date", "DATE", "回访日期 联系日期 招揽日期 回访时间 联系时间 contact_date",
-           "date"),
+        _f(
+            "contact_date",
+            "DATE",
+            "回访日期 联系日期 招揽日期 回访时间 联系时间 contact_date",
+            "date",
+        ),
         _f("phone", "VARCHAR", _PHONE, "phone"),
         _f("vin", "VARCHAR", _VIN, "vin"),
         _f("customer_id", "VARCHAR", _CUSTOMER_ID),
@@ -150,15 +184,38 @@ CODES: dict[str, dict[str, tuple[str, ...]]] = {
     "ro_type": {
         "first_service": ("首保", "首次保养", "免费保养", "5K", "强保"),
         "maintenance": ("定期保养", "定保", "常规保养", "保养", "10K"),
-        "repair": ("一般维修", "机修", "维修", "外出维修", "外出救援", "小修", "中修", "大修", "普通维修"),
+        "repair": (
+            "一般维修",
+            "机修",
+            "维修",
+            "外出维修",
+            "外出救援",
+            "小修",
+            "中修",
+            "大修",
+            "普通维修",
+        ),
         "body_paint": ("钣喷", "钣金", "喷漆", "油漆", "钣金喷漆", "事故车"),
         "warranty": ("保修", "索赔", "三包", "配件索赔", "三包维修", "善意维修"),
         "pds": ("PDS", "PDI", "PDI检查", "售前检查", "售前维修"),
         "internal": ("内部", "内部结算", "自有车", "异型车", "内部修理"),
     },
     "payer": {
-        "customer": ("自费", "客户付费", "客付", "预存", "套餐", "会员卡", "储值卡", "现金", "微信",
-                     "支付宝", "刷卡", "挂账", "customer"),
+        "customer": (
+            "自费",
+            "客户付费",
+            "客付",
+            "预存",
+            "套餐",
+            "会员卡",
+            "储值卡",
+            "现金",
+            "微信",
+            "支付宝",
+            "刷卡",
+            "挂账",
+            "customer",
+        ),
         "warranty": ("保修", "索赔", "厂家", "OEM收费", "warranty"),
         "insurance": ("保险", "保险理赔", "保险公司", "insurance"),
         "internal": ("内部", "内结", "internal"),
@@ -186,27 +243,53 @@ CODES: dict[str, dict[str, tuple[str, ...]]] = {
         "transferred": ("过户", "transferred"),
     },
     # contacts (issue 8)
-    "channel": {"phone": ("电话", "phone"), "sms": ("短信", "sms"),
-                "wechat": ("微信", "wechat")},
-    "purpose": {"callback": ("回访", "callback"), "campaign": ("招揽", "campaign"),
-                "care": ("关怀", "care"), "complaint": ("投诉", "complaint")},
-    "result": {"satisfied": ("满意", "satisfied"), "neutral": ("一般", "neutral"),
-               "dissatisfied": ("不满意", "dissatisfied"), "reached": ("成功回访", "reached"),
-               "no_answer": ("未接通", "无人接听", "no_answer"),
-               "unreachable": ("无法联系", "unreachable"), "refused": ("拒访", "refused"),
-               "wrong_number": ("空号", "电话有误", "wrong_number")},
+    "channel": {"phone": ("电话", "phone"), "sms": ("短信", "sms"), "wechat": ("微信", "wechat")},
+    "purpose": {
+        "callback": ("回访", "callback"),
+        "campaign": ("招揽", "campaign"),
+        "care": ("关怀", "care"),
+        "complaint": ("投诉", "complaint"),
+    },
+    "result": {
+        "satisfied": ("满意", "satisfied"),
+        "neutral": ("一般", "neutral"),
+        "dissatisfied": ("不满意", "dissatisfied"),
+        "reached": ("成功回访", "reached"),
+        "no_answer": ("未接通", "无人接听", "no_answer"),
+        "unreachable": ("无法联系", "unreachable"),
+        "refused": ("拒访", "refused"),
+        "wrong_number": ("空号", "电话有误", "wrong_number"),
+    },
 }
 # Dates that are in the future by nature (not flagged, not counted by validate as future).
 FUTURE_OK = frozenset({("vehicles", "warranty_end")})
 
 # Where a raw value matches no code: ro_type/payer fall to "other" (kept, counted);
 # other kinds keep NULL and are flagged.
-CODE_FALLBACK = {"ro_type": "other", "payer": "other", "sale_channel": None, "usage": None,
-                 "area_type": None, "gender": None, "status": None, "vehicle_status": None,
-                 "channel": None, "purpose": None, "result": None}
+CODE_FALLBACK = {
+    "ro_type": "other",
+    "payer": "other",
+    "sale_channel": None,
+    "usage": None,
+    "area_type": None,
+    "gender": None,
+    "status": None,
+    "vehicle_status": None,
+    "channel": None,
+    "purpose": None,
+    "result": None,
+}
 
-RO_TYPES = ("first_service", "maintenance", "repair", "body_paint", "warranty", "pds",
-            "internal", "other")
+RO_TYPES = (
+    "first_service",
+    "maintenance",
+    "repair",
+    "body_paint",
+    "warranty",
+    "pds",
+    "internal",
+    "other",
+)
 
 
 def normalise_header(text: str) -> str:
@@ -238,8 +321,7 @@ WEAK_HEADERS = frozenset({"出厂日期"})
 SOURCES = ("config", "profile", "built-in")
 
 
-def header_sources(table: str, config: Config | None = None
-                   ) -> dict[str, tuple[str, int, str]]:
+def header_sources(table: str, config: Config | None = None) -> dict[str, tuple[str, int, str]]:
     """normalised header -> (field, precedence, source) for a table. The user's
     [columns.<table>] names come first and win, also over a built-in name of another field
     (that name then no longer maps to the other field); then the profile's, then built-ins.
@@ -249,8 +331,10 @@ def header_sources(table: str, config: Config | None = None
     out: dict[str, tuple[str, int, str]] = {}
     user = config.columns.get(table, {}) if config else {}
     prof = profile_of(config.profile) if config else None
-    layers = [("config", user, -2000),
-              ("profile", prof.columns.get(table, {}) if prof else {}, -1000)]
+    layers = [
+        ("config", user, -2000),
+        ("profile", prof.columns.get(table, {}) if prof else {}, -1000),
+    ]
     names = {f.name for f in TABLES[table]}
     for source, extra, base in layers:
         for fname, headers in extra.items():
@@ -276,9 +360,11 @@ def code_sources(kind: str, config: Config | None = None) -> dict[str, tuple[str
 
     out: dict[str, tuple[str, str]] = {}
     prof = profile_of(config.profile) if config else None
-    layers = [("config", config.values.get(kind, {}) if config else {}),
-              ("profile", prof.values.get(kind, {}) if prof else {}),
-              ("built-in", CODES[kind])]
+    layers = [
+        ("config", config.values.get(kind, {}) if config else {}),
+        ("profile", prof.values.get(kind, {}) if prof else {}),
+        ("built-in", CODES[kind]),
+    ]
     for source, table in layers:
         for code, raws in table.items():
             for raw in raws:
@@ -310,8 +396,11 @@ def ddl() -> list[str]:
         # million repair orders costs more memory and load time than the anti-join does.
         stmts.append(f"CREATE TABLE IF NOT EXISTS {table} ({cols}, {PROVENANCE})")
         # databases created before a column was added (customers/leads.dealer_code, issue 9)
-        stmts += [f"ALTER TABLE {table} ADD COLUMN IF NOT EXISTS {f.name} {f.type}"
-                  for f in stored_fields(table) if (table, f.name) in ADDED_COLUMNS]
+        stmts += [
+            f"ALTER TABLE {table} ADD COLUMN IF NOT EXISTS {f.name} {f.type}"
+            for f in stored_fields(table)
+            if (table, f.name) in ADDED_COLUMNS
+        ]
     stmts += [
         """CREATE TABLE IF NOT EXISTS loads (
             load_id BIGINT, file VARCHAR, sha256 VARCHAR, kind VARCHAR, sheet VARCHAR,

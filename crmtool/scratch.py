@@ -57,8 +57,7 @@ def make(base: Path) -> Path:
         path = root / f"{os.getpid()}-{secrets.token_hex(4)}"
         path.mkdir(mode=0o700)
     except OSError as e:
-        raise CrmError(f"cannot create the private work folder {root}: "
-                       f"{e.strerror or e}") from None
+        raise CrmError(f"cannot create the private work folder {root}: {e.strerror or e}") from None
     return path
 
 
@@ -84,8 +83,10 @@ def workdir(base: Path) -> Iterator[Path]:
 def database_folder(con: object) -> Path:
     """The folder of the connection's database file (the working directory for ':memory:')."""
     try:
-        rows = con.execute("SELECT path FROM duckdb_databases() "  # type: ignore[attr-defined]
-                           "WHERE database_name = current_database()").fetchall()
+        rows = con.execute(
+            "SELECT path FROM duckdb_databases() "  # type: ignore[attr-defined]
+            "WHERE database_name = current_database()"
+        ).fetchall()
     except Exception:  # noqa: BLE001 - any failure: fall back to the working directory
         rows = []
     path = rows[0][0] if rows and rows[0][0] else None

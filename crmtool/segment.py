@@ -25,6 +25,7 @@ AGE_STAGES = ("new", "mid", "old", "unknown")
 
 # -- labels ----------------------------------------------------------------------------------
 
+
 def _km(x: float) -> str:
     return f"{x / 1000:g}k"
 
@@ -32,9 +33,11 @@ def _km(x: float) -> str:
 def mileage_labels(cfg: Config) -> list[str]:
     """'<10k', '10k-30k', …, '100k+' from cfg.segments.mileage_bands_km."""
     cuts = cfg.segments.mileage_bands_km
-    return ([f"<{_km(cuts[0])}"]
-            + [f"{_km(lo)}-{_km(hi)}" for lo, hi in zip(cuts, cuts[1:], strict=False)]
-            + [f"{_km(cuts[-1])}+"])
+    return (
+        [f"<{_km(cuts[0])}"]
+        + [f"{_km(lo)}-{_km(hi)}" for lo, hi in zip(cuts, cuts[1:], strict=False)]
+        + [f"{_km(cuts[-1])}+"]
+    )
 
 
 def frequency_labels(cfg: Config) -> list[str]:
@@ -48,39 +51,48 @@ def frequency_labels(cfg: Config) -> list[str]:
 
 # -- segment columns as SQL expressions ------------------------------------------------------
 
+
 def age_stage_sql(cfg: Config, sale_date: str = "sale_date") -> str:
     """new / mid / old by years = (as_of − sale_date) / 365.25; unknown without a sale date."""
     new_until, mid_until = (float(x) for x in cfg.segments.age_stage_years[:2])
     years = f"(($as_of - {sale_date}) / 365.25)"
-    return (f"CASE WHEN {sale_date} IS NULL THEN 'unknown' "
-            f"WHEN {years} < {new_until} THEN 'new' "
-            f"WHEN {years} < {mid_until} THEN 'mid' ELSE 'old' END")
+    return (
+        f"CASE WHEN {sale_date} IS NULL THEN 'unknown' "
+        f"WHEN {years} < {new_until} THEN 'new' "
+        f"WHEN {years} < {mid_until} THEN 'mid' ELSE 'old' END"
+    )
 
 
 def mileage_band_sql(cfg: Config, km: str = "est_mileage") -> str:
     cuts = cfg.segments.mileage_bands_km
     labels = mileage_labels(cfg)
-    whens = " ".join(f"WHEN {km} < {float(c)} THEN '{lab}'"
-                     for c, lab in zip(cuts, labels, strict=False))
+    whens = " ".join(
+        f"WHEN {km} < {float(c)} THEN '{lab}'" for c, lab in zip(cuts, labels, strict=False)
+    )
     return f"CASE WHEN {km} IS NULL THEN 'unknown' {whens} ELSE '{labels[-1]}' END"
 
 
 def frequency_band_sql(cfg: Config, visits: str = "own_visits_12m") -> str:
     lows = [int(x) for x in cfg.segments.frequency_bands]
     labels = frequency_labels(cfg)
-    whens = " ".join(f"WHEN {visits} >= {lo} THEN '{lab}'"
-                     for lo, lab in reversed(list(zip(lows, labels, strict=True))))
+    whens = " ".join(
+        f"WHEN {visits} >= {lo} THEN '{lab}'"
+        for lo, lab in reversed(list(zip(lows, labels, strict=True)))
+    )
     return f"CASE {whens} END"
 
 
 def birth_decade_sql(birth_date: str = "birth_date", birth_year: str = "birth_year") -> str:
     """'80后' from the birth date or birth year (1950s → '50后', 2000s → '00后')."""
     year = f"coalesce(year({birth_date}), {birth_year})"
-    return (f"CASE WHEN {year} IS NOT NULL THEN "
-            f"lpad(CAST(({year} // 10 * 10) % 100 AS VARCHAR), 2, '0') || '后' END")
+    return (
+        f"CASE WHEN {year} IS NOT NULL THEN "
+        f"lpad(CAST(({year} // 10 * 10) % 100 AS VARCHAR), 2, '0') || '后' END"
+    )
 
 
 # -- mileage: readings, rollbacks, daily rate ------------------------------------------------
+
 
 def rates_sql(cfg: Config) -> str:
     """Per vehicle (every vin of vehicles or with a reading): last_reading, last_reading_date,
@@ -148,6 +160,7 @@ def daily_rates(con: duckdb.DuckDBPyConnection, cfg: Config, as_of: date) -> pl.
 
 # -- the segment list ------------------------------------------------------------------------
 
+
 @dataclass
 class SegmentResult:
     """The segment list and the vehicles left out of it per reason (scrapped, transferred)."""
@@ -213,10 +226,14 @@ def per_customer(frame: pl.DataFrame) -> pl.DataFrame:
     vin), with `vehicles` = how many of the customer's vehicles were in the frame. Rows
     without a customer_id stay as they are. The frame's order is kept."""
     key = pl.coalesce(pl.col("customer_id"), pl.lit("\0") + pl.col("vin"))
-    ranked = (frame.with_row_index("_row")
-              .with_columns(_key=key)
-              .with_columns(vehicles=pl.len().over("_key").cast(pl.Int64)))
-    best = (ranked.sort(["tier", "ticket", "visits_12m", "vin"],
-                        descending=[False, True, True, False], nulls_last=True)
-            .unique(subset="_key", keep="first", maintain_order=True))
+    ranked = (
+        frame.with_row_index("_row")
+        .with_columns(_key=key)
+        .with_columns(vehicles=pl.len().over("_key").cast(pl.Int64))
+    )
+    best = ranked.sort(
+        ["tier", "ticket", "visits_12m", "vin"],
+        descending=[False, True, True, False],
+        nulls_last=True,
+    ).unique(subset="_key", keep="first", maintain_order=True)
     return best.sort("_row").drop("_row", "_key")

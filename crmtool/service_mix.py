@@ -11,24 +11,31 @@ from .period import Period
 from .schema import RO_TYPES
 
 
-def service_mix(con: duckdb.DuckDBPyConnection, cfg: Config,
-                period: Period) -> dict[str, dict[str, Any]]:
+def service_mix(
+    con: duckdb.DuckDBPyConnection, cfg: Config, period: Period
+) -> dict[str, dict[str, Any]]:
     """{ro_type: {count, share, revenue}} for every canonical ro_type, zeros included.
 
     count = own repair orders (台次); share = count / all own repair orders in the period;
     revenue = sum of their total_amount whatever the payer (产值).
     """
-    rows = con.execute("""
+    rows = con.execute(
+        """
         SELECT coalesce(ro_type, 'other') AS ro_type, count(*) AS n,
                coalesce(sum(total_amount), 0) AS revenue
         FROM ro WHERE is_own AND settle_date BETWEEN $start AND $end
         GROUP BY 1
-    """, {"start": period.start, "end": period.end}).fetchall()
+    """,
+        {"start": period.start, "end": period.end},
+    ).fetchall()
     found = {t: (n, rev) for t, n, rev in rows}
     total = sum(n for n, _ in found.values())
     out: dict[str, dict[str, Any]] = {}
     for t in RO_TYPES:
         n, rev = found.get(t, (0, 0.0))
-        out[t] = {"count": int(n), "share": round(n / total, 4) if total else 0.0,
-                  "revenue": round(float(rev), 2)}
+        out[t] = {
+            "count": int(n),
+            "share": round(n / total, 4) if total else 0.0,
+            "revenue": round(float(rev), 2),
+        }
     return out

@@ -16,8 +16,9 @@ from .config import Config, with_dealer
 from .period import Period
 
 
-def build_summary(con: duckdb.DuckDBPyConnection, cfg: Config, period: Period,
-                  as_of: date | None = None) -> dict[str, Any]:
+def build_summary(
+    con: duckdb.DuckDBPyConnection, cfg: Config, period: Period, as_of: date | None = None
+) -> dict[str, Any]:
     """All figures for `period`; as_of defaults to the period's end."""
     as_of = as_of or period.end
     # a dozen analyses over the same visits: compute them once (the data does not change here)
@@ -28,8 +29,9 @@ def build_summary(con: duckdb.DuckDBPyConnection, cfg: Config, period: Period,
         facts.install(con, cfg)
 
 
-def _build(con: duckdb.DuckDBPyConnection, cfg: Config, period: Period,
-           as_of: date) -> dict[str, Any]:
+def _build(
+    con: duckdb.DuckDBPyConnection, cfg: Config, period: Period, as_of: date
+) -> dict[str, Any]:
     out: dict[str, Any] = {
         "as_of": as_of.isoformat(),
         "period": {"start": period.start.isoformat(), "end": period.end.isoformat()},
@@ -43,16 +45,18 @@ def _build(con: duckdb.DuckDBPyConnection, cfg: Config, period: Period,
         "leads": leads.lead_summary(con, cfg, period, as_of),
         "data_quality": ingest.data_quality(con),
     }
-    out["retention"] = retention.block(retention.compute(con, cfg, [as_of], cohorts=False),
-                                       cfg, as_of)
+    out["retention"] = retention.block(
+        retention.compute(con, cfg, [as_of], cohorts=False), cfg, as_of
+    )
     out.update(_extras(con, cfg, period, as_of))
     if len(cfg.own_dealers) > 1:
         out["by_dealer"] = by_dealer(con, cfg, period, as_of)
     return out
 
 
-def by_dealer(con: duckdb.DuckDBPyConnection, cfg: Config, period: Period,
-              as_of: date) -> dict[str, dict[str, Any]]:
+def by_dealer(
+    con: duckdb.DuckDBPyConnection, cfg: Config, period: Period, as_of: date
+) -> dict[str, dict[str, Any]]:
     """Per own dealer of a group, the figures with only that dealer as own (as --dealer does):
     tiers, status, service_mix, never_returned. Service-mix counts add up to the group's;
     tiers and status need not (a vehicle serviced at two stores is ours for both)."""
@@ -72,8 +76,9 @@ def by_dealer(con: duckdb.DuckDBPyConnection, cfg: Config, period: Period,
     return out
 
 
-def _extras(con: duckdb.DuckDBPyConnection, cfg: Config, period: Period,
-            as_of: date) -> dict[str, Any]:
+def _extras(
+    con: duckdb.DuckDBPyConnection, cfg: Config, period: Period, as_of: date
+) -> dict[str, Any]:
     """Figures beyond the contract that the report shows."""
     from . import campaigns
 
@@ -81,9 +86,12 @@ def _extras(con: duckdb.DuckDBPyConnection, cfg: Config, period: Period,
         "maintenance_due": campaigns.maintenance_return_rate(con, cfg, period),
         "tiers_by_series": value_tiers.tier_counts_by_series(con, cfg, as_of),
         "defected_by_dealer": churn.defected_by_dealer(con, cfg, period),
-        "rejects_by_reason": _rows(con, """
+        "rejects_by_reason": _rows(
+            con,
+            """
             SELECT regexp_replace(reason, ':.*$', '') AS reason, count(*) AS count
-            FROM rejects GROUP BY 1 ORDER BY count DESC, reason"""),
+            FROM rejects GROUP BY 1 ORDER BY count DESC, reason""",
+        ),
         "flags_by_kind": _rows(con, FLAG_COUNTS_SQL),
     }
     from . import care  # issue 8: callbacks, birthdays, complaints, suppression
@@ -98,8 +106,14 @@ def _extras(con: duckdb.DuckDBPyConnection, cfg: Config, period: Period,
 # One count per flag, the one `crmtool validate` gives (docs/rules.md §18): a VIN or phone
 # flag counts the values flagged (a bad VIN on the vehicle and on its ten orders is one
 # VIN); any other flag counts the rows flagged, each once however often it was loaded.
-VALUE_FLAGS = ("vin_check_digit", "vin_length", "vin_chars", "phone_odd", "phone_placeholder",
-               "phone_shared")
+VALUE_FLAGS = (
+    "vin_check_digit",
+    "vin_length",
+    "vin_chars",
+    "phone_odd",
+    "phone_placeholder",
+    "phone_shared",
+)
 FLAG_COUNTS_SQL = f"""
     SELECT flag, CASE WHEN flag IN {VALUE_FLAGS} THEN count(DISTINCT raw)
                       ELSE count(DISTINCT (kind, key, field)) END AS count

@@ -23,8 +23,9 @@ REASONS = ("do_not_contact", "wrong_number", "recent")
 
 def has_contacts(con: duckdb.DuckDBPyConnection) -> bool:
     """True when the store has a contacts table (databases made before issue 8 have none)."""
-    rows = con.execute("SELECT count(*) FROM information_schema.tables "
-                       "WHERE table_name = 'contacts'").fetchall()
+    rows = con.execute(
+        "SELECT count(*) FROM information_schema.tables WHERE table_name = 'contacts'"
+    ).fetchall()
     return bool(rows[0][0])
 
 
@@ -33,8 +34,8 @@ def _reasons_sql(cols: set[str]) -> str:
         return f"CAST({name} AS VARCHAR)" if name in cols else "CAST(NULL AS VARCHAR)"
 
     return f"""
-        WITH l AS (SELECT _row, {col('customer_id')} AS customer_id, {col('phone')} AS phone,
-                          {col('vin')} AS vin FROM _crm_list),
+        WITH l AS (SELECT _row, {col("customer_id")} AS customer_id, {col("phone")} AS phone,
+                          {col("vin")} AS vin FROM _crm_list),
         c AS (SELECT *, coalesce(contact_date, DATE '1900-01-01') AS d FROM contacts
               WHERE contact_date IS NULL OR contact_date <= $as_of),
         m AS (SELECT l._row, c.contact_id, c.d, c.do_not_contact FROM l JOIN c USING (customer_id)
@@ -55,27 +56,36 @@ def _reasons_sql(cols: set[str]) -> str:
     """
 
 
-def reasons(con: duckdb.DuckDBPyConnection, cfg: Config, frame: pl.DataFrame,
-            as_of: date) -> pl.Series:
+def reasons(
+    con: duckdb.DuckDBPyConnection, cfg: Config, frame: pl.DataFrame, as_of: date
+) -> pl.Series:
     """Per row of `frame`, the reason it is suppressed (None: it stays)."""
     if frame.height == 0 or not has_contacts(con):
         return pl.Series("reason", [None] * frame.height, dtype=pl.String)
-    listed = frame.select([c for c in ("customer_id", "phone", "vin") if c in frame.columns]
-                          ).with_row_index("_row")
+    listed = frame.select(
+        [c for c in ("customer_id", "phone", "vin") if c in frame.columns]
+    ).with_row_index("_row")
     con.register("_crm_list", listed)
     try:
-        got = con.sql(_reasons_sql(set(listed.columns)) + " ORDER BY _row", params={
-            "as_of": as_of,
-            "recent_from": as_of - timedelta(days=max(cfg.care.recent_days, 0) - 1),
-        }).pl()
+        got = con.sql(
+            _reasons_sql(set(listed.columns)) + " ORDER BY _row",
+            params={
+                "as_of": as_of,
+                "recent_from": as_of - timedelta(days=max(cfg.care.recent_days, 0) - 1),
+            },
+        ).pl()
     finally:
         con.unregister("_crm_list")
     return got["reason"]
 
 
-def apply_suppression(con: duckdb.DuckDBPyConnection, cfg: Config, frame: pl.DataFrame,
-                      as_of: date, include_recent: bool = False
-                      ) -> tuple[pl.DataFrame, dict[str, int]]:
+def apply_suppression(
+    con: duckdb.DuckDBPyConnection,
+    cfg: Config,
+    frame: pl.DataFrame,
+    as_of: date,
+    include_recent: bool = False,
+) -> tuple[pl.DataFrame, dict[str, int]]:
     """The list without its suppressed rows, and how many went for each reason."""
     why = reasons(con, cfg, frame, as_of)
     if include_recent:
@@ -86,13 +96,17 @@ def apply_suppression(con: duckdb.DuckDBPyConnection, cfg: Config, frame: pl.Dat
 
 def one_per_customer(frame: pl.DataFrame) -> pl.DataFrame:
     """The first row of each customer (by customer_id, else phone, else vin), order kept."""
-    keys = [pl.col(c).cast(pl.String) for c in ("customer_id", "phone", "vin")
-            if c in frame.columns]
+    keys = [
+        pl.col(c).cast(pl.String) for c in ("customer_id", "phone", "vin") if c in frame.columns
+    ]
     if not keys or frame.height == 0:
         return frame
     keys.append(pl.int_range(pl.len()).cast(pl.String))  # nobody known: the row stays
-    return (frame.with_columns(pl.coalesce(keys).alias("_who"))
-            .unique("_who", keep="first", maintain_order=True).drop("_who"))
+    return (
+        frame.with_columns(pl.coalesce(keys).alias("_who"))
+        .unique("_who", keep="first", maintain_order=True)
+        .drop("_who")
+    )
 
 
 def describe(dropped: dict[str, int], cfg: Config) -> str | None:
@@ -101,6 +115,9 @@ def describe(dropped: dict[str, int], cfg: Config) -> str | None:
     if not total:
         return None
     parts = [f"{n} {k}" for k, n in dropped.items() if n]
-    tail = (f" (recent: contacted in the last {cfg.care.recent_days} days; "
-            f"--include-recent keeps them)" if dropped.get("recent") else "")
+    tail = (
+        f" (recent: contacted in the last {cfg.care.recent_days} days; --include-recent keeps them)"
+        if dropped.get("recent")
+        else ""
+    )
     return f"{total} row(s) suppressed: {', '.join(parts)}{tail}"

@@ -41,17 +41,21 @@ def _cuts_sql(cfg: Config) -> str:
         group = cfg.series_group(series)
         a, b, c = t.series_ticket.get(series, t.ticket[group])
         rows.append(f"({_lit(series)}, {_lit(group)}, {float(a)}, {float(b)}, {float(c)})")
-    rows.append(f"(NULL, {_lit(t.default_group)}, "
-                + ", ".join(str(float(x)) for x in t.ticket[t.default_group]) + ")")
-    return (f"SELECT * FROM (VALUES {', '.join(rows)}) "
-            "AS cuts(series, tier_group, ticket_a, ticket_b, ticket_c)")
+    rows.append(
+        f"(NULL, {_lit(t.default_group)}, "
+        + ", ".join(str(float(x)) for x in t.ticket[t.default_group])
+        + ")"
+    )
+    return (
+        f"SELECT * FROM (VALUES {', '.join(rows)}) "
+        "AS cuts(series, tier_group, ticket_a, ticket_b, ticket_c)"
+    )
 
 
 def score_sql(grades: list[str]) -> str:
     """Score mode: mean of the grades as A=4 … D=1, rounded half up, back to a letter."""
     points = " + ".join(f"(ascii('E') - ascii({g}))" for g in grades)
-    return (f"chr(CAST(ascii('E') - floor(({points}) / {float(len(grades))} + 0.5) "
-            "AS INTEGER))")
+    return f"chr(CAST(ascii('E') - floor(({points}) / {float(len(grades))} + 0.5) AS INTEGER))"
 
 
 def tiers_sql(cfg: Config, with_cuts: bool = False) -> str:
@@ -61,8 +65,10 @@ def tiers_sql(cfg: Config, with_cuts: bool = False) -> str:
     va, vb, vc = (int(x) for x in t.visits)
     ca, cb, cc = (float(x) for x in t.cycle_days)
     if t.combine == "score":
-        tier = (f"CASE WHEN visits_12m = 0 THEN 'D' "
-                f"ELSE {score_sql(['ticket_grade', 'visits_grade', 'cycle_grade'])} END")
+        tier = (
+            f"CASE WHEN visits_12m = 0 THEN 'D' "
+            f"ELSE {score_sql(['ticket_grade', 'visits_grade', 'cycle_grade'])} END"
+        )
     else:  # strict: the lowest grade is the latest letter
         tier = "greatest(ticket_grade, visits_grade, cycle_grade)"
     return f"""
@@ -117,8 +123,9 @@ def tiers_sql(cfg: Config, with_cuts: bool = False) -> str:
     """
 
 
-def tiers_source(con: duckdb.DuckDBPyConnection, cfg: Config,
-                 as_of: date) -> tuple[str, dict[str, object]]:
+def tiers_source(
+    con: duckdb.DuckDBPyConnection, cfg: Config, as_of: date
+) -> tuple[str, dict[str, object]]:
     """The tiers at as_of with their cut points as a FROM item (computed once per snapshot)."""
     return facts.rule_source(con, tiers_sql(cfg, with_cuts=True), {"as_of": as_of})
 
@@ -131,20 +138,27 @@ def vehicle_tiers(con: duckdb.DuckDBPyConnection, cfg: Config, as_of: date) -> p
 
 def customer_tiers(con: duckdb.DuckDBPyConnection, cfg: Config, as_of: date) -> pl.DataFrame:
     """Per customer with a vehicle ours at as_of: customer_id, tier (best of their vehicles)."""
-    return con.sql(f"""
+    return con.sql(
+        f"""
         SELECT v.customer_id, min(t.tier) AS tier
         FROM ({tiers_sql(cfg)}) t JOIN vehicles v USING (vin)
         WHERE v.customer_id IS NOT NULL
         GROUP BY v.customer_id ORDER BY v.customer_id
-    """, params={"as_of": as_of}).pl()
+    """,
+        params={"as_of": as_of},
+    ).pl()
 
 
 def tier_counts(con: duckdb.DuckDBPyConnection, cfg: Config, as_of: date) -> dict[str, int]:
     """The summary's "tiers" block: the vehicles counted at as_of (facts.counted) per tier."""
     src, params = tiers_source(con, cfg, as_of)
-    rows = dict(con.execute(f"SELECT tier, count(*) FROM {src} WHERE vin IN "
-                            "(SELECT vin FROM counted($as_of)) GROUP BY 1",
-                            {**params, "as_of": as_of}).fetchall())
+    rows = dict(
+        con.execute(
+            f"SELECT tier, count(*) FROM {src} WHERE vin IN "
+            "(SELECT vin FROM counted($as_of)) GROUP BY 1",
+            {**params, "as_of": as_of},
+        ).fetchall()
+    )
     return {k: int(rows.get(k, 0)) for k in TIERS}
 
 
@@ -152,7 +166,8 @@ def tier_table(con: duckdb.DuckDBPyConnection, cfg: Config, as_of: date) -> pl.D
     """Per series (most vehicles first): tier_group, ticket cut points, counts A–D, vehicles
     (the vehicles counted at as_of: facts.counted)."""
     src, params = tiers_source(con, cfg, as_of)
-    return con.sql(f"""
+    return con.sql(
+        f"""
         SELECT series, any_value(tier_group) AS tier_group,
                any_value(ticket_a) AS ticket_a, any_value(ticket_b) AS ticket_b,
                any_value(ticket_c) AS ticket_c,
@@ -164,17 +179,21 @@ def tier_table(con: duckdb.DuckDBPyConnection, cfg: Config, as_of: date) -> pl.D
         FROM {src} t
         WHERE vin IN (SELECT vin FROM counted($as_of))
         GROUP BY series ORDER BY vehicles DESC, series NULLS LAST
-    """, params={**params, "as_of": as_of}).pl()
+    """,
+        params={**params, "as_of": as_of},
+    ).pl()
 
 
-def tier_counts_by_series(con: duckdb.DuckDBPyConnection, cfg: Config,
-                          as_of: date) -> list[dict[str, object]]:
+def tier_counts_by_series(
+    con: duckdb.DuckDBPyConnection, cfg: Config, as_of: date
+) -> list[dict[str, object]]:
     """For the report: [{"series": s, "A": n, "B": n, "C": n, "D": n}], most vehicles first."""
     frame = tier_table(con, cfg, as_of).select("series", *TIERS)
     return frame.to_dicts()
 
 
 # -- tiers --suggest -------------------------------------------------------------------------
+
 
 @dataclass
 class Suggestion:
@@ -211,8 +230,9 @@ def _cut_between(tickets: list[float], k: int) -> float:
     return math.floor(mid / 10 + 0.5) * 10.0
 
 
-def suggest(con: duckdb.DuckDBPyConnection, cfg: Config, as_of: date,
-            mix: list[float] | None = None) -> Suggestion:
+def suggest(
+    con: duckdb.DuckDBPyConnection, cfg: Config, as_of: date, mix: list[float] | None = None
+) -> Suggestion:
     """Ticket cut points per series so that each series' ticket grades come near `mix`
     (percent A, B, C, D; default cfg.tiers.target_mix) among its vehicles counted at as_of.
 
@@ -225,10 +245,13 @@ def suggest(con: duckdb.DuckDBPyConnection, cfg: Config, as_of: date,
     if len(mix) != 4 or total <= 0 or any(x < 0 for x in mix):
         raise ValueError("mix must be 4 non-negative numbers (A, B, C, D) with a positive sum")
     shares = [x / total for x in mix]
-    counted = [vin for (vin,) in con.execute("SELECT vin FROM counted($as_of)",
-                                             {"as_of": as_of}).fetchall()]
-    tiers = vehicle_tiers(con, cfg, as_of).filter(pl.col("series").is_not_null()
-                                                  & pl.col("vin").is_in(counted))
+    counted = [
+        vin
+        for (vin,) in con.execute("SELECT vin FROM counted($as_of)", {"as_of": as_of}).fetchall()
+    ]
+    tiers = vehicle_tiers(con, cfg, as_of).filter(
+        pl.col("series").is_not_null() & pl.col("vin").is_in(counted)
+    )
     series_ticket: dict[str, list[float]] = {}
     for (series,), group in tiers.group_by("series"):
         tickets = sorted((x for x in group["ticket"].to_list() if x is not None), reverse=True)
@@ -241,9 +264,13 @@ def suggest(con: duckdb.DuckDBPyConnection, cfg: Config, as_of: date,
             cuts.append(_cut_between(tickets, math.floor(cum * n + 0.5)))
         series_ticket[str(series)] = cuts
     series_ticket = dict(sorted(series_ticket.items()))
-    new_cfg = replace(cfg, tiers=replace(
-        cfg.tiers, series_ticket={**cfg.tiers.series_ticket, **series_ticket}))
-    return Suggestion(mix=mix, series_ticket=series_ticket,
-                      before=tier_counts(con, cfg, as_of),
-                      after=tier_counts(con, new_cfg, as_of),
-                      by_series=tier_table(con, new_cfg, as_of))
+    new_cfg = replace(
+        cfg, tiers=replace(cfg.tiers, series_ticket={**cfg.tiers.series_ticket, **series_ticket})
+    )
+    return Suggestion(
+        mix=mix,
+        series_ticket=series_ticket,
+        before=tier_counts(con, cfg, as_of),
+        after=tier_counts(con, new_cfg, as_of),
+        by_series=tier_table(con, new_cfg, as_of),
+    )

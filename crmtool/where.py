@@ -32,40 +32,87 @@ DIALECT = "duckdb"  # how the text is read: the project's SQL (ILIKE, ::casts)
 
 _CMP = (exp.EQ, exp.NEQ, exp.LT, exp.LTE, exp.GT, exp.GTE)
 _ARITH = (exp.Add, exp.Sub, exp.Mul, exp.Div)
-_FUNCS = (exp.Lower, exp.Upper, exp.Substring, exp.Length, exp.Abs, exp.Round, exp.Coalesce,
-          exp.Year, exp.Month, exp.Day)
+_FUNCS = (
+    exp.Lower,
+    exp.Upper,
+    exp.Substring,
+    exp.Length,
+    exp.Abs,
+    exp.Round,
+    exp.Coalesce,
+    exp.Year,
+    exp.Month,
+    exp.Day,
+)
 # each allowed node and the arguments it may carry (any other argument is refused)
 _ARGS: dict[type, set[str]] = {
-    exp.Column: {"this"}, exp.Identifier: {"this", "quoted"}, exp.Literal: {"this", "is_string"},
-    exp.Boolean: {"this"}, exp.Null: set(), exp.Paren: {"this"}, exp.Not: {"this"},
-    exp.And: {"this", "expression"}, exp.Or: {"this", "expression"}, exp.Neg: {"this"},
+    exp.Column: {"this"},
+    exp.Identifier: {"this", "quoted"},
+    exp.Literal: {"this", "is_string"},
+    exp.Boolean: {"this"},
+    exp.Null: set(),
+    exp.Paren: {"this"},
+    exp.Not: {"this"},
+    exp.And: {"this", "expression"},
+    exp.Or: {"this", "expression"},
+    exp.Neg: {"this"},
     **{c: {"this", "expression"} for c in _CMP},
     **{c: {"this", "expression"} for c in _ARITH},
-    exp.In: {"this", "expressions"}, exp.Between: {"this", "low", "high"},
-    exp.Like: {"this", "expression", "negate"}, exp.ILike: {"this", "expression", "negate"},
+    exp.In: {"this", "expressions"},
+    exp.Between: {"this", "low", "high"},
+    exp.Like: {"this", "expression", "negate"},
+    exp.ILike: {"this", "expression", "negate"},
     exp.Is: {"this", "expression", "negate"},
-    exp.Lower: {"this"}, exp.Upper: {"this"}, exp.Length: {"this"}, exp.Abs: {"this"},
-    exp.Substring: {"this", "start", "length"}, exp.Round: {"this", "decimals"},
+    exp.Lower: {"this"},
+    exp.Upper: {"this"},
+    exp.Length: {"this"},
+    exp.Abs: {"this"},
+    exp.Substring: {"this", "start", "length"},
+    exp.Round: {"this", "decimals"},
     exp.Coalesce: {"this", "expressions"},
-    exp.Year: {"this"}, exp.Month: {"this"}, exp.Day: {"this"},
-    exp.Cast: {"this", "to"}, exp.DataType: {"this", "nested", "expressions"},
+    exp.Year: {"this"},
+    exp.Month: {"this"},
+    exp.Day: {"this"},
+    exp.Cast: {"this", "to"},
+    exp.DataType: {"this", "nested", "expressions"},
     exp.DataTypeParam: {"this"},
 }
 _DATE = {exp.DataType.Type.DATE}
 _NUMBER = set(exp.DataType.NUMERIC_TYPES)
 _TEXT = set(exp.DataType.TEXT_TYPES)
-_LEAVES = (exp.Column, exp.Identifier, exp.Literal, exp.Boolean, exp.Null, exp.DataType,
-           exp.DataTypeParam)
+_LEAVES = (
+    exp.Column,
+    exp.Identifier,
+    exp.Literal,
+    exp.Boolean,
+    exp.Null,
+    exp.DataType,
+    exp.DataTypeParam,
+)
 _SUBQUERY = (exp.Query, exp.Subquery, exp.Exists)
-_ODD_STRINGS = {exp.RawString: "dollar-quoted string ($$…$$)",
-                exp.ByteString: "escape string (E'…')", exp.HexString: "hex string",
-                exp.BitString: "bit string", exp.National: "national string (N'…')",
-                exp.UnicodeString: "unicode escape string (U&'…')"}
-_OPERATORS = {exp.DPipe: "operator ||", exp.Mod: "operator %", exp.Pow: "operator ^",
-              exp.BitwiseAnd: "operator &", exp.BitwiseOr: "operator |",
-              exp.BitwiseXor: "operator #", exp.Placeholder: "parameter (? or $n)",
-              exp.Star: "*", exp.Collate: "COLLATE", exp.Dot: "qualified name",
-              exp.Bracket: "subscript [ ]", exp.Case: "CASE", exp.If: "IF"}
+_ODD_STRINGS = {
+    exp.RawString: "dollar-quoted string ($$…$$)",
+    exp.ByteString: "escape string (E'…')",
+    exp.HexString: "hex string",
+    exp.BitString: "bit string",
+    exp.National: "national string (N'…')",
+    exp.UnicodeString: "unicode escape string (U&'…')",
+}
+_OPERATORS = {
+    exp.DPipe: "operator ||",
+    exp.Mod: "operator %",
+    exp.Pow: "operator ^",
+    exp.BitwiseAnd: "operator &",
+    exp.BitwiseOr: "operator |",
+    exp.BitwiseXor: "operator #",
+    exp.Placeholder: "parameter (? or $n)",
+    exp.Star: "*",
+    exp.Collate: "COLLATE",
+    exp.Dot: "qualified name",
+    exp.Bracket: "subscript [ ]",
+    exp.Case: "CASE",
+    exp.If: "IF",
+}
 
 
 @dataclass(frozen=True)
@@ -89,8 +136,7 @@ def _refuse(what: str) -> UsageError:
 
 
 def _precheck(text: str) -> None:
-    """Size, statements, comments and a nesting bound, on tokens (before the recursive parser).
-    """
+    """Size, statements, comments and a nesting bound, on tokens (before the recursive parser)."""
     if len(text.encode("utf-8")) > MAX_BYTES:
         raise UsageError(f"--where: the condition is longer than {MAX_BYTES} bytes")
     try:
@@ -107,8 +153,7 @@ def _precheck(text: str) -> None:
             depth += 1
         elif tok.token_type == TokenType.R_PAREN:
             depth -= 1
-        run = run + 1 if tok.token_type in (TokenType.NOT, TokenType.DASH, TokenType.PLUS) \
-            else 0
+        run = run + 1 if tok.token_type in (TokenType.NOT, TokenType.DASH, TokenType.PLUS) else 0
         if depth + run > MAX_DEPTH:
             raise UsageError(f"--where: the condition is nested more than {MAX_DEPTH} levels")
 
@@ -117,8 +162,9 @@ def _token_error(e: TokenError) -> UsageError:
     """'Missing ' from 1:6' (the tokenizer's cause) reads better than its own message."""
     m = re.match(r"Missing (\S+) from (\d+):(\d+)", str(e.__cause__ or ""))
     if m:
-        return UsageError(f"--where: unterminated {m.group(1)} (opened at column "
-                          f"{int(m.group(3)) + 1})")
+        return UsageError(
+            f"--where: unterminated {m.group(1)} (opened at column {int(m.group(3)) + 1})"
+        )
     return UsageError("--where: cannot read the condition (an unterminated quote or comment?)")
 
 
@@ -158,20 +204,25 @@ def _name(node: exp.Expression) -> str:
 def _check_node(node: exp.Expression, parent: exp.Expression | None) -> None:
     cls = type(node)
     allowed = _ARGS.get(cls)
-    if allowed is None or (cls is exp.Identifier and not isinstance(parent, exp.Column)) or (
-            cls is exp.DataType and not isinstance(parent, exp.Cast)) or (
-            cls is exp.DataTypeParam and not isinstance(parent, exp.DataType)):
+    if (
+        allowed is None
+        or (cls is exp.Identifier and not isinstance(parent, exp.Column))
+        or (cls is exp.DataType and not isinstance(parent, exp.Cast))
+        or (cls is exp.DataTypeParam and not isinstance(parent, exp.DataType))
+    ):
         raise _refuse(_name(node))
     extra = [k for k, v in node.args.items() if k not in allowed and v not in (None, False, [])]
     if extra:
         if cls is exp.In and "query" in extra:
             raise _refuse("a subquery (SELECT)")
-        raise _refuse(_name(node) if cls is not exp.Column
-                      else f"qualified column name {node.sql(DIALECT)}")
+        raise _refuse(
+            _name(node) if cls is not exp.Column else f"qualified column name {node.sql(DIALECT)}"
+        )
     if cls is exp.Is and not isinstance(node.expression, exp.Null):
         raise _refuse(f"IS {node.expression.sql(DIALECT)} (only IS [NOT] NULL)")
-    if cls in (exp.Like, exp.ILike) and not (isinstance(node.expression, exp.Literal)
-                                             and node.expression.is_string):
+    if cls in (exp.Like, exp.ILike) and not (
+        isinstance(node.expression, exp.Literal) and node.expression.is_string
+    ):
         raise UsageError("--where: a LIKE pattern must be a quoted text, e.g. name LIKE '张%'")
     if cls is exp.Cast and _cast_kind(node.to) is None:
         raise _refuse(f"CAST to {node.to.sql(DIALECT)} (date, number or text only)")
@@ -205,8 +256,9 @@ def _check(tree: exp.Expression) -> None:
         if depth > MAX_DEPTH:
             raise UsageError(f"--where: the condition is nested more than {MAX_DEPTH} levels")
         _check_node(node, parent)
-        stack.extend((child, node, depth + _level(child, node))
-                     for child in reversed(list(_children(node))))
+        stack.extend(
+            (child, node, depth + _level(child, node)) for child in reversed(list(_children(node)))
+        )
 
 
 def parse(text: str) -> Condition:
@@ -227,8 +279,7 @@ def parse(text: str) -> Condition:
         at = f" near column {col}" if col else ""
         raise UsageError(f"--where: invalid condition{at}: {what}") from None
     except RecursionError:
-        raise UsageError(f"--where: the condition is nested more than {MAX_DEPTH} levels"
-                         ) from None
+        raise UsageError(f"--where: the condition is nested more than {MAX_DEPTH} levels") from None
     except TokenError as e:
         raise _token_error(e) from None
     finally:
@@ -315,8 +366,10 @@ class _Polars:
         e = self(node)
         dt = self.dtype(e)
         if dt not in (pl.Boolean, pl.Null):
-            raise UsageError(f"--where: {op} needs conditions on both sides, got "
-                             f"{node.sql(DIALECT)!r} ({_kind(dt)})")
+            raise UsageError(
+                f"--where: {op} needs conditions on both sides, got "
+                f"{node.sql(DIALECT)!r} ({_kind(dt)})"
+            )
         return e
 
     def _And(self, node: exp.And) -> pl.Expr:
@@ -331,8 +384,14 @@ class _Polars:
     # comparisons
     def _compare(self, op: type, left: exp.Expression, right: exp.Expression) -> pl.Expr:
         a, b = self._coerce(left, right)
-        return {exp.EQ: a.eq, exp.NEQ: a.ne, exp.LT: a.lt, exp.LTE: a.le, exp.GT: a.gt,
-                exp.GTE: a.ge}[op](b)
+        return {
+            exp.EQ: a.eq,
+            exp.NEQ: a.ne,
+            exp.LT: a.lt,
+            exp.LTE: a.le,
+            exp.GT: a.gt,
+            exp.GTE: a.ge,
+        }[op](b)
 
     def _coerce(self, left: exp.Expression, right: exp.Expression) -> tuple[pl.Expr, pl.Expr]:
         """Make two sides comparable as SQL would: a quoted literal beside a date or number
@@ -348,8 +407,7 @@ class _Polars:
             return e
         kind = "number" if to.is_numeric() else "date"
         if isinstance(node, exp.Literal) and node.is_string:
-            return pl.lit(_literal_as(node.this, kind)).cast(to if kind == "date" else
-                                                               pl.Float64)
+            return pl.lit(_literal_as(node.this, kind)).cast(to if kind == "date" else pl.Float64)
         if kind == "number":
             return e.cast(pl.Float64, strict=False)
         return e.str.to_date(strict=False).cast(to)
@@ -360,8 +418,9 @@ class _Polars:
     _NEQ = _LT = _LTE = _GT = _GTE = _EQ
 
     def _Between(self, node: exp.Between) -> pl.Expr:
-        return self._compare(exp.GTE, node.this, node.args["low"]) & \
-            self._compare(exp.LTE, node.this, node.args["high"])
+        return self._compare(exp.GTE, node.this, node.args["low"]) & self._compare(
+            exp.LTE, node.this, node.args["high"]
+        )
 
     def _In(self, node: exp.In) -> pl.Expr:
         items = [self._compare(exp.EQ, node.this, item) for item in node.expressions]
@@ -465,15 +524,16 @@ class _Polars:
             return e.str.to_date(strict=False)
         if dt.is_temporal():
             return e.cast(pl.Date)
-        raise UsageError(f"--where: {node.this.sql(DIALECT)!r} cannot become a date "
-                         f"({_kind(dt)})")
+        raise UsageError(f"--where: {node.this.sql(DIALECT)!r} cannot become a date ({_kind(dt)})")
 
 
 def _balanced(items: list[pl.Expr], op: str) -> pl.Expr:
     """a & b & c … as a balanced tree (shallow even for hundreds of terms)."""
     while len(items) > 1:
-        pairs = [items[i] & items[i + 1] if op == "and" else items[i] | items[i + 1]
-                 for i in range(0, len(items) - 1, 2)]
+        pairs = [
+            items[i] & items[i + 1] if op == "and" else items[i] | items[i + 1]
+            for i in range(0, len(items) - 1, 2)
+        ]
         items = pairs + ([items[-1]] if len(items) % 2 else [])
     return items[0]
 
@@ -495,8 +555,7 @@ def _whole(node: exp.Expression | None, what: str) -> int:
     sign = 1
     if isinstance(node, exp.Neg):
         sign, node = -1, node.this
-    if isinstance(node, exp.Literal) and not node.is_string and re.fullmatch(r"\d{1,9}",
-                                                                               node.this):
+    if isinstance(node, exp.Literal) and not node.is_string and re.fullmatch(r"\d{1,9}", node.this):
         return sign * int(node.this)
     raise UsageError(f"--where: {what} must be a whole number written in the condition")
 
@@ -508,8 +567,11 @@ def _literal_as(text: str, kind: str | None) -> object:
         except ValueError:
             raise UsageError(f"--where: {text[:40]!r} is not a number") from None
     try:
-        return date.fromisoformat(text.strip()[:10]) if len(text.strip()) <= 10 else \
-            datetime.fromisoformat(text.strip()).date()
+        return (
+            date.fromisoformat(text.strip()[:10])
+            if len(text.strip()) <= 10
+            else datetime.fromisoformat(text.strip()).date()
+        )
     except ValueError:
         raise UsageError(f"--where: {text[:40]!r} is not a date (YYYY-MM-DD)") from None
 
@@ -542,8 +604,10 @@ def render_polars(cond: Condition, schema: pl.Schema) -> pl.Expr:
     e = render(cond.tree)
     dt = render.dtype(e)
     if dt not in (pl.Boolean, pl.Null):
-        raise UsageError(f"--where: the condition must be true or false (e.g. days_since > "
-                         f"180), not a {_kind(dt)}")
+        raise UsageError(
+            f"--where: the condition must be true or false (e.g. days_since > "
+            f"180), not a {_kind(dt)}"
+        )
     return e
 
 

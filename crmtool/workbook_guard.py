@@ -22,6 +22,7 @@ from .errors import CrmError
 class Unreadable(CrmError):
     """The zip is damaged: no workbook crmtool can read (a folder load skips it)."""
 
+
 OLE_MAGIC = b"\xd0\xcf\x11\xe0"
 ENCRYPTED = "EncryptedPackage".encode("utf-16-le")
 STEP = 4 << 20
@@ -53,11 +54,20 @@ def check(path: Path, limits: LimitsConfig) -> None:
                     _scan_part(path, book, info, limits, sheet)
                 elif low.endswith("sharedstrings.xml"):
                     _scan_part(path, book, info, limits, None)
-            except (zipfile.BadZipFile, zlib.error, EOFError, OSError, ValueError,
-                    NotImplementedError, RuntimeError) as e:  # a damaged or odd zip
-                raise Unreadable(f"not a readable Excel workbook: part {info.filename}: "
-                                 f"{str(e).splitlines()[0][:120] if str(e) else type(e).__name__}",
-                                 file=str(path)) from None
+            except (
+                zipfile.BadZipFile,
+                zlib.error,
+                EOFError,
+                OSError,
+                ValueError,
+                NotImplementedError,
+                RuntimeError,
+            ) as e:  # a damaged or odd zip
+                raise Unreadable(
+                    f"not a readable Excel workbook: part {info.filename}: "
+                    f"{str(e).splitlines()[0][:120] if str(e) else type(e).__name__}",
+                    file=str(path),
+                ) from None
 
 
 def _fail(path: Path, message: str) -> CrmError:
@@ -70,20 +80,29 @@ def _check_ole(path: Path) -> None:
     with open(path, "rb") as fh:
         while block := fh.read(STEP):
             if ENCRYPTED in tail + block:
-                raise _fail(path, "the workbook is encrypted (password-protected); save a copy "
-                                  "without a password and load that")
-            tail = block[-len(ENCRYPTED):]
+                raise _fail(
+                    path,
+                    "the workbook is encrypted (password-protected); save a copy "
+                    "without a password and load that",
+                )
+            tail = block[-len(ENCRYPTED) :]
 
 
 def _check_sizes(path: Path, info: zipfile.ZipInfo, limits: LimitsConfig) -> None:
     cap = limits.max_part_mib << 20
     if info.file_size > cap:
-        raise _fail(path, f"workbook part {info.filename} unpacks to {_mib(info.file_size)}; "
-                          f"limit {limits.max_part_mib:,} MiB (limits.max_part_mib)")
+        raise _fail(
+            path,
+            f"workbook part {info.filename} unpacks to {_mib(info.file_size)}; "
+            f"limit {limits.max_part_mib:,} MiB (limits.max_part_mib)",
+        )
     ratio = info.file_size / max(info.compress_size, 1)
     if info.file_size > (1 << 20) and ratio > limits.max_zip_ratio:
-        raise _fail(path, f"workbook part {info.filename} unpacks {ratio:,.0f} times its "
-                          f"packed size; limit {limits.max_zip_ratio:,} (limits.max_zip_ratio)")
+        raise _fail(
+            path,
+            f"workbook part {info.filename} unpacks {ratio:,.0f} times its "
+            f"packed size; limit {limits.max_zip_ratio:,} (limits.max_zip_ratio)",
+        )
 
 
 def _mib(n: int) -> str:
@@ -97,15 +116,22 @@ def _col_number(letters: bytes) -> int:
     return n
 
 
-def _area(path: Path, sheet: str, cols: int, rows: int, limits: LimitsConfig,
-          verb: str) -> None:
+def _area(path: Path, sheet: str, cols: int, rows: int, limits: LimitsConfig, verb: str) -> None:
     if cols * rows > limits.max_cells:
-        raise _fail(path, f"sheet {sheet!r} {verb} {cols:,} × {rows:,} cells; limit "
-                          f"{limits.max_cells:,} (limits.max_cells)")
+        raise _fail(
+            path,
+            f"sheet {sheet!r} {verb} {cols:,} × {rows:,} cells; limit "
+            f"{limits.max_cells:,} (limits.max_cells)",
+        )
 
 
-def _scan_part(path: Path, book: zipfile.ZipFile, info: zipfile.ZipInfo, limits: LimitsConfig,
-               sheet: str | None) -> None:
+def _scan_part(
+    path: Path,
+    book: zipfile.ZipFile,
+    info: zipfile.ZipInfo,
+    limits: LimitsConfig,
+    sheet: str | None,
+) -> None:
     """Stream one part: its real size (a zip may lie about it), the longest text between two
     tags, and for a sheet its declared dimension and the cell references it uses."""
     cap = min(info.file_size, limits.max_part_mib << 20)
@@ -117,8 +143,10 @@ def _scan_part(path: Path, book: zipfile.ZipFile, info: zipfile.ZipInfo, limits:
         while block := fh.read(STEP):
             seen += len(block)
             if seen > cap:
-                raise _fail(path, f"workbook part {info.filename} unpacks to more than its "
-                                  f"declared {_mib(cap)}")
+                raise _fail(
+                    path,
+                    f"workbook part {info.filename} unpacks to more than its declared {_mib(cap)}",
+                )
             data = carry + block
             cut = data.rfind(b"<")
             if cut < 0:
@@ -126,8 +154,11 @@ def _scan_part(path: Path, book: zipfile.ZipFile, info: zipfile.ZipInfo, limits:
             pieces = data[:cut].split(b"<")
             if max(map(len, pieces)) > longest_text or len(data) - cut > longest_text:
                 what = f"sheet {sheet!r}" if sheet else "the shared strings"
-                raise _fail(path, f"{what} hold a text longer than {limits.max_cell_chars:,} "
-                                  "characters (limits.max_cell_chars)")
+                raise _fail(
+                    path,
+                    f"{what} hold a text longer than {limits.max_cell_chars:,} "
+                    "characters (limits.max_cell_chars)",
+                )
             if sheet is not None:
                 if first and (m := _DIMENSION.search(data[:cut])):
                     _declared(path, sheet, m, limits)
@@ -162,8 +193,12 @@ def _sheet_names(book: zipfile.ZipFile) -> dict[str, str]:
     ns = "{http://schemas.openxmlformats.org/spreadsheetml/2006/main}"
     rns = "{http://schemas.openxmlformats.org/officeDocument/2006/relationships}"
     try:
-        if max(book.getinfo(n).file_size for n in
-               ("xl/workbook.xml", "xl/_rels/workbook.xml.rels")) > 16 << 20:
+        if (
+            max(
+                book.getinfo(n).file_size for n in ("xl/workbook.xml", "xl/_rels/workbook.xml.rels")
+            )
+            > 16 << 20
+        ):
             return {}
         wb = ET.fromstring(book.read("xl/workbook.xml"))
         rels = ET.fromstring(book.read("xl/_rels/workbook.xml.rels"))

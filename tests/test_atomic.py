@@ -25,17 +25,33 @@ CSV = "vin\nV1\n"
 def dbfile(tmp_path_factory) -> Path:
     path = tmp_path_factory.mktemp("atomic") / "crm.duckdb"
     con = db.connect(path)
-    con.execute("INSERT INTO customers (customer_id, name, phone) VALUES ('C1', '张三', "
-                "'13800138000')")
-    con.execute("INSERT INTO vehicles (vin, customer_id, series, sale_date, sale_channel) "
-                "VALUES ('V1', 'C1', '迈腾', DATE '2019-07-01', 'own')")
+    con.execute(
+        "INSERT INTO customers (customer_id, name, phone) VALUES ('C1', '张三', '13800138000')"
+    )
+    con.execute(
+        "INSERT INTO vehicles (vin, customer_id, series, sale_date, sale_channel) "
+        "VALUES ('V1', 'C1', '迈腾', DATE '2019-07-01', 'own')"
+    )
     con.close()
     return path
 
 
 def segment(dbfile: Path, *args: str):
-    return CliRunner().invoke(app, ["--db", str(dbfile), "--as-of", "2022-06-30", "segment",
-                                    "--columns", "vin", "--format", "csv", *args])
+    return CliRunner().invoke(
+        app,
+        [
+            "--db",
+            str(dbfile),
+            "--as-of",
+            "2022-06-30",
+            "segment",
+            "--columns",
+            "vin",
+            "--format",
+            "csv",
+            *args,
+        ],
+    )
 
 
 def test_regular_file_is_replaced_by_a_new_file(dbfile, tmp_path):
@@ -87,8 +103,9 @@ def test_fifo_is_written_through_not_replaced(dbfile, tmp_path):
     assert sorted(p.name for p in tmp_path.iterdir()) == ["pipe.csv"]
 
 
-@pytest.mark.skipif(not hasattr(os, "mknod") or os.geteuid() != 0,
-                    reason="creating a device node needs root")
+@pytest.mark.skipif(
+    not hasattr(os, "mknod") or os.geteuid() != 0, reason="creating a device node needs root"
+)
 def test_char_device_is_written_through(dbfile, tmp_path):
     """A private copy of /dev/null (same major/minor) in the test folder: the real one is
     never written by a test."""
@@ -100,7 +117,9 @@ def test_char_device_is_written_through(dbfile, tmp_path):
         assert r.exit_code == 0, r.output
     after = os.stat(node)
     assert stat.S_ISCHR(after.st_mode) and (after.st_ino, after.st_rdev) == (
-        before.st_ino, before.st_rdev)
+        before.st_ino,
+        before.st_rdev,
+    )
     assert sorted(p.name for p in tmp_path.iterdir()) == ["null"]
 
 

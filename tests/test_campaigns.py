@@ -22,17 +22,39 @@ def d(text: str) -> date:
     return date.fromisoformat(text)
 
 
-def vehicle(con, vin, sale_date=None, channel="own", *, series="朗逸", status=None,
-            warranty_end=None):
-    con.execute("INSERT INTO vehicles (vin, customer_id, series, sale_date, sale_channel,"
-                " vehicle_status, warranty_end) VALUES (?, ?, ?, ?, ?, ?, ?)",
-                [vin, f"C-{vin}", series, sale_date, channel, status, warranty_end])
+def vehicle(
+    con, vin, sale_date=None, channel="own", *, series="朗逸", status=None, warranty_end=None
+):
+    con.execute(
+        "INSERT INTO vehicles (vin, customer_id, series, sale_date, sale_channel,"
+        " vehicle_status, warranty_end) VALUES (?, ?, ?, ?, ?, ?, ?)",
+        [vin, f"C-{vin}", series, sale_date, channel, status, warranty_end],
+    )
 
 
-def ro(con, vin, day, ro_type="maintenance", *, km=None, dealer="D001", payer="customer",
-       total=100.0, advisor=None):
-    insert_ro(con, vin, day, dealer_code=dealer, mileage_km=km, ro_type=ro_type, payer=payer,
-              total_amount=total, advisor=advisor)
+def ro(
+    con,
+    vin,
+    day,
+    ro_type="maintenance",
+    *,
+    km=None,
+    dealer="D001",
+    payer="customer",
+    total=100.0,
+    advisor=None,
+):
+    insert_ro(
+        con,
+        vin,
+        day,
+        dealer_code=dealer,
+        mileage_km=km,
+        ro_type=ro_type,
+        payer=payer,
+        total_amount=total,
+        advisor=advisor,
+    )
 
 
 def test_maintenance_due_month_overdue_and_km(con):
@@ -68,15 +90,17 @@ def test_maintenance_due_month_overdue_and_km(con):
     facts.install(con, CFG)
     res = campaigns.maintenance_due(con, CFG, JULY, AS_OF)
     assert res.left_out == 1
-    assert res.frame.select("vin", "due_service", "last_service_km", "due_date", "due_by",
-                            "overdue", "days_overdue").rows() == [
+    assert res.frame.select(
+        "vin", "due_service", "last_service_km", "due_date", "due_by", "overdue", "days_overdue"
+    ).rows() == [
         ("O2", "maintenance", None, d("2022-01-02"), "time", True, 180),
         ("K1", "maintenance", 20000.0, d("2022-04-20"), "km", True, 72),
         ("K2", "maintenance", 29500.0, d("2022-07-10"), "km", False, 0),
         ("M3", "maintenance", None, d("2022-07-10"), "time", False, 0),
         ("F1", "first_service", None, d("2022-07-15"), "time", False, 0),
         ("M1", "maintenance", 10000.0, d("2022-07-20"), "time", False, 0),
-        ("M2", "maintenance", None, d("2022-07-25"), "time", False, 0)]
+        ("M2", "maintenance", None, d("2022-07-25"), "time", False, 0),
+    ]
     assert res.frame.columns[:5] == ["vin", "customer_id", "name", "phone", "series"]
 
     # Return rate of July: due in July (not overdue) K2 M3 F1 M1 M2 = 5; M1 back 26 days after
@@ -85,7 +109,10 @@ def test_maintenance_due_month_overdue_and_km(con):
     ro(con, "M3", d("2022-09-10"))
     ro(con, "M2", d("2022-07-26"), dealer="D002")
     assert campaigns.maintenance_return_rate(con, CFG, JULY) == {
-        "due": 5, "returned": 1, "rate": 0.2}
+        "due": 5,
+        "returned": 1,
+        "rate": 0.2,
+    }
 
 
 def test_first_service_month_end_clamp(con):
@@ -96,7 +123,8 @@ def test_first_service_month_end_clamp(con):
     facts.install(con, CFG)
     res = campaigns.maintenance_due(con, CFG, parse_period("2022-02"), d("2022-01-31"))
     assert res.frame.select("vin", "due_service", "due_date", "due_by", "overdue").rows() == [
-        ("C1", "first_service", d("2022-02-28"), "time", False)]
+        ("C1", "first_service", d("2022-02-28"), "time", False)
+    ]
 
 
 def test_warranty_expiring_by_date_and_km(con):
@@ -115,29 +143,49 @@ def test_warranty_expiring_by_date_and_km(con):
     facts.install(con, CFG)
     res = campaigns.warranty_expiring(con, CFG, AS_OF)
     assert res.frame.select("vin", "warranty_end", "ends_by", "days_left").rows() == [
-        ("WK", d("2022-07-12"), "km", 12), ("WD", d("2022-08-01"), "date", 32),
-        ("WE", d("2022-09-28"), "date", 90)]
+        ("WK", d("2022-07-12"), "km", 12),
+        ("WD", d("2022-08-01"), "date", 32),
+        ("WE", d("2022-09-28"), "date", 90),
+    ]
     assert campaigns.warranty_expiring(con, CFG, AS_OF, days=31).frame["vin"].to_list() == ["WK"]
 
 
 def test_insurance_bands(con):
-    amounts = {"I1": 4999.99, "I2": 5000.0, "I3": 9999.99, "I4": 10000.0, "I5": 20000.0,
-               "I6": 20000.01}
+    amounts = {
+        "I1": 4999.99,
+        "I2": 5000.0,
+        "I3": 9999.99,
+        "I4": 10000.0,
+        "I5": 20000.0,
+        "I6": 20000.01,
+    }
     for i, (vin, total) in enumerate(amounts.items()):
-        ro(con, vin, date(2022, 6, 10 + i), "body_paint", payer="insurance", total=total,
-           advisor="王五")
+        ro(
+            con,
+            vin,
+            date(2022, 6, 10 + i),
+            "body_paint",
+            payer="insurance",
+            total=total,
+            advisor="王五",
+        )
     ro(con, "I7", d("2022-06-01"), "body_paint", payer="insurance", total=6000.0)  # as_of − 29
     ro(con, "I8", d("2022-05-31"), "body_paint", payer="insurance", total=8000.0)  # as_of − 30
-    ro(con, "I9", d("2022-06-20"), "body_paint", payer="insurance", total=8000.0,
-       dealer="D002")                                                              # not own
-    ro(con, "I0", d("2022-06-20"), "body_paint", payer="customer", total=8000.0)   # not insurance
+    ro(
+        con, "I9", d("2022-06-20"), "body_paint", payer="insurance", total=8000.0, dealer="D002"
+    )  # not own
+    ro(con, "I0", d("2022-06-20"), "body_paint", payer="customer", total=8000.0)  # not insurance
     facts.install(con, CFG)
     res = campaigns.insurance_renewal(con, CFG, AS_OF)
     gifts = CFG.insurance.gifts
     assert res.frame.select("vin", "total_amount", "band", "gift").rows() == [
-        ("I6", 20000.01, 3, gifts[2]), ("I5", 20000.0, 2, gifts[1]),
-        ("I4", 10000.0, 2, gifts[1]), ("I3", 9999.99, 1, gifts[0]),
-        ("I2", 5000.0, 1, gifts[0]), ("I7", 6000.0, 1, gifts[0])]
+        ("I6", 20000.01, 3, gifts[2]),
+        ("I5", 20000.0, 2, gifts[1]),
+        ("I4", 10000.0, 2, gifts[1]),
+        ("I3", 9999.99, 1, gifts[0]),
+        ("I2", 5000.0, 1, gifts[0]),
+        ("I7", 6000.0, 1, gifts[0]),
+    ]
     assert res.frame["advisor"].to_list()[:5] == ["王五"] * 5
 
 
@@ -148,32 +196,38 @@ def test_loyal_reward_tiers_first(con, monkeypatch):
             ro(con, vin, date(2022, 2, 1 + i))
     fake = types.ModuleType("crmtool.value_tiers")
     fake.vehicle_tiers = lambda con, cfg, as_of: pl.DataFrame(
-        {"vin": ["LA", "LB", "LC", "LD", "LE"], "tier": ["C", "A", "B", "A", "D"]})
+        {"vin": ["LA", "LB", "LC", "LD", "LE"], "tier": ["C", "A", "B", "A", "D"]}
+    )
     monkeypatch.setitem(sys.modules, "crmtool.value_tiers", fake)
     facts.install(con, CFG)
     # a half (181 days): ≥ 2 own visits; A/B first (LB, LC: 2 visits, tier A before B),
     # then by visits: LE 5, LA 3; LD has 1 visit
     half = campaigns.loyal_reward(con, CFG, parse_period("2022H1"))
     assert half.frame.select("vin", "own_visits", "tier").rows() == [
-        ("LB", 2, "A"), ("LC", 2, "B"), ("LE", 5, "D"), ("LA", 3, "C")]
+        ("LB", 2, "A"),
+        ("LC", 2, "B"),
+        ("LE", 5, "D"),
+        ("LA", 3, "C"),
+    ]
     assert half.frame["gift"].to_list() == [CFG.loyal.gift] * 4
     year = campaigns.loyal_reward(con, CFG, parse_period("2022"))  # ≥ 4 in the year
     assert year.frame["vin"].to_list() == ["LE"]
 
 
 def test_winback_order_and_reasons(con):
-    ro(con, "WA", d("2021-01-01"), total=300.0)        # lost 545 days, nothing else
-    ro(con, "WE", d("2021-01-02"), total=300.0)        # same value as WA: vin order
-    ro(con, "WB", d("2021-12-01"), total=1000.0)       # at_risk (211 days), went to D003
+    ro(con, "WA", d("2021-01-01"), total=300.0)  # lost 545 days, nothing else
+    ro(con, "WE", d("2021-01-02"), total=300.0)  # same value as WA: vin order
+    ro(con, "WB", d("2021-12-01"), total=1000.0)  # at_risk (211 days), went to D003
     ro(con, "WB", d("2022-02-01"), "repair", dealer="D003")
-    vehicle(con, "WC", d("2021-06-01"))                # sold, never back, went to D003 anyway
+    vehicle(con, "WC", d("2021-06-01"))  # sold, never back, went to D003 anyway
     ro(con, "WC", d("2021-09-01"), "repair", dealer="D003")
-    ro(con, "WD", d("2022-06-01"))                     # general: not listed
+    ro(con, "WD", d("2022-06-01"))  # general: not listed
     facts.install(con, CFG)
     res = campaigns.winback(con, CFG, AS_OF)
     assert res.frame.select("vin", "status", "lifetime_paid", "reason", "other_dealer").rows() == [
         ("WB", "at_risk", 1000.0, "defected", "D003"),
         ("WA", "lost", 300.0, "out_of_channel", None),
         ("WE", "lost", 300.0, "out_of_channel", None),
-        ("WC", "lost", 0.0, "never_returned", "D003")]
+        ("WC", "lost", 0.0, "never_returned", "D003"),
+    ]
     assert set(res.frame["gift"]) == {CFG.winback.gift}

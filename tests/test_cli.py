@@ -34,10 +34,29 @@ COMMANDS = _commands(typer.main.get_command(app))
 
 def test_every_command_the_brief_names_exists() -> None:
     names = {" ".join(c) for c in COMMANDS}
-    for cmd in ("load", "rejects", "validate", "sample", "demo", "config", "segment", "tiers",
-                "summary", "churn", "due", "campaign", "leads", "report", "find", "forget",
-                "care callbacks", "care birthdays", "care greetings", "care complaints",
-                "contacts export"):
+    for cmd in (
+        "load",
+        "rejects",
+        "validate",
+        "sample",
+        "demo",
+        "config",
+        "segment",
+        "tiers",
+        "summary",
+        "churn",
+        "due",
+        "campaign",
+        "leads",
+        "report",
+        "find",
+        "forget",
+        "care callbacks",
+        "care birthdays",
+        "care greetings",
+        "care complaints",
+        "contacts export",
+    ):
         assert cmd in names, cmd
 
 
@@ -69,8 +88,14 @@ def test_broken_pipe_is_silent(tmp_path) -> None:  # noqa: ANN001
     con.close()
     proc = subprocess.run(
         f"{sys.executable} -m crmtool --db {db} --as-of 2021-12-31 -q segment --format csv "
-        "| head -1; exit ${PIPESTATUS[0]}", shell=True, executable="/bin/bash",
-        capture_output=True, text=True, cwd=tmp_path, timeout=120)
+        "| head -1; exit ${PIPESTATUS[0]}",
+        shell=True,
+        executable="/bin/bash",
+        capture_output=True,
+        text=True,
+        cwd=tmp_path,
+        timeout=120,
+    )
     assert proc.stdout.startswith("vin,plate,customer_id")
     assert proc.stderr == ""
     assert proc.returncode == 0

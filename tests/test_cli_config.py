@@ -17,44 +17,77 @@ from crmtool.config_toml import config_toml
 runner = CliRunner()
 
 
-@pytest.mark.parametrize(("toml", "message"), [
-    ("[tiers]\nvisits = [4, 2]\n",
-     "config key 'tiers.visits' must be 3 whole numbers (A, B, C), falling, ≥ 0, got [4, 2]"),
-    ("[tiers]\nvisits = [1, 2, 4]\n",
-     "config key 'tiers.visits' must be 3 whole numbers (A, B, C), falling, ≥ 0, got [1, 2, 4]"),
-    ("[tiers]\ncycle_days = [365, 180, 90]\n",
-     "config key 'tiers.cycle_days' must be 3 numbers (A, B, C), rising, ≥ 0, "
-     "got [365.0, 180.0, 90.0]"),
-    ("[tiers]\ntarget_mix = [50, 50]\n",
-     "config key 'tiers.target_mix' must be 4 percentages (A, B, C, D), ≥ 0, got [50.0, 50.0]"),
-    ("[tiers.series_ticket]\n\"迈腾\" = [900, 700]\n",
-     "config key 'tiers.series_ticket.迈腾' must be 3 numbers (ticket cut points for A, B, C), "
-     "falling, ≥ 0, got [900.0, 700.0]"),
-    ("[segments]\nmileage_bands_km = [30000, 10000]\n",
-     "config key 'segments.mileage_bands_km' must be a non-empty list of numbers, rising, ≥ 0, "
-     "got [30000.0, 10000.0]"),
-    ("[segments]\nmileage_bands_km = []\n",
-     "config key 'segments.mileage_bands_km' must be a non-empty list of numbers, rising, ≥ 0, "
-     "got []"),
-    ("[segments]\nfrequency_bands = [0, 2, 2]\n",
-     "config key 'segments.frequency_bands' must be a non-empty list of whole numbers, rising, "
-     "≥ 0, got [0, 2, 2]"),
-    ("[status]\nlost_days = -5\n",
-     "config key 'status.lost_days' must be greater than status.at_risk_days (180), got -5"),
-    ("[status]\nat_risk_days = 0\n", "config key 'status.at_risk_days' must be at least 1, got 0"),
-    ("[insurance]\nbands = [5000, 20000]\n",
-     "config key 'insurance.bands' must be 3 amounts (lower bounds of the 3 bands), rising, ≥ 0, "
-     "got [5000.0, 20000.0]"),
-    ("own_dealers = [\"D001\", \"D001\"]\n",
-     "config key 'own_dealers' must be a list of different dealer codes, got ['D001', 'D001']"),
-    ("[maintenance.series.\"迈腾\"]\ninterval_km = 0\n",
-     "config key 'maintenance.series.迈腾.interval_km' must be greater than 0, got 0.0"),
-    ("[maintenance.series.\"迈腾\"]\nintervl_km = 7500\n",
-     "unknown config key 'maintenance.series.迈腾.intervl_km'; use first_months, first_km, "
-     "interval_months, interval_km"),
-])
-def test_config_shapes_are_checked_with_the_key_named(tmp_path: Path, toml: str,
-                                                      message: str) -> None:
+@pytest.mark.parametrize(
+    ("toml", "message"),
+    [
+        (
+            "[tiers]\nvisits = [4, 2]\n",
+            "config key 'tiers.visits' must be 3 whole numbers (A, B, C), falling, ≥ 0, got [4, 2]",
+        ),
+        (
+            "[tiers]\nvisits = [1, 2, 4]\n",
+            "config key 'tiers.visits' must be 3 whole numbers (A, B, C), falling, ≥ 0, got [1, 2, 4]",
+        ),
+        (
+            "[tiers]\ncycle_days = [365, 180, 90]\n",
+            "config key 'tiers.cycle_days' must be 3 numbers (A, B, C), rising, ≥ 0, "
+            "got [365.0, 180.0, 90.0]",
+        ),
+        (
+            "[tiers]\ntarget_mix = [50, 50]\n",
+            "config key 'tiers.target_mix' must be 4 percentages (A, B, C, D), ≥ 0, got [50.0, 50.0]",
+        ),
+        (
+            '[tiers.series_ticket]\n"迈腾" = [900, 700]\n',
+            "config key 'tiers.series_ticket.迈腾' must be 3 numbers (ticket cut points for A, B, C), "
+            "falling, ≥ 0, got [900.0, 700.0]",
+        ),
+        (
+            "[segments]\nmileage_bands_km = [30000, 10000]\n",
+            "config key 'segments.mileage_bands_km' must be a non-empty list of numbers, rising, ≥ 0, "
+            "got [30000.0, 10000.0]",
+        ),
+        (
+            "[segments]\nmileage_bands_km = []\n",
+            "config key 'segments.mileage_bands_km' must be a non-empty list of numbers, rising, ≥ 0, "
+            "got []",
+        ),
+        (
+            "[segments]\nfrequency_bands = [0, 2, 2]\n",
+            "config key 'segments.frequency_bands' must be a non-empty list of whole numbers, rising, "
+            "≥ 0, got [0, 2, 2]",
+        ),
+        (
+            "[status]\nlost_days = -5\n",
+            "config key 'status.lost_days' must be greater than status.at_risk_days (180), got -5",
+        ),
+        (
+            "[status]\nat_risk_days = 0\n",
+            "config key 'status.at_risk_days' must be at least 1, got 0",
+        ),
+        (
+            "[insurance]\nbands = [5000, 20000]\n",
+            "config key 'insurance.bands' must be 3 amounts (lower bounds of the 3 bands), rising, ≥ 0, "
+            "got [5000.0, 20000.0]",
+        ),
+        (
+            'own_dealers = ["D001", "D001"]\n',
+            "config key 'own_dealers' must be a list of different dealer codes, got ['D001', 'D001']",
+        ),
+        (
+            '[maintenance.series."迈腾"]\ninterval_km = 0\n',
+            "config key 'maintenance.series.迈腾.interval_km' must be greater than 0, got 0.0",
+        ),
+        (
+            '[maintenance.series."迈腾"]\nintervl_km = 7500\n',
+            "unknown config key 'maintenance.series.迈腾.intervl_km'; use first_months, first_km, "
+            "interval_months, interval_km",
+        ),
+    ],
+)
+def test_config_shapes_are_checked_with_the_key_named(
+    tmp_path: Path, toml: str, message: str
+) -> None:
     cfg = tmp_path / "crmtool.toml"
     cfg.write_text(toml, encoding="utf-8")
     r = runner.invoke(app, ["--config", str(cfg), "config", "show"])
@@ -69,8 +102,10 @@ def test_the_defaults_pass_the_checks() -> None:
 
 def test_config_show_is_toml_naming_the_file_and_marking_changes(tmp_path: Path) -> None:
     cfg = tmp_path / "crmtool.toml"
-    cfg.write_text("own_region = \"杭州\"\n[status]\nlost_days = 400\n"
-                   "[tiers.ticket]\nA = [700, 550, 400]\n", encoding="utf-8")
+    cfg.write_text(
+        'own_region = "杭州"\n[status]\nlost_days = 400\n[tiers.ticket]\nA = [700, 550, 400]\n',
+        encoding="utf-8",
+    )
     r = runner.invoke(app, ["--config", str(cfg), "config", "show"])
     assert r.exit_code == 0, r.output
     lines = r.stdout.splitlines()
@@ -89,8 +124,10 @@ def test_config_show_without_a_file_says_so(tmp_path: Path, monkeypatch) -> None
     monkeypatch.delenv("CRMTOOL_CONFIG", raising=False)
     r = runner.invoke(app, ["config", "show"])
     assert r.exit_code == 0
-    assert r.stdout.startswith("# config in force: none found (--config, $CRMTOOL_CONFIG, "
-                               "./crmtool.toml); these are the defaults\n")
+    assert r.stdout.startswith(
+        "# config in force: none found (--config, $CRMTOOL_CONFIG, "
+        "./crmtool.toml); these are the defaults\n"
+    )
     assert "# changed" not in r.stdout.split("\n", 2)[2]
     assert tomllib.loads(r.stdout) == tomllib.loads(config_toml(Config()))
 
@@ -98,13 +135,17 @@ def test_config_show_without_a_file_says_so(tmp_path: Path, monkeypatch) -> None
 def _db(path: Path) -> Path:
     """Two series with paid visits at 2021-12-31: V1 迈腾 800, V2 朗逸 500."""
     con = db.connect(path)
-    con.execute("INSERT INTO vehicles (vin, series, sale_date, sale_channel) VALUES "
-                "('V1', '迈腾', DATE '2020-01-01', 'own'),"
-                " ('V2', '朗逸', DATE '2020-01-01', 'own')")
-    con.execute("INSERT INTO repair_orders (ro_id, dealer_code, vin, settle_date, ro_type, payer,"
-                " total_amount) VALUES ('R1', 'D001', 'V1', DATE '2021-11-01', 'maintenance',"
-                " 'customer', 800), ('R2', 'D001', 'V2', DATE '2021-12-01', 'maintenance',"
-                " 'customer', 500)")
+    con.execute(
+        "INSERT INTO vehicles (vin, series, sale_date, sale_channel) VALUES "
+        "('V1', '迈腾', DATE '2020-01-01', 'own'),"
+        " ('V2', '朗逸', DATE '2020-01-01', 'own')"
+    )
+    con.execute(
+        "INSERT INTO repair_orders (ro_id, dealer_code, vin, settle_date, ro_type, payer,"
+        " total_amount) VALUES ('R1', 'D001', 'V1', DATE '2021-11-01', 'maintenance',"
+        " 'customer', 800), ('R2', 'D001', 'V2', DATE '2021-12-01', 'maintenance',"
+        " 'customer', 500)"
+    )
     con.close()
     return path
 
@@ -127,7 +168,7 @@ def test_the_tiers_help_example_works_after_config_init(tmp_path: Path, monkeypa
         assert r.stdout == ""
         assert "wrote [tiers.series_ticket] (2 series) to crmtool.toml" in r.stderr
     text = toml.read_text(encoding="utf-8")
-    assert "# my own note" in text and "# dealer codes that are \"us\"" in text
+    assert "# my own note" in text and '# dealer codes that are "us"' in text
     assert text.count("[tiers.series_ticket]") == 1
     cfg = load_config(toml)
     assert set(cfg.tiers.series_ticket) == {"迈腾", "朗逸"}

@@ -21,15 +21,20 @@ def dbfile(tmp_path: Path) -> Path:
     2020-01-01."""
     path = tmp_path / "crm.duckdb"
     con = db.connect(path)
-    con.execute("INSERT INTO customers (customer_id, name, phone) VALUES "
-                "('C1', '张三', '13800000001')")
-    con.execute("INSERT INTO vehicles (vin, customer_id, series, sale_date, sale_channel) VALUES "
-                "('V1', 'C1', '迈腾', DATE '2020-01-01', 'own'),"
-                " ('V2', NULL, '朗逸', DATE '2020-01-01', 'own')")
-    con.execute("INSERT INTO repair_orders (ro_id, dealer_code, vin, settle_date, ro_type, payer,"
-                " total_amount) VALUES ('R1', 'D001', 'V1', DATE '2021-11-01', 'maintenance',"
-                " 'customer', 800), ('R2', 'D001', 'V2', DATE '2021-12-01', 'maintenance',"
-                " 'customer', 500)")
+    con.execute(
+        "INSERT INTO customers (customer_id, name, phone) VALUES ('C1', '张三', '13800000001')"
+    )
+    con.execute(
+        "INSERT INTO vehicles (vin, customer_id, series, sale_date, sale_channel) VALUES "
+        "('V1', 'C1', '迈腾', DATE '2020-01-01', 'own'),"
+        " ('V2', NULL, '朗逸', DATE '2020-01-01', 'own')"
+    )
+    con.execute(
+        "INSERT INTO repair_orders (ro_id, dealer_code, vin, settle_date, ro_type, payer,"
+        " total_amount) VALUES ('R1', 'D001', 'V1', DATE '2021-11-01', 'maintenance',"
+        " 'customer', 800), ('R2', 'D001', 'V2', DATE '2021-12-01', 'maintenance',"
+        " 'customer', 500)"
+    )
     con.close()
     return path
 
@@ -51,8 +56,9 @@ def test_failed_load_creates_no_database(tmp_path: Path) -> None:
     # and the commands after it say the database is missing instead of answering 0 rows
     after = run(target, "segment", "--format", "csv")
     assert after.exit_code == 1
-    assert after.stderr == (f"crmtool: error: database {target} does not exist; "
-                            "run `crmtool load` first\n")
+    assert after.stderr == (
+        f"crmtool: error: database {target} does not exist; run `crmtool load` first\n"
+    )
 
 
 def test_failed_load_keeps_an_existing_database(dbfile: Path, tmp_path: Path) -> None:
@@ -67,18 +73,32 @@ def test_load_of_an_empty_folder_warns(tmp_path: Path, quiet: list[str]) -> None
     (folder / "notes.doc").write_text("not an export")
     r = run(tmp_path / "crm.duckdb", "load", str(folder), *quiet)
     assert r.exit_code == 0
-    assert warnings(r) == [f"crmtool: warning: {folder}: no .csv .txt .tsv .xlsx .xls file in "
-                           "this folder; nothing loaded from it"]
+    assert warnings(r) == [
+        f"crmtool: warning: {folder}: no .csv .txt .tsv .xlsx .xls file in "
+        "this folder; nothing loaded from it"
+    ]
 
 
-STALE = ("crmtool: warning: as_of 2022-03-02 is 91 days after the newest repair order "
-         "(2021-12-01): vehicles without a visit since count as lost; pass --as-of 2021-12-01 "
-         "to see the data at its end")
+STALE = (
+    "crmtool: warning: as_of 2022-03-02 is 91 days after the newest repair order "
+    "(2021-12-01): vehicles without a visit since count as lost; pass --as-of 2021-12-01 "
+    "to see the data at its end"
+)
 
 
-@pytest.mark.parametrize("command", [["segment"], ["tiers"], ["churn"], ["due"],
-                                     ["campaign", "winback"], ["care", "callbacks"],
-                                     ["find", "张三"]], ids=" ".join)
+@pytest.mark.parametrize(
+    "command",
+    [
+        ["segment"],
+        ["tiers"],
+        ["churn"],
+        ["due"],
+        ["campaign", "winback"],
+        ["care", "callbacks"],
+        ["find", "张三"],
+    ],
+    ids=" ".join,
+)
 def test_as_of_long_after_the_data_warns_once(dbfile: Path, command: list[str]) -> None:
     """From 2021-12-01: 2022-01-01 is 31 days, 02-01 62, 03-01 90, 03-02 91 → warned at
     2022-03-02, not at 2022-03-01 (90 days is not more than 90)."""
@@ -94,32 +114,45 @@ def test_summary_of_a_period_without_data_warns(dbfile: Path) -> None:
     assert r.exit_code == 0
     assert warnings(r) == [
         "crmtool: warning: period 2021-10 has no data: no own repair order settled from "
-        "2021-10-01 to 2021-10-31 (the data runs 2021-11-01 … 2021-12-01)"]
+        "2021-10-01 to 2021-10-31 (the data runs 2021-11-01 … 2021-12-01)"
+    ]
     ok = run(dbfile, "summary", "--period", "2021-11", "--format", "json")
     assert ok.exit_code == 0 and warnings(ok) == []
 
 
 def test_summary_without_vehicles_warns(dbfile: Path) -> None:
     """as_of 2019-06-30: nothing sold or serviced yet; the period (2019-06) has no data."""
-    r = run(dbfile, "--as-of", "2019-06-30", "summary", "--period", "2019-06", "--format",
-            "json")
+    r = run(dbfile, "--as-of", "2019-06-30", "summary", "--period", "2019-06", "--format", "json")
     assert r.exit_code == 0
     assert warnings(r) == [
         "crmtool: warning: period 2019-06 has no data: no own repair order settled from "
         "2019-06-01 to 2019-06-30 (the data runs 2021-11-01 … 2021-12-01)",
         "crmtool: warning: no vehicle is ours at as_of 2019-06-30 (a sale or own visit in the "
-        "1096 days before): every count is 0"]
+        "1096 days before): every count is 0",
+    ]
 
 
 def test_report_of_a_period_without_data_exits_1(dbfile: Path, tmp_path: Path) -> None:
     out = tmp_path / "reports"
     r = run(dbfile, "report", "--period", "2015-06", "--out", str(out), "-q")
     assert r.exit_code == 1
-    assert r.stderr == ("crmtool: error: period 2015-06 has no data: no own repair order "
-                        "settled from 2015-06-01 to 2015-06-30 (the data runs 2021-11-01 … "
-                        "2021-12-01); pass --allow-empty to write the report anyway\n")
+    assert r.stderr == (
+        "crmtool: error: period 2015-06 has no data: no own repair order "
+        "settled from 2015-06-01 to 2015-06-30 (the data runs 2021-11-01 … "
+        "2021-12-01); pass --allow-empty to write the report anyway\n"
+    )
     assert not list(out.glob("crmtool-report-*")) if out.exists() else True
-    allowed = run(dbfile, "report", "--period", "2015-06", "--out", str(out), "-q",
-                  "--allow-empty", "--format", "xlsx")
+    allowed = run(
+        dbfile,
+        "report",
+        "--period",
+        "2015-06",
+        "--out",
+        str(out),
+        "-q",
+        "--allow-empty",
+        "--format",
+        "xlsx",
+    )
     assert allowed.exit_code == 0, allowed.output
     assert (out / "crmtool-report-2015-06.xlsx").exists()

@@ -58,14 +58,18 @@ EXAMPLES = [(c, line) for c in COMMANDS[1:] for line in _examples(c, 250)]
 # examples that need files the demo does not have, or that load or generate a dataset
 # (covered by tests/test_sample.py, tests/test_summary.py and the README test)
 NOT_ON_THE_DEMO = {
-    "crmtool demo", "crmtool demo --keep",
-    "crmtool load exports/", "crmtool load 工单导出_2021.csv 车辆档案.xlsx",
+    "crmtool demo",
+    "crmtool demo --keep",
+    "crmtool load exports/",
+    "crmtool load 工单导出_2021.csv 车辆档案.xlsx",
     "crmtool load --kind repair_orders odd_export.txt",
-    "crmtool sample demo/ && crmtool load demo/", "crmtool sample demo-utf8/ --encoding utf-8",
+    "crmtool sample demo/ && crmtool load demo/",
+    "crmtool sample demo-utf8/ --encoding utf-8",
     "crmtool inspect exports/工单导出_2021.csv",
     "crmtool inspect --suggest-config odd_export.xls >> crmtool.toml",
     "crmtool inspect --format json exports/ | jq '.files[] | {file, load_error}'",
-    "crmtool unload 7", "crmtool unload 5 --and-later",  # load ids of a longer history
+    "crmtool unload 7",
+    "crmtool unload 5 --and-later",  # load ids of a longer history
 }
 
 
@@ -88,10 +92,12 @@ def _rows(path: Path) -> int:
     return len(path.read_text(encoding="utf-8-sig").splitlines()) - 1
 
 
-@pytest.mark.parametrize(("command", "line"), EXAMPLES, ids=lambda x: x if isinstance(x, str)
-                         else "")
-def test_help_examples_return_rows_on_the_demo(demo: Path, tmp_path: Path,
-                                               command: tuple[str, ...], line: str) -> None:
+@pytest.mark.parametrize(
+    ("command", "line"), EXAMPLES, ids=lambda x: x if isinstance(x, str) else ""
+)
+def test_help_examples_return_rows_on_the_demo(
+    demo: Path, tmp_path: Path, command: tuple[str, ...], line: str
+) -> None:
     """Run as printed, in a folder with a copy of the demo database and config as
     ./crmtool.duckdb and ./crmtool.toml, at the sample's as_of (--as-of is global: it goes
     last); whatever the example writes (stdout, -o, >) has rows."""
@@ -104,9 +110,13 @@ def test_help_examples_return_rows_on_the_demo(demo: Path, tmp_path: Path,
     shutil.copyfile(demo / "crmtool-demo.toml", tmp_path / "crmtool-demo.toml")
     if "winback.csv --mark" in line:  # the list the example marks, written before
         _run(tmp_path, f"crmtool campaign winback -o winback.csv --as-of {AS_OF}")
-    shell = line if "--as-of" in line else line.replace(
-        "crmtool ", "crmtool --as-of " + AS_OF + " ", 1) if "|" in line or ">" in line \
+    shell = (
+        line
+        if "--as-of" in line
+        else line.replace("crmtool ", "crmtool --as-of " + AS_OF + " ", 1)
+        if "|" in line or ">" in line
         else f"{line} --as-of {AS_OF}"
+    )
     proc = _run(tmp_path, shell)
     if line == "crmtool forget --phone 13800138000":  # no terminal to confirm on: says so
         assert proc.returncode == 2 and "would remove: customers 1" in proc.stderr
@@ -129,10 +139,22 @@ def test_help_examples_return_rows_on_the_demo(demo: Path, tmp_path: Path,
 
 
 def _run(cwd: Path, line: str) -> subprocess.CompletedProcess[str]:
-    env = {**os.environ, "CRMTOOL_DB": "crmtool.duckdb", "CRMTOOL_CONFIG": "crmtool.toml",
-           "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}"}
-    return subprocess.run(line, shell=True, executable="/bin/bash", cwd=cwd, env=env,
-                          capture_output=True, text=True, timeout=300)
+    env = {
+        **os.environ,
+        "CRMTOOL_DB": "crmtool.duckdb",
+        "CRMTOOL_CONFIG": "crmtool.toml",
+        "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}",
+    }
+    return subprocess.run(
+        line,
+        shell=True,
+        executable="/bin/bash",
+        cwd=cwd,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
 
 
 def test_one_count_per_flag_in_validate_and_the_report(demo: Path) -> None:

@@ -29,10 +29,27 @@ def _commands(group, path: tuple[str, ...] = ()) -> list[tuple[str, ...]]:  # no
 
 
 COMMANDS = _commands(typer.main.get_command(app))
-GLOBALS = ["--db", "x.duckdb", "--config", "c.toml", "--as-of", "2021-12-31", "-q",
-           "--wait", "5", "--dealer", "D002"]
-EXPECTED = app_module.State(db="x.duckdb", config_path="c.toml", as_of=date(2021, 12, 31),
-                            quiet=True, wait=5.0, dealer="D002")
+GLOBALS = [
+    "--db",
+    "x.duckdb",
+    "--config",
+    "c.toml",
+    "--as-of",
+    "2021-12-31",
+    "-q",
+    "--wait",
+    "5",
+    "--dealer",
+    "D002",
+]
+EXPECTED = app_module.State(
+    db="x.duckdb",
+    config_path="c.toml",
+    as_of=date(2021, 12, 31),
+    quiet=True,
+    wait=5.0,
+    dealer="D002",
+)
 
 
 @pytest.fixture
@@ -52,9 +69,11 @@ def states(monkeypatch: pytest.MonkeyPatch) -> list[app_module.State]:
 @pytest.mark.parametrize("place", ["before", "after", "end"])
 @pytest.mark.parametrize("command", COMMANDS, ids=" ".join)
 def test_global_options_anywhere(states, command: tuple[str, ...], place: str) -> None:
-    args = {"before": [*GLOBALS, *command, "--help"],
-            "after": [*command, *GLOBALS, "--help"],
-            "end": [*command, "--help", *GLOBALS]}[place]
+    args = {
+        "before": [*GLOBALS, *command, "--help"],
+        "after": [*command, *GLOBALS, "--help"],
+        "end": [*command, "--help", *GLOBALS],
+    }[place]
     r = runner.invoke(app, args)
     assert r.exit_code == 0, r.output
     assert r.stdout.startswith(f"Usage: crmtool {' '.join(command)} ")
@@ -62,11 +81,15 @@ def test_global_options_anywhere(states, command: tuple[str, ...], place: str) -
 
 
 def test_equals_form_and_inside_a_group(states) -> None:
-    r = runner.invoke(app, ["care", "--as-of=2021-12-31", "callbacks", "--db=x.duckdb",
-                            "--quiet", "--help"])
+    r = runner.invoke(
+        app, ["care", "--as-of=2021-12-31", "callbacks", "--db=x.duckdb", "--quiet", "--help"]
+    )
     assert r.exit_code == 0, r.output
-    assert (states[0].as_of, states[0].db, states[0].quiet) == (date(2021, 12, 31),
-                                                                 "x.duckdb", True)
+    assert (states[0].as_of, states[0].db, states[0].quiet) == (
+        date(2021, 12, 31),
+        "x.duckdb",
+        True,
+    )
 
 
 def test_option_values_and_arguments_are_left_alone(states) -> None:
@@ -85,23 +108,51 @@ def _db(tmp_path: Path) -> Path:
 
     path = tmp_path / "crm.duckdb"
     con = db.connect(path)
-    con.execute("INSERT INTO vehicles (vin, series, sale_date, sale_channel) VALUES "
-                "('V1', '迈腾', DATE '2020-01-01', 'own'),"
-                " ('V2', '朗逸', DATE '2020-01-01', 'own')")
-    con.execute("INSERT INTO repair_orders (ro_id, dealer_code, vin, settle_date, ro_type, payer,"
-                " total_amount) VALUES ('R1', 'D001', 'V1', DATE '2021-11-01', 'maintenance',"
-                " 'customer', 800), ('R2', 'D001', 'V2', DATE '2021-12-01', 'maintenance',"
-                " 'customer', 500)")
+    con.execute(
+        "INSERT INTO vehicles (vin, series, sale_date, sale_channel) VALUES "
+        "('V1', '迈腾', DATE '2020-01-01', 'own'),"
+        " ('V2', '朗逸', DATE '2020-01-01', 'own')"
+    )
+    con.execute(
+        "INSERT INTO repair_orders (ro_id, dealer_code, vin, settle_date, ro_type, payer,"
+        " total_amount) VALUES ('R1', 'D001', 'V1', DATE '2021-11-01', 'maintenance',"
+        " 'customer', 800), ('R2', 'D001', 'V2', DATE '2021-12-01', 'maintenance',"
+        " 'customer', 500)"
+    )
     con.close()
     return path
 
 
 def test_same_answer_before_and_after(tmp_path: Path) -> None:
     path = str(_db(tmp_path))
-    before = runner.invoke(app, ["--db", path, "--as-of", "2021-12-31", "segment",
-                                 "--format", "csv", "--columns", "vin,days_since"])
-    after = runner.invoke(app, ["segment", "--format", "csv", "--columns", "vin,days_since",
-                                "--as-of", "2021-12-31", "--db", path])
+    before = runner.invoke(
+        app,
+        [
+            "--db",
+            path,
+            "--as-of",
+            "2021-12-31",
+            "segment",
+            "--format",
+            "csv",
+            "--columns",
+            "vin,days_since",
+        ],
+    )
+    after = runner.invoke(
+        app,
+        [
+            "segment",
+            "--format",
+            "csv",
+            "--columns",
+            "vin,days_since",
+            "--as-of",
+            "2021-12-31",
+            "--db",
+            path,
+        ],
+    )
     assert before.exit_code == after.exit_code == 0, after.output
     # days since the last visit at 2021-12-31: V1 (11-01) 30 + 30 = 60, V2 (12-01) 30
     assert after.stdout == before.stdout == "vin,days_since\nV1,60\nV2,30\n"
@@ -116,29 +167,42 @@ def test_quiet_after_load(tmp_path: Path) -> None:
     assert (r.exit_code, r.stdout, r.stderr) == (0, "", "")
 
 
-@pytest.mark.parametrize(("args", "line"), [
-    (["segment", "--no-such-flag"],
-     "crmtool: error: No such option: --no-such-flag (try 'crmtool segment --help')"),
-    (["bogus"], "crmtool: error: No such command 'bogus' (try 'crmtool --help')"),
-    (["care", "callbacks", "--date"],
-     "crmtool: error: Option '--date' requires an argument (try 'crmtool care callbacks --help')"),
-    (["report"],
-     "crmtool: error: Missing option '--out' / '-o' (try 'crmtool report --help')"),
-])
+@pytest.mark.parametrize(
+    ("args", "line"),
+    [
+        (
+            ["segment", "--no-such-flag"],
+            "crmtool: error: No such option: --no-such-flag (try 'crmtool segment --help')",
+        ),
+        (["bogus"], "crmtool: error: No such command 'bogus' (try 'crmtool --help')"),
+        (
+            ["care", "callbacks", "--date"],
+            "crmtool: error: Option '--date' requires an argument (try 'crmtool care callbacks --help')",
+        ),
+        (["report"], "crmtool: error: Missing option '--out' / '-o' (try 'crmtool report --help')"),
+    ],
+)
 def test_usage_error_is_one_line_with_a_hint(args: list[str], line: str) -> None:
     r = runner.invoke(app, args)
     assert r.exit_code == 2
     assert r.stderr.splitlines() == [line]
 
 
-@pytest.mark.parametrize(("args", "line"), [
-    (["due", "--month", "2022-13"], "--month must be a month like 2021-11, got '2022-13'"),
-    (["campaign", "loyal", "--half", "2021H3"],
-     "--half must be a half year like 2021H2, got '2021H3'"),
-    (["campaign", "loyal", "--year", "0000"],
-     "--year must be a year (2021), month (2021-10), quarter (2021Q3) or half (2021H2), "
-     "got '0000'"),
-])
+@pytest.mark.parametrize(
+    ("args", "line"),
+    [
+        (["due", "--month", "2022-13"], "--month must be a month like 2021-11, got '2022-13'"),
+        (
+            ["campaign", "loyal", "--half", "2021H3"],
+            "--half must be a half year like 2021H2, got '2021H3'",
+        ),
+        (
+            ["campaign", "loyal", "--year", "0000"],
+            "--year must be a year (2021), month (2021-10), quarter (2021Q3) or half (2021H2), "
+            "got '0000'",
+        ),
+    ],
+)
 def test_errors_name_the_option_typed(tmp_path: Path, args: list[str], line: str) -> None:
     r = runner.invoke(app, ["--db", str(_db(tmp_path)), *args])
     assert r.exit_code == 2

@@ -27,41 +27,53 @@ from crmtool import db
 
 runner = CliRunner()
 
-HEADER = ("vin,plate,customer_id,name,phone,series,model,tier,ticket,visits_12m,cycle_days,"
-          "age_stage,est_mileage,mileage_band,frequency_band,usage,area_type,birth_decade,"
-          "occupation,last_visit,last_advisor,status,days_since")
-ROW_V2 = ("V2,浙A22222,C2,李四,13900000002,朗逸,1.6L,B,1000.0,4,91.67,mid,39410,30k-60k,4+,"
-          "private,,,,2021-12-01,,loyal,30")
-ROW_V1 = ("V1,浙A11111,C1,张三,13800000001,迈腾,330TSI,C,800.0,1,60.0,new,32000,30k-60k,2-3,"
-          "private,county,80后,教师,2021-12-01,李,general,30")
+HEADER = (
+    "vin,plate,customer_id,name,phone,series,model,tier,ticket,visits_12m,cycle_days,"
+    "age_stage,est_mileage,mileage_band,frequency_band,usage,area_type,birth_decade,"
+    "occupation,last_visit,last_advisor,status,days_since"
+)
+ROW_V2 = (
+    "V2,浙A22222,C2,李四,13900000002,朗逸,1.6L,B,1000.0,4,91.67,mid,39410,30k-60k,4+,"
+    "private,,,,2021-12-01,,loyal,30"
+)
+ROW_V1 = (
+    "V1,浙A11111,C1,张三,13800000001,迈腾,330TSI,C,800.0,1,60.0,new,32000,30k-60k,2-3,"
+    "private,county,80后,教师,2021-12-01,李,general,30"
+)
 
 
 @pytest.fixture
 def dbfile(tmp_path: Path) -> Path:
     path = tmp_path / "crm.duckdb"
     con = db.connect(path)
-    con.execute("INSERT INTO customers (customer_id, name, phone, birth_year, area_type,"
-                " occupation) VALUES ('C1', '张三', '13800000001', 1986, 'county', '教师'),"
-                " ('C2', '李四', '13900000002', NULL, NULL, NULL)")
-    con.execute("INSERT INTO vehicles (vin, plate, customer_id, series, model, sale_date,"
-                " sale_channel, usage, vehicle_status) VALUES"
-                " ('V1', '浙A11111', 'C1', '迈腾', '330TSI', DATE '2020-01-01', 'own', 'private',"
-                "  NULL),"
-                " ('V2', '浙A22222', 'C2', '朗逸', '1.6L', DATE '2018-12-01', 'own', 'private',"
-                "  NULL),"
-                " ('V3', '浙A33333', 'C2', '朗逸', '1.6L', DATE '2021-06-01', 'own', 'private',"
-                "  'scrapped'),"
-                " ('V4', NULL, NULL, '朗逸', NULL, DATE '2021-06-01', 'other', NULL, NULL)")
-    con.execute("INSERT INTO repair_orders (ro_id, dealer_code, vin, settle_date, mileage_km,"
-                " ro_type, payer, total_amount, advisor) VALUES"
-                " ('R1', 'D001', 'V1', DATE '2021-11-01', 30000, 'maintenance', 'customer', 800,"
-                "  '王'),"
-                " ('R2', 'D001', 'V1', DATE '2021-12-01', 31000, 'warranty', 'warranty', 500,"
-                "  '李'),"
-                " ('R3', 'D001', 'V2', DATE '2021-03-01', NULL, 'repair', 'customer', 1000, NULL),"
-                " ('R4', 'D001', 'V2', DATE '2021-06-01', NULL, 'repair', 'customer', 1000, NULL),"
-                " ('R5', 'D001', 'V2', DATE '2021-09-01', NULL, 'repair', 'customer', 1000, NULL),"
-                " ('R6', 'D001', 'V2', DATE '2021-12-01', NULL, 'repair', 'customer', 1000, NULL)")
+    con.execute(
+        "INSERT INTO customers (customer_id, name, phone, birth_year, area_type,"
+        " occupation) VALUES ('C1', '张三', '13800000001', 1986, 'county', '教师'),"
+        " ('C2', '李四', '13900000002', NULL, NULL, NULL)"
+    )
+    con.execute(
+        "INSERT INTO vehicles (vin, plate, customer_id, series, model, sale_date,"
+        " sale_channel, usage, vehicle_status) VALUES"
+        " ('V1', '浙A11111', 'C1', '迈腾', '330TSI', DATE '2020-01-01', 'own', 'private',"
+        "  NULL),"
+        " ('V2', '浙A22222', 'C2', '朗逸', '1.6L', DATE '2018-12-01', 'own', 'private',"
+        "  NULL),"
+        " ('V3', '浙A33333', 'C2', '朗逸', '1.6L', DATE '2021-06-01', 'own', 'private',"
+        "  'scrapped'),"
+        " ('V4', NULL, NULL, '朗逸', NULL, DATE '2021-06-01', 'other', NULL, NULL)"
+    )
+    con.execute(
+        "INSERT INTO repair_orders (ro_id, dealer_code, vin, settle_date, mileage_km,"
+        " ro_type, payer, total_amount, advisor) VALUES"
+        " ('R1', 'D001', 'V1', DATE '2021-11-01', 30000, 'maintenance', 'customer', 800,"
+        "  '王'),"
+        " ('R2', 'D001', 'V1', DATE '2021-12-01', 31000, 'warranty', 'warranty', 500,"
+        "  '李'),"
+        " ('R3', 'D001', 'V2', DATE '2021-03-01', NULL, 'repair', 'customer', 1000, NULL),"
+        " ('R4', 'D001', 'V2', DATE '2021-06-01', NULL, 'repair', 'customer', 1000, NULL),"
+        " ('R5', 'D001', 'V2', DATE '2021-09-01', NULL, 'repair', 'customer', 1000, NULL),"
+        " ('R6', 'D001', 'V2', DATE '2021-12-01', NULL, 'repair', 'customer', 1000, NULL)"
+    )
     con.close()
     return path
 
@@ -79,17 +91,20 @@ def test_segment_csv(dbfile):
     assert r.stderr.strip() == "1 vehicle(s) left out of the list: 1 scrapped"
 
 
-@pytest.mark.parametrize(("args", "rows"), [
-    (["--tier", "A,B"], [ROW_V2]),
-    (["--stage", "new"], [ROW_V1]),
-    (["--frequency", "4+"], [ROW_V2]),
-    (["--mileage-band", "30k-60k"], [ROW_V2, ROW_V1]),
-    (["--series", "迈腾"], [ROW_V1]),
-    (["--status", "loyal"], [ROW_V2]),
-    (["--area", "county", "--usage", "private"], [ROW_V1]),
-    (["--where", "ticket < 900"], [ROW_V1]),
-    (["--tier", "D"], []),
-])
+@pytest.mark.parametrize(
+    ("args", "rows"),
+    [
+        (["--tier", "A,B"], [ROW_V2]),
+        (["--stage", "new"], [ROW_V1]),
+        (["--frequency", "4+"], [ROW_V2]),
+        (["--mileage-band", "30k-60k"], [ROW_V2, ROW_V1]),
+        (["--series", "迈腾"], [ROW_V1]),
+        (["--status", "loyal"], [ROW_V2]),
+        (["--area", "county", "--usage", "private"], [ROW_V1]),
+        (["--where", "ticket < 900"], [ROW_V1]),
+        (["--tier", "D"], []),
+    ],
+)
 def test_segment_filters(dbfile, args, rows):
     r = run(dbfile, "segment", "--format", "csv", *args)
     assert r.exit_code == 0, r.output
@@ -97,8 +112,17 @@ def test_segment_filters(dbfile, args, rows):
 
 
 def test_segment_columns_and_per_customer(dbfile):
-    r = run(dbfile, "segment", "--format", "csv", "--per-customer", "--columns",
-            "customer_id,vin,tier,vehicles", "--sort", "-customer_id")
+    r = run(
+        dbfile,
+        "segment",
+        "--format",
+        "csv",
+        "--per-customer",
+        "--columns",
+        "customer_id,vin,tier,vehicles",
+        "--sort",
+        "-customer_id",
+    )
     assert r.exit_code == 0, r.output
     # V3 is scrapped, so each customer has one vehicle on the list
     assert r.stdout.splitlines() == ["customer_id,vin,tier,vehicles", "C2,V2,B,1", "C1,V1,C,1"]
@@ -107,19 +131,21 @@ def test_segment_columns_and_per_customer(dbfile):
 def test_segment_by(dbfile):
     r = run(dbfile, "segment", "--by", "tier,stage", "--format", "csv")
     assert r.exit_code == 0, r.output
-    assert r.stdout.splitlines() == ["tier,age_stage,vehicles,share", "B,mid,1,0.5",
-                                     "C,new,1,0.5"]
+    assert r.stdout.splitlines() == ["tier,age_stage,vehicles,share", "B,mid,1,0.5", "C,new,1,0.5"]
     # --where filters the vehicles before counting
     r = run(dbfile, "segment", "--by", "mileage", "--where", "tier = 'C'", "--format", "csv")
     assert r.stdout.splitlines() == ["mileage_band,vehicles,share", "30k-60k,1,1.0"]
 
 
-@pytest.mark.parametrize("args", [
-    ["--where", "tier = = 'A'"],
-    ["--where", "nosuch > 1"],
-    ["--tier", "X"],
-    ["--by", "nosuch"],
-])
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["--where", "tier = = 'A'"],
+        ["--where", "nosuch > 1"],
+        ["--tier", "X"],
+        ["--by", "nosuch"],
+    ],
+)
 def test_segment_bad_usage(dbfile, args):
     r = run(dbfile, "segment", "--format", "csv", *args)
     assert r.exit_code == 2
@@ -149,9 +175,12 @@ def test_tiers_suggest(dbfile):
     # tiers stay B, C (visits and cycle grades hold them down)
     r = run(dbfile, "tiers", "--suggest")
     assert r.exit_code == 0, r.output
-    assert r.stdout == ('[tiers.series_ticket]\n"朗逸" = [1010, 1000, 1000]\n'
-                        '"迈腾" = [810, 800, 800]\n')
-    assert r.stderr.splitlines()[-1] == \
-        "with these cut points: A 0 (0.0%) · B 1 (50.0%) · C 1 (50.0%) · D 0 (0.0%)"
+    assert r.stdout == (
+        '[tiers.series_ticket]\n"朗逸" = [1010, 1000, 1000]\n"迈腾" = [810, 800, 800]\n'
+    )
+    assert (
+        r.stderr.splitlines()[-1]
+        == "with these cut points: A 0 (0.0%) · B 1 (50.0%) · C 1 (50.0%) · D 0 (0.0%)"
+    )
     bad = run(dbfile, "tiers", "--suggest", "--mix", "20,30,30")
     assert bad.exit_code == 2 and bad.stderr.startswith("crmtool: error: --mix")

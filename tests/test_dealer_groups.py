@@ -21,34 +21,42 @@ def group(tmp_path: Path) -> tuple[Path, Path]:
     cfg.write_text('own_dealers = ["D001", "D002"]\n', encoding="utf-8")
     path = tmp_path / "crm.duckdb"
     con = db.connect(path)
-    con.execute("INSERT INTO customers (customer_id, name, phone) VALUES"
-                " ('C1', '张三', '13800138000'), ('C2', '李四', '13900139000'),"
-                " ('C3', '王五', '13700137000')")
-    con.execute("INSERT INTO vehicles (vin, customer_id, series, sale_date, sale_channel,"
-                " vehicle_status) VALUES"
-                " ('V1', 'C1', '朗逸', DATE '2019-01-01', 'own', NULL),"
-                " ('V2', 'C2', '朗逸', DATE '2019-01-01', 'own', NULL),"
-                " ('V3', 'C3', '朗逸', DATE '2019-01-01', 'own', 'scrapped')")
+    con.execute(
+        "INSERT INTO customers (customer_id, name, phone) VALUES"
+        " ('C1', '张三', '13800138000'), ('C2', '李四', '13900139000'),"
+        " ('C3', '王五', '13700137000')"
+    )
+    con.execute(
+        "INSERT INTO vehicles (vin, customer_id, series, sale_date, sale_channel,"
+        " vehicle_status) VALUES"
+        " ('V1', 'C1', '朗逸', DATE '2019-01-01', 'own', NULL),"
+        " ('V2', 'C2', '朗逸', DATE '2019-01-01', 'own', NULL),"
+        " ('V3', 'C3', '朗逸', DATE '2019-01-01', 'own', 'scrapped')"
+    )
     # June 2022: D001 two orders (V1 maintenance, V1 repair), D002 one (V2 maintenance),
     # D009 (not ours) one; every vehicle last seen in 2021 → lost at 2022-06-30 except V1, V2
-    con.execute("INSERT INTO repair_orders (ro_id, dealer_code, vin, settle_date, ro_type,"
-                " payer, total_amount, advisor) VALUES"
-                " ('R1', 'D001', 'V1', DATE '2022-06-02', 'maintenance', 'customer', 500, '王伟'),"
-                " ('R2', 'D001', 'V1', DATE '2022-06-20', 'repair', 'customer', 900, '李娜'),"
-                " ('R3', 'D002', 'V2', DATE '2022-06-05', 'maintenance', 'customer', 400, '刘洋'),"
-                " ('R4', 'D009', 'V2', DATE '2022-06-06', 'repair', 'customer', 100, NULL),"
-                " ('R5', 'D001', 'V3', DATE '2020-05-01', 'maintenance', 'customer', 300, '王伟'),"
-                " ('R6', 'D002', 'V2', DATE '2020-01-01', 'maintenance', 'customer', 300, '陈静'),"
-                " ('R7', 'D001', 'V2', DATE '2020-03-01', 'maintenance', 'customer', 300, '陈静')")
+    con.execute(
+        "INSERT INTO repair_orders (ro_id, dealer_code, vin, settle_date, ro_type,"
+        " payer, total_amount, advisor) VALUES"
+        " ('R1', 'D001', 'V1', DATE '2022-06-02', 'maintenance', 'customer', 500, '王伟'),"
+        " ('R2', 'D001', 'V1', DATE '2022-06-20', 'repair', 'customer', 900, '李娜'),"
+        " ('R3', 'D002', 'V2', DATE '2022-06-05', 'maintenance', 'customer', 400, '刘洋'),"
+        " ('R4', 'D009', 'V2', DATE '2022-06-06', 'repair', 'customer', 100, NULL),"
+        " ('R5', 'D001', 'V3', DATE '2020-05-01', 'maintenance', 'customer', 300, '王伟'),"
+        " ('R6', 'D002', 'V2', DATE '2020-01-01', 'maintenance', 'customer', 300, '陈静'),"
+        " ('R7', 'D001', 'V2', DATE '2020-03-01', 'maintenance', 'customer', 300, '陈静')"
+    )
     con.close()
     return path, cfg
 
 
 def run(group, *args: str):
     from crmtool.cli import app
+
     path, cfg = group
-    return runner.invoke(app, ["--db", str(path), "--config", str(cfg), "--as-of", "2022-06-30",
-                               *args])
+    return runner.invoke(
+        app, ["--db", str(path), "--config", str(cfg), "--as-of", "2022-06-30", *args]
+    )
 
 
 def test_unknown_dealer_is_usage_error(group):
@@ -63,8 +71,7 @@ def test_summary_by_dealer_adds_up(group):
     s = json.loads(r.stdout)
     by = s["by_dealer"]
     assert list(by) == ["D001", "D002"]
-    counts = {d: {t: v["count"] for t, v in by[d]["service_mix"].items() if v["count"]}
-              for d in by}
+    counts = {d: {t: v["count"] for t, v in by[d]["service_mix"].items() if v["count"]} for d in by}
     assert counts == {"D001": {"maintenance": 1, "repair": 1}, "D002": {"maintenance": 1}}
     whole = {t: v["count"] for t, v in s["service_mix"].items() if v["count"]}
     assert whole == {"maintenance": 2, "repair": 1}  # = D001 + D002; D009 is not ours
@@ -80,19 +87,46 @@ def test_summary_by_dealer_adds_up(group):
 
 def test_dealer_restricts_lists(group):
     # V1 is serviced only at D001 and sold more than 36 months ago: not D002's; V3 neither
-    r = run(group, "--dealer", "D002", "churn", "--status", "lost,at_risk,general,loyal,new",
-            "--format", "csv", "--columns", "vin,status,last_advisor")
+    r = run(
+        group,
+        "--dealer",
+        "D002",
+        "churn",
+        "--status",
+        "lost,at_risk,general,loyal,new",
+        "--format",
+        "csv",
+        "--columns",
+        "vin,status,last_advisor",
+    )
     assert r.exit_code == 0, r.output
     assert r.stdout.splitlines() == ["vin,status,last_advisor", "V2,general,刘洋"]
-    r = run(group, "churn", "--status", "lost,at_risk,general,loyal,new", "--format", "csv",
-            "--columns", "vin,status,last_advisor")
-    assert r.stdout.splitlines() == ["vin,status,last_advisor", "V1,general,李娜",
-                                     "V2,general,刘洋"]
+    r = run(
+        group,
+        "churn",
+        "--status",
+        "lost,at_risk,general,loyal,new",
+        "--format",
+        "csv",
+        "--columns",
+        "vin,status,last_advisor",
+    )
+    assert r.stdout.splitlines() == [
+        "vin,status,last_advisor",
+        "V1,general,李娜",
+        "V2,general,刘洋",
+    ]
     assert "1 scrapped or transferred vehicle(s) left out" in r.stderr
 
 
-@pytest.mark.parametrize("cmd", [["churn", "--status", "lost,at_risk,general,loyal,new"],
-                                 ["campaign", "winback"], ["due", "--month", "2022-07"]])
+@pytest.mark.parametrize(
+    "cmd",
+    [
+        ["churn", "--status", "lost,at_risk,general,loyal,new"],
+        ["campaign", "winback"],
+        ["due", "--month", "2022-07"],
+    ],
+)
 def test_lists_carry_last_advisor_and_leave_out_scrapped(group, cmd):
     r = run(group, *cmd, "--format", "csv")
     assert r.exit_code == 0, r.output
@@ -104,8 +138,18 @@ def test_lists_carry_last_advisor_and_leave_out_scrapped(group, cmd):
 @pytest.mark.parametrize("column", ["last_advisor", "advisor"])  # advisor: rules §13's name
 def test_split_by_advisor_writes_one_sheet_each(group, tmp_path, column):
     out = tmp_path / "churn.xlsx"
-    r = run(group, "churn", "--status", "lost,at_risk,general,loyal,new", "-o", str(out),
-            "--split-by", column, "--lang", "en")
+    r = run(
+        group,
+        "churn",
+        "--status",
+        "lost,at_risk,general,loyal,new",
+        "-o",
+        str(out),
+        "--split-by",
+        column,
+        "--lang",
+        "en",
+    )
     assert r.exit_code == 0, r.output
     wb = openpyxl.load_workbook(out, read_only=True)
     # V1 last own visit 2022-06-20 with 李娜, V2 2022-06-05 with 刘洋 (V3 scrapped: left out)
@@ -126,19 +170,27 @@ def test_split_by_advisor_writes_one_sheet_each(group, tmp_path, column):
 # Orders and revenue add up; tiers D, at_risk, lost and never_returned (V4, counted by both
 # stores) do not.
 BY_DEALER = {  # label -> (D001, D002, group)
-    "等级 A": ("0", "0", "0"), "等级 B": ("1", "0", "1"), "等级 C": ("0", "1", "1"),
+    "等级 A": ("0", "0", "0"),
+    "等级 B": ("1", "0", "1"),
+    "等级 C": ("0", "1", "1"),
     "等级 D": ("2", "1", "1"),
-    "新车客户": ("0", "0", "0"), "忠诚客户": ("0", "0", "0"), "一般客户": ("1", "1", "2"),
-    "准流失客户": ("1", "1", "1"), "流失客户": ("1", "0", "0"),
-    "自店工单台次": ("2", "1", "3"), "售后产值（元）": ("1,400.00", "400.00", "1,800.00"),
+    "新车客户": ("0", "0", "0"),
+    "忠诚客户": ("0", "0", "0"),
+    "一般客户": ("1", "1", "2"),
+    "准流失客户": ("1", "1", "1"),
+    "流失客户": ("1", "0", "0"),
+    "自店工单台次": ("2", "1", "3"),
+    "售后产值（元）": ("1,400.00", "400.00", "1,800.00"),
     "销售后无回厂（超过180天）": ("1", "1", "1"),
 }
 
 
 def _with_v4(group) -> None:
     con = db.connect(group[0])
-    con.execute("INSERT INTO vehicles (vin, customer_id, series, sale_date, sale_channel) "
-                "VALUES ('V4', 'C3', '朗逸', DATE '2021-12-01', 'own')")
+    con.execute(
+        "INSERT INTO vehicles (vin, customer_id, series, sale_date, sale_channel) "
+        "VALUES ('V4', 'C3', '朗逸', DATE '2021-12-01', 'own')"
+    )
     con.close()
 
 
@@ -153,8 +205,10 @@ def test_report_by_dealer_section_and_sheet(group, tmp_path):
     assert '<a href="#by_dealer">按经销商</a>' in html
     sec = re.search(r'<section class="sec" id="by_dealer">(.*?)</section>', html, re.S).group(1)
     assert "<h2>按经销商</h2>" in sec
-    table = [[re.sub(r"<[^>]+>", "", c) for c in re.findall(r"<t[dh][^>]*>(.*?)</t[dh]>", tr)]
-             for tr in re.findall(r"<tr>(.*?)</tr>", sec, re.S)]
+    table = [
+        [re.sub(r"<[^>]+>", "", c) for c in re.findall(r"<t[dh][^>]*>(.*?)</t[dh]>", tr)]
+        for tr in re.findall(r"<tr>(.*?)</tr>", sec, re.S)
+    ]
     assert table[0] == ["指标", "D001", "D002", "集团合计"]
     assert {row[0]: tuple(row[1:]) for row in table[1:]} == BY_DEALER
     assert [row[0] for row in table[1:]] == list(BY_DEALER)
@@ -163,19 +217,37 @@ def test_report_by_dealer_section_and_sheet(group, tmp_path):
     assert wb.sheetnames[:2] == ["概览", "按经销商"] and wb.active.title == "概览"
     rows = [r for r in wb["按经销商"].iter_rows(values_only=True) if any(r)]
     head = rows.index(("指标", "D001", "D002", "集团合计"))
-    got = {r[0]: r[1:] for r in rows[head + 1:]}
+    got = {r[0]: r[1:] for r in rows[head + 1 :]}
     assert list(got) == list(BY_DEALER)
     assert got["自店工单台次"] == (2, 1, 3) and got["售后产值（元）"] == (1400, 400, 1800)
     assert got["等级 D"] == (2, 1, 1) and got["一般客户"] == (1, 1, 2)
     for label, (d1, d2, whole) in got.items():  # what adds up, and what does not
-        adds_up = label in ("自店工单台次", "售后产值（元）", "等级 A", "等级 B", "等级 C",
-                            "新车客户", "忠诚客户", "一般客户")
+        adds_up = label in (
+            "自店工单台次",
+            "售后产值（元）",
+            "等级 A",
+            "等级 B",
+            "等级 C",
+            "新车客户",
+            "忠诚客户",
+            "一般客户",
+        )
         assert (d1 + d2 == whole) == adds_up, label
     # English labels; no section without a group (--dealer narrows to one store)
-    r = run(group, "report", "--period", "2022-06", "--out", str(out), "--lang", "en",
-            "--format", "html")
+    r = run(
+        group,
+        "report",
+        "--period",
+        "2022-06",
+        "--out",
+        str(out),
+        "--lang",
+        "en",
+        "--format",
+        "html",
+    )
     html = (out / "crmtool-report-2022-06.html").read_text("utf-8")
-    assert "<h2>By dealer</h2>" in html and "<th class=\"num\">Group</th>" in html
+    assert "<h2>By dealer</h2>" in html and '<th class="num">Group</th>' in html
     r = run(group, "--dealer", "D002", "report", "--period", "2022-06", "--out", str(out))
     assert r.exit_code == 0, r.output
     assert 'id="by_dealer"' not in (out / "crmtool-report-2022-06.html").read_text("utf-8")

@@ -34,7 +34,7 @@ def test_scoped_cards_equal_fleet_cards(store):
         ORDER BY v.vin LIMIT 1 OFFSET 17""").fetchone()
     lost = con.execute("""SELECT v.plate FROM vehicles v JOIN repair_orders r USING (vin)
         WHERE v.plate IS NOT NULL GROUP BY v.plate HAVING max(r.settle_date) < '2020-06-01'
-        ORDER BY v.plate LIMIT 1""").fetchone()[0]   # a lost car: a win-back reminder
+        ORDER BY v.plate LIMIT 1""").fetchone()[0]  # a lost car: a win-back reminder
     queries = [plate, phone, vin[-6:], name, name[0], lost]
     shown = 0
     for q in queries:
@@ -44,6 +44,8 @@ def test_scoped_cards_equal_fleet_cards(store):
         shown += sum(len(c["vehicles"]) + len(c["reminders"]) for c in scoped)
     assert shown > len(queries)  # the cards compared are not empty
     # the connection is left as before: every vehicle visible again
-    assert con.execute("SELECT count(*) FROM vehicles").fetchone()[0] == \
-        con.execute("SELECT count(*) FROM main.vehicles").fetchone()[0]
+    assert (
+        con.execute("SELECT count(*) FROM vehicles").fetchone()[0]
+        == con.execute("SELECT count(*) FROM main.vehicles").fetchone()[0]
+    )
     con.close()

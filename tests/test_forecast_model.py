@@ -30,21 +30,25 @@ def test_cdnow_bgnbd_reproduces_the_paper():
     # equal at the paper's precision, and within 0.1 % of the unrounded maximum-likelihood
     # values that `lifetimes` documents for the same data (0.242593, 4.413532, 0.792886,
     # 2.425752)
-    for got, paper, mle in zip(f.params, (0.243, 4.414, 0.793, 2.426),
-                               (0.242593, 4.413532, 0.792886, 2.425752), strict=True):
+    for got, paper, mle in zip(
+        f.params,
+        (0.243, 4.414, 0.793, 2.426),
+        (0.242593, 4.413532, 0.792886, 2.425752),
+        strict=True,
+    ):
         assert round(got, 3) == paper
         assert abs(got / mle - 1) < 0.001, (got, mle)
     assert abs(f.log_likelihood - (-9582.4)) < 0.1
     assert all(se > 0 for se in f.std_errors)
     # the paper's customer 1: x = 2, t_x = 30.43, T = 38.86; next 39 weeks → 1.226
-    e = fm.expected_visits(f.params, 39.0, np.array([2.0]), np.array([30.43]),
-                           np.array([38.86]))
+    e = fm.expected_visits(f.params, 39.0, np.array([2.0]), np.array([30.43]), np.array([38.86]))
     assert round(float(e[0]), 3) == 1.226
 
 
 def test_cdnow_gamma_gamma_on_the_946_repeat_customers():
-    d = np.genfromtxt(DATA / "cdnow_customers_summary_with_transactions.csv", delimiter=",",
-                      skip_header=1)
+    d = np.genfromtxt(
+        DATA / "cdnow_customers_summary_with_transactions.csv", delimiter=",", skip_header=1
+    )
     x, zbar = d[:, 1], d[:, 4]
     assert int((x > 0).sum()) == 946
     g = fm.fit_gamma_gamma(x, zbar)
@@ -61,8 +65,9 @@ def test_time_unit_only_rescales_alpha():
     assert days.params[1] == pytest.approx(weeks.params[1] * 7, rel=1e-6)
     for i in (0, 2, 3):
         assert days.params[i] == pytest.approx(weeks.params[i], rel=1e-6)
-    assert days.log_likelihood == pytest.approx(weeks.log_likelihood - x.sum() * math.log(7),
-                                                abs=1e-6)
+    assert days.log_likelihood == pytest.approx(
+        weeks.log_likelihood - x.sum() * math.log(7), abs=1e-6
+    )
 
 
 def _simulate(n: int, r: float, alpha: float, a: float, b: float, seed: int):
@@ -83,8 +88,9 @@ def test_simulated_parameters_are_recovered():
     x, tx, T = _simulate(200_000, *true, seed=0)
     f = fm.fit_bgnbd(x, tx, T)
     assert f.converged
-    for got, want, se, tol in zip(f.params, true, f.std_errors, (0.02, 0.02, 0.06, 0.06),
-                                  strict=True):
+    for got, want, se, tol in zip(
+        f.params, true, f.std_errors, (0.02, 0.02, 0.06, 0.06), strict=True
+    ):
         assert abs(got / want - 1) < tol, (got, want)
         assert abs(got - want) < 4 * se
 
@@ -106,8 +112,7 @@ def test_p_alive_by_hand():
     # a/(b+x−1) = 1.5/4 = 0.375; ((α+T)/(α+t_x))^(r+x) = (40/30)^3 = 64/27
     # odds gone = 0.375 · 64/27 = 8/9 → P(alive) = 1/(1 + 8/9) = 9/17
     params = (1.0, 10.0, 1.5, 3.0)
-    got = fm.p_alive(params, np.array([2.0, 0.0]), np.array([20.0, 0.0]),
-                     np.array([30.0, 30.0]))
+    got = fm.p_alive(params, np.array([2.0, 0.0]), np.array([20.0, 0.0]), np.array([30.0, 30.0]))
     assert got[0] == pytest.approx(9 / 17, rel=1e-12)
     assert got[1] == 1.0  # x = 0: the model cannot tell a one-visit customer gone
 
@@ -120,9 +125,15 @@ def test_expected_visits_matches_the_paper_form():
     r, alpha, a, b = params = (0.5, 20.0, 0.7, 2.5)
     for x, tx, T, t in ((0, 0.0, 50.0, 365.0), (3, 40.0, 80.0, 30.0), (1, 5.0, 6.0, 365.0)):
         z = t / (alpha + T + t)
-        head = (a + b + x - 1) / (a - 1) * (
-            1 - ((alpha + T) / (alpha + T + t)) ** (r + x) * hyp2f1(r + x, b + x,
-                                                                  a + b + x - 1, z))
+        head = (
+            (a + b + x - 1)
+            / (a - 1)
+            * (
+                1
+                - ((alpha + T) / (alpha + T + t)) ** (r + x)
+                * hyp2f1(r + x, b + x, a + b + x - 1, z)
+            )
+        )
         odds = a / (b + x - 1) * ((alpha + T) / (alpha + tx)) ** (r + x) if x else 0.0
         got = fm.expected_visits(params, t, np.array([x]), np.array([tx]), np.array([T]))
         assert float(got[0]) == pytest.approx(head / (1 + odds), rel=1e-9)
@@ -169,16 +180,19 @@ def test_gradient_is_the_derivative_of_the_likelihood():
     for i in range(3):
         e = np.zeros(3)
         e[i] = 1e-6
-        num = (fm._gg_objective(glp + e, spends)[0]
-               - fm._gg_objective(glp - e, spends)[0]) / 2e-6
+        num = (fm._gg_objective(glp + e, spends)[0] - fm._gg_objective(glp - e, spends)[0]) / 2e-6
         assert ggrad[i] == pytest.approx(num, rel=1e-5, abs=1e-8)
     assert fm._bgnbd_objective(lp, data)[0] == pytest.approx(
-        -fm.bgnbd_ll(lp, x, tx / 3.886, T / 3.886).mean(), rel=1e-12)
+        -fm.bgnbd_ll(lp, x, tx / 3.886, T / 3.886).mean(), rel=1e-12
+    )
 
 
 def test_no_repeat_visit_cannot_be_fitted():
-    with pytest.raises(fm.FitError, match=r"^BG/NBD needs vehicles with a repeat paid visit; "
-                       r"3 vehicle\(s\), 0 with one$"):
+    with pytest.raises(
+        fm.FitError,
+        match=r"^BG/NBD needs vehicles with a repeat paid visit; "
+        r"3 vehicle\(s\), 0 with one$",
+    ):
         fm.fit_bgnbd(np.zeros(3), np.zeros(3), np.array([10.0, 20.0, 30.0]))
 
 
@@ -186,9 +200,11 @@ def test_a_fit_that_did_not_converge_says_so():
     f = fm.Fit("BG/NBD", ("r",), (1.0,), (0.1,), -5.0, 0.03, False, 12, 40, "ABNORMAL")
     with pytest.raises(fm.FitError) as e:
         f.check()
-    assert str(e.value) == ("the BG/NBD fit did not converge on 40 vehicle(s) (max |gradient| "
-                            "0.03, ABNORMAL); too little or too uniform paid-visit history to "
-                            "forecast")
+    assert str(e.value) == (
+        "the BG/NBD fit did not converge on 40 vehicle(s) (max |gradient| "
+        "0.03, ABNORMAL); too little or too uniform paid-visit history to "
+        "forecast"
+    )
 
 
 def test_degenerate_data_warns_nothing_and_names_the_edge(recwarn):

@@ -46,8 +46,11 @@ def run(tmp: Path, *args: str, config: Path | None = None):
 
 
 def snapshot(folder: Path) -> dict[str, str]:
-    return {str(p.relative_to(folder)): hashlib.sha256(p.read_bytes()).hexdigest()
-            for p in sorted(folder.rglob("*")) if p.is_file()}
+    return {
+        str(p.relative_to(folder)): hashlib.sha256(p.read_bytes()).hexdigest()
+        for p in sorted(folder.rglob("*"))
+        if p.is_file()
+    }
 
 
 def shop(tmp: Path) -> Path:
@@ -155,7 +158,7 @@ def test_inspect_flags_and_rejects_in_chinese(tmp_path):
     r = run(tmp_path, "inspect", str(ro), config=mapping(tmp_path))
     lines = r.stdout.splitlines()
     at = lines.index("标记 (无法解析的值、异常VIN和电话):")
-    assert lines[at - 1:at + 6] == [
+    assert lines[at - 1 : at + 6] == [
         "导入预计: 读取 5 = 入库 3 + 重复 1 + 拒收 1 (repair_orders); 另补充: vehicles +2",
         "标记 (无法解析的值、异常VIN和电话):",
         "  repair_orders 维修工单 mileage_km 里程(km): bad_mileage 里程无法识别 ×1: 第4行: abc",
@@ -163,7 +166,8 @@ def test_inspect_flags_and_rejects_in_chinese(tmp_path):
         "  repair_orders 维修工单 ro_type 维修类型: unknown_code 未识别的代码值 ×1: 第3行: "
         "常规保养15K",
         "拒收:",
-        "  repair_orders 维修工单 缺少车架号(VIN) ×1: 第5行"]
+        "  repair_orders 维修工单 缺少车架号(VIN) ×1: 第5行",
+    ]
 
 
 def test_inspect_json_is_pinned(tmp_path):
@@ -173,61 +177,124 @@ def test_inspect_json_is_pinned(tmp_path):
     got = json.loads(r.stdout)
     sheet = got["files"][0].pop("sheets")[0]
     assert got == {
-        "database": str(db), "database_exists": False, "load_ok": True,
-        "files": [{
-            "file": str(ro), "error": None, "skipped": None, "load_error": None,
-            "flags": [
-                {"kind": "repair_orders", "field": "mileage_km", "flag": "bad_mileage",
-                 "count": 1, "examples": [{"line": 4, "raw": "abc"}]},
-                {"kind": "repair_orders", "field": "payer", "flag": "unknown_code",
-                 "count": 1, "examples": [{"line": 3, "raw": "团购"}]},
-                {"kind": "repair_orders", "field": "ro_type", "flag": "unknown_code",
-                 "count": 1, "examples": [{"line": 3, "raw": "常规保养15K"}]}],
-            "rejects": [{"kind": "repair_orders", "reason": "missing vin", "count": 1,
-                         "examples": [{"line": 5, "reason": "missing vin"}]}],
-            "alone": False, "earlier": None}],
+        "database": str(db),
+        "database_exists": False,
+        "load_ok": True,
+        "files": [
+            {
+                "file": str(ro),
+                "error": None,
+                "skipped": None,
+                "load_error": None,
+                "flags": [
+                    {
+                        "kind": "repair_orders",
+                        "field": "mileage_km",
+                        "flag": "bad_mileage",
+                        "count": 1,
+                        "examples": [{"line": 4, "raw": "abc"}],
+                    },
+                    {
+                        "kind": "repair_orders",
+                        "field": "payer",
+                        "flag": "unknown_code",
+                        "count": 1,
+                        "examples": [{"line": 3, "raw": "团购"}],
+                    },
+                    {
+                        "kind": "repair_orders",
+                        "field": "ro_type",
+                        "flag": "unknown_code",
+                        "count": 1,
+                        "examples": [{"line": 3, "raw": "常规保养15K"}],
+                    },
+                ],
+                "rejects": [
+                    {
+                        "kind": "repair_orders",
+                        "reason": "missing vin",
+                        "count": 1,
+                        "examples": [{"line": 5, "reason": "missing vin"}],
+                    }
+                ],
+                "alone": False,
+                "earlier": None,
+            }
+        ],
         "load_error": None,
-        "notices": ["no repair order of this load belongs to own_dealers (D001); dealer "
-                    "codes loaded: D777 (3); set own_dealers in crmtool.toml"],
+        "notices": [
+            "no repair order of this load belongs to own_dealers (D001); dealer "
+            "codes loaded: D777 (3); set own_dealers in crmtool.toml"
+        ],
         "total": {"read": 5, "loaded": 3, "duplicates": 1, "rejected": 1},
-        "own_dealers": ["D001"], "own_orders": 0,
+        "own_dealers": ["D001"],
+        "own_orders": 0,
         "suggested_config": (
             "# top-level key: put it above the first [table] of your config\n"
-            "# no repair order belongs to own_dealers [\"D001\"]; the files' dealers: D777 ×5\n"
-            "own_dealers = [\"D777\"]\n\n[values.ro_type]\nmaintenance = [\"常规保养15K\"]\n\n"
-            "# payer \"团购\" ×1 is unknown (loads as other); map it under [values.payer] to "
-            "one of: customer warranty insurance internal other\n"),
+            '# no repair order belongs to own_dealers ["D001"]; the files\' dealers: D777 ×5\n'
+            'own_dealers = ["D777"]\n\n[values.ro_type]\nmaintenance = ["常规保养15K"]\n\n'
+            '# payer "团购" ×1 is unknown (loads as other); map it under [values.payer] to '
+            "one of: customer warranty insurance internal other\n"
+        ),
     }
     assert sheet.pop("detection") == {
-        "kind": "repair_orders", "reason": "ro_id header 工单号", "score": 5,
+        "kind": "repair_orders",
+        "reason": "ro_id header 工单号",
+        "score": 5,
         "evidence": ["ro_id", "settle_date", "mileage_km", "ro_type", "payer"],
-        "runner_up": "vehicles", "runner_up_score": 1, "runner_up_evidence": ["plate"],
-        "ambiguous": False, "forced": False, "feeds": ["vehicles"],
-        "candidates": {"repair_orders": 5, "vehicles": 1, "dealers": 0}}
+        "runner_up": "vehicles",
+        "runner_up_score": 1,
+        "runner_up_evidence": ["plate"],
+        "ambiguous": False,
+        "forced": False,
+        "feeds": ["vehicles"],
+        "candidates": {"repair_orders": 5, "vehicles": 1, "dealers": 0},
+    }
     columns = sheet.pop("columns")
-    assert columns[2] == {"header": "单据日期", "column": 3, "field": "settle_date",
-                          "source": "config", "used": True, "overrides": None}
-    assert [(c["column"], c["header"], c["field"], c["source"], c["used"])
-            for c in columns] == [
-        (1, "工单号", "ro_id", "built-in", True), (2, "VIN", "vin", "built-in", True),
+    assert columns[2] == {
+        "header": "单据日期",
+        "column": 3,
+        "field": "settle_date",
+        "source": "config",
+        "used": True,
+        "overrides": None,
+    }
+    assert [(c["column"], c["header"], c["field"], c["source"], c["used"]) for c in columns] == [
+        (1, "工单号", "ro_id", "built-in", True),
+        (2, "VIN", "vin", "built-in", True),
         (3, "单据日期", "settle_date", "config", True),
-        (4, "维修类型", "ro_type", "built-in", True), (5, "结算方式", "payer", "built-in", True),
-        (6, "进厂里程", "mileage_km", "built-in", True), (7, "车牌号", "plate", "built-in", True),
-        (8, "车主", None, "none", False), (9, "经销商代码", "dealer_code", "built-in", True),
-        (10, "备注", None, "none", False)]
+        (4, "维修类型", "ro_type", "built-in", True),
+        (5, "结算方式", "payer", "built-in", True),
+        (6, "进厂里程", "mileage_km", "built-in", True),
+        (7, "车牌号", "plate", "built-in", True),
+        (8, "车主", None, "none", False),
+        (9, "经销商代码", "dealer_code", "built-in", True),
+        (10, "备注", None, "none", False),
+    ]
     assert sheet == {
-        "sheet": None, "header_line": 2, "encoding": "gb18030", "kind": "repair_orders",
-        "missing": [], "notes": [],
+        "sheet": None,
+        "header_line": 2,
+        "encoding": "gb18030",
+        "kind": "repair_orders",
+        "missing": [],
+        "notes": [],
         "codes": {
-            "ro_type": [{"raw": "保养", "count": 2, "maps_to": "maintenance", "known": True},
-                        {"raw": "钣喷", "count": 2, "maps_to": "body_paint", "known": True},
-                        {"raw": "常规保养15K", "count": 1, "maps_to": "other", "known": False}],
-            "payer": [{"raw": "保险", "count": 2, "maps_to": "insurance", "known": True},
-                      {"raw": "自费", "count": 2, "maps_to": "customer", "known": True},
-                      {"raw": "团购", "count": 1, "maps_to": "other", "known": False}]},
-        "more_values": {}, "dealers": {"D777": 5},
+            "ro_type": [
+                {"raw": "保养", "count": 2, "maps_to": "maintenance", "known": True},
+                {"raw": "钣喷", "count": 2, "maps_to": "body_paint", "known": True},
+                {"raw": "常规保养15K", "count": 1, "maps_to": "other", "known": False},
+            ],
+            "payer": [
+                {"raw": "保险", "count": 2, "maps_to": "insurance", "known": True},
+                {"raw": "自费", "count": 2, "maps_to": "customer", "known": True},
+                {"raw": "团购", "count": 1, "maps_to": "other", "known": False},
+            ],
+        },
+        "more_values": {},
+        "dealers": {"D777": 5},
         "counts": {"read": 5, "loaded": 3, "duplicates": 1, "rejected": 1},
-        "fed": {"vehicles": 2}, "earlier": None,
+        "fed": {"vehicles": 2},
+        "earlier": None,
     }
 
 
@@ -237,9 +304,12 @@ def test_inspect_writes_nothing(tmp_path):
     assert run(tmp_path, "load", str(cu)).exit_code == 0
     ro, cfg = shop(tmp_path), mapping(tmp_path)
     before = snapshot(tmp_path)
-    for args in (["inspect", str(ro)], ["inspect", "--format", "json", str(tmp_path)],
-                 ["inspect", "--suggest-config", str(ro), str(cu)],
-                 ["inspect", "--kind", "vehicles", str(ro)]):
+    for args in (
+        ["inspect", str(ro)],
+        ["inspect", "--format", "json", str(tmp_path)],
+        ["inspect", "--suggest-config", str(ro), str(cu)],
+        ["inspect", "--kind", "vehicles", str(ro)],
+    ):
         r = run(tmp_path, *args, config=cfg)
         assert r.exit_code == 0, r.output
         assert snapshot(tmp_path) == before
@@ -253,17 +323,18 @@ def test_suggested_config_makes_the_file_load(tmp_path):
     r = run(tmp_path, "inspect", "--suggest-config", str(ro))
     assert r.exit_code == 0, r.output
     assert r.stdout == (
-        "# no repair order belongs to own_dealers [\"D001\"]; the files' dealers: D777 ×5\n"
-        "own_dealers = [\"D777\"]\n"
+        '# no repair order belongs to own_dealers ["D001"]; the files\' dealers: D777 ×5\n'
+        'own_dealers = ["D777"]\n'
         "\n"
         "[columns.repair_orders]\n"
-        "settle_date = [\"单据日期\"]\n"  # the only column whose cells are dates
+        'settle_date = ["单据日期"]\n'  # the only column whose cells are dates
         "\n"
         "[values.ro_type]\n"
-        "maintenance = [\"常规保养15K\"]\n"  # contains 常规保养 (4 characters) and 5K (2)
+        'maintenance = ["常规保养15K"]\n'  # contains 常规保养 (4 characters) and 5K (2)
         "\n"
-        "# payer \"团购\" ×1 is unknown (loads as other); map it under [values.payer] to one of:"
-        " customer warranty insurance internal other\n")
+        '# payer "团购" ×1 is unknown (loads as other); map it under [values.payer] to one of:'
+        " customer warranty insurance internal other\n"
+    )
     cfg = tmp_path / "crmtool.toml"
     cfg.write_text("ours_days = 700\n" + r.stdout, encoding="utf-8")
     load = run(tmp_path, "load", str(ro), config=cfg)
@@ -271,31 +342,42 @@ def test_suggested_config_makes_the_file_load(tmp_path):
     assert load.stderr.splitlines()[:2] == [
         f"{ro}: read 5 = loaded 3 + duplicates 1 + rejected 1 (repair_orders); "
         "also fed: vehicles +2",
-        "total: read 5 = loaded 3 + duplicates 1 + rejected 1"]
+        "total: read 5 = loaded 3 + duplicates 1 + rejected 1",
+    ]
     con = duckdb.connect(str(tmp_path / "crm.duckdb"), read_only=True)
-    assert con.execute("SELECT ro_id, ro_type, dealer_code FROM repair_orders ORDER BY 1"
-                       ).fetchall() == [("R1", "maintenance", "D777"), ("R2", "maintenance",
-                                                                       "D777"),
-                                        ("R4", "body_paint", "D777")]
+    assert con.execute(
+        "SELECT ro_id, ro_type, dealer_code FROM repair_orders ORDER BY 1"
+    ).fetchall() == [
+        ("R1", "maintenance", "D777"),
+        ("R2", "maintenance", "D777"),
+        ("R4", "body_paint", "D777"),
+    ]
     # the reasons addressed are gone: no unknown ro_type; the payer was only a comment
     assert con.execute("SELECT field, flag FROM flags ORDER BY 1").fetchall() == [
-        ("mileage_km", "bad_mileage"), ("payer", "unknown_code")]
+        ("mileage_km", "bad_mileage"),
+        ("payer", "unknown_code"),
+    ]
     con.close()
     again = run(tmp_path, "inspect", "--suggest-config", str(ro), config=cfg)
-    assert again.stdout.startswith("# payer \"团购\" ×1 is unknown")  # nothing else to add
+    assert again.stdout.startswith('# payer "团购" ×1 is unknown')  # nothing else to add
 
 
 def test_counts_agree_with_the_load_on_a_database_with_data(tmp_path):
-    first = write(tmp_path / "a.csv", ["工单号,VIN,结算日期", f"R1,{V1},2021-01-05",
-                                       f"R2,{V1},2021-02-05"])
+    first = write(
+        tmp_path / "a.csv", ["工单号,VIN,结算日期", f"R1,{V1},2021-01-05", f"R2,{V1},2021-02-05"]
+    )
     assert run(tmp_path, "load", str(first)).exit_code == 0
     # R2 is in the database (a duplicate), R5 is new, R6 has no settle date
-    second = write(tmp_path / "b.csv", ["工单号,VIN,结算日期", f"R2,{V1},2021-02-06",
-                                        f"R5,{V2},2021-03-05", f"R6,{V2},"])
+    second = write(
+        tmp_path / "b.csv",
+        ["工单号,VIN,结算日期", f"R2,{V1},2021-02-06", f"R5,{V2},2021-03-05", f"R6,{V2},"],
+    )
     line = f"{second}: read 3 = loaded 1 + duplicates 1 + rejected 1 (repair_orders)"
     r = run(tmp_path, "inspect", "--lang", "en", str(second))
-    assert "a load would give: read 3 = loaded 1 + duplicates 1 + rejected 1 " \
-           "(repair_orders)" in r.stdout.splitlines()
+    assert (
+        "a load would give: read 3 = loaded 1 + duplicates 1 + rejected 1 "
+        "(repair_orders)" in r.stdout.splitlines()
+    )
     assert "  repair_orders missing settle_date ×1: line 4" in r.stdout.splitlines()
     load = run(tmp_path, "load", str(second))
     assert load.stderr.splitlines()[0] == line
@@ -319,7 +401,8 @@ def test_a_file_loaded_before_shows_that_loads_counts_and_rejects(tmp_path):
         "total: read 0 = loaded 0 + duplicates 0 + rejected 0",
         "no repair order belongs to own_dealers (D001): every figure would be 0; "
         "see --suggest-config",
-        f"nothing was written to {tmp_path / 'crm.duckdb'}"]
+        f"nothing was written to {tmp_path / 'crm.duckdb'}",
+    ]
 
 
 def test_unreadable_file_and_workbook_sheets(tmp_path):
@@ -330,8 +413,9 @@ def test_unreadable_file_and_workbook_sheets(tmp_path):
     wb = xlsxwriter.Workbook(str(book))
     wb.add_worksheet("说明").write_row(0, 0, ["导出说明"])
     ws = wb.add_worksheet("工单")
-    for i, row in enumerate([["工单导出"], ["2021年1月"], ["工单号", "VIN", "结算日期"],
-                             ["R1", V1, "2021-01-05"]]):
+    for i, row in enumerate(
+        [["工单导出"], ["2021年1月"], ["工单号", "VIN", "结算日期"], ["R1", V1, "2021-01-05"]]
+    ):
         ws.write_row(i, 0, row)
     wb.close()
     r = run(tmp_path, "inspect", "--lang", "en", str(odd), str(book))
@@ -341,37 +425,52 @@ def test_unreadable_file_and_workbook_sheets(tmp_path):
         f"== {odd}",
         f"cannot be read: {odd}: no recognisable header in the first 20 rows (first row: 甲 | 乙)",
         f"a load would fail: {odd}: no recognisable header in the first 20 rows (first row: 甲 | "
-        "乙)", ""]
+        "乙)",
+        "",
+    ]
     assert lines[4:7] == [f"== {book}", "-- [工单]", "header row: line 3"]
     # named explicitly, a workbook with a sheet without header fails the load (rulebook §16)
-    assert (f"a load would fail: {book}: sheet '说明' has 1 rows and no recognisable header in "
-            "its first 20 rows (first row: 导出说明); load its folder instead to report it and "
-            "load the rest") in lines
+    assert (
+        f"a load would fail: {book}: sheet '说明' has 1 rows and no recognisable header in "
+        "its first 20 rows (first row: 导出说明); load its folder instead to report it and "
+        "load the rest"
+    ) in lines
     data = json.loads(run(tmp_path, "inspect", "--format", "json", str(odd)).stdout)
     assert (data["load_ok"], data["files"][0]["sheets"]) == (False, [])
 
 
 def test_usage_errors(tmp_path):
     ro = shop(tmp_path)
-    for args, message in ((["--format", "xml"], "--format must be text or json"),
-                          (["--lang", "fr"], "--lang: unknown language 'fr'; use zh or en"),
-                          (["--kind", "cars"], "--kind must be one of: customers, vehicles, "
-                                               "repair_orders, leads, dealers, contacts")):
+    for args, message in (
+        (["--format", "xml"], "--format must be text or json"),
+        (["--lang", "fr"], "--lang: unknown language 'fr'; use zh or en"),
+        (
+            ["--kind", "cars"],
+            "--kind must be one of: customers, vehicles, repair_orders, leads, dealers, contacts",
+        ),
+    ):
         r = run(tmp_path, "inspect", *args, str(ro))
         assert (r.exit_code, r.stderr) == (2, f"crmtool: error: {message}\n")
     missing = run(tmp_path, "inspect", str(tmp_path / "nope.csv"))
     assert (missing.exit_code, missing.stderr) == (
-        1, f"crmtool: error: {tmp_path / 'nope.csv'}: no such file or folder\n")
+        1,
+        f"crmtool: error: {tmp_path / 'nope.csv'}: no such file or folder\n",
+    )
 
 
 def test_load_points_to_inspect(tmp_path):
     bad = write(tmp_path / "b.csv", ["工单号,结算日期", "R2,2021-01-05"])
     r = run(tmp_path, "load", str(bad))
-    assert (r.exit_code, r.stderr) == (1, (
-        f"crmtool: error: {bad}: no column for repair_orders.vin; accepted headers: VIN, VIN码, "
-        "VIN号, 车辆VIN号, 车辆识别码(VIN), 车架号, 底盘号, 车辆识别代号, vin; "
-        f"run `crmtool inspect {bad}` to see why\n"))
+    assert (r.exit_code, r.stderr) == (
+        1,
+        (
+            f"crmtool: error: {bad}: no column for repair_orders.vin; accepted headers: VIN, VIN码, "
+            "VIN号, 车辆VIN号, 车辆识别码(VIN), 车架号, 底盘号, 车辆识别代号, vin; "
+            f"run `crmtool inspect {bad}` to see why\n"
+        ),
+    )
     ok = run(tmp_path, "load", str(shop(tmp_path)), config=mapping(tmp_path))
     assert ok.stderr.splitlines()[-1] == (
         f"rejected rows: `crmtool rejects`; how a file is read: "
-        f"`crmtool inspect {tmp_path / 'ro.csv'}`")
+        f"`crmtool inspect {tmp_path / 'ro.csv'}`"
+    )

@@ -27,17 +27,34 @@ runner = CliRunner()
 
 SNAKE = re.compile(r"\b[a-z][a-z0-9]*(?:_[a-z0-9]+)+\b")
 # every code the label table knows, as it is stored (tiers A-D and 3DC/7DC read the same)
-CODES = {code for domain, codes in VALUES.items() if domain != "sheet" for code in codes
-         if re.fullmatch(r"[a-z][a-z_]*", code)} | {"True", "False"}
+CODES = {
+    code
+    for domain, codes in VALUES.items()
+    if domain != "sheet"
+    for code in codes
+    if re.fullmatch(r"[a-z][a-z_]*", code)
+} | {"True", "False"}
 DATA = {"file", "raw", "车架号(VIN)", "文件", "原始内容"}  # cells that are the data itself
 
 LISTS = [
-    ("segment",), ("segment", "--by", "tier"), ("tiers",), ("churn",), ("churn", "--leakage"),
-    ("due",), ("campaign", "warranty"), ("campaign", "insurance"), ("campaign", "loyal"),
-    ("campaign", "winback"), ("leads", "--period", "2021-11"),
+    ("segment",),
+    ("segment", "--by", "tier"),
+    ("tiers",),
+    ("churn",),
+    ("churn", "--leakage"),
+    ("due",),
+    ("campaign", "warranty"),
+    ("campaign", "insurance"),
+    ("campaign", "loyal"),
+    ("campaign", "winback"),
+    ("leads", "--period", "2021-11"),
     ("leads", "--period", "2021", "--by", "source"),
-    ("leads", "--period", "2021", "--by", "consultant"), ("leads", "--overdue"), ("rejects",),
-    ("care", "callbacks"), ("care", "birthdays"), ("care", "greetings", "--holiday", "元旦"),
+    ("leads", "--period", "2021", "--by", "consultant"),
+    ("leads", "--overdue"),
+    ("rejects",),
+    ("care", "callbacks"),
+    ("care", "birthdays"),
+    ("care", "greetings", "--holiday", "元旦"),
     ("care", "complaints"),
 ]
 
@@ -93,8 +110,12 @@ def test_every_list_is_labelled(demo: list[str], args: tuple[str, ...], tmp_path
     for line in table.stdout.splitlines():
         if line.startswith("│"):
             values = [c.strip() for c in line.split("│")[1:-1]]
-            bad += [b for h, v in zip(cells, values, strict=True) if h not in DATA
-                    for b in untranslated(f"table {h}", v)]
+            bad += [
+                b
+                for h, v in zip(cells, values, strict=True)
+                if h not in DATA
+                for b in untranslated(f"table {h}", v)
+            ]
     assert bad == []
 
 
@@ -136,6 +157,14 @@ def test_every_report_section_is_labelled(demo: list[str], tmp_path: Path, perio
     assert reader.parts and bad == []
     assert check_workbook(xlsx) == []
     names = openpyxl.load_workbook(xlsx).sheetnames
-    for sheet in ("保养提醒", "脱保延保", "续保前移", "忠诚客户回馈", "流失客户招揽", "回访",
-                  "生日关怀", "投诉跟进"):
+    for sheet in (
+        "保养提醒",
+        "脱保延保",
+        "续保前移",
+        "忠诚客户回馈",
+        "流失客户招揽",
+        "回访",
+        "生日关怀",
+        "投诉跟进",
+    ):
         assert sheet in names

@@ -29,18 +29,21 @@ from crmtool.output import (
 
 @pytest.fixture
 def frame() -> pl.DataFrame:
-    return pl.DataFrame({
-        "vin": ["LSVAA0001", "LSVAA0002", "LSVAA0003"],
-        "name": ["张三", "欧阳娜娜", "Li Wei"],
-        "phone": ["13812345678", "0571888888", None],
-        "tier": ["A", "B", None],
-        "ticket": [700.5, -12.5, None],
-        "sale_date": [date(2021, 1, 2), None, date(2020, 5, 1)],
-        "note": ["=1+1", "-cmd", "ok"],
-    })
+    return pl.DataFrame(
+        {
+            "vin": ["LSVAA0001", "LSVAA0002", "LSVAA0003"],
+            "name": ["张三", "欧阳娜娜", "Li Wei"],
+            "phone": ["13812345678", "0571888888", None],
+            "tier": ["A", "B", None],
+            "ticket": [700.5, -12.5, None],
+            "sale_date": [date(2021, 1, 2), None, date(2020, 5, 1)],
+            "note": ["=1+1", "-cmd", "ok"],
+        }
+    )
 
 
 # --- masking -------------------------------------------------------------------------------
+
 
 def test_mask_phone_forms() -> None:
     assert mask_phone("13812345678") == "138****5678"
@@ -60,12 +63,14 @@ def test_mask_name_forms() -> None:
 
 
 def test_mask_pii_matches_scalar_functions() -> None:
-    df = pl.DataFrame({
-        "name": ["张三", "欧阳娜娜", "Li Wei", None, "张"],
-        "owner_phone": ["13812345678", "1234567", "12", None, ""],
-        "contact_name": ["王五", None, "x", "ab", "abc"],
-        "tier": ["A", "B", "C", "D", "A"],
-    })
+    df = pl.DataFrame(
+        {
+            "name": ["张三", "欧阳娜娜", "Li Wei", None, "张"],
+            "owner_phone": ["13812345678", "1234567", "12", None, ""],
+            "contact_name": ["王五", None, "x", "ab", "abc"],
+            "tier": ["A", "B", "C", "D", "A"],
+        }
+    )
     masked = mask_pii(df)
     assert masked["name"].to_list() == [mask_name(v) for v in df["name"]]
     assert masked["owner_phone"].to_list() == ["138****5678", "123**67", "**", None, ""]
@@ -75,29 +80,41 @@ def test_mask_pii_matches_scalar_functions() -> None:
 
 # --- shape ---------------------------------------------------------------------------------
 
+
 def test_shape_where_columns_sort_limit(frame: pl.DataFrame) -> None:
-    out = shape(frame, where="tier = 'A' OR ticket < 0", columns=["vin", "ticket"],
-                sort=["-ticket"])
-    assert out.to_dicts() == [{"vin": "LSVAA0001", "ticket": 700.5},
-                              {"vin": "LSVAA0002", "ticket": -12.5}]
+    out = shape(
+        frame, where="tier = 'A' OR ticket < 0", columns=["vin", "ticket"], sort=["-ticket"]
+    )
+    assert out.to_dicts() == [
+        {"vin": "LSVAA0001", "ticket": 700.5},
+        {"vin": "LSVAA0002", "ticket": -12.5},
+    ]
     assert shape(frame, sort=["ticket"])["ticket"].to_list() == [-12.5, 700.5, None]
     assert shape(frame, sort=["-ticket"])["ticket"].to_list() == [700.5, -12.5, None]
     assert shape(frame, sort=["tier", "-vin"], limit=2)["vin"].to_list() == [
-        "LSVAA0001", "LSVAA0002"]
+        "LSVAA0001",
+        "LSVAA0002",
+    ]
     assert shape(frame, where="note = 'select'").height == 0  # keywords inside literals are fine
     assert shape(frame, where="name LIKE '张%'")["vin"].to_list() == ["LSVAA0001"]
 
 
-@pytest.mark.parametrize("where, message", [
-    ("zz > 1", "--where: unknown column 'zz'; columns are: vin, name, phone, tier, ticket, "
-               "sale_date, note"),
-    ("tier >", "--where: invalid condition near column 6: something is missing"),
-    ("1=1; DROP TABLE x", "--where: ';' (a second statement) is not allowed"),
-    ("read_csv('/etc/passwd') IS NOT NULL", "--where: function read_csv is not allowed"),
-    ("vin IN (SELECT 1)", "--where: a subquery (SELECT) is not allowed"),
-    ("tier = 'A' UNION ALL vin", "--where: invalid condition near column 24"),
-    ("tier = 'A' -- comment", "--where: a comment (-- or /* */) is not allowed"),
-])
+@pytest.mark.parametrize(
+    "where, message",
+    [
+        (
+            "zz > 1",
+            "--where: unknown column 'zz'; columns are: vin, name, phone, tier, ticket, "
+            "sale_date, note",
+        ),
+        ("tier >", "--where: invalid condition near column 6: something is missing"),
+        ("1=1; DROP TABLE x", "--where: ';' (a second statement) is not allowed"),
+        ("read_csv('/etc/passwd') IS NOT NULL", "--where: function read_csv is not allowed"),
+        ("vin IN (SELECT 1)", "--where: a subquery (SELECT) is not allowed"),
+        ("tier = 'A' UNION ALL vin", "--where: invalid condition near column 24"),
+        ("tier = 'A' -- comment", "--where: a comment (-- or /* */) is not allowed"),
+    ],
+)
 def test_shape_bad_where(frame: pl.DataFrame, where: str, message: str) -> None:
     with pytest.raises(UsageError) as err:
         shape(frame, where=where)
@@ -119,21 +136,22 @@ def test_split_csv() -> None:
 
 # --- csv / json / parquet ------------------------------------------------------------------
 
+
 def test_csv_to_stdout_is_default_in_a_pipe(frame: pl.DataFrame, capfd) -> None:
     emit(frame.select("vin", "name", "ticket", "sale_date"))
     out = capfd.readouterr().out
-    assert out == ("vin,name,ticket,sale_date\n"
-                   "LSVAA0001,张三,700.5,2021-01-02\n"
-                   "LSVAA0002,欧阳娜娜,-12.5,\n"
-                   "LSVAA0003,Li Wei,,2020-05-01\n")
+    assert out == (
+        "vin,name,ticket,sale_date\n"
+        "LSVAA0001,张三,700.5,2021-01-02\n"
+        "LSVAA0002,欧阳娜娜,-12.5,\n"
+        "LSVAA0003,Li Wei,,2020-05-01\n"
+    )
 
 
-def test_csv_keeps_english_names_whatever_the_lang_and_masks(frame: pl.DataFrame,
-                                                              capfd) -> None:
+def test_csv_keeps_english_names_whatever_the_lang_and_masks(frame: pl.DataFrame, capfd) -> None:
     """CSV is for machines: snake_case names even with --lang zh (rulebook §16)."""
     emit(frame.select("name", "phone"), fmt="csv", lang="zh", mask=True)
-    assert capfd.readouterr().out == (
-        "name,phone\n张*,138****5678\n欧***,057*****88\nL*****,\n")
+    assert capfd.readouterr().out == ("name,phone\n张*,138****5678\n欧***,057*****88\nL*****,\n")
 
 
 def test_csv_file_has_bom(frame: pl.DataFrame, tmp_path: Path) -> None:
@@ -164,19 +182,36 @@ def test_csv_gbk_unencodable_names_row_and_column(tmp_path: Path) -> None:
 
 
 def test_safe_csv(capfd) -> None:
-    df = pl.DataFrame({"note": ["=cmd|' /C calc'!A0", "+1", "-12.5", "@SUM(A1)", "\tx", "ok"],
-                       "amount": [-12.5, 1.0, 2.0, 3.0, 4.0, 5.0]})
+    df = pl.DataFrame(
+        {
+            "note": ["=cmd|' /C calc'!A0", "+1", "-12.5", "@SUM(A1)", "\tx", "ok"],
+            "amount": [-12.5, 1.0, 2.0, 3.0, 4.0, 5.0],
+        }
+    )
     emit(df, fmt="csv", safe_csv=True)
     assert capfd.readouterr().out.splitlines() == [
-        "note,amount", "'=cmd|' /C calc'!A0,-12.5", "+1,1.0", "-12.5,2.0",
-        "'@SUM(A1),3.0", "'\tx,4.0", "ok,5.0"]
+        "note,amount",
+        "'=cmd|' /C calc'!A0,-12.5",
+        "+1,1.0",
+        "-12.5,2.0",
+        "'@SUM(A1),3.0",
+        "'\tx,4.0",
+        "ok,5.0",
+    ]
 
 
 def test_json_round_trip(frame: pl.DataFrame, capfd, tmp_path: Path) -> None:
     emit(frame, fmt="json")
     rows = json.loads(capfd.readouterr().out)
-    assert rows[0] == {"vin": "LSVAA0001", "name": "张三", "phone": "13812345678", "tier": "A",
-                       "ticket": 700.5, "sale_date": "2021-01-02", "note": "=1+1"}
+    assert rows[0] == {
+        "vin": "LSVAA0001",
+        "name": "张三",
+        "phone": "13812345678",
+        "tier": "A",
+        "ticket": 700.5,
+        "sale_date": "2021-01-02",
+        "note": "=1+1",
+    }
     assert rows[1]["sale_date"] is None
     target = tmp_path / "list.json"
     emit(frame, out=target)
@@ -230,14 +265,22 @@ def test_table_on_terminal_shows_100_rows(monkeypatch, capsys) -> None:
 
 # --- xlsx ----------------------------------------------------------------------------------
 
+
 def test_xlsx_cells(frame: pl.DataFrame, tmp_path: Path) -> None:
     target = tmp_path / "calls.xlsx"
     emit(frame, out=target, sheet="保养提醒")
     wb = openpyxl.load_workbook(target)
     assert wb.sheetnames == ["保养提醒"]
     ws = wb["保养提醒"]
-    assert [c.value for c in ws[1]] == ["车架号(VIN)", "客户姓名", "联系电话", "价值等级",
-                                        "客单价", "购车日期", "备注"]
+    assert [c.value for c in ws[1]] == [
+        "车架号(VIN)",
+        "客户姓名",
+        "联系电话",
+        "价值等级",
+        "客单价",
+        "购车日期",
+        "备注",
+    ]
     assert ws.freeze_panes == "A2"
     assert ws.auto_filter.ref == "A1:G4"
     assert ws["C2"].value == "13812345678" and ws["C2"].data_type == "s"
@@ -251,8 +294,9 @@ def test_xlsx_cells(frame: pl.DataFrame, tmp_path: Path) -> None:
 
 def test_xlsx_ids_as_text_and_english_headers(tmp_path: Path) -> None:
     target = tmp_path / "x.xlsx"
-    df = pl.DataFrame({"customer_id": [1001, 1002], "phone": [13812345678, None],
-                       "visits_12m": [3, 4]})
+    df = pl.DataFrame(
+        {"customer_id": [1001, 1002], "phone": [13812345678, None], "visits_12m": [3, 4]}
+    )
     write_xlsx_sheets(target, {"list": df}, lang="en")
     ws = openpyxl.load_workbook(target)["List"]
     assert [c.value for c in ws[1]] == ["Customer ID", "Phone", "Visits (12 months)"]
@@ -263,20 +307,22 @@ def test_xlsx_splits_rows_across_sheets(tmp_path: Path) -> None:
     target = tmp_path / "x.xlsx"
     df = pl.DataFrame({"vin": [f"V{i}" for i in range(7)]})
     names: dict[str, str] = {}
-    write_xlsx_sheets(target, {"list": df}, max_rows=3,
-                      workbook_hook=lambda wb, n: names.update(n))
+    write_xlsx_sheets(target, {"list": df}, max_rows=3, workbook_hook=lambda wb, n: names.update(n))
     wb = openpyxl.load_workbook(target)
     assert wb.sheetnames == ["名单", "名单 (2)", "名单 (3)"]
-    assert [[c.value for c in row] for row in wb["名单 (3)"].iter_rows()] == [["车架号(VIN)"],
-                                                                             ["V6"]]
+    assert [[c.value for c in row] for row in wb["名单 (3)"].iter_rows()] == [
+        ["车架号(VIN)"],
+        ["V6"],
+    ]
     assert sum(wb[n].max_row - 1 for n in wb.sheetnames) == 7
     assert names == {"list": "名单"}
 
 
 def test_xlsx_split_by(tmp_path: Path) -> None:
     target = tmp_path / "x.xlsx"
-    df = pl.DataFrame({"vin": ["A", "B", "C", "D"],
-                       "advisor": ["李四", None, "a/b:c*?[x]" + "x" * 40, "李四"]})
+    df = pl.DataFrame(
+        {"vin": ["A", "B", "C", "D"], "advisor": ["李四", None, "a/b:c*?[x]" + "x" * 40, "李四"]}
+    )
     emit(df, out=target, split_by="advisor")
     wb = openpyxl.load_workbook(target)
     long_name = ("a_b_c___x_" + "x" * 40)[:31]
@@ -307,6 +353,7 @@ def test_split_by_unknown_column(frame: pl.DataFrame, tmp_path: Path) -> None:
 
 # --- atomic writes -------------------------------------------------------------------------
 
+
 def test_atomic_path_failure_keeps_old_file(tmp_path: Path) -> None:
     target = tmp_path / "list.csv"
     target.write_text("old", encoding="utf-8")
@@ -331,14 +378,18 @@ def test_atomic_path_replaces_and_clears_stale(tmp_path: Path) -> None:
 
 
 def test_atomic_path_missing_folder(tmp_path: Path) -> None:
-    with pytest.raises(CrmError, match="output folder does not exist: .*nope"), \
-            atomic_path(tmp_path / "nope" / "x.csv"):
+    with (
+        pytest.raises(CrmError, match="output folder does not exist: .*nope"),
+        atomic_path(tmp_path / "nope" / "x.csv"),
+    ):
         pass
 
 
 # --- ListOutput ----------------------------------------------------------------------------
 
+
 def test_list_output_write(frame: pl.DataFrame, capfd) -> None:
-    ListOutput(fmt="csv", where="ticket IS NOT NULL", columns="vin,phone", sort="-ticket",
-               mask_pii=True).write(frame)
+    ListOutput(
+        fmt="csv", where="ticket IS NOT NULL", columns="vin,phone", sort="-ticket", mask_pii=True
+    ).write(frame)
     assert capfd.readouterr().out == "vin,phone\nLSVAA0001,138****5678\nLSVAA0002,057*****88\n"

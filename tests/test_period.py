@@ -9,7 +9,9 @@ from crmtool.period import add_months, last_full_month, month_of
 
 def test_month_of_and_its_neighbours():
     assert (month_of(date(2021, 12, 31)).start, month_of(date(2021, 12, 31)).end) == (
-        date(2021, 12, 1), date(2021, 12, 31))
+        date(2021, 12, 1),
+        date(2021, 12, 31),
+    )
     nxt = month_of(date(2021, 12, 31), 1)  # across the year end
     assert (nxt.start, nxt.end) == (date(2022, 1, 1), date(2022, 1, 31))
     feb = month_of(date(2024, 3, 31), -1)  # a leap February

@@ -29,36 +29,43 @@ def assert_hidden(masked: str, phone: str) -> None:
     assert phone not in seen and phone[-8:] not in seen, (masked, phone)
 
 
-@pytest.mark.parametrize("text, expected", [
-    ("+86 186-0745-4659", "+86 186-****-4659"),  # the sample's own spelling
-    ("138 1234 5678", "138 **** 5678"),
-    ("8613812345670", "86138****5670"),
-    ("0086 13812345678", "0086 138****5678"),
-    ("13812345678/13987654321", "138****5678/139****4321"),  # both numbers of a/b
-    ("１３８１２３４５６７８", "１３８****５６７８"),  # full-width digits
-    ("(138)1234.5678", "(138)****.5678"),
-    ("13812345678", "138****5678"),
-    ("1234567", "123**67"),  # not a mobile number: masked by length as before
-    ("12", "**"),
-])
+@pytest.mark.parametrize(
+    "text, expected",
+    [
+        ("+86 186-0745-4659", "+86 186-****-4659"),  # the sample's own spelling
+        ("138 1234 5678", "138 **** 5678"),
+        ("8613812345670", "86138****5670"),
+        ("0086 13812345678", "0086 138****5678"),
+        ("13812345678/13987654321", "138****5678/139****4321"),  # both numbers of a/b
+        ("１３８１２３４５６７８", "１３８****５６７８"),  # full-width digits
+        ("(138)1234.5678", "(138)****.5678"),
+        ("13812345678", "138****5678"),
+        ("1234567", "123**67"),  # not a mobile number: masked by length as before
+        ("12", "**"),
+    ],
+)
 def test_mask_phone_spellings(text: str, expected: str) -> None:
     assert mask_phone(text) == expected
 
 
-@pytest.mark.parametrize("line, expected", [
-    (",王五,+86 186-0745-4659", ",王五,+86 186-****-4659"),
-    ("C1,张三,138 1234 5678,男,2021-03-05,1", "C1,张三,138 **** 5678,男,2021-03-05,1"),
-    ("C1,张三,8613812345670", "C1,张三,86138****5670"),
-    ("C1\t张三\t13812345678/13987654321", "C1\t张三\t138****5678/139****4321"),
-    ('C1,"138,1234,5678",x', 'C1,"138,****,5678",x'),  # commas inside a quoted field
-    ("R1,1,2021-03-05,100,200", "R1,1,2021-03-05,100,200"),  # fields never join into a phone
-])
+@pytest.mark.parametrize(
+    "line, expected",
+    [
+        (",王五,+86 186-0745-4659", ",王五,+86 186-****-4659"),
+        ("C1,张三,138 1234 5678,男,2021-03-05,1", "C1,张三,138 **** 5678,男,2021-03-05,1"),
+        ("C1,张三,8613812345670", "C1,张三,86138****5670"),
+        ("C1\t张三\t13812345678/13987654321", "C1\t张三\t138****5678/139****4321"),
+        ('C1,"138,1234,5678",x', 'C1,"138,****,5678",x'),  # commas inside a quoted field
+        ("R1,1,2021-03-05,100,200", "R1,1,2021-03-05,100,200"),  # fields never join into a phone
+    ],
+)
 def test_mask_phones_in_raw_lines(line: str, expected: str) -> None:
     assert mask_phones_in(line) == expected
 
 
-SEPARATORS = st.sampled_from([" ", "-", ".", "(", ")", "\u3000", "\u00a0", "－", "（", "）",
-                              "  ", " - "])
+SEPARATORS = st.sampled_from(
+    [" ", "-", ".", "(", ")", "\u3000", "\u00a0", "－", "（", "）", "  ", " - "]
+)
 PREFIXES = st.sampled_from(["", "+86", "+86 ", "86", "0086", "0086 ", "＋８６ ", "+86-"])
 
 
@@ -66,8 +73,11 @@ PREFIXES = st.sampled_from(["", "+86", "+86 ", "86", "0086", "0086 ", "＋８６
 def phone_spellings(draw: st.DrawFn) -> tuple[str, str]:
     """(spelling, phone): an 11-digit mobile number cut into groups with separators,
     some digits full-width, maybe with a country prefix."""
-    phone = "1" + draw(st.sampled_from("3456789")) + "".join(
-        draw(st.lists(st.sampled_from("0123456789"), min_size=9, max_size=9)))
+    phone = (
+        "1"
+        + draw(st.sampled_from("3456789"))
+        + "".join(draw(st.lists(st.sampled_from("0123456789"), min_size=9, max_size=9)))
+    )
     cuts = sorted(draw(st.sets(st.integers(1, 10), max_size=4)))
     groups = [phone[a:b] for a, b in zip([0, *cuts], [*cuts, 11], strict=True)]
     groups = [g.translate(FW) if draw(st.booleans()) else g for g in groups]
@@ -78,9 +88,10 @@ def phone_spellings(draw: st.DrawFn) -> tuple[str, str]:
 
 
 @settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(phone_spellings(), st.sampled_from(["{}", "C1,张三,{},男", "{} 备注", "王\"五,{},x"]))
-def test_every_spelling_the_loader_accepts_is_masked(spelled: tuple[str, str],
-                                                     context: str) -> None:
+@given(phone_spellings(), st.sampled_from(["{}", "C1,张三,{},男", "{} 备注", '王"五,{},x']))
+def test_every_spelling_the_loader_accepts_is_masked(
+    spelled: tuple[str, str], context: str
+) -> None:
     spelling, phone = spelled
     assume(parsers.normalise_phone(spelling) == phone)  # the loader reads it as this phone
     assert_hidden(mask_phone(spelling), phone)
@@ -91,8 +102,14 @@ def test_every_spelling_the_loader_accepts_is_masked(spelled: tuple[str, str],
 
 
 def test_mask_pii_masks_phones_in_any_text_column_but_not_identifiers() -> None:
-    frame = pl.DataFrame({"vin": ["LSVAB13812345678"], "note": ["call 138 1234 5678"],
-                          "owner_phone": ["+86 138-1234-5678"], "ticket": [1.0]})
+    frame = pl.DataFrame(
+        {
+            "vin": ["LSVAB13812345678"],
+            "note": ["call 138 1234 5678"],
+            "owner_phone": ["+86 138-1234-5678"],
+            "ticket": [1.0],
+        }
+    )
     out = mask_pii(frame)
     assert out.row(0) == ("LSVAB13812345678", "call 138 **** 5678", "+86 138-****-5678", 1.0)
 
@@ -100,8 +117,12 @@ def test_mask_pii_masks_phones_in_any_text_column_but_not_identifiers() -> None:
 def test_rejects_mask_pii_masks_every_spelling(tmp_path) -> None:
     """The four spellings issue 14 found unmasked, in rejected lines (one field short)."""
     f = tmp_path / "cu.csv"
-    f.write_bytes(("客户编号,姓名,手机,性别\n,王五,+86 186-0745-4659\n,赵六,138 1234 5678\n"
-                   ",孙七,8613812345670\n,周八,13812345678/13987654321\n").encode("gbk"))
+    f.write_bytes(
+        (
+            "客户编号,姓名,手机,性别\n,王五,+86 186-0745-4659\n,赵六,138 1234 5678\n"
+            ",孙七,8613812345670\n,周八,13812345678/13987654321\n"
+        ).encode("gbk")
+    )
     db = str(tmp_path / "r.duckdb")
     runner = CliRunner()
     r = runner.invoke(app, ["--db", db, "load", str(f)])
@@ -113,4 +134,4 @@ def test_rejects_mask_pii_masks_every_spelling(tmp_path) -> None:
     for phone in ("18607454659", "13812345678", "13812345670", "13987654321"):
         assert phone in visible_digits(plain.stdout)  # not vacuous
         assert_hidden(masked.stdout, phone)
-    assert masked.stdout.splitlines()[1].endswith(",王五,+86 186-****-4659\"")
+    assert masked.stdout.splitlines()[1].endswith(',王五,+86 186-****-4659"')

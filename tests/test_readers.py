@@ -58,10 +58,17 @@ BASIC = "VIN,车牌号,联系电话\nLVA1,粤A1,13800000001\nLVA2,粤A2,13800000
 def test_utf8_basic(con, tmp_path):
     s = one(con, write(tmp_path, "a.csv", BASIC.encode()))
     assert (s.headers, s.header_line, s.read, s.encoding, s.sheet) == (
-        ["VIN", "车牌号", "联系电话"], 1, 2, "utf-8", None)
+        ["VIN", "车牌号", "联系电话"],
+        1,
+        2,
+        "utf-8",
+        None,
+    )
     assert rows(con, s) == [(2, "LVA1", "粤A1", "13800000001"), (3, "LVA2", "粤A2", "13800000002")]
     assert con.execute(f"SELECT _raw FROM {s.table} ORDER BY _line").fetchall() == [
-        ("LVA1,粤A1,13800000001",), ("LVA2,粤A2,13800000002",)]
+        ("LVA1,粤A1,13800000001",),
+        ("LVA2,粤A2,13800000002",),
+    ]
 
 
 def test_utf8_bom(con, tmp_path):
@@ -74,8 +81,10 @@ def test_gbk(con, tmp_path):
     text = "工单号,VIN,结算日期,维修类型\r\nR1,LVA1,2021-03-05,首保\r\nR2,LVA2,2021/3/6,钣喷\r\n"
     s = one(con, write(tmp_path, "g.csv", text.encode("gbk")))
     assert s.encoding == "gb18030" and s.headers == ["工单号", "VIN", "结算日期", "维修类型"]
-    assert rows(con, s) == [(2, "R1", "LVA1", "2021-03-05", "首保"),
-                            (3, "R2", "LVA2", "2021/3/6", "钣喷")]
+    assert rows(con, s) == [
+        (2, "R1", "LVA1", "2021-03-05", "首保"),
+        (3, "R2", "LVA2", "2021/3/6", "钣喷"),
+    ]
 
 
 def test_gbk_char_straddles_chunk(con, tmp_path):
@@ -98,8 +107,10 @@ def test_delimiters(con, tmp_path, delim):
 
 
 def test_title_rows_and_totals(con, tmp_path):
-    text = ("某某4S店维修工单导出\n导出日期：2024-01-31\n"
-            "工单号,VIN,结算金额\nR1,LVA1,100\n\nR2,LVA2,200\n合计,,300\n,总计：,300\n")
+    text = (
+        "某某4S店维修工单导出\n导出日期：2024-01-31\n"
+        "工单号,VIN,结算金额\nR1,LVA1,100\n\nR2,LVA2,200\n合计,,300\n,总计：,300\n"
+    )
     s = one(con, write(tmp_path, "t.csv", text.encode()))
     assert s.header_line == 3 and s.read == 4
     assert rows(con, s) == [(4, "R1", "LVA1", "100"), (6, "R2", "LVA2", "200")]
@@ -119,8 +130,11 @@ def test_quoted_comma_and_newline(con, tmp_path):
     text = 'VIN,车牌号,备注\nLVA1,粤A1,"a,b"\nLVA2,粤A2,"line1\nline2"\nLVA3,粤A3,"x ""q"""\n'
     s = one(con, write(tmp_path, "q.csv", text.encode()))
     # the record with a quoted newline starts on line 3 and ends on line 4
-    assert rows(con, s) == [(2, "LVA1", "粤A1", "a,b"), (3, "LVA2", "粤A2", "line1\nline2"),
-                            (5, "LVA3", "粤A3", 'x "q"')]
+    assert rows(con, s) == [
+        (2, "LVA1", "粤A1", "a,b"),
+        (3, "LVA2", "粤A2", "line1\nline2"),
+        (5, "LVA3", "粤A3", 'x "q"'),
+    ]
 
 
 def test_unbalanced_quote(con, tmp_path):
@@ -129,7 +143,8 @@ def test_unbalanced_quote(con, tmp_path):
     assert s.read == 2
     assert rows(con, s) == [(2, "LVA1", "粤A1", "ok")]
     assert [(m[0], m[2]) for m in s.malformed] == [
-        (3, "unbalanced quote (the quoted field runs to the end of the file)")]
+        (3, "unbalanced quote (the quoted field runs to the end of the file)")
+    ]
     assert s.malformed[0][1].startswith('LVA2,粤A2,"open')
 
 
@@ -159,28 +174,33 @@ def test_empty_and_blank_and_header_only(con, tmp_path):
 
 def test_binary_garbage(con, tmp_path):
     with pytest.raises(CrmError, match=r"bin\.csv: binary file"):
-        read_file(con, write(tmp_path, "bin.csv", b"VIN,plate\n\x00\x01\x02\xff"),
-                  recognise=recognise)
+        read_file(
+            con, write(tmp_path, "bin.csv", b"VIN,plate\n\x00\x01\x02\xff"), recognise=recognise
+        )
 
 
 def test_undecodable(con, tmp_path):
     with pytest.raises(CrmError, match=r"x\.csv: cannot decode"):
-        read_file(con, write(tmp_path, "x.csv", b"VIN,plate\nA,\xff\xff\xff\n"),
-                  recognise=recognise)
+        read_file(
+            con, write(tmp_path, "x.csv", b"VIN,plate\nA,\xff\xff\xff\n"), recognise=recognise
+        )
 
 
 def test_no_header(con, tmp_path):
     with pytest.raises(CrmError) as e:
         read_file(con, write(tmp_path, "n.csv", b"foo,bar\n1,2\n"), recognise=recognise)
-    assert str(e.value) == (f"{tmp_path / 'n.csv'}: no recognisable header in the first 20 rows "
-                            "(first row: foo | bar)")
+    assert str(e.value) == (
+        f"{tmp_path / 'n.csv'}: no recognisable header in the first 20 rows (first row: foo | bar)"
+    )
 
 
 def test_large_field(con, tmp_path):
     big = "x" * 1_100_000
     s = one(con, write(tmp_path, "big.csv", f"VIN,车牌号\nA1,{big}\nA2,y\n".encode()))
     assert con.execute(f"SELECT _line, length(c1) FROM {s.table} ORDER BY _line").fetchall() == [
-        (2, 1_100_000), (3, 1)]
+        (2, 1_100_000),
+        (3, 1),
+    ]
 
 
 def test_single_column_blank_lines(con, tmp_path):
@@ -196,8 +216,12 @@ def test_single_column_blank_lines(con, tmp_path):
 def test_progress_called(con, tmp_path):
     data = ("VIN,车主姓名\n" + "LVA1,王小明\n" * 50).encode("gbk")
     seen: list[tuple[int, int]] = []
-    s = one(con, write(tmp_path, "p.csv", data), progress=lambda a, b: seen.append((a, b)),
-            chunk_size=100)
+    s = one(
+        con,
+        write(tmp_path, "p.csv", data),
+        progress=lambda a, b: seen.append((a, b)),
+        chunk_size=100,
+    )
     assert s.read == 50 and seen[-1] == (len(data), len(data))
 
 
@@ -212,8 +236,9 @@ def _workbook(path: Path) -> None:
     ws.write_datetime(3, 2, dt.datetime(2021, 3, 5), wb.add_format({"num_format": "yyyy-mm-dd"}))
     ws.write_number(3, 3, 13812345678)
     ws.write_number(3, 4, 1234.5)
-    ws.write_datetime(3, 5, dt.datetime(2021, 3, 5, 9, 30, 15),
-                      wb.add_format({"num_format": "yyyy-mm-dd hh:mm"}))
+    ws.write_datetime(
+        3, 5, dt.datetime(2021, 3, 5, 9, 30, 15), wb.add_format({"num_format": "yyyy-mm-dd hh:mm"})
+    )
     ws.write_row(5, 0, ["R2", "LVA2", "2021/3/6", "13900000000", 88])
     ws.write_row(6, 0, ["合计", None, None, None, 1322.5])
     wb.close()
@@ -226,7 +251,8 @@ def test_xlsx_two_sheets(con, tmp_path):
         read_file(con, p, recognise=recognise)
     assert str(e.value) == (
         f"{p}: sheet '说明' has 1 rows and no recognisable header in its first 20 rows (first "
-        "row: 本表为导出数据); load its folder instead to report it and load the rest")
+        "row: 本表为导出数据); load its folder instead to report it and load the rest"
+    )
     u, s = read_file(con, p, recognise=recognise, strict=False)
     assert (u.sheet, u.read, u.reason) == ("说明", 1, "no header")
     assert con.execute(f"SELECT _line, _raw FROM {u.table}").fetchall() == [(1, "本表为导出数据")]
@@ -235,10 +261,12 @@ def test_xlsx_two_sheets(con, tmp_path):
     assert s.headers == ["工单号", "VIN", "结算日期", "车主电话", "结算金额", "进厂时间"]
     assert rows(con, s) == [
         (4, "R1", "LVA1", "2021-03-05", "13812345678", "1234.5", "2021-03-05 09:30:15"),
-        (6, "R2", "LVA2", "2021/3/6", "13900000000", "88", None)]
+        (6, "R2", "LVA2", "2021/3/6", "13900000000", "88", None),
+    ]
     assert s.totals == [(7, "合计,,,,1322.5,")]
     assert con.execute(f"SELECT _raw FROM {s.table} WHERE _line = 6").fetchone() == (
-        "R2,LVA2,2021/3/6,13900000000,88,",)
+        "R2,LVA2,2021/3/6,13900000000,88,",
+    )
 
 
 def test_xlsx_renamed_csv(con, tmp_path):
@@ -266,13 +294,15 @@ def test_xlsx_no_header_anywhere(con, tmp_path):
 
 
 def test_html_xls(con, tmp_path):
-    html = ("<html><head><meta charset=gbk></head><body><table>"
-            "<tr><td>车辆维修记录</td></tr>"
-            "<tr><th>工单号</th><th>VIN</th><th>结算日期</th></tr>"
-            "<tr><td> R1 </td><td>LVA1</td><td>2021-03-05</td></tr>"
-            "<tr><td>R2</td><td>LVA2&amp;</td><td></td></tr>"
-            "<tr><td>小计</td><td></td><td></td></tr>"
-            "</table></body></html>")
+    html = (
+        "<html><head><meta charset=gbk></head><body><table>"
+        "<tr><td>车辆维修记录</td></tr>"
+        "<tr><th>工单号</th><th>VIN</th><th>结算日期</th></tr>"
+        "<tr><td> R1 </td><td>LVA1</td><td>2021-03-05</td></tr>"
+        "<tr><td>R2</td><td>LVA2&amp;</td><td></td></tr>"
+        "<tr><td>小计</td><td></td><td></td></tr>"
+        "</table></body></html>"
+    )
     s = one(con, write(tmp_path, "web.xls", html.encode("gbk")))
     assert (s.headers, s.header_line, s.read) == (["工单号", "VIN", "结算日期"], 2, 3)
     assert rows(con, s) == [(3, "R1", "LVA1", "2021-03-05"), (4, "R2", "LVA2&", None)]
@@ -280,23 +310,27 @@ def test_html_xls(con, tmp_path):
 
 
 def test_spreadsheetml_xls(con, tmp_path):
-    xml = ('<?xml version="1.0" encoding="utf-8"?>\n'
-           '<Workbook xmlns="urn:schemas-microsoft-com:office:spreadsheet" '
-           'xmlns:ss="urn:schemas-microsoft-com:office:spreadsheet">'
-           '<Worksheet ss:Name="S"><Table>'
-           '<Row><Cell><Data ss:Type="String">VIN</Data></Cell>'
-           '<Cell><Data ss:Type="String">手机</Data></Cell>'
-           '<Cell><Data ss:Type="String">购车日期</Data></Cell></Row>'
-           '<Row><Cell><Data ss:Type="String">LVA1</Data></Cell>'
-           '<Cell><Data ss:Type="Number">1.3812345678E10</Data></Cell>'
-           '<Cell><Data ss:Type="DateTime">2021-03-05T00:00:00.000</Data></Cell></Row>'
-           '<Row ss:Index="4"><Cell><Data ss:Type="String">LVA2</Data></Cell>'
-           '<Cell ss:Index="3"><Data ss:Type="DateTime">2021-03-06T08:00:00.000</Data></Cell>'
-           '</Row></Table></Worksheet></Workbook>')
+    xml = (
+        '<?xml version="1.0" encoding="utf-8"?>\n'
+        '<Workbook xmlns="urn:schemas-microsoft-com:office:spreadsheet" '
+        'xmlns:ss="urn:schemas-microsoft-com:office:spreadsheet">'
+        '<Worksheet ss:Name="S"><Table>'
+        '<Row><Cell><Data ss:Type="String">VIN</Data></Cell>'
+        '<Cell><Data ss:Type="String">手机</Data></Cell>'
+        '<Cell><Data ss:Type="String">购车日期</Data></Cell></Row>'
+        '<Row><Cell><Data ss:Type="String">LVA1</Data></Cell>'
+        '<Cell><Data ss:Type="Number">1.3812345678E10</Data></Cell>'
+        '<Cell><Data ss:Type="DateTime">2021-03-05T00:00:00.000</Data></Cell></Row>'
+        '<Row ss:Index="4"><Cell><Data ss:Type="String">LVA2</Data></Cell>'
+        '<Cell ss:Index="3"><Data ss:Type="DateTime">2021-03-06T08:00:00.000</Data></Cell>'
+        "</Row></Table></Worksheet></Workbook>"
+    )
     s = one(con, write(tmp_path, "x.xls", xml.encode()))
     assert s.sheet == "S" and s.read == 2
-    assert rows(con, s) == [(2, "LVA1", "13812345678", "2021-03-05"),
-                            (4, "LVA2", None, "2021-03-06 08:00:00")]
+    assert rows(con, s) == [
+        (2, "LVA1", "13812345678", "2021-03-05"),
+        (4, "LVA2", None, "2021-03-06 08:00:00"),
+    ]
 
 
 def test_tables_unique_per_call(con, tmp_path):
@@ -309,6 +343,6 @@ def test_scan_quote_state_across_chunks():
     scan = readers._Scan()
     data = b'a,b\n1,"x\n\ny"\n\n2,z\n'
     for i in range(len(data)):
-        scan.feed(data[i:i + 1])
+        scan.feed(data[i : i + 1])
     scan.finish()
     assert (scan.lines, scan.spans, scan.blanks, scan.unterminated) == (6, [(2, 2)], [5], None)

@@ -37,8 +37,10 @@ def _code_lines(title: str) -> list[str]:
 
 QUICK = _code_lines("Quick start")
 TOUR = _code_lines("A tour") + [
-    " ".join(m.split()) for m in re.findall(r"`(crmtool [^`…]+)`", _section("A tour"))
-    if "--db crmtool-demo.duckdb" in m or m == "crmtool demo --keep"]
+    " ".join(m.split())
+    for m in re.findall(r"`(crmtool [^`…]+)`", _section("A tour"))
+    if "--db crmtool-demo.duckdb" in m or m == "crmtool demo --keep"
+]
 CRON = _code_lines("Monthly report from cron")
 BENCH = re.findall(r"`(python bench/\S+[^`]*)`", _section("Performance"))
 
@@ -46,8 +48,16 @@ BENCH = re.findall(r"`(python bench/\S+[^`]*)`", _section("Performance"))
 def _run(cwd: Path, line: str) -> subprocess.CompletedProcess[str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("CRMTOOL_")}
     env["PATH"] = f"{Path(sys.executable).parent}{os.pathsep}{env.get('PATH', '')}"
-    return subprocess.run(line, shell=True, executable="/bin/bash", cwd=cwd, env=env,
-                          capture_output=True, text=True, timeout=600)
+    return subprocess.run(
+        line,
+        shell=True,
+        executable="/bin/bash",
+        cwd=cwd,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
 
 
 def test_the_readme_has_the_lines_this_test_runs() -> None:
@@ -57,9 +67,11 @@ def test_the_readme_has_the_lines_this_test_runs() -> None:
 @pytest.fixture(scope="module")
 def tour_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     folder = tmp_path_factory.mktemp("tour")
-    shutil.copytree(bundled_sample_dir(), folder / "exports",
-                    ignore=shutil.ignore_patterns("__init__.py", "*.toml", "*.json",
-                                                  "__pycache__"))
+    shutil.copytree(
+        bundled_sample_dir(),
+        folder / "exports",
+        ignore=shutil.ignore_patterns("__init__.py", "*.toml", "*.json", "__pycache__"),
+    )
     return folder
 
 
@@ -98,18 +110,23 @@ def test_cron_line_runs_as_printed(tmp_path: Path) -> None:
     (tmp_path / "exports" / "工单.csv").write_text(
         "工单号,经销商代码,VIN,结算日期,维修类型,付费方式,结算金额\n"
         f"R1,D001,LSVAA4183E2000001,{last_month_day},定期保养,自费,600\n"
-        f"R2,D001,LSVAA4183E2000001,{today},一般维修,自费,300\n", encoding="utf-8")
+        f"R2,D001,LSVAA4183E2000001,{today},一般维修,自费,300\n",
+        encoding="utf-8",
+    )
     proc = _run(tmp_path, command)
     assert (proc.returncode, proc.stdout, proc.stderr) == (0, "", "")
     # the month ending today when today is a month's last day, else last month (rulebook §16)
     label = f"{today:%Y-%m}" if (today + timedelta(days=1)).day == 1 else f"{last_month_day:%Y-%m}"
     assert {p.name for p in (tmp_path / "reports").iterdir()} >= {
-        f"crmtool-report-{label}.html", f"crmtool-report-{label}.xlsx"}
+        f"crmtool-report-{label}.html",
+        f"crmtool-report-{label}.xlsx",
+    }
 
 
 @pytest.mark.parametrize("line", BENCH)
 def test_benchmark_lines_are_checked_with_help(line: str) -> None:
     script = line.split()[1]
-    proc = subprocess.run([sys.executable, script, "--help"], cwd=ROOT, capture_output=True,
-                          text=True, timeout=120)
+    proc = subprocess.run(
+        [sys.executable, script, "--help"], cwd=ROOT, capture_output=True, text=True, timeout=120
+    )
     assert proc.returncode == 0 and proc.stdout.startswith("usage:"), proc.stderr

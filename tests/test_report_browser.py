@@ -17,7 +17,8 @@ from crmtool.render import write_report
 CHROMIUM = Path("/usr/bin/chromium")
 pytestmark = pytest.mark.skipif(
     not CHROMIUM.exists(),
-    reason="needs /usr/bin/chromium (apt-get install -y chromium fonts-noto-cjk)")
+    reason="needs /usr/bin/chromium (apt-get install -y chromium fonts-noto-cjk)",
+)
 
 LEAKY = """<!DOCTYPE html><html><head><meta charset="utf-8">
 <link rel="stylesheet" href="https://fonts.example.com/a.css"></head>
@@ -27,12 +28,23 @@ LEAKY = """<!DOCTYPE html><html><head><meta charset="utf-8">
 def _shoot(page: Path, work: Path) -> tuple[Path, list[str]]:
     """Screenshot `page`; return the PNG and the URLs the page itself requested."""
     shot, netlog = work / "shot.png", work / "net.json"
-    cmd = [str(CHROMIUM), "--headless", "--no-sandbox", "--disable-gpu",
-           "--disable-background-networking", "--disable-component-update", "--disable-sync",
-           "--no-first-run", "--disable-quic",
-           "--host-resolver-rules=MAP * ~NOTFOUND",  # nothing can leave the machine anyway
-           f"--user-data-dir={work / 'profile'}", f"--log-net-log={netlog}",
-           f"--screenshot={shot}", "--window-size=1200,3000", page.as_uri()]
+    cmd = [
+        str(CHROMIUM),
+        "--headless",
+        "--no-sandbox",
+        "--disable-gpu",
+        "--disable-background-networking",
+        "--disable-component-update",
+        "--disable-sync",
+        "--no-first-run",
+        "--disable-quic",
+        "--host-resolver-rules=MAP * ~NOTFOUND",  # nothing can leave the machine anyway
+        f"--user-data-dir={work / 'profile'}",
+        f"--log-net-log={netlog}",
+        f"--screenshot={shot}",
+        "--window-size=1200,3000",
+        page.as_uri(),
+    ]
     subprocess.run(cmd, capture_output=True, timeout=90, check=True)
     log = json.loads(netlog.read_text(encoding="utf-8"))
     names = {v: k for k, v in log["constants"]["logEventTypes"].items()}
@@ -52,7 +64,7 @@ def test_report_draws_and_requests_nothing(tmp_path: Path) -> None:
     work.mkdir()
     shot, urls = _shoot(html, work)
     assert shot.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
-    assert shot.stat().st_size > 100_000          # a drawn page, not a blank one
+    assert shot.stat().st_size > 100_000  # a drawn page, not a blank one
     assert [u for u in urls if u != html.as_uri()] == []
     shutil.rmtree(work / "profile", ignore_errors=True)
 

@@ -21,7 +21,8 @@ from crmtool.sample import bundled_sample_dir
 CHROMIUM = Path("/usr/bin/chromium")
 pytestmark = pytest.mark.skipif(
     not CHROMIUM.exists(),
-    reason="needs /usr/bin/chromium (apt-get install -y chromium fonts-noto-cjk)")
+    reason="needs /usr/bin/chromium (apt-get install -y chromium fonts-noto-cjk)",
+)
 SAMPLE = bundled_sample_dir()
 AS_OF = json.loads((SAMPLE / "sample.json").read_text(encoding="utf-8"))["as_of"]
 
@@ -49,11 +50,23 @@ def measure(page: Path, width: int) -> dict:
     html = re.sub(r'<meta http-equiv="Content-Security-Policy"[^>]*>', "", html)
     probe = page.with_name("probe.html")
     probe.write_text(html.replace("</body>", PROBE + "</body>"), encoding="utf-8")
-    r = subprocess.run([str(CHROMIUM), "--headless", "--no-sandbox", "--disable-gpu",
-                        f"--user-data-dir={page.parent / 'profile'}",
-                        f"--window-size={width},2000", "--virtual-time-budget=3000",
-                        "--dump-dom", probe.as_uri()],
-                       capture_output=True, text=True, timeout=120, check=True)
+    r = subprocess.run(
+        [
+            str(CHROMIUM),
+            "--headless",
+            "--no-sandbox",
+            "--disable-gpu",
+            f"--user-data-dir={page.parent / 'profile'}",
+            f"--window-size={width},2000",
+            "--virtual-time-budget=3000",
+            "--dump-dom",
+            probe.as_uri(),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=True,
+    )
     found = re.search(r'<pre id="probe">(.*?)</pre>', r.stdout, re.S)
     assert found, r.stderr[-2000:]
     return json.loads(found.group(1).replace("&quot;", '"'))
@@ -65,9 +78,23 @@ def test_every_table_stays_inside_its_card_at_1280_px(tmp_path: Path) -> None:
     con = db.connect(path)
     load(con, [SAMPLE], load_config(SAMPLE / "crmtool.toml"))
     con.close()
-    r = CliRunner().invoke(app, ["--db", str(path), "--config", str(SAMPLE / "crmtool.toml"),
-                                 "--as-of", AS_OF, "report", "--period", "2021-12",
-                                 "--out", str(tmp_path), "--show-pii"])
+    r = CliRunner().invoke(
+        app,
+        [
+            "--db",
+            str(path),
+            "--config",
+            str(SAMPLE / "crmtool.toml"),
+            "--as-of",
+            AS_OF,
+            "report",
+            "--period",
+            "2021-12",
+            "--out",
+            str(tmp_path),
+            "--show-pii",
+        ],
+    )
     assert r.exit_code == 0, r.output
     (page,) = tmp_path.glob("*.html")
     got = measure(page, 1280)

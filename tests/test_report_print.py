@@ -34,8 +34,10 @@ def sheets(path: Path) -> dict[str, tuple[str, str | None]]:
 
 
 def defined_names(path: Path) -> list[str]:
-    return re.findall(r"<definedName [^>]*>([^<]+)</definedName>",
-                      zipfile.ZipFile(path).read("xl/workbook.xml").decode())
+    return re.findall(
+        r"<definedName [^>]*>([^<]+)</definedName>",
+        zipfile.ZipFile(path).read("xl/workbook.xml").decode(),
+    )
 
 
 def assert_prints_landscape_one_page_wide(xml: str) -> None:
@@ -52,8 +54,9 @@ def test_report_workbook_prints(tmp_path: Path) -> None:
     names = defined_names(path)
     for name, (xml, _) in got.items():
         assert_prints_landscape_one_page_wide(xml)
-        assert any(n.startswith(f"{name}!$A$1:") or n.startswith(f"'{name}'!$A$1:")
-                   for n in names), name  # a print area
+        assert any(
+            n.startswith(f"{name}!$A$1:") or n.startswith(f"'{name}'!$A$1:") for n in names
+        ), name  # a print area
     for name in ("保养提醒", "流失客户招揽"):
         assert f"{name}!$1:$1" in names or f"'{name}'!$1:$1" in names  # header on every page
     xml, drawing = got["概览"]
@@ -61,9 +64,13 @@ def test_report_workbook_prints(tmp_path: Path) -> None:
     assert breaks, "the summary sheet spans several pages"
     starts = [0, *breaks]
     assert all(b - a <= PAGE_ROWS for a, b in zip(starts, breaks, strict=False))
-    anchors = re.findall(r"<xdr:from><xdr:col>\d+</xdr:col><xdr:colOff>\d+</xdr:colOff>"
-                         r"<xdr:row>(\d+)</xdr:row>.*?<xdr:to><xdr:col>\d+</xdr:col>"
-                         r"<xdr:colOff>\d+</xdr:colOff><xdr:row>(\d+)</xdr:row>", drawing, re.S)
+    anchors = re.findall(
+        r"<xdr:from><xdr:col>\d+</xdr:col><xdr:colOff>\d+</xdr:colOff>"
+        r"<xdr:row>(\d+)</xdr:row>.*?<xdr:to><xdr:col>\d+</xdr:col>"
+        r"<xdr:colOff>\d+</xdr:colOff><xdr:row>(\d+)</xdr:row>",
+        drawing,
+        re.S,
+    )
     assert len(anchors) == 4
     for top, bottom in anchors:
         assert not [b for b in breaks if int(top) < b <= int(bottom)], (top, bottom, breaks)

@@ -21,7 +21,7 @@ AS_OF = date(2022, 6, 30)
 
 # vin: (sale_date, channel)
 VEHICLES = {
-    "OLD": ("2017-12-01", "own"),       # sold before the store's first settle date: left out
+    "OLD": ("2017-12-01", "own"),  # sold before the store's first settle date: left out
     "F1": ("2021-06-15", "own"),
     "F2": ("2021-06-30", "own"),
     "F3": ("2020-07-01", "secondary"),  # sold by a secondary outlet
@@ -33,34 +33,37 @@ VEHICLES = {
     "F9": ("2021-04-10", "own"),
     "F10": ("2021-08-15", "own"),
     "F11": ("2021-09-10", "own"),
-    "X": ("2021-02-01", "other"),       # not sold by us
-    "Y": (None, None), "Z": (None, None), "W": (None, None), "V": (None, None),
+    "X": ("2021-02-01", "other"),  # not sold by us
+    "Y": (None, None),
+    "Z": (None, None),
+    "W": (None, None),
+    "V": (None, None),
     "U": (None, None),
 }
 
 # (vin, day, ro_type, dealer)
 ORDERS = [
     ("OLD", "2018-01-10", "repair", "D001"),
-    ("OLD", "2020-06-30", "repair", "D001"),        # one day before the 12/24 base window
-    ("OLD", "2021-06-30", "repair", "D001"),        # last day of the base window
+    ("OLD", "2020-06-30", "repair", "D001"),  # one day before the 12/24 base window
+    ("OLD", "2021-06-30", "repair", "D001"),  # last day of the base window
     ("F1", "2022-06-14", "first_service", "D001"),  # last day of F1's 12-month window
     ("F2", "2021-06-30", "first_service", "D001"),  # on the sale day: never counts
-    ("F2", "2022-06-30", "maintenance", "D001"),    # one day after F2's window
+    ("F2", "2022-06-30", "maintenance", "D001"),  # one day after F2's window
     ("F3", "2020-07-02", "first_service", "D001"),
-    ("F3", "2021-07-01", "maintenance", "D001"),    # last day of milestone 1's window
-    ("F3", "2022-07-05", "maintenance", "D001"),    # after as_of
+    ("F3", "2021-07-01", "maintenance", "D001"),  # last day of milestone 1's window
+    ("F3", "2022-07-05", "maintenance", "D001"),  # after as_of
     ("F4", "2020-12-01", "maintenance", "D001"),
-    ("F4", "2021-12-02", "maintenance", "D001"),    # one day after milestone 1's window
+    ("F4", "2021-12-02", "maintenance", "D001"),  # one day after milestone 1's window
     ("F5", "2021-05-01", "repair", "D001"),
-    ("F5", "2021-08-01", "maintenance", "D001"),    # two orders on one day: one visit
+    ("F5", "2021-08-01", "maintenance", "D001"),  # two orders on one day: one visit
     ("F5", "2021-08-01", "repair", "D001"),
     ("F7", "2022-01-01", "first_service", "D001"),
-    ("F8", "2021-03-01", "repair", "D001"),         # sale + 365 days: ownership year 2
+    ("F8", "2021-03-01", "repair", "D001"),  # sale + 365 days: ownership year 2
     ("F9", "2022-04-10", "first_service", "D001"),  # exactly 12 months after the sale: late
-    ("X", "2020-07-01", "maintenance", "D001"),     # before X's sale: never counts
-    ("X", "2021-03-01", "maintenance", "D900"),     # another dealer
-    ("Y", "2020-07-01", "repair", "D001"),          # first day of the base window
-    ("Y", "2022-06-30", "repair", "D001"),          # as_of, last day of the retained window
+    ("X", "2020-07-01", "maintenance", "D001"),  # before X's sale: never counts
+    ("X", "2021-03-01", "maintenance", "D900"),  # another dealer
+    ("Y", "2020-07-01", "repair", "D001"),  # first day of the base window
+    ("Y", "2022-06-30", "repair", "D001"),  # as_of, last day of the retained window
     ("Z", "2021-12-10", "repair", "D001"),
     ("Z", "2021-12-20", "repair", "D001"),
     ("Z", "2022-07-01", "repair", "D001"),
@@ -68,7 +71,7 @@ ORDERS = [
     ("W", "2022-06-30", "repair", "D001"),
     ("V", "2021-05-31", "repair", "D001"),
     ("U", "2021-12-01", "repair", "D001"),
-    ("U", "2021-12-15", "repair", "D001"),          # its last visit of the month: none after
+    ("U", "2021-12-15", "repair", "D001"),  # its last visit of the month: none after
 ]
 
 
@@ -77,12 +80,20 @@ def store(tmp_path_factory):
     path = tmp_path_factory.mktemp("ret") / "store.duckdb"
     con = db.connect(path)
     for vin, (sale, channel) in VEHICLES.items():
-        con.execute("INSERT INTO vehicles (vin, sale_date, sale_channel, series) "
-                    "VALUES (?, ?, ?, ?)",
-                    [vin, sale and date.fromisoformat(sale), channel, "S"])
+        con.execute(
+            "INSERT INTO vehicles (vin, sale_date, sale_channel, series) VALUES (?, ?, ?, ?)",
+            [vin, sale and date.fromisoformat(sale), channel, "S"],
+        )
     for vin, day, ro_type, dealer in ORDERS:
-        insert_ro(con, vin, date.fromisoformat(day), dealer_code=dealer, ro_type=ro_type,
-                  payer="customer", total_amount=100)
+        insert_ro(
+            con,
+            vin,
+            date.fromisoformat(day),
+            dealer_code=dealer,
+            ro_type=ro_type,
+            payer="customer",
+            total_amount=100,
+        )
     con.close()
     return path
 
@@ -143,12 +154,12 @@ def test_time_to_return_kaplan_meier(block):
     # spells from own visits in 2020-07-01 … 2022-06-30 (21): events at 10 (Z), 14 (U),
     # 92 (F5), 207 (W), 364 (F3), 366 (F4), 729 (Y); censored at 0 ×3 (F2 W Y), 16, 81, 180,
     # 192, 197 (U), 210, 333, 364 (F3's second, at risk at the tie), 365 (OLD), 395, 486.
-    s10 = 17 / 18                      # 18 at risk after the three censored at 0
+    s10 = 17 / 18  # 18 at risk after the three censored at 0
     s14 = s10 * 16 / 17
-    s92 = s14 * 13 / 14                # 17 − 1 − 2 (16, 81)
-    s207 = s92 * 9 / 10                # 14 − 1 − 3 (180, 192, 197)
-    s364 = s207 * 6 / 7                # 10 − 1 − 2 (210, 333)
-    s366 = s364 * 3 / 4                # 7 − 1 − 2 (364 censored, 365)
+    s92 = s14 * 13 / 14  # 17 − 1 − 2 (16, 81)
+    s207 = s92 * 9 / 10  # 14 − 1 − 3 (180, 192, 197)
+    s364 = s207 * 6 / 7  # 10 − 1 − 2 (210, 333)
+    s366 = s364 * 3 / 4  # 7 − 1 − 2 (364 censored, 365)
     assert block["survival"]["90"] == pytest.approx(s14)
     assert block["survival"]["180"] == pytest.approx(s92)
     assert block["survival"]["365"] == pytest.approx(s364)
@@ -161,8 +172,15 @@ def test_ownership_year_cohorts(result):
     # 2020: F3 F4 F8; year 1 ended for the cohort (2020-12-31 + 364 = 2021-12-30 ≤ as_of),
     # year 2 not (2022-12-30). Visits in year 1: F3 (07-02), F4 (12-01); F8's 2021-03-01 is
     # sale + 365 days → year 2. 2021: F1 F2 F5 F6 F7 F9 F10 F11, no year ended yet.
-    assert cohort[0] == {"sale_year": 2020, "sold": 3, "year_1": 2 / 3, "year_2": None,
-                         "year_3": None, "year_4": None, "year_5": None}
+    assert cohort[0] == {
+        "sale_year": 2020,
+        "sold": 3,
+        "year_1": 2 / 3,
+        "year_2": None,
+        "year_3": None,
+        "year_4": None,
+        "year_5": None,
+    }
     assert cohort[1]["sale_year"] == 2021 and cohort[1]["sold"] == 8
     assert all(cohort[1][f"year_{k}"] is None for k in range(1, 6))
     assert len(cohort) == 2
@@ -201,8 +219,9 @@ def test_month_end_and_windows():
 
 
 def _cli(store, *args):
-    return CliRunner().invoke(app, ["--db", str(store), "--as-of", "2022-06-30",
-                                    "retention", *args])
+    return CliRunner().invoke(
+        app, ["--db", str(store), "--as-of", "2022-06-30", "retention", *args]
+    )
 
 
 def test_cli_kpis_csv(store):
@@ -222,10 +241,20 @@ def test_cli_lists(store):
     # F10: sold 2021-08-15, no service, window ends 2022-08-14 = 45 days after as_of
     # (F11's ends 2022-09-09: beyond 60 days; F6's closed already)
     assert len(rows) == 2 and rows[1].startswith("F10,") and ",2022-08-14,45," in rows[1]
-    r = _cli(store, "--list", "milestone_stalled", "--format", "csv", "--columns",
-             "vin,milestone,window_end,days_left")
-    assert r.stdout.splitlines() == ["vin,milestone,window_end,days_left",
-                                     "F3,2,2022-06-30,0", "F5,1,2022-07-31,31"]
+    r = _cli(
+        store,
+        "--list",
+        "milestone_stalled",
+        "--format",
+        "csv",
+        "--columns",
+        "vin,milestone,window_end,days_left",
+    )
+    assert r.stdout.splitlines() == [
+        "vin,milestone,window_end,days_left",
+        "F3,2,2022-06-30,0",
+        "F5,1,2022-07-31,31",
+    ]
 
 
 def test_cli_trend_and_errors(store):
@@ -239,21 +268,45 @@ def test_cli_trend_and_errors(store):
 
 
 def test_summary_json_carries_the_block(store):
-    r = CliRunner().invoke(app, ["--db", str(store), "--as-of", "2022-06-30", "summary",
-                                 "--period", "2022-06", "--format", "json"])
+    r = CliRunner().invoke(
+        app,
+        [
+            "--db",
+            str(store),
+            "--as-of",
+            "2022-06-30",
+            "summary",
+            "--period",
+            "2022-06",
+            "--format",
+            "json",
+        ],
+    )
     assert r.exit_code == 0, r.output
     got = json.loads(r.stdout)["retention"]
     assert got["first_service"] == {"sold": 6, "returned": 3, "rate": 0.5}
     assert got["retention_12_24"] == {"base": 7, "retained": 4, "rate": 4 / 7}
     assert got["return_after"]["13"] == {"vehicles": 2, "returned": 1, "rate": 0.5}
-    assert got["milestones"][0] == {"k": 1, "reached": 7, "eligible": 2, "next": 1,
-                                    "rate": 0.5}
+    assert got["milestones"][0] == {"k": 1, "reached": 7, "eligible": 2, "next": 1, "rate": 0.5}
     assert got["median_days_to_return"] == 366
 
 
 def _report(store, tmp_path):
-    r = CliRunner().invoke(app, ["--db", str(store), "--as-of", "2022-06-30", "report",
-                                 "--period", "2022-06", "--out", str(tmp_path), "-q"])
+    r = CliRunner().invoke(
+        app,
+        [
+            "--db",
+            str(store),
+            "--as-of",
+            "2022-06-30",
+            "report",
+            "--period",
+            "2022-06",
+            "--out",
+            str(tmp_path),
+            "-q",
+        ],
+    )
     assert r.exit_code == 0, r.output
     return tmp_path / "crmtool-report-2022-06.html"
 
@@ -262,28 +315,43 @@ def test_report_has_the_retention_section(store, tmp_path):
     import openpyxl
 
     html = _report(store, tmp_path).read_text(encoding="utf-8")
-    section = html[html.index('id="retention"'):]
+    section = html[html.index('id="retention"') :]
     assert "售后保持" in section and "近24个月趋势" in section
-    assert "50.0%" in section            # first-service rate 3 / 6
-    assert "57.1%" in section            # 12/24 retention 4 / 7
-    assert section.count("<polyline") >= 4 + 1   # four trend lines and the survival curve
+    assert "50.0%" in section  # first-service rate 3 / 6
+    assert "57.1%" in section  # 12/24 retention 4 / 7
+    assert section.count("<polyline") >= 4 + 1  # four trend lines and the survival curve
     wb = openpyxl.load_workbook(tmp_path / "crmtool-report-2022-06.xlsx")
     ws = wb["售后保持"]
-    assert len(ws._charts) == 3          # trend, milestone funnel, survival curve
+    assert len(ws._charts) == 3  # trend, milestone funnel, survival curve
     cells = [[c.value for c in row] for row in ws.iter_rows()]
     assert ["2022-06", 0.5, 4 / 7, 1 / 4, 0.5] in [row[:5] for row in cells]
 
 
-@pytest.mark.skipif(not __import__("pathlib").Path("/usr/bin/chromium").exists(),
-                    reason="needs /usr/bin/chromium")
+@pytest.mark.skipif(
+    not __import__("pathlib").Path("/usr/bin/chromium").exists(), reason="needs /usr/bin/chromium"
+)
 def test_the_browser_draws_the_retention_section(store, tmp_path):
     import subprocess
 
     page = _report(store, tmp_path)
     dom = subprocess.run(
-        ["/usr/bin/chromium", "--headless", "--no-sandbox", "--disable-gpu",
-         "--disable-background-networking", "--disable-component-update", "--disable-sync",
-         "--no-first-run", "--disable-quic", f"--user-data-dir={tmp_path / 'profile'}",
-         "--dump-dom", page.as_uri()], capture_output=True, timeout=90, check=True,
-        text=True).stdout
+        [
+            "/usr/bin/chromium",
+            "--headless",
+            "--no-sandbox",
+            "--disable-gpu",
+            "--disable-background-networking",
+            "--disable-component-update",
+            "--disable-sync",
+            "--no-first-run",
+            "--disable-quic",
+            f"--user-data-dir={tmp_path / 'profile'}",
+            "--dump-dom",
+            page.as_uri(),
+        ],
+        capture_output=True,
+        timeout=90,
+        check=True,
+        text=True,
+    ).stdout
     assert 'id="retention"' in dom and "车龄保持率" in dom and "回厂间隔" in dom

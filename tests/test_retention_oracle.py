@@ -33,8 +33,11 @@ def oracle(vehicles, orders, own: set[str], excludes: set[str], as_of: date) -> 
         visits[vin].add(day)
         if ro_type in ("first_service", "maintenance"):
             service[vin].add(day)
-    sold = {v: s for v, s in sale.items()
-            if s is not None and sold_channel[v] in ("own", "secondary") and s >= first_settle}
+    sold = {
+        v: s
+        for v, s in sale.items()
+        if s is not None and sold_channel[v] in ("own", "secondary") and s >= first_settle
+    }
     out: dict = {}
     # first service: the 12 latest closed sale months
     last = as_of.replace(day=1)
@@ -60,8 +63,11 @@ def oracle(vehicles, orders, own: set[str], excludes: set[str], as_of: date) -> 
         ms.append((reached, eligible, nxt))
     out["milestones"] = ms
     # 12/24
-    base = [v for v, ds in visits.items()
-            if any(as_of - timedelta(729) <= d <= as_of - timedelta(365) for d in ds)]
+    base = [
+        v
+        for v, ds in visits.items()
+        if any(as_of - timedelta(729) <= d <= as_of - timedelta(365) for d in ds)
+    ]
     kept = [v for v in base if any(as_of - timedelta(364) <= d <= as_of for d in visits[v])]
     out["r1224"] = (len(base), len(kept))
     # return after N
@@ -71,9 +77,11 @@ def oracle(vehicles, orders, own: set[str], excludes: set[str], as_of: date) -> 
         mon = add_months(m_end.replace(day=1), -n)
         mon_end = add_months(mon, 1) - timedelta(days=1)
         cars = [v for v, ds in visits.items() if any(mon <= d <= mon_end for d in ds)]
-        ret = [v for v in cars
-               if any(max(d for d in visits[v] if mon <= d <= mon_end) < d <= m_end
-                      for d in visits[v])]
+        ret = [
+            v
+            for v in cars
+            if any(max(d for d in visits[v] if mon <= d <= mon_end) < d <= m_end for d in visits[v])
+        ]
         out[f"back{n}"] = (len(cars), len(ret))
     # Kaplan–Meier median
     spells = []
@@ -118,16 +126,18 @@ def test_sql_agrees_with_a_plain_python_reading(sample_store, as_of):
     path, cfg = sample_store
     con = db.connect(path, read_only=True)
     vehicles = con.execute("SELECT vin, sale_date, sale_channel FROM vehicles").fetchall()
-    orders = con.execute("SELECT vin, settle_date, dealer_code, ro_type FROM repair_orders "
-                         "WHERE vin IS NOT NULL AND settle_date IS NOT NULL").fetchall()
+    orders = con.execute(
+        "SELECT vin, settle_date, dealer_code, ro_type FROM repair_orders "
+        "WHERE vin IS NOT NULL AND settle_date IS NOT NULL"
+    ).fetchall()
     want = oracle(vehicles, orders, set(cfg.own_dealers), set(cfg.visit_excludes), as_of)
     facts.install(con, cfg)
     got = retention.block(retention.compute(con, cfg, [as_of], cohorts=False), cfg, as_of)
     con.close()
-    assert (got["first_service"]["sold"], got["first_service"]["returned"]) \
-        == want["first_service"]
-    assert [(m["reached"], m["eligible"], m["next"]) for m in got["milestones"]] \
-        == want["milestones"]
+    assert (got["first_service"]["sold"], got["first_service"]["returned"]) == want["first_service"]
+    assert [(m["reached"], m["eligible"], m["next"]) for m in got["milestones"]] == want[
+        "milestones"
+    ]
     assert (got["retention_12_24"]["base"], got["retention_12_24"]["retained"]) == want["r1224"]
     for n in (6, 13):
         b = got["return_after"][str(n)]
@@ -149,9 +159,11 @@ def test_fast_paths_equal_the_row_per_car_paths(sample_store, monkeypatch, by):
     slow = retention.compute(con, cfg, days, by, cohorts=False)
     con.close()
     assert fast.retention_12_24.sort(["as_of", "group"]).equals(
-        slow.retention_12_24.sort(["as_of", "group"]))
+        slow.retention_12_24.sort(["as_of", "group"])
+    )
     key = ["as_of", "group", "t"]
     assert fast.curve.sort(key).drop("s").equals(slow.curve.sort(key).drop("s"))
     assert fast.time_to_return.sort(["as_of", "group"]).equals(
-        slow.time_to_return.sort(["as_of", "group"]))
+        slow.time_to_return.sort(["as_of", "group"])
+    )
     assert fast.retention_12_24.height >= 6

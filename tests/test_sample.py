@@ -17,16 +17,33 @@ from crmtool.cli import app
 from crmtool.sample import bundled_sample_dir, generate
 from crmtool.schema import TABLES, normalise_header
 
-CSVS = ["customers.csv", "dealers.csv", "leads.csv", "repair_orders_2018-2020.csv",
-        "repair_orders_2021.csv", "vehicles.csv", "contacts.csv"]
-KIND = {"customers.csv": "customers", "dealers.csv": "dealers", "leads.csv": "leads",
-        "vehicles.csv": "vehicles", "repair_orders_2018-2020.csv": "repair_orders",
-        "repair_orders_2021.csv": "repair_orders", "contacts.csv": "contacts"}
+CSVS = [
+    "customers.csv",
+    "dealers.csv",
+    "leads.csv",
+    "repair_orders_2018-2020.csv",
+    "repair_orders_2021.csv",
+    "vehicles.csv",
+    "contacts.csv",
+]
+KIND = {
+    "customers.csv": "customers",
+    "dealers.csv": "dealers",
+    "leads.csv": "leads",
+    "vehicles.csv": "vehicles",
+    "repair_orders_2018-2020.csv": "repair_orders",
+    "repair_orders_2021.csv": "repair_orders",
+    "contacts.csv": "contacts",
+}
 # An independent ISO 3779 check digit.
-_VALUES = {**{str(d): d for d in range(10)},
-           **dict(zip("ABCDEFGH", range(1, 9), strict=True)),
-           **dict(zip("JKLMN", range(1, 6), strict=True)), "P": 7, "R": 9,
-           **dict(zip("STUVWXYZ", range(2, 10), strict=True))}
+_VALUES = {
+    **{str(d): d for d in range(10)},
+    **dict(zip("ABCDEFGH", range(1, 9), strict=True)),
+    **dict(zip("JKLMN", range(1, 6), strict=True)),
+    "P": 7,
+    "R": 9,
+    **dict(zip("STUVWXYZ", range(2, 10), strict=True)),
+}
 _W = [8, 7, 6, 5, 4, 3, 2, 10, 0, 9, 8, 7, 6, 5, 4, 3, 2]
 
 
@@ -71,8 +88,7 @@ def test_same_seed_same_bytes_other_seed_differs(tmp_path: Path) -> None:
 
 def test_manifest(small: Path) -> None:
     m = json.loads((small / "sample.json").read_text("utf-8"))
-    assert (m["as_of"], m["period"], m["seed"], m["size"]) == ("2021-12-31", "2021-12", 7,
-                                                               "small")
+    assert (m["as_of"], m["period"], m["seed"], m["size"]) == ("2021-12-31", "2021-12", 7, "small")
     assert m["files"]["vehicles.csv"] == 2000
     assert m["files"]["dealers.csv"] == 6
     p = m["planted"]
@@ -81,8 +97,15 @@ def test_manifest(small: Path) -> None:
     assert p["missing_settle_date"] == 3 and p["odd_phone"] == 3 and p["unknown_ro_type"] == 2
     assert p["overlap_rows"] > 0 and p["shared_phone"] > 0
     assert min(p["insurance_30d_5k_10k"], p["insurance_30d_10k_20k"], p["insurance_30d_20k+"]) > 0
-    assert set(m["behaviours"]) >= {"loyal", "drifting", "lost", "cross", "defector", "sec_none",
-                                     "new_direct"}
+    assert set(m["behaviours"]) >= {
+        "loyal",
+        "drifting",
+        "lost",
+        "cross",
+        "defector",
+        "sec_none",
+        "new_direct",
+    }
 
 
 def test_gbk_chinese_headers_and_row_counts(small: Path) -> None:
@@ -103,8 +126,9 @@ def test_planted_defects(small: Path) -> None:
     old = _rows(small / "repair_orders_2018-2020.csv")
     new = _rows(small / "repair_orders_2021.csv")
     assert old[-1][0] == "合计" and len(old[-1]) == 12
-    assert sum(float(r[10].replace("￥", "").replace(",", "")) for r in old[1:-1]) == \
-        pytest.approx(float(old[-1][10]), abs=0.01)
+    assert sum(float(r[10].replace("￥", "").replace(",", "")) for r in old[1:-1]) == pytest.approx(
+        float(old[-1][10]), abs=0.01
+    )
     assert [r[4] for r in new if r[4] == "2021-02-30"] == ["2021-02-30"]
     assert sum(len(r) == 11 for r in new) == 1
     assert sum(r[6] == "15K保养" for r in old + new) == 2
@@ -137,8 +161,11 @@ def test_vehicles_content(small: Path) -> None:
     assert {r[7] for r in rows} == {"自店", "二级网点", "他店"}
     assert {r[11] for r in rows} == {"", "报废", "过户"}
     assert any(r[1] == "无牌照" for r in rows) and any("·" in r[1] for r in rows)
-    soon = [r for r in rows if r[10] and date(2022, 1, 1) <= date.fromisoformat(r[10])
-            <= date(2022, 3, 31)]
+    soon = [
+        r
+        for r in rows
+        if r[10] and date(2022, 1, 1) <= date.fromisoformat(r[10]) <= date(2022, 3, 31)
+    ]
     assert soon
 
 

@@ -28,16 +28,35 @@ D = date.fromisoformat
 
 
 def car(con, vin, sale_date=None, channel="own", customer_id=None, status=None, series="朗逸"):
-    con.execute("INSERT INTO vehicles (vin, plate, customer_id, series, model, sale_date,"
-                " sale_channel, usage, vehicle_status) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                [vin, f"浙A{vin}", customer_id, series, "1.5L", sale_date, channel, "private",
-                 status])
+    con.execute(
+        "INSERT INTO vehicles (vin, plate, customer_id, series, model, sale_date,"
+        " sale_channel, usage, vehicle_status) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        [vin, f"浙A{vin}", customer_id, series, "1.5L", sale_date, channel, "private", status],
+    )
 
 
-def ro(con, vin, day, km=None, total=100.0, payer="customer", ro_type="maintenance",
-       dealer="D001", advisor=None):
-    insert_ro(con, vin, day, dealer_code=dealer, mileage_km=km, ro_type=ro_type, payer=payer,
-              total_amount=total, advisor=advisor)
+def ro(
+    con,
+    vin,
+    day,
+    km=None,
+    total=100.0,
+    payer="customer",
+    ro_type="maintenance",
+    dealer="D001",
+    advisor=None,
+):
+    insert_ro(
+        con,
+        vin,
+        day,
+        dealer_code=dealer,
+        mileage_km=km,
+        ro_type=ro_type,
+        payer=payer,
+        total_amount=total,
+        advisor=advisor,
+    )
 
 
 def rates(con, cfg=None) -> dict[str, dict]:
@@ -51,8 +70,9 @@ def expr(con, sql: str, values: list, cast: str = "DATE") -> list:
     out = []
     for v in values:
         params = {"v": v, "as_of": AS_OF} if "$as_of" in sql else {"v": v}
-        out.append(con.execute(f"SELECT {sql} FROM (SELECT CAST($v AS {cast}) AS x)",
-                               params).fetchone()[0])
+        out.append(
+            con.execute(f"SELECT {sql} FROM (SELECT CAST($v AS {cast}) AS x)", params).fetchone()[0]
+        )
     return out
 
 
@@ -64,8 +84,11 @@ def test_rollback_reading_dropped(con):
     r = rates(con)["RB"]
     # first 5000 (02-01), last 11000 (05-02): 90 days → 6000 / 90 = 66.67 km/day;
     # est = 11000 + 6000/90 × 243 (05-02 → 12-31) = 11000 + 16200 = 27200
-    assert (r["last_reading"], r["last_reading_date"], r["mileage_rollbacks"]) == \
-        (11000.0, D("2021-05-02"), 1)
+    assert (r["last_reading"], r["last_reading_date"], r["mileage_rollbacks"]) == (
+        11000.0,
+        D("2021-05-02"),
+        1,
+    )
     assert r["daily_km"] == pytest.approx(6000 / 90)
     assert r["est_mileage"] == 27200
 
@@ -78,8 +101,12 @@ def test_jump_over_max_daily_km_dropped(con):
     ro(con, "JMP", D("2021-05-10"), 11000)  # below kept 12000: dropped
     r = rates(con)["JMP"]
     # 2 dropped; rate (12000 − 10000) / 40 = 50; est = 12000 + 50 × 265 (04-10 → 12-31) = 25250
-    assert (r["last_reading"], r["daily_km"], r["est_mileage"], r["mileage_rollbacks"]) == \
-        (12000.0, 50.0, 25250, 2)
+    assert (r["last_reading"], r["daily_km"], r["est_mileage"], r["mileage_rollbacks"]) == (
+        12000.0,
+        50.0,
+        25250,
+        2,
+    )
 
 
 def test_one_reading_no_reading_cap_and_30_day_rule(con):
@@ -129,19 +156,38 @@ def test_age_stage_boundaries(con):
     assert expr(con, sql, [*days, None]) == ["new", "new", "mid", "mid", "old", "unknown"]
     # exactly 4.0 years = 1461 days with age_stage_years = [4, 8]: mid (stages are [0, 4))
     sql4 = age_stage_sql(config_from_dict({"segments": {"age_stage_years": [4, 8]}}), "x")
-    assert expr(con, sql4, [AS_OF - timedelta(days=1460), AS_OF - timedelta(days=1461)]) == \
-        ["new", "mid"]
+    assert expr(con, sql4, [AS_OF - timedelta(days=1460), AS_OF - timedelta(days=1461)]) == [
+        "new",
+        "mid",
+    ]
 
 
 def test_bands_and_birth_decade(con):
     cfg = Config()
-    assert expr(con, mileage_band_sql(cfg, "x"),
-                [0.0, 9999.0, 10000.0, 29999.0, 30000.0, 60000.0, 99999.0, 100000.0, None],
-                "DOUBLE") == \
-        ["<10k", "<10k", "10k-30k", "10k-30k", "30k-60k", "60k-100k", "60k-100k", "100k+",
-         "unknown"]
-    assert expr(con, frequency_band_sql(cfg, "x"), [0, 1, 2, 3, 4, 9], "INTEGER") == \
-        ["0", "1", "2-3", "2-3", "4+", "4+"]
+    assert expr(
+        con,
+        mileage_band_sql(cfg, "x"),
+        [0.0, 9999.0, 10000.0, 29999.0, 30000.0, 60000.0, 99999.0, 100000.0, None],
+        "DOUBLE",
+    ) == [
+        "<10k",
+        "<10k",
+        "10k-30k",
+        "10k-30k",
+        "30k-60k",
+        "60k-100k",
+        "60k-100k",
+        "100k+",
+        "unknown",
+    ]
+    assert expr(con, frequency_band_sql(cfg, "x"), [0, 1, 2, 3, 4, 9], "INTEGER") == [
+        "0",
+        "1",
+        "2-3",
+        "2-3",
+        "4+",
+        "4+",
+    ]
     rows = con.execute(f"""
         SELECT {birth_decade_sql("b", "y")} FROM (VALUES
             (DATE '1985-06-01', NULL), (NULL, 1969), (DATE '1992-01-01', 1970),
@@ -150,8 +196,10 @@ def test_bands_and_birth_decade(con):
 
 
 def test_segment_list(con):
-    con.execute("INSERT INTO customers (customer_id, name, phone, birth_year, area_type,"
-                " occupation) VALUES ('C1', '张三', '13800000001', 1986, 'county', '教师')")
+    con.execute(
+        "INSERT INTO customers (customer_id, name, phone, birth_year, area_type,"
+        " occupation) VALUES ('C1', '张三', '13800000001', 1986, 'county', '教师')"
+    )
     car(con, "A1", D("2020-01-01"), customer_id="C1")
     # own visits: a paid one (800, advisor 王) and a warranty-only one (a visit, not paid);
     # a later other-dealer order (advisor 赵) and an own pds order are not own visits
@@ -170,28 +218,47 @@ def test_segment_list(con):
     # sale 2020-01-01 → 730 days = 2.0 years → new; readings 30000 (11-01), 31000 (12-01):
     # 30 days apart → 1000/30 = 33.3 km/day; est = 31000 + 33.3 × 30 = 32000 → 30k-60k
     # own visits in window: 2 → '2-3'; last own visit 12-01 (advisor 李), days_since 30
-    want = {"vin": "A1", "plate": "浙AA1", "customer_id": "C1", "name": "张三",
-            "phone": "13800000001", "series": "朗逸", "model": "1.5L", "tier": "C",
-            "ticket": 800.0, "visits_12m": 1, "cycle_days": 60.0, "age_stage": "new",
-            "est_mileage": 32000, "mileage_band": "30k-60k", "frequency_band": "2-3",
-            "usage": "private", "area_type": "county", "birth_decade": "80后",
-            "occupation": "教师", "last_visit": D("2021-12-01"), "last_advisor": "李"}
+    want = {
+        "vin": "A1",
+        "plate": "浙AA1",
+        "customer_id": "C1",
+        "name": "张三",
+        "phone": "13800000001",
+        "series": "朗逸",
+        "model": "1.5L",
+        "tier": "C",
+        "ticket": 800.0,
+        "visits_12m": 1,
+        "cycle_days": 60.0,
+        "age_stage": "new",
+        "est_mileage": 32000,
+        "mileage_band": "30k-60k",
+        "frequency_band": "2-3",
+        "usage": "private",
+        "area_type": "county",
+        "birth_decade": "80后",
+        "occupation": "教师",
+        "last_visit": D("2021-12-01"),
+        "last_advisor": "李",
+    }
     assert len(row) == 1
     extra = {k: row[0][k] for k in row[0] if k not in want}
     assert {k: row[0][k] for k in want} == want
-    assert list(row[0])[:len(want)] == list(want)
+    assert list(row[0])[: len(want)] == list(want)
     if extra:  # churn.vehicle_status present: 30 days since the last own visit, general
         assert extra == {"status": "general", "days_since": 30}
 
 
 def test_per_customer_keeps_best_vehicle():
-    frame = pl.DataFrame({
-        "vin": ["V1", "V2", "V3", "V4", "V5"],
-        "customer_id": ["C1", "C1", "C2", None, "C2"],
-        "tier": ["C", "B", "B", "D", "B"],
-        "ticket": [900.0, 500.0, 400.0, None, 600.0],
-        "visits_12m": [1, 2, 2, 0, 2],
-    })
+    frame = pl.DataFrame(
+        {
+            "vin": ["V1", "V2", "V3", "V4", "V5"],
+            "customer_id": ["C1", "C1", "C2", None, "C2"],
+            "tier": ["C", "B", "B", "D", "B"],
+            "ticket": [900.0, 500.0, 400.0, None, 600.0],
+            "visits_12m": [1, 2, 2, 0, 2],
+        }
+    )
     out = per_customer(frame)
     # C1: B (V2) beats C (V1); C2: both B, higher ticket V5; V4 has no customer: kept
     assert out.select("vin", "vehicles").rows() == [("V2", 2), ("V4", 1), ("V5", 2)]

@@ -20,23 +20,48 @@ MANIFEST = json.loads((SAMPLE / "sample.json").read_text(encoding="utf-8"))
 
 # §12, key for key: the value says what kind of figure it is.
 COUNT, MONEY, SHARE = "count", "money", "share"
-RO_TYPES = ("first_service", "maintenance", "repair", "body_paint", "warranty", "pds",
-            "internal", "other")
+RO_TYPES = (
+    "first_service",
+    "maintenance",
+    "repair",
+    "body_paint",
+    "warranty",
+    "pds",
+    "internal",
+    "other",
+)
 CONTRACT = {
-    "as_of": str, "period": {"start": str, "end": str},
+    "as_of": str,
+    "period": {"start": str, "end": str},
     "tiers": {k: COUNT for k in "ABCD"},
     "status": {k: COUNT for k in ("new", "loyal", "general", "at_risk", "lost")},
-    "leakage": {"retained": COUNT, "cross_shop": COUNT, "defected": COUNT,
-                "out_of_channel": COUNT,
-                "cross_shop_by_own_visits": {k: COUNT for k in ("1", "2", "3", "4", "5+")},
-                "cross_shop_region": {k: COUNT for k in ("same", "other", "unknown")}},
+    "leakage": {
+        "retained": COUNT,
+        "cross_shop": COUNT,
+        "defected": COUNT,
+        "out_of_channel": COUNT,
+        "cross_shop_by_own_visits": {k: COUNT for k in ("1", "2", "3", "4", "5+")},
+        "cross_shop_region": {k: COUNT for k in ("same", "other", "unknown")},
+    },
     "new_car_defection": {"sold": COUNT, "defected": COUNT, "direct": COUNT},
-    "secondary_network": {"sold": COUNT, "returned_paid": COUNT, "revenue": MONEY,
-                          "no_paid": COUNT, "no_ro": COUNT, "by_outlet": list},
+    "secondary_network": {
+        "sold": COUNT,
+        "returned_paid": COUNT,
+        "revenue": MONEY,
+        "no_paid": COUNT,
+        "no_ro": COUNT,
+        "by_outlet": list,
+    },
     "never_returned": COUNT,
     "service_mix": {t: {"count": COUNT, "share": SHARE, "revenue": MONEY} for t in RO_TYPES},
-    "leads": {"leads": COUNT, "visited": COUNT, "won": COUNT, "lost": COUNT,
-              "conversion": SHARE, "overdue": COUNT},
+    "leads": {
+        "leads": COUNT,
+        "visited": COUNT,
+        "won": COUNT,
+        "lost": COUNT,
+        "conversion": SHARE,
+        "overdue": COUNT,
+    },
     "data_quality": {"read": COUNT, "loaded": COUNT, "duplicates": COUNT, "rejected": COUNT},
     "maintenance_due": {"due": COUNT, "returned": COUNT, "rate": SHARE},
 }
@@ -69,9 +94,19 @@ def sample_db(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 def summary_json(sample_db: Path, *args: str) -> dict:
-    result = runner.invoke(app, ["--db", str(sample_db), "--config",
-                                 str(SAMPLE / "crmtool.toml"), "summary", *args,
-                                 "--format", "json"])
+    result = runner.invoke(
+        app,
+        [
+            "--db",
+            str(sample_db),
+            "--config",
+            str(SAMPLE / "crmtool.toml"),
+            "summary",
+            *args,
+            "--format",
+            "json",
+        ],
+    )
     assert result.exit_code == 0, result.output
     return json.loads(result.stdout)
 
@@ -92,8 +127,12 @@ def test_summary_figures_add_up(sample_db: Path) -> None:
     assert dq["read"] == sum(MANIFEST["files"].values()) + MANIFEST["planted"]["totals_row"]
     assert dq["read"] == dq["loaded"] + dq["duplicates"] + dq["rejected"]
     planted = MANIFEST["planted"]
-    assert dq["rejected"] == (planted["missing_settle_date"] + planted["impossible_date"]
-                              + planted["wrong_field_count"] + planted["totals_row"])
+    assert dq["rejected"] == (
+        planted["missing_settle_date"]
+        + planted["impossible_date"]
+        + planted["wrong_field_count"]
+        + planted["totals_row"]
+    )
     # repeated monthly exports and customers sharing a phone are the duplicates
     assert dq["duplicates"] == planted["overlap_rows"] + planted["shared_phone"]
     # tiers and status both count the vehicles ours at as_of
@@ -109,18 +148,41 @@ def test_summary_figures_add_up(sample_db: Path) -> None:
 
 def test_summary_table_on_a_terminal_shows_the_same_figures(sample_db: Path) -> None:
     s = summary_json(sample_db, "--period", "2021-12")
-    result = runner.invoke(app, ["--db", str(sample_db), "--config",
-                                 str(SAMPLE / "crmtool.toml"), "summary", "--period", "2021-12"])
+    result = runner.invoke(
+        app,
+        [
+            "--db",
+            str(sample_db),
+            "--config",
+            str(SAMPLE / "crmtool.toml"),
+            "summary",
+            "--period",
+            "2021-12",
+        ],
+    )
     assert result.exit_code == 0
     assert "客户价值等级" in result.stdout and "客户去向（流失客户分析）" in result.stdout
     assert f"{s['data_quality']['read']:,}" in result.stdout
-    english = runner.invoke(app, ["--db", str(sample_db), "--config", str(SAMPLE / "crmtool.toml"),
-                                  "summary", "--period", "2021-12", "--lang", "en"])
+    english = runner.invoke(
+        app,
+        [
+            "--db",
+            str(sample_db),
+            "--config",
+            str(SAMPLE / "crmtool.toml"),
+            "summary",
+            "--period",
+            "2021-12",
+            "--lang",
+            "en",
+        ],
+    )
     assert "Value tiers" in english.stdout and "Where customers go" in english.stdout
 
 
-def test_demo_loads_the_sample_and_prints_figures(tmp_path: Path,
-                                                  monkeypatch: pytest.MonkeyPatch) -> None:
+def test_demo_loads_the_sample_and_prints_figures(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.chdir(tmp_path)
     result = runner.invoke(app, ["demo"])
     assert result.exit_code == 0, result.output
@@ -128,9 +190,15 @@ def test_demo_loads_the_sample_and_prints_figures(tmp_path: Path,
     planted = MANIFEST["planted"]
     read = sum(MANIFEST["files"].values()) + planted["totals_row"]
     dup = planted["overlap_rows"] + planted["shared_phone"]
-    rejected = (planted["missing_settle_date"] + planted["impossible_date"]
-                + planted["wrong_field_count"] + planted["totals_row"])
-    assert (f"total: read {read} = loaded {read - dup - rejected} + duplicates {dup} + "
-            f"rejected {rejected}") in result.stderr
+    rejected = (
+        planted["missing_settle_date"]
+        + planted["impossible_date"]
+        + planted["wrong_field_count"]
+        + planted["totals_row"]
+    )
+    assert (
+        f"total: read {read} = loaded {read - dup - rejected} + duplicates {dup} + "
+        f"rejected {rejected}"
+    ) in result.stderr
     assert f"统计日期 {MANIFEST['as_of']}" in result.stdout
     assert not list(tmp_path.iterdir())  # without --keep nothing is left behind

@@ -44,8 +44,13 @@ def in_terminal(cols: int, *args: str) -> list[str]:
     fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", 60, cols, 0, 0))
     env = {k: v for k, v in os.environ.items() if k not in ("COLUMNS", "LINES")}
     env.update(TERM="xterm", PAGER="cat")
-    proc = subprocess.Popen([sys.executable, "-m", "crmtool", *args], stdin=slave,
-                            stdout=slave, stderr=subprocess.DEVNULL, env=env)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "crmtool", *args],
+        stdin=slave,
+        stdout=slave,
+        stderr=subprocess.DEVNULL,
+        env=env,
+    )
     os.close(slave)
     out = b""
     while True:
@@ -69,8 +74,11 @@ def header(lines: list[str]) -> list[str]:
 
 
 def body(lines: list[str]) -> list[list[str]]:
-    return [[c.strip() for c in line.rstrip().split("│")[1:-1]] for line in lines
-            if line.startswith("│")]
+    return [
+        [c.strip() for c in line.rstrip().split("│")[1:-1]]
+        for line in lines
+        if line.startswith("│")
+    ]
 
 
 def assert_fits(lines: list[str], cols: int) -> None:
@@ -83,26 +91,74 @@ def assert_fits(lines: list[str], cols: int) -> None:
 LISTS = {
     # (command, width): (the columns shown, in this order; how many are left out)
     (("segment", "--tier", "A"), 80): (
-        ["车牌号", "客户姓名", "联系电话", "价值等级", "忠诚状态", "未回厂天数"], 17),
+        ["车牌号", "客户姓名", "联系电话", "价值等级", "忠诚状态", "未回厂天数"],
+        17,
+    ),
     (("segment", "--tier", "A"), 160): (
-        ["车牌号", "客户姓名", "联系电话", "价值等级", "忠诚状态", "未回厂天数", "车系",
-         "最近回厂日期", "近12月回站次数", "客单价", "最近服务顾问", "车架号(VIN)"], 11),
+        [
+            "车牌号",
+            "客户姓名",
+            "联系电话",
+            "价值等级",
+            "忠诚状态",
+            "未回厂天数",
+            "车系",
+            "最近回厂日期",
+            "近12月回站次数",
+            "客单价",
+            "最近服务顾问",
+            "车架号(VIN)",
+        ],
+        11,
+    ),
     (("churn",), 80): (
-        ["客户姓名", "联系电话", "忠诚状态", "流失原因", "未回厂天数", "流失预警"], 11),
+        ["客户姓名", "联系电话", "忠诚状态", "流失原因", "未回厂天数", "流失预警"],
+        11,
+    ),
     (("churn",), 160): (
-        ["客户姓名", "联系电话", "忠诚状态", "流失原因", "未回厂天数", "最近本店回厂日期",
-         "去向经销商", "累计自付金额", "流失预警", "车系", "最近服务顾问"], 6),
+        [
+            "客户姓名",
+            "联系电话",
+            "忠诚状态",
+            "流失原因",
+            "未回厂天数",
+            "最近本店回厂日期",
+            "去向经销商",
+            "累计自付金额",
+            "流失预警",
+            "车系",
+            "最近服务顾问",
+        ],
+        6,
+    ),
     (("due",), 80): (
-        ["客户姓名", "联系电话", "保养类型", "应保养日期", "已超期", "超期天数", "车系"], 6),
+        ["客户姓名", "联系电话", "保养类型", "应保养日期", "已超期", "超期天数", "车系"],
+        6,
+    ),
     (("due",), 160): (
-        ["客户姓名", "联系电话", "保养类型", "应保养日期", "已超期", "超期天数", "到期依据",
-         "车系", "上次保养日期", "最近服务顾问", "车架号(VIN)", "客户编号"], 1),
+        [
+            "客户姓名",
+            "联系电话",
+            "保养类型",
+            "应保养日期",
+            "已超期",
+            "超期天数",
+            "到期依据",
+            "车系",
+            "上次保养日期",
+            "最近服务顾问",
+            "车架号(VIN)",
+            "客户编号",
+        ],
+        1,
+    ),
 }
 
 
 @pytest.mark.parametrize(("args", "cols"), list(LISTS))
-def test_a_list_shows_whole_columns_that_fit(demo: list[str], args: tuple[str, ...],
-                                            cols: int) -> None:
+def test_a_list_shows_whole_columns_that_fit(
+    demo: list[str], args: tuple[str, ...], cols: int
+) -> None:
     lines = in_terminal(cols, *demo, *args)
     shown, hidden = LISTS[(args, cols)]
     assert header(lines) == shown
@@ -119,9 +175,21 @@ def test_a_list_shows_whole_columns_that_fit(demo: list[str], args: tuple[str, .
 
 def test_wide_shows_every_column_and_english_follows_lang(demo: list[str]) -> None:
     lines = in_terminal(80, *demo, "due", "--wide", "--limit", "3", "--lang", "en")
-    assert header(lines) == ["VIN", "Customer ID", "Name", "Phone", "Series", "Due service",
-                             "Last service", "Last service km", "Due date", "Due by",
-                             "Overdue", "Days overdue", "Last advisor"]
+    assert header(lines) == [
+        "VIN",
+        "Customer ID",
+        "Name",
+        "Phone",
+        "Series",
+        "Due service",
+        "Last service",
+        "Last service km",
+        "Due date",
+        "Due by",
+        "Overdue",
+        "Days overdue",
+        "Last advisor",
+    ]
     assert lines[-1] == "3 rows"
     assert body(lines)[0][5] == "Maintenance" and body(lines)[0][10] in ("yes", "no")
 
@@ -150,8 +218,12 @@ def test_find_cards_fit(demo: list[str], cols: int) -> None:
 
 def test_pipes_are_unchanged(demo: list[str]) -> None:
     """Piped, a table keeps every column and every row, without the row line."""
-    out = subprocess.run([sys.executable, "-m", "crmtool", *demo, "due", "--format", "table"],
-                         capture_output=True, text=True, check=True).stdout
+    out = subprocess.run(
+        [sys.executable, "-m", "crmtool", *demo, "due", "--format", "table"],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
     lines = out.rstrip("\n").split("\n")
     assert len(header(lines)) == 13
     assert "行" not in lines[-1] and lines[-1].startswith("└")

@@ -30,13 +30,15 @@ def ago(days: int) -> date:
 
 
 def car(con, vin, series="Polo", sale_date=date(2020, 6, 1), channel="own", customer_id=None):
-    con.execute("INSERT INTO vehicles (vin, customer_id, series, sale_date, sale_channel) "
-                "VALUES (?, ?, ?, ?, ?)", [vin, customer_id, series, sale_date, channel])
+    con.execute(
+        "INSERT INTO vehicles (vin, customer_id, series, sale_date, sale_channel) "
+        "VALUES (?, ?, ?, ?, ?)",
+        [vin, customer_id, series, sale_date, channel],
+    )
 
 
 def ro(con, vin, day, total=100.0, ro_type="maintenance", payer="customer", dealer="D001"):
-    insert_ro(con, vin, day, dealer_code=dealer, ro_type=ro_type, payer=payer,
-              total_amount=total)
+    insert_ro(con, vin, day, dealer_code=dealer, ro_type=ro_type, payer=payer, total_amount=total)
 
 
 def tiers(con, cfg: Config | None = None) -> dict[str, dict]:
@@ -98,8 +100,12 @@ def test_single_paid_visit_cycle_is_days_since(con):
     ro(con, "ONE", ago(90), 800.0)
     t = tiers(con)["ONE"]
     assert (t["ticket"], t["visits_12m"], t["cycle_days"]) == (800.0, 1, 90.0)
-    assert (t["ticket_grade"], t["visits_grade"], t["cycle_grade"], t["tier"]) == \
-        ("A", "C", "A", "C")
+    assert (t["ticket_grade"], t["visits_grade"], t["cycle_grade"], t["tier"]) == (
+        "A",
+        "C",
+        "A",
+        "C",
+    )
 
 
 def test_no_paid_visit_ever_warranty_and_insurance_only(con):
@@ -110,8 +116,12 @@ def test_no_paid_visit_ever_warranty_and_insurance_only(con):
     t = tiers(con)["FREE"]
     assert (t["ticket"], t["visits_12m"], t["cycle_days"]) == (None, 0, None)
     assert (t["paid_amount_12m"], t["lifetime_paid"]) == (0.0, 0.0)
-    assert (t["ticket_grade"], t["visits_grade"], t["cycle_grade"], t["tier"]) == \
-        ("D", "D", "D", "D")
+    assert (t["ticket_grade"], t["visits_grade"], t["cycle_grade"], t["tier"]) == (
+        "D",
+        "D",
+        "D",
+        "D",
+    )
 
 
 def test_what_counts_as_a_paid_visit(con):
@@ -129,8 +139,12 @@ def test_what_counts_as_a_paid_visit(con):
     ro(con, "MIX", date(2021, 11, 4), 0.0)
     t = tiers(con)["MIX"]
     # visits 1, ticket 800, cycle = 2021-12-01 → 2021-12-31 = 30 days
-    assert (t["visits_12m"], t["ticket"], t["cycle_days"], t["paid_amount_12m"]) == \
-        (1, 800.0, 30.0, 800.0)
+    assert (t["visits_12m"], t["ticket"], t["cycle_days"], t["paid_amount_12m"]) == (
+        1,
+        800.0,
+        30.0,
+        800.0,
+    )
 
 
 def test_visit_outside_the_window(con):
@@ -145,24 +159,46 @@ def test_visit_outside_the_window(con):
     ro(con, "GONE", ago(365), 1000.0)
     g = tiers(con)["GONE"]
     # nothing in the window: ticket D, visits D; cycle = 365 days → C; strict tier D
-    assert (g["visits_12m"], g["ticket"], g["cycle_days"], g["cycle_grade"], g["tier"]) == \
-        (0, None, 365.0, "C", "D")
+    assert (g["visits_12m"], g["ticket"], g["cycle_days"], g["cycle_grade"], g["tier"]) == (
+        0,
+        None,
+        365.0,
+        "C",
+        "D",
+    )
 
 
 def test_series_groups_default_and_override(con):
-    cfg = config_from_dict({"tiers": {
-        "series_groups": {"A": ["速腾"], "B": ["朗逸"], "C": ["迈腾", "途观L"]},
-        "series_ticket": {"途观L": [600, 500, 300]}}})
-    for vin, series in (("SA", "速腾"), ("SB", "朗逸"), ("SC", "迈腾"), ("SX", "Polo"),
-                        ("SO", "途观L"), ("SN", None)):
+    cfg = config_from_dict(
+        {
+            "tiers": {
+                "series_groups": {"A": ["速腾"], "B": ["朗逸"], "C": ["迈腾", "途观L"]},
+                "series_ticket": {"途观L": [600, 500, 300]},
+            }
+        }
+    )
+    for vin, series in (
+        ("SA", "速腾"),
+        ("SB", "朗逸"),
+        ("SC", "迈腾"),
+        ("SX", "Polo"),
+        ("SO", "途观L"),
+        ("SN", None),
+    ):
         car(con, vin, series=series)
         ro(con, vin, date(2021, 12, 1), 600.0)
     t = tiers(con, cfg)
     # ticket 600 → group A (700/550/400): B; B (400/250/200): A; C (1000/700/550): C;
     # Polo unlisted → default A: B; 途观L override (600/500/300): A; no series → default A: B
     got = {v: (t[v]["tier_group"], t[v]["ticket_grade"]) for v in t}
-    assert got == {"SA": ("A", "B"), "SB": ("B", "A"), "SC": ("C", "C"), "SX": ("A", "B"),
-                   "SO": ("C", "A"), "SN": ("A", "B")}
+    assert got == {
+        "SA": ("A", "B"),
+        "SB": ("B", "A"),
+        "SC": ("C", "C"),
+        "SX": ("A", "B"),
+        "SO": ("C", "A"),
+        "SN": ("A", "B"),
+    }
 
 
 def test_strict_and_score(con):
@@ -178,8 +214,12 @@ def test_score_rounds_half_up():
     con = duckdb.connect()
     # A, B, C, D = 4, 3, 2, 1 → mean 2.5 → rounds half up to 3 = B; A, A, B, C → 3.25 → B;
     # A, A, A, B → 3.75 → A; C, D, D, D → 1.25 → D
-    cases = {("A", "B", "C", "D"): "B", ("A", "A", "B", "C"): "B", ("A", "A", "A", "B"): "A",
-             ("C", "D", "D", "D"): "D"}
+    cases = {
+        ("A", "B", "C", "D"): "B",
+        ("A", "A", "B", "C"): "B",
+        ("A", "A", "A", "B"): "A",
+        ("C", "D", "D", "D"): "D",
+    }
     for grades, want in cases.items():
         sql = "SELECT " + score_sql([f"'{g}'" for g in grades])
         assert con.execute(sql).fetchone()[0] == want
@@ -192,8 +232,12 @@ def test_score_mode_without_paid_visit_in_window_is_d(con):
     car(con, "W")
     ro(con, "W", ago(60), 800.0)
     t = tiers(con, cfg)["W"]
-    assert (t["ticket_grade"], t["visits_grade"], t["cycle_grade"], t["tier"]) == \
-        ("D", "D", "A", "D")
+    assert (t["ticket_grade"], t["visits_grade"], t["cycle_grade"], t["tier"]) == (
+        "D",
+        "D",
+        "A",
+        "D",
+    )
 
 
 def test_ours_boundary_and_customer_tier(con):
@@ -207,11 +251,11 @@ def test_ours_boundary_and_customer_tier(con):
     t = tiers(con)
     assert sorted(t) == ["BEST", "IN"]
     assert (t["IN"]["tier"], t["BEST"]["tier"]) == ("D", "C")
-    assert customer_tiers(con, Config(), AS_OF).to_dicts() == [{"customer_id": "C1",
-                                                                "tier": "C"}]
+    assert customer_tiers(con, Config(), AS_OF).to_dicts() == [{"customer_id": "C1", "tier": "C"}]
     assert tier_counts(con, Config(), AS_OF) == {"A": 0, "B": 0, "C": 1, "D": 1}
     assert tier_counts_by_series(con, Config(), AS_OF) == [
-        {"series": "Polo", "A": 0, "B": 0, "C": 1, "D": 1}]
+        {"series": "Polo", "A": 0, "B": 0, "C": 1, "D": 1}
+    ]
 
 
 def test_suggest_cut_points(con):
@@ -261,4 +305,3 @@ def test_snapshot_computes_tiers_once_and_follows_a_reinstall(con):
     assert tier_counts(con, cfg, AS_OF) == {"A": 1, "B": 0, "C": 0, "D": 0}
     facts.install(con, cfg)  # views again: follows the data
     assert tier_counts(con, cfg, AS_OF) == {"A": 1, "B": 0, "C": 0, "D": 0}
-

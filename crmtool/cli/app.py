@@ -27,8 +27,11 @@ except ImportError:  # pragma: no cover - a Typer that uses click itself
     _typer_click = click.exceptions
 _CLICK_ERRORS = tuple(dict.fromkeys((_typer_click.ClickException, click.ClickException)))
 # click's own control flow (--help, Ctrl-C at a prompt): never an "unexpected" error
-_CLICK_FLOW = tuple(dict.fromkeys((*_CLICK_ERRORS, typer.Exit, typer.Abort,
-                                   click.exceptions.Exit, click.exceptions.Abort)))
+_CLICK_FLOW = tuple(
+    dict.fromkeys(
+        (*_CLICK_ERRORS, typer.Exit, typer.Abort, click.exceptions.Exit, click.exceptions.Abort)
+    )
+)
 
 
 class UserError(*_CLICK_ERRORS):  # type: ignore[misc]
@@ -58,8 +61,14 @@ class Group(TyperGroup):
             self.typed_path = ["crmtool", *hoisted.path]  # for the hint of a usage error
         return super().parse_args(ctx, args)
 
-    def main(self, args=None, prog_name=None, complete_var=None,  # noqa: ANN001, ANN201
-             standalone_mode: bool = True, **extra):
+    def main(
+        self,
+        args=None,
+        prog_name=None,
+        complete_var=None,  # noqa: ANN001, ANN201
+        standalone_mode: bool = True,
+        **extra,
+    ):
         """Click's usage errors as one line with a hint, instead of its four-line block."""
         if not standalone_mode:
             return super().main(args, prog_name, complete_var, False, **extra)
@@ -110,8 +119,10 @@ class Group(TyperGroup):
             if os.environ.get("CRMTOOL_DEBUG"):
                 raise
             first = (str(e).strip().splitlines() or [""])[0]
-            raise UserError(f"unexpected {type(e).__name__}: {first} "
-                            "(set CRMTOOL_DEBUG=1 for details)", ExitCode.FAILED) from None
+            raise UserError(
+                f"unexpected {type(e).__name__}: {first} (set CRMTOOL_DEBUG=1 for details)",
+                ExitCode.FAILED,
+            ) from None
 
 
 def _show(e: Exception, path: list[str] | None = None) -> None:
@@ -200,25 +211,43 @@ def _version(value: bool) -> None:
 @app.callback()
 def _global(
     ctx: typer.Context,
-    db: Annotated[str | None, typer.Option(
-        "--db", help="Database file (default $CRMTOOL_DB or ./crmtool.duckdb).")] = None,
-    config: Annotated[str | None, typer.Option(
-        "--config", help="Config file (default $CRMTOOL_CONFIG or ./crmtool.toml).")] = None,
-    as_of: Annotated[str | None, typer.Option(
-        "--as-of", help="The day the numbers are computed for (YYYY-MM-DD).")] = None,
+    db: Annotated[
+        str | None,
+        typer.Option("--db", help="Database file (default $CRMTOOL_DB or ./crmtool.duckdb)."),
+    ] = None,
+    config: Annotated[
+        str | None,
+        typer.Option("--config", help="Config file (default $CRMTOOL_CONFIG or ./crmtool.toml)."),
+    ] = None,
+    as_of: Annotated[
+        str | None,
+        typer.Option("--as-of", help="The day the numbers are computed for (YYYY-MM-DD)."),
+    ] = None,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No messages on stderr.")] = False,
-    wait: Annotated[float, typer.Option(
-        "--wait", help="Wait up to SECONDS for a database another process holds.")] = 0.0,
-    dealer: Annotated[str | None, typer.Option(
-        "--dealer", metavar="CODE",
-        help="Only this own dealer of a dealer group (one of the config's own_dealers).")]
-    = None,
-    version: Annotated[bool, typer.Option(
-        "--version", callback=_version, is_eager=True, help="Print the version.")] = False,
+    wait: Annotated[
+        float,
+        typer.Option("--wait", help="Wait up to SECONDS for a database another process holds."),
+    ] = 0.0,
+    dealer: Annotated[
+        str | None,
+        typer.Option(
+            "--dealer",
+            metavar="CODE",
+            help="Only this own dealer of a dealer group (one of the config's own_dealers).",
+        ),
+    ] = None,
+    version: Annotated[
+        bool, typer.Option("--version", callback=_version, is_eager=True, help="Print the version.")
+    ] = False,
 ) -> None:
-    ctx.obj = State(db=db, config_path=config,
-                    as_of=parse_date_arg(as_of, "as-of") if as_of else None,
-                    quiet=quiet, wait=wait, dealer=dealer)
+    ctx.obj = State(
+        db=db,
+        config_path=config,
+        as_of=parse_date_arg(as_of, "as-of") if as_of else None,
+        quiet=quiet,
+        wait=wait,
+        dealer=dealer,
+    )
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -252,7 +281,8 @@ def _is_interrupt(e: BaseException) -> bool:
             continue
         seen.add(id(x))
         if isinstance(x, KeyboardInterrupt | duckdb.InterruptException) or (
-                isinstance(x, RuntimeError) and str(x).strip() == "Query interrupted"):
+            isinstance(x, RuntimeError) and str(x).strip() == "Query interrupted"
+        ):
             return True
         stack += [x.__cause__, x.__context__]
     return False

@@ -51,13 +51,13 @@ def hoist(root: Any, ctx: Any, args: list[str]) -> Hoisted:
         name, eq, _ = tok.partition("=") if tok.startswith("--") else (tok, "", "")
         if name in globals_:
             step = 2 if _takes_value(globals_[name]) and not eq else 1
-            front += args[i:i + step]
+            front += args[i : i + step]
             i += step
             continue
         if tok.startswith("-") and len(tok) > 1:
             opt = own.get(name)
             step = 2 if opt is not None and _takes_value(opt) and not eq else 1
-            rest += args[i:i + step]
+            rest += args[i : i + step]
             i += step
             continue
         if hasattr(command, "commands"):  # a group: the token names a command

@@ -20,9 +20,11 @@ pl = lazy("polars")
 care = lazy("crmtool.care")
 suppression = lazy("crmtool.suppression")
 
-care_app = typer.Typer(help="Customer care lists: 3DC/7DC callbacks, birthdays, holiday "
-                       "greetings, open complaints (one row per customer).",
-                       no_args_is_help=True)
+care_app = typer.Typer(
+    help="Customer care lists: 3DC/7DC callbacks, birthdays, holiday "
+    "greetings, open complaints (one row per customer).",
+    no_args_is_help=True,
+)
 app.add_typer(care_app, name="care")
 
 
@@ -31,9 +33,15 @@ app.add_typer(care_app, name="care")
 def callbacks_cmd(
     ctx: typer.Context,
     output: ListOutput,
-    day: Annotated[str | None, typer.Option(
-        "--date", "-d", metavar="YYYY-MM-DD", help="The day of the calls (default --as-of / "
-        "today).")] = None,
+    day: Annotated[
+        str | None,
+        typer.Option(
+            "--date",
+            "-d",
+            metavar="YYYY-MM-DD",
+            help="The day of the calls (default --as-of / today).",
+        ),
+    ] = None,
     per_vehicle: PerVehicleOpt = False,
     include_recent: IncludeRecentOpt = False,
 ) -> None:
@@ -86,8 +94,12 @@ def birthdays_cmd(
 def greetings_cmd(
     ctx: typer.Context,
     output: ListOutput,
-    holiday: Annotated[str, typer.Option(
-        "--holiday", help="元旦 春节 元宵 妇女节 劳动节 儿童节 端午 教师节 中秋 国庆 圣诞.")],
+    holiday: Annotated[
+        str,
+        typer.Option(
+            "--holiday", help="元旦 春节 元宵 妇女节 劳动节 儿童节 端午 教师节 中秋 国庆 圣诞."
+        ),
+    ],
     include_recent: IncludeRecentOpt = False,
 ) -> None:
     """Holiday greetings (节日问候): every active customer (a vehicle ours, not lost), once,

@@ -47,14 +47,20 @@ def _choices(text: str | None, allowed: tuple[str, ...], option: str) -> tuple[s
     return got
 
 
-def _emit(st: State, res: churn.ListResult, out: ListOutput,
-          con: duckdb.DuckDBPyConnection | None = None, include_recent: bool = False,
-          sheet: str = "list") -> None:
+def _emit(
+    st: State,
+    res: churn.ListResult,
+    out: ListOutput,
+    con: duckdb.DuckDBPyConnection | None = None,
+    include_recent: bool = False,
+    sheet: str = "list",
+) -> None:
     """Write a call list; with `con`, suppressed rows (issue 8) are dropped first."""
     if res.left_out:
         st.say(f"{res.left_out} scrapped or transferred vehicle(s) left out of the list")
-    frame = res.frame if con is None else suppress(st, con, res.frame,
-                                                   include_recent=include_recent)
+    frame = (
+        res.frame if con is None else suppress(st, con, res.frame, include_recent=include_recent)
+    )
     out.write(frame, sheet=sheet)
 
 
@@ -63,20 +69,40 @@ def _emit(st: State, res: churn.ListResult, out: ListOutput,
 def churn_cmd(
     ctx: typer.Context,
     output: ListOutput,
-    status: Annotated[str | None, typer.Option(
-        "--status", help="Statuses to list, comma separated: new, loyal, general, at_risk, "
-        "lost (default: lost,at_risk).")] = None,
-    reason: Annotated[str | None, typer.Option(
-        "--reason", help="Only this reason: never_returned, defected, out_of_channel.")] = None,
-    warn: Annotated[bool, typer.Option(
-        "--warn", help="Only vehicles with a churn warning (流失预警, loyal/general).")] = False,
-    per_customer: Annotated[bool, typer.Option(
-        "--per-customer", help="One row per customer (their most urgent vehicle).")] = False,
+    status: Annotated[
+        str | None,
+        typer.Option(
+            "--status",
+            help="Statuses to list, comma separated: new, loyal, general, at_risk, "
+            "lost (default: lost,at_risk).",
+        ),
+    ] = None,
+    reason: Annotated[
+        str | None,
+        typer.Option(
+            "--reason", help="Only this reason: never_returned, defected, out_of_channel."
+        ),
+    ] = None,
+    warn: Annotated[
+        bool,
+        typer.Option(
+            "--warn", help="Only vehicles with a churn warning (流失预警, loyal/general)."
+        ),
+    ] = False,
+    per_customer: Annotated[
+        bool,
+        typer.Option("--per-customer", help="One row per customer (their most urgent vehicle)."),
+    ] = False,
     include_recent: IncludeRecentOpt = False,
     with_fc: ForecastOpt = False,
-    leakage: Annotated[bool, typer.Option(
-        "--leakage", help="Where the base vehicles went in --period (retained, cross_shop, "
-        "defected, out_of_channel).")] = False,
+    leakage: Annotated[
+        bool,
+        typer.Option(
+            "--leakage",
+            help="Where the base vehicles went in --period (retained, cross_shop, "
+            "defected, out_of_channel).",
+        ),
+    ] = False,
     period: PeriodOpt = None,
     date_from: FromOpt = None,
     date_to: ToOpt = None,
@@ -157,8 +183,14 @@ def due_cmd(
     as_of = st.as_of or date.today()
     m = _month(month, as_of)
     con = _open(st)
-    _emit(st, campaigns.maintenance_due(con, st.config, m, as_of), output, con, include_recent,
-          sheet="due")
+    _emit(
+        st,
+        campaigns.maintenance_due(con, st.config, m, as_of),
+        output,
+        con,
+        include_recent,
+        sheet="due",
+    )
 
 
 CAMPAIGNS = ("warranty", "insurance", "loyal", "winback")
@@ -185,14 +217,25 @@ def _loyal_period(half: str | None, year: str | None, as_of: date) -> Period:
 def campaign_cmd(
     ctx: typer.Context,
     output: ListOutput,
-    kind: Annotated[str, typer.Argument(
-        help="warranty (脱保/延保) | insurance (续保前移) | loyal (忠诚客户回馈) | "
-        "winback (流失客户招揽)")],
-    days: Annotated[int | None, typer.Option(
-        "--days", min=1, help="warranty: ending within N days (default 90); insurance: "
-        "settled in the last N days (default 30).")] = None,
-    half: Annotated[str | None, typer.Option(
-        "--half", help="loyal: a half year, e.g. 2021H2.")] = None,
+    kind: Annotated[
+        str,
+        typer.Argument(
+            help="warranty (脱保/延保) | insurance (续保前移) | loyal (忠诚客户回馈) | "
+            "winback (流失客户招揽)"
+        ),
+    ],
+    days: Annotated[
+        int | None,
+        typer.Option(
+            "--days",
+            min=1,
+            help="warranty: ending within N days (default 90); insurance: "
+            "settled in the last N days (default 30).",
+        ),
+    ] = None,
+    half: Annotated[
+        str | None, typer.Option("--half", help="loyal: a half year, e.g. 2021H2.")
+    ] = None,
     year: Annotated[str | None, typer.Option("--year", help="loyal: a year, e.g. 2021.")] = None,
     include_recent: IncludeRecentOpt = False,
     with_fc: ForecastOpt = False,
@@ -245,10 +288,13 @@ def leads_cmd(
     period: PeriodOpt = None,
     date_from: FromOpt = None,
     date_to: ToOpt = None,
-    by: Annotated[str | None, typer.Option(
-        "--by", help="source | consultant: one row each.")] = None,
-    overdue: Annotated[bool, typer.Option(
-        "--overdue", help="List open leads not followed up for more than 30 days.")] = False,
+    by: Annotated[
+        str | None, typer.Option("--by", help="source | consultant: one row each.")
+    ] = None,
+    overdue: Annotated[
+        bool,
+        typer.Option("--overdue", help="List open leads not followed up for more than 30 days."),
+    ] = False,
 ) -> None:
     """Sales leads (线索) created in the period: leads, visited, won, lost, conversion and
     overdue follow-ups, in total or per source / consultant; or the overdue list.
@@ -267,8 +313,7 @@ def leads_cmd(
     if overdue:
         if by or period or date_from or date_to:
             raise UsageError("--overdue lists every open lead at --as-of; no --by or --period")
-        output.write(leads.overdue(_open(st), st.config, st.as_of or date.today()),
-                     sheet="leads")
+        output.write(leads.overdue(_open(st), st.config, st.as_of or date.today()), sheet="leads")
         return
     p = resolve_period(period, date_from, date_to, st.as_of or date.today())
     as_of = st.as_of or p.end

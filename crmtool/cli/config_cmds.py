@@ -31,8 +31,9 @@ def config_cmd(
 
     st = state(ctx)
     if action == "show":
-        typer.echo(config_toml(st.config, mark=True, source=find_config_path(st.config_path)),
-                   nl=False)
+        typer.echo(
+            config_toml(st.config, mark=True, source=find_config_path(st.config_path)), nl=False
+        )
     elif action == "init":
         target = Path(path)
         if target.exists() and not force:

@@ -40,8 +40,9 @@ def _text(value: Any, column: str, lang: str) -> str:
     return value_label(domain, value, lang) if domain else str(value)
 
 
-def _table(title: str, rows: list[dict[str, Any]], cols: list[str], lang: str,
-           width: int | None) -> Table:
+def _table(
+    title: str, rows: list[dict[str, Any]], cols: list[str], lang: str, width: int | None
+) -> Table:
     """A card's table; within `width` cells only the whole columns that fit (never a cut
     VIN, date or amount), the rest counted in the title."""
     from rich.cells import cell_len
@@ -50,8 +51,9 @@ def _table(title: str, rows: list[dict[str, Any]], cols: list[str], lang: str,
 
     labels = headers(cols, lang, "find")
     cells = [[_text(r.get(c), c, lang) for c in cols] for r in rows]
-    widths = [max([cell_len(h)] + [cell_len(row[j]) for row in cells])
-              for j, h in enumerate(labels)]
+    widths = [
+        max([cell_len(h)] + [cell_len(row[j]) for row in cells]) for j, h in enumerate(labels)
+    ]
     shown = fit(cols, widths, width, "find")[0] if width else list(range(len(cols)))
     shown.sort()
     hidden = len(cols) - len(shown)
@@ -77,8 +79,11 @@ def _reminder(r: dict[str, Any], lang: str) -> str:
             return f"{svc}{'已超期' if r['overdue'] else '到期'} {r['due_date']}（{by}）"
         return f"{svc} {'overdue' if r['overdue'] else 'due'} {r['due_date']} ({by})"
     if r["kind"] == "warranty":
-        return (f"保修截止 {r['warranty_end']}（剩余 {r['days_left']} 天）" if zh
-                else f"warranty ends {r['warranty_end']} ({r['days_left']} days)")
+        return (
+            f"保修截止 {r['warranty_end']}（剩余 {r['days_left']} 天）"
+            if zh
+            else f"warranty ends {r['warranty_end']} ({r['days_left']} days)"
+        )
     status = value_label("status", r["status"], lang)
     reason = value_label("reason", r["reason"], lang)
     other = r.get("other_dealer_name")
@@ -96,48 +101,108 @@ def _render(card: dict[str, Any], lang: str = "zh", width: int | None = None) ->
     if p:
         title = f"{p['name'] or '?'}  {p['phone'] or ''}  [{p['customer_id']}]"
         born = p["birth_date"] or p["birth_year"]
-        facts_line = " · ".join(x for x in (
-            _text(p["gender"], "gender", lang),
-            f"{t['card_born']} {born}" if born else "", _text(p["area_type"], "area_type", lang))
-            if x)
+        facts_line = " · ".join(
+            x
+            for x in (
+                _text(p["gender"], "gender", lang),
+                f"{t['card_born']} {born}" if born else "",
+                _text(p["area_type"], "area_type", lang),
+            )
+            if x
+        )
     else:
         title, facts_line = t["card_no_owner"], ""
-    parts: list[Any] = [f"{t['tier']} {card['tier'] or '-'}"
-                        + (f" · {facts_line}" if facts_line else "")]
-    parts.append(_table(t["card_vehicles"], card["vehicles"],
-                        ["vin", "plate", "series", "sale_date", "sale_channel",
-                         "vehicle_status", "tier", "status"], lang, width))
+    parts: list[Any] = [
+        f"{t['tier']} {card['tier'] or '-'}" + (f" · {facts_line}" if facts_line else "")
+    ]
+    parts.append(
+        _table(
+            t["card_vehicles"],
+            card["vehicles"],
+            [
+                "vin",
+                "plate",
+                "series",
+                "sale_date",
+                "sale_channel",
+                "vehicle_status",
+                "tier",
+                "status",
+            ],
+            lang,
+            width,
+        )
+    )
     shown, total = len(card["visits"]), card["visits_total"]
-    parts.append(_table(t["card_visits"].format(shown=shown, total=total), card["visits"],
-                        ["settle_date", "vin", "dealer_code", "is_own", "ro_type", "payer",
-                         "total_amount", "mileage_km", "advisor"], lang, width))
+    parts.append(
+        _table(
+            t["card_visits"].format(shown=shown, total=total),
+            card["visits"],
+            [
+                "settle_date",
+                "vin",
+                "dealer_code",
+                "is_own",
+                "ro_type",
+                "payer",
+                "total_amount",
+                "mileage_km",
+                "advisor",
+            ],
+            lang,
+            width,
+        )
+    )
     if card["reminders"]:
-        parts.append(t["card_reminders"] + sep + "\n" + "\n".join(
-            f"  {r['vin']}  {value_label('reminder', r['kind'], lang)}{sep}{_reminder(r, lang)}"
-            for r in card["reminders"]))
+        parts.append(
+            t["card_reminders"]
+            + sep
+            + "\n"
+            + "\n".join(
+                f"  {r['vin']}  {value_label('reminder', r['kind'], lang)}{sep}{_reminder(r, lang)}"
+                for r in card["reminders"]
+            )
+        )
     else:
         parts.append(t["card_reminders"] + sep + t["card_none"])
     if card["last_contact"]:
         lc = card["last_contact"]
-        parts.append(t["card_last_contact"] + sep + " · ".join(
-            f"{column_label(k, lang)} {_text(v, k, lang)}" for k, v in lc.items()
-            if v is not None and not k.startswith("_")))
+        parts.append(
+            t["card_last_contact"]
+            + sep
+            + " · ".join(
+                f"{column_label(k, lang)} {_text(v, k, lang)}"
+                for k, v in lc.items()
+                if v is not None and not k.startswith("_")
+            )
+        )
     return Panel(Group(*parts), title=title, title_align="left")
 
 
 @app.command("find")
 def find_cmd(
     ctx: typer.Context,
-    query: Annotated[str, typer.Argument(
-        help="A plate (浙A·12345, A12345, 12345), a phone in any form, a VIN or its last "
-        "6-8 characters, or a name (exact, else prefix).")],
-    fmt: Annotated[str, typer.Option(
-        "--format", "-f", metavar="table|json", help="table (cards) or json (an array).")]
-    = "table",
-    visits: Annotated[int | None, typer.Option(
-        "--visits", min=0, help="Visits shown per card, newest first (default 20).")] = None,
-    mask_pii: Annotated[bool, typer.Option(
-        "--mask-pii", help="Mask the person's phone (138****5678) and name (张*).")] = False,
+    query: Annotated[
+        str,
+        typer.Argument(
+            help="A plate (浙A·12345, A12345, 12345), a phone in any form, a VIN or its last "
+            "6-8 characters, or a name (exact, else prefix)."
+        ),
+    ],
+    fmt: Annotated[
+        str,
+        typer.Option(
+            "--format", "-f", metavar="table|json", help="table (cards) or json (an array)."
+        ),
+    ] = "table",
+    visits: Annotated[
+        int | None,
+        typer.Option("--visits", min=0, help="Visits shown per card, newest first (default 20)."),
+    ] = None,
+    mask_pii: Annotated[
+        bool,
+        typer.Option("--mask-pii", help="Mask the person's phone (138****5678) and name (张*)."),
+    ] = False,
     lang: LangOpt = None,
     wide: WideOpt = False,
 ) -> None:
@@ -157,8 +222,13 @@ def find_cmd(
     try:
         facts.install(con, st.config)
         notice.check_as_of(st, con, st.as_of or date.today())
-        cards = finder.find(con, st.config, query, st.as_of or date.today(),
-                            finder.VISITS_SHOWN if visits is None else visits)
+        cards = finder.find(
+            con,
+            st.config,
+            query,
+            st.as_of or date.today(),
+            finder.VISITS_SHOWN if visits is None else visits,
+        )
     finally:
         con.close()
     if not cards:
@@ -179,15 +249,22 @@ def find_cmd(
 @app.command("forget")
 def forget_cmd(
     ctx: typer.Context,
-    phone: Annotated[str | None, typer.Option(
-        "--phone", help="The person's full phone (11 digits in any written form).")] = None,
-    customer: Annotated[str | None, typer.Option(
-        "--customer", help="The person's customer_id.")] = None,
-    yes: Annotated[bool, typer.Option("--yes", "-y", help="Do not ask for confirmation.")]
-    = False,
-    compact: Annotated[bool, typer.Option(
-        "--compact", help="Only rewrite the database file (after a forget whose rewrite "
-        "failed or was interrupted).")] = False,
+    phone: Annotated[
+        str | None,
+        typer.Option("--phone", help="The person's full phone (11 digits in any written form)."),
+    ] = None,
+    customer: Annotated[
+        str | None, typer.Option("--customer", help="The person's customer_id.")
+    ] = None,
+    yes: Annotated[bool, typer.Option("--yes", "-y", help="Do not ask for confirmation.")] = False,
+    compact: Annotated[
+        bool,
+        typer.Option(
+            "--compact",
+            help="Only rewrite the database file (after a forget whose rewrite "
+            "failed or was interrupted).",
+        ),
+    ] = False,
 ) -> None:
     """Delete a person's data on request (PIPL 个人信息删除): their customer rows, leads,
     contact history and the rejects/flags naming them; their vehicles and repair orders stay,
@@ -226,27 +303,45 @@ def _rebuild(con: duckdb.DuckDBPyConnection, path: str | None) -> None:
         db.rebuild(con, target)
     except (OSError, duckdb.Error) as e:
         reason = getattr(e, "strerror", None) or str(e).splitlines()[0]
-        raise CrmError(f"could not rewrite {target}: {reason}; deleted data may remain in its "
-                       "bytes until `crmtool forget --compact` succeeds") from None
+        raise CrmError(
+            f"could not rewrite {target}: {reason}; deleted data may remain in its "
+            "bytes until `crmtool forget --compact` succeeds"
+        ) from None
 
 
 PROMPT = {
-    "zh": ("将删除此人的个人信息（车辆与工单保留，但去掉车牌、电话与车主关联）：",
-           "客户", "车辆", "将删除", "确认删除？"),
-    "en": ("This person's data will be deleted (vehicles and repair orders stay, without "
-           "plate, phone and owner):", "customer", "vehicle", "will remove", "Delete?"),
+    "zh": (
+        "将删除此人的个人信息（车辆与工单保留，但去掉车牌、电话与车主关联）：",
+        "客户",
+        "车辆",
+        "将删除",
+        "确认删除？",
+    ),
+    "en": (
+        "This person's data will be deleted (vehicles and repair orders stay, without "
+        "plate, phone and owner):",
+        "customer",
+        "vehicle",
+        "will remove",
+        "Delete?",
+    ),
 }
 
 
-def _preview(st: State, con: duckdb.DuckDBPyConnection, person: forgetting.Person,
-             plan: str) -> str:
+def _preview(
+    st: State, con: duckdb.DuckDBPyConnection, person: forgetting.Person, plan: str
+) -> str:
     """The person and their vehicles, shown before the question; returns the question."""
     head, cust, veh, remove, ask = PROMPT["en" if st.config.lang == "en" else "zh"]
     lines = [head]
-    lines += [f"  {cust} {c['customer_id']}  {c['name'] or ''}  {c['phone'] or ''}"
-              for c in forgetting.who(con, person)]
-    lines += [f"  {veh} {v['vin']}  {v['plate'] or ''}  {v['series'] or ''}".rstrip()
-              for v in forgetting.vehicles(con, person)]
+    lines += [
+        f"  {cust} {c['customer_id']}  {c['name'] or ''}  {c['phone'] or ''}"
+        for c in forgetting.who(con, person)
+    ]
+    lines += [
+        f"  {veh} {v['vin']}  {v['plate'] or ''}  {v['series'] or ''}".rstrip()
+        for v in forgetting.vehicles(con, person)
+    ]
     lines.append(f"{remove}: {plan}")
     err.print("\n".join(lines), markup=False, highlight=False)
     return ask
@@ -257,12 +352,12 @@ def _interactive() -> bool:
     return sys.stdin.isatty()
 
 
-def _forget(st: State, con: duckdb.DuckDBPyConnection, phone: str | None,
-            customer: str | None, yes: bool) -> None:
+def _forget(
+    st: State, con: duckdb.DuckDBPyConnection, phone: str | None, customer: str | None, yes: bool
+) -> None:
     person = forgetting.resolve(con, phone=phone, customer_id=customer)
     counts = forgetting.counts(con, person)
-    forgetting.require_found(counts, f"{'phone' if phone else 'customer_id'} "
-                                     f"{phone or customer!r}")
+    forgetting.require_found(counts, f"{'phone' if phone else 'customer_id'} {phone or customer!r}")
     plan = ", ".join(f"{k} {n}" for k, n in counts.items())
     if not yes:
         if not _interactive():
@@ -272,6 +367,8 @@ def _forget(st: State, con: duckdb.DuckDBPyConnection, phone: str | None,
     for k, n in done.items():
         typer.echo(f"{k}: {n}")
     _rebuild(con, st.db)
-    st.say(f"forgotten: {len(person.customer_ids)} customer id(s), {len(person.phones)} "
-           "phone(s) kept only as keyed hashes; later loads skip them; the database file "
-           "was rewritten without them")
+    st.say(
+        f"forgotten: {len(person.customer_ids)} customer id(s), {len(person.phones)} "
+        "phone(s) kept only as keyed hashes; later loads skip them; the database file "
+        "was rewritten without them"
+    )

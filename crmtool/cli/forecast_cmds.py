@@ -32,16 +32,32 @@ def open_snapshot(st: State) -> duckdb.DuckDBPyConnection:
 def forecast_cmd(
     ctx: typer.Context,
     output: ListOutput,
-    per_customer: Annotated[bool, typer.Option(
-        "--per-customer", help="One row per customer: value_12m and expected visits summed, "
-        "p_alive the highest of their vehicles.")] = False,
-    params: Annotated[bool, typer.Option(
-        "--params", help="Print the fitted parameters (r, alpha per day, a, b; p, q, gamma), "
-        "log-likelihoods, standard errors and whether each fit converged.")] = False,
-    calibrate_until: Annotated[str | None, typer.Option(
-        "--calibrate-until", metavar="DATE", help="Fit on paid visits up to DATE and compare "
-        "predicted with actual paid visits from the day after DATE to --as-of, in total and "
-        "by past repeat visits (0 … 7+), with the mean absolute error.")] = None,
+    per_customer: Annotated[
+        bool,
+        typer.Option(
+            "--per-customer",
+            help="One row per customer: value_12m and expected visits summed, "
+            "p_alive the highest of their vehicles.",
+        ),
+    ] = False,
+    params: Annotated[
+        bool,
+        typer.Option(
+            "--params",
+            help="Print the fitted parameters (r, alpha per day, a, b; p, q, gamma), "
+            "log-likelihoods, standard errors and whether each fit converged.",
+        ),
+    ] = False,
+    calibrate_until: Annotated[
+        str | None,
+        typer.Option(
+            "--calibrate-until",
+            metavar="DATE",
+            help="Fit on paid visits up to DATE and compare "
+            "predicted with actual paid visits from the day after DATE to --as-of, in total and "
+            "by past repeat visits (0 … 7+), with the mean absolute error.",
+        ),
+    ] = None,
     include_recent: IncludeRecentOpt = False,
 ) -> None:
     """Forecast per vehicle (预测): the chance the car is still coming to us (p_alive), its
@@ -97,13 +113,19 @@ def forecast_cmd(
         st.say(f"{res.left_out} scrapped or transferred vehicle(s) left out of the list")
 
 
-ForecastOpt = Annotated[bool, typer.Option(
-    "--forecast", help="Add x, p_alive and value_12m (BG/NBD + Gamma-Gamma, see `crmtool "
-    "forecast`); null for vehicles without a paid visit.")]
+ForecastOpt = Annotated[
+    bool,
+    typer.Option(
+        "--forecast",
+        help="Add x, p_alive and value_12m (BG/NBD + Gamma-Gamma, see `crmtool "
+        "forecast`); null for vehicles without a paid visit.",
+    ),
+]
 
 
-def with_forecast(st: State, con: duckdb.DuckDBPyConnection, frame: pl.DataFrame,
-                  as_of: date | None = None) -> pl.DataFrame:
+def with_forecast(
+    st: State, con: duckdb.DuckDBPyConnection, frame: pl.DataFrame, as_of: date | None = None
+) -> pl.DataFrame:
     """The list with the forecast columns (the `--forecast` option of other lists)."""
     from .. import forecast
 

@@ -15,8 +15,9 @@ from .options import ListOutput, list_command
 def loads_cmd(
     ctx: typer.Context,
     output: ListOutput,
-    files: Annotated[bool, typer.Option(
-        "--files", help="One row per file (and sheet) instead of one per load.")] = False,
+    files: Annotated[
+        bool, typer.Option("--files", help="One row per file (and sheet) instead of one per load.")
+    ] = False,
 ) -> None:
     """The loads recorded in the database, oldest first: id, time, files, tables (kinds) and
     read = loaded + duplicates + rejected. `crmtool unload ID` undoes one.
@@ -43,10 +44,12 @@ def loads_cmd(
 @app.command("unload")
 def unload_cmd(
     ctx: typer.Context,
-    load_id: Annotated[int, typer.Argument(metavar="ID", help="The load to undo (see "
-                                           "`crmtool loads`).")],
-    and_later: Annotated[bool, typer.Option(
-        "--and-later", help="Also undo every load made after it (newest first).")] = False,
+    load_id: Annotated[
+        int, typer.Argument(metavar="ID", help="The load to undo (see `crmtool loads`).")
+    ],
+    and_later: Annotated[
+        bool, typer.Option("--and-later", help="Also undo every load made after it (newest first).")
+    ] = False,
 ) -> None:
     """Undo a load exactly: the rows it added are removed, the rows it replaced or changed
     come back as they were, its rejects, flags and loads rows go; in one transaction. Only

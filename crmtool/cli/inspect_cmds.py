@@ -31,21 +31,34 @@ def _config_file(explicit: str | None) -> dict[str, Any]:
 @app.command("inspect")
 def inspect_cmd(
     ctx: typer.Context,
-    paths: Annotated[list[str], typer.Argument(
-        help="Files or folders, as for `crmtool load`.")],
-    kind: Annotated[str | None, typer.Option(
-        "--kind", help="Force the table, as for `crmtool load`: " + ", ".join(TABLES) + ".")]
-    = None,
-    force: Annotated[bool, typer.Option(
-        "--force", help="As `crmtool load --force`: files loaded before count again.")]
-    = False,
+    paths: Annotated[list[str], typer.Argument(help="Files or folders, as for `crmtool load`.")],
+    kind: Annotated[
+        str | None,
+        typer.Option(
+            "--kind", help="Force the table, as for `crmtool load`: " + ", ".join(TABLES) + "."
+        ),
+    ] = None,
+    force: Annotated[
+        bool,
+        typer.Option("--force", help="As `crmtool load --force`: files loaded before count again."),
+    ] = False,
     fmt: Annotated[str, typer.Option("--format", help="text | json")] = "text",
-    lang: Annotated[str | None, typer.Option(
-        "--lang", metavar="zh|en", help="Label language of the text (default: config lang, "
-        "else zh).")] = None,
-    suggest_config: Annotated[bool, typer.Option(
-        "--suggest-config", help="Print only the crmtool.toml lines that make the files load "
-                                 "(guesses are comments).")] = False,
+    lang: Annotated[
+        str | None,
+        typer.Option(
+            "--lang",
+            metavar="zh|en",
+            help="Label language of the text (default: config lang, else zh).",
+        ),
+    ] = None,
+    suggest_config: Annotated[
+        bool,
+        typer.Option(
+            "--suggest-config",
+            help="Print only the crmtool.toml lines that make the files load "
+            "(guesses are comments).",
+        ),
+    ] = False,
 ) -> None:
     """What `crmtool load` would do with these files, writing nothing: the header row, the
     table detected (evidence and runner-up), each header's field and where that mapping
@@ -72,8 +85,9 @@ def inspect_cmd(
     if fmt not in ("text", "json"):
         raise UsageError("--format must be text or json")
     lang = labels.check_lang(lang, st.config.lang)
-    report = inspect(paths, st.config, database=st.db, kind=kind, force=force,
-                     as_of=st.as_of, wait=st.wait)
+    report = inspect(
+        paths, st.config, database=st.db, kind=kind, force=force, as_of=st.as_of, wait=st.wait
+    )
     suggested = suggest(report, st.config, _config_file(st.config_path))
     if fmt == "json":
         typer.echo(json.dumps(to_json(report, suggested), ensure_ascii=False, indent=2))

@@ -16,11 +16,17 @@ if TYPE_CHECKING:
 suppression = lazy("crmtool.suppression")
 
 
-def suppress(st: State, con: duckdb.DuckDBPyConnection, frame: pl.DataFrame,
-             as_of: date | None = None, include_recent: bool = False) -> pl.DataFrame:
+def suppress(
+    st: State,
+    con: duckdb.DuckDBPyConnection,
+    frame: pl.DataFrame,
+    as_of: date | None = None,
+    include_recent: bool = False,
+) -> pl.DataFrame:
     """The list without do-not-contact, wrong-number and recently contacted rows."""
     kept, dropped = suppression.apply_suppression(
-        con, st.config, frame, as_of or st.as_of or date.today(), include_recent)
+        con, st.config, frame, as_of or st.as_of or date.today(), include_recent
+    )
     if line := suppression.describe(dropped, st.config):
         st.say(line)
     return kept

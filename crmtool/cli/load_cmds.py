@@ -24,13 +24,23 @@ outputs = lazy("crmtool.output")
 @app.command("load")
 def load_cmd(
     ctx: typer.Context,
-    paths: Annotated[list[str], typer.Argument(
-        help="Files or folders (every .csv .txt .tsv .xlsx .xls inside, in name order).")],
-    kind: Annotated[str | None, typer.Option(
-        "--kind", help="Force the table: " + ", ".join(TABLES) + ".")] = None,
-    force: Annotated[bool, typer.Option(
-        "--force", help="Load files again whose bytes were loaded before (each row then "
-        "counts as a duplicate or replaces its key).")] = False,
+    paths: Annotated[
+        list[str],
+        typer.Argument(
+            help="Files or folders (every .csv .txt .tsv .xlsx .xls inside, in name order)."
+        ),
+    ],
+    kind: Annotated[
+        str | None, typer.Option("--kind", help="Force the table: " + ", ".join(TABLES) + ".")
+    ] = None,
+    force: Annotated[
+        bool,
+        typer.Option(
+            "--force",
+            help="Load files again whose bytes were loaded before (each row then "
+            "counts as a duplicate or replaces its key).",
+        ),
+    ] = False,
 ) -> None:
     """Load DMS / I-CROP exports; each file's table is detected from its headers.
 
@@ -53,8 +63,10 @@ def load_cmd(
         raise UsageError(f"--kind must be one of: {', '.join(TABLES)}")
     for folder in (Path(p) for p in paths):
         if folder.is_dir() and not ingest.expand([folder]):
-            st.warn(f"{folder}: no {' '.join(ingest.EXTENSIONS)} file in this folder; "
-                    "nothing loaded from it")
+            st.warn(
+                f"{folder}: no {' '.join(ingest.EXTENSIONS)} file in this folder; "
+                "nothing loaded from it"
+            )
     target = db_path(st.db)
     new_db = not target.exists()
     try:
@@ -77,13 +89,17 @@ def load_cmd(
         bad = [s.file for s in result.sheets if s.rejected and not s.skipped]
         name = shlex.quote(bad[0]) if len(set(bad)) == 1 else "FILE"
         st.say(f"rejected rows: `crmtool rejects`; how a file is read: `crmtool inspect {name}`")
-    unread = [s for s in result.sheets
-              if s.unread or (s.skipped or "").startswith("not recognised")]
+    unread = [
+        s for s in result.sheets if s.unread or (s.skipped or "").startswith("not recognised")
+    ]
     if unread:  # shown with -q too: a cron job must hear that a file was left out
         rows = sum(s.read for s in unread)
-        err.print(f"crmtool: warning: {len(unread)} file(s) or sheet(s) not recognised and "
-                  f"not loaded ({rows} rows rejected: no header); see the lines above and "
-                  "`crmtool rejects`", markup=False)
+        err.print(
+            f"crmtool: warning: {len(unread)} file(s) or sheet(s) not recognised and "
+            f"not loaded ({rows} rows rejected: no header); see the lines above and "
+            "`crmtool rejects`",
+            markup=False,
+        )
 
 
 def _load(con: Any, st: Any, paths: list[str], kind: str | None, force: bool) -> Any:
@@ -99,15 +115,21 @@ def _load(con: Any, st: Any, paths: list[str], kind: str | None, force: bool) ->
                 task = bar.add_task("loading", total=None)
 
                 def progress(name: str, done: int, total: int) -> None:
-                    bar.update(task, completed=done, total=total,
-                               description=Path(name).name if name else "done")
+                    bar.update(
+                        task,
+                        completed=done,
+                        total=total,
+                        description=Path(name).name if name else "done",
+                    )
 
-                return ingest.load(con, paths, st.config, kind=kind, force=force,
-                                   progress=progress, as_of=st.as_of)
+                return ingest.load(
+                    con, paths, st.config, kind=kind, force=force, progress=progress, as_of=st.as_of
+                )
         return ingest.load(con, paths, st.config, kind=kind, force=force, as_of=st.as_of)
     except MappingError as e:
-        raise MappingError(f"{e}; run `crmtool inspect {shlex.quote(str(e.file))}` to see "
-                           "why") from None
+        raise MappingError(
+            f"{e}; run `crmtool inspect {shlex.quote(str(e.file))}` to see why"
+        ) from None
 
 
 @app.command("rejects")
@@ -115,8 +137,9 @@ def _load(con: Any, st: Any, paths: list[str], kind: str | None, force: bool) ->
 def rejects_cmd(
     ctx: typer.Context,
     output: ListOutput,
-    file: Annotated[str | None, typer.Option(
-        "--file", help="Only rows of this file (path or file name).")] = None,
+    file: Annotated[
+        str | None, typer.Option("--file", help="Only rows of this file (path or file name).")
+    ] = None,
 ) -> None:
     """The rows that were not loaded, with file, line, reason and raw text (raw text shows
     the source line as it was, phones included: --mask-pii masks only the phone column).
@@ -137,8 +160,11 @@ def rejects_cmd(
             where = "WHERE file = ? OR file LIKE ? ESCAPE '\\'"
             esc = file.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
             params = [file, "%/" + esc]
-        frame = con.sql(f"SELECT load_id, file, line, kind, reason, raw FROM rejects {where} "
-                        "ORDER BY load_id, file, line", params=params).pl()
+        frame = con.sql(
+            f"SELECT load_id, file, line, kind, reason, raw FROM rejects {where} "
+            "ORDER BY load_id, file, line",
+            params=params,
+        ).pl()
     finally:
         con.close()
     if output.mask_pii:  # the raw line holds the person's phone as written
@@ -193,5 +219,3 @@ def _example(text: str, lang: str) -> str:
         return text
     table, key, field, value = m.groups()
     return f"{value_label('kind', table, lang)} {key} {column_label(field, lang)}：{value}"
-
-

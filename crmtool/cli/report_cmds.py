@@ -17,20 +17,34 @@ from .app import app, err, state
 def report_cmd(
     ctx: typer.Context,
     out: Annotated[Path, typer.Option("--out", "-o", help="Folder to write the report into.")],
-    period: Annotated[str | None, typer.Option(
-        "--period", help="Month (2021-10), quarter (2021Q3), half (2021H2) or year; default: "
-        "the month ending on --as-of (today), else the last full month before it.")] = None,
-    lang: Annotated[str | None, typer.Option(
-        "--lang", help="zh or en labels (default: the config's lang, zh).")] = None,
-    fmt: Annotated[str, typer.Option(
-        "--format", help="Comma-separated: html, xlsx (default both).")] = "html,xlsx",
-    mask_pii: Annotated[bool, typer.Option(
-        "--mask-pii", help="Mask names and phones in the Excel call lists too.")] = False,
-    show_pii: Annotated[bool, typer.Option(
-        "--show-pii", help="Show full names and phones in the HTML page.")] = False,
-    allow_empty: Annotated[bool, typer.Option(
-        "--allow-empty", help="Write the report even when no own repair order is settled in "
-        "the period (else exit 1, so cron mails it).")] = False,
+    period: Annotated[
+        str | None,
+        typer.Option(
+            "--period",
+            help="Month (2021-10), quarter (2021Q3), half (2021H2) or year; default: "
+            "the month ending on --as-of (today), else the last full month before it.",
+        ),
+    ] = None,
+    lang: Annotated[
+        str | None, typer.Option("--lang", help="zh or en labels (default: the config's lang, zh).")
+    ] = None,
+    fmt: Annotated[
+        str, typer.Option("--format", help="Comma-separated: html, xlsx (default both).")
+    ] = "html,xlsx",
+    mask_pii: Annotated[
+        bool, typer.Option("--mask-pii", help="Mask names and phones in the Excel call lists too.")
+    ] = False,
+    show_pii: Annotated[
+        bool, typer.Option("--show-pii", help="Show full names and phones in the HTML page.")
+    ] = False,
+    allow_empty: Annotated[
+        bool,
+        typer.Option(
+            "--allow-empty",
+            help="Write the report even when no own repair order is settled in "
+            "the period (else exit 1, so cron mails it).",
+        ),
+    ] = False,
 ) -> None:
     """Write crmtool-report-<period>.html / .xlsx into --out (atomically; same input, same
     content).
@@ -67,9 +81,20 @@ def report_cmd(
     finally:
         con.close()
     notice.check_vehicles(st, sum(summary["tiers"].values()), st.as_of or per.end)
-    paths = write_report(out, per.label, summary, previous, lists, formats=formats, lang=lang,
-                         show_pii=show_pii, mask_pii=mask_pii)
+    paths = write_report(
+        out,
+        per.label,
+        summary,
+        previous,
+        lists,
+        formats=formats,
+        lang=lang,
+        show_pii=show_pii,
+        mask_pii=mask_pii,
+    )
     if not st.quiet:
         names = [str(paths[0])] + [p.suffix for p in paths[1:]]
-        err.print(f"report {per.label}: wrote {', '.join(names)} in "
-                  f"{time.monotonic() - started:.1f} s", markup=False)
+        err.print(
+            f"report {per.label}: wrote {', '.join(names)} in {time.monotonic() - started:.1f} s",
+            markup=False,
+        )

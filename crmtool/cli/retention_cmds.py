@@ -25,19 +25,41 @@ retention = lazy("crmtool.retention")
 def retention_cmd(
     ctx: typer.Context,
     output: ListOutput,
-    by: Annotated[str | None, typer.Option(
-        "--by", metavar="series|tier|dealer|advisor|sale_channel",
-        help="Split every figure by this.")] = None,
-    trend: Annotated[int | None, typer.Option(
-        "--trend", metavar="N", min=1, max=120,
-        help="Each KPI for the last N month ends, one row per month.")] = None,
-    cohort: Annotated[bool, typer.Option(
-        "--cohort", help="The ownership-year table: per sale year, the share of cars with an "
-        "own visit in ownership year 1 … 5.")] = False,
-    list_: Annotated[str | None, typer.Option(
-        "--list", metavar="first_service_missing|milestone_stalled",
-        help="A call list: cars whose first-service (or next-milestone) window closes within "
-        "retention.closing_days without the visit.")] = None,
+    by: Annotated[
+        str | None,
+        typer.Option(
+            "--by",
+            metavar="series|tier|dealer|advisor|sale_channel",
+            help="Split every figure by this.",
+        ),
+    ] = None,
+    trend: Annotated[
+        int | None,
+        typer.Option(
+            "--trend",
+            metavar="N",
+            min=1,
+            max=120,
+            help="Each KPI for the last N month ends, one row per month.",
+        ),
+    ] = None,
+    cohort: Annotated[
+        bool,
+        typer.Option(
+            "--cohort",
+            help="The ownership-year table: per sale year, the share of cars with an "
+            "own visit in ownership year 1 … 5.",
+        ),
+    ] = False,
+    list_: Annotated[
+        str | None,
+        typer.Option(
+            "--list",
+            metavar="first_service_missing|milestone_stalled",
+            help="A call list: cars whose first-service (or next-milestone) window closes within "
+            "retention.closing_days without the visit.",
+        ),
+    ] = None,
 ) -> None:
     """Retention KPIs (售后保持) at --as-of: first-service rate, service milestones 1 → 5,
     12/24-month retention, return after 6 and 13 months, ownership-year cohorts and the time

@@ -13,11 +13,15 @@ from .app import app, state
 @app.command("sample")
 def sample_cmd(
     ctx: typer.Context,
-    out_dir: Annotated[Path, typer.Argument(help="Folder to write into.")] = Path(
-        "crmtool-sample"),
-    size: Annotated[str, typer.Option(
-        "--size", help="small (≈2,000 vehicles), medium (≈100,000 repair orders) or large "
-        "(1,000,000 vehicles, ≈10,000,000 repair orders).")] = "small",
+    out_dir: Annotated[Path, typer.Argument(help="Folder to write into.")] = Path("crmtool-sample"),
+    size: Annotated[
+        str,
+        typer.Option(
+            "--size",
+            help="small (≈2,000 vehicles), medium (≈100,000 repair orders) or large "
+            "(1,000,000 vehicles, ≈10,000,000 repair orders).",
+        ),
+    ] = "small",
     seed: Annotated[int, typer.Option("--seed", help="Random seed: same seed, same bytes.")] = 7,
     encoding: Annotated[str, typer.Option("--encoding", help="gbk or utf-8.")] = "gbk",
 ) -> None:
@@ -48,5 +52,6 @@ def sample_cmd(
 
     m = generate(out_dir, size=size, seed=seed, encoding=encoding, progress=progress)
     rows = ", ".join(f"{name} {n:,}" for name, n in m["files"].items())
-    st.say(f"sample ({m['size']}, seed {m['seed']}, as_of {m['as_of']}) written to {out_dir}: "
-           f"{rows}")
+    st.say(
+        f"sample ({m['size']}, seed {m['seed']}, as_of {m['as_of']}) written to {out_dir}: {rows}"
+    )

@@ -29,8 +29,14 @@ segment = lazy("crmtool.segment")
 value_tiers = lazy("crmtool.value_tiers")
 
 # short names accepted by --by, besides the list's own column names
-BY_ALIASES = {"stage": "age_stage", "mileage": "mileage_band", "mileage_band": "mileage_band",
-              "frequency": "frequency_band", "area": "area_type", "decade": "birth_decade"}
+BY_ALIASES = {
+    "stage": "age_stage",
+    "mileage": "mileage_band",
+    "mileage_band": "mileage_band",
+    "frequency": "frequency_band",
+    "area": "area_type",
+    "decade": "birth_decade",
+}
 
 
 def _open(st: State) -> duckdb.DuckDBPyConnection:
@@ -40,8 +46,13 @@ def _open(st: State) -> duckdb.DuckDBPyConnection:
     return con
 
 
-def _filter(frame: pl.DataFrame, column: str, text: str | None, option: str,
-            allowed: list[str] | tuple[str, ...] | None = None) -> pl.DataFrame:
+def _filter(
+    frame: pl.DataFrame,
+    column: str,
+    text: str | None,
+    option: str,
+    allowed: list[str] | tuple[str, ...] | None = None,
+) -> pl.DataFrame:
     """Keep rows whose `column` is one of the comma-separated values of `text`."""
     values = split_csv(text)
     if text is None:
@@ -57,9 +68,12 @@ def _filter(frame: pl.DataFrame, column: str, text: str | None, option: str,
 
 def _orders(cfg: Config) -> dict[str, list[str]]:
     """The natural order of the banded columns (for --by)."""
-    return {"tier": list(value_tiers.TIERS), "age_stage": list(segment.AGE_STAGES),
-            "mileage_band": segment.mileage_labels(cfg) + ["unknown"],
-            "frequency_band": segment.frequency_labels(cfg)}
+    return {
+        "tier": list(value_tiers.TIERS),
+        "age_stage": list(segment.AGE_STAGES),
+        "mileage_band": segment.mileage_labels(cfg) + ["unknown"],
+        "frequency_band": segment.frequency_labels(cfg),
+    }
 
 
 def _counts(frame: pl.DataFrame, by: str, cfg: Config) -> pl.DataFrame:
@@ -69,20 +83,25 @@ def _counts(frame: pl.DataFrame, by: str, cfg: Config) -> pl.DataFrame:
         raise UsageError("--by needs at least one column, e.g. --by tier,stage")
     for k in keys:
         if k not in frame.columns:
-            raise UsageError(f"--by: unknown column '{k}'; use tier, stage, mileage, frequency, "
-                             f"area, decade or a column of the list")
+            raise UsageError(
+                f"--by: unknown column '{k}'; use tier, stage, mileage, frequency, "
+                f"area, decade or a column of the list"
+            )
     total = frame.height
     counts = frame.group_by(keys).agg(vehicles=pl.len().cast(pl.Int64))
     orders = _orders(cfg)
     rank = []
     for k in keys:
         if k in orders:
-            rank.append(pl.col(k).replace_strict(orders[k], list(range(len(orders[k]))),
-                                                 default=None, return_dtype=pl.Int64))
+            rank.append(
+                pl.col(k).replace_strict(
+                    orders[k], list(range(len(orders[k]))), default=None, return_dtype=pl.Int64
+                )
+            )
         rank.append(pl.col(k))
-    return (counts.sort(rank, nulls_last=True)
-            .with_columns(share=(pl.col("vehicles") / total if total else pl.lit(0.0))
-                          .round(4)))
+    return counts.sort(rank, nulls_last=True).with_columns(
+        share=(pl.col("vehicles") / total if total else pl.lit(0.0)).round(4)
+    )
 
 
 @app.command("segment")
@@ -90,34 +109,62 @@ def _counts(frame: pl.DataFrame, by: str, cfg: Config) -> pl.DataFrame:
 def segment_cmd(
     ctx: typer.Context,
     output: ListOutput,
-    tier: Annotated[str | None, typer.Option(
-        "--tier", metavar="A,B", help="Value tiers to keep (A, B, C, D).")] = None,
-    stage: Annotated[str | None, typer.Option(
-        "--stage", metavar="new,mid", help="Age stages to keep: new (<3 years), mid (3–6), "
-        "old (6+), unknown.")] = None,
-    mileage_band: Annotated[str | None, typer.Option(
-        "--mileage-band", metavar="BANDS", help="Mileage bands to keep: <10k, 10k-30k, "
-        "30k-60k, 60k-100k, 100k+, unknown.")] = None,
-    frequency: Annotated[str | None, typer.Option(
-        "--frequency", metavar="BANDS", help="Own visits in the last 12 months: 0, 1, 2-3, 4+.")
+    tier: Annotated[
+        str | None, typer.Option("--tier", metavar="A,B", help="Value tiers to keep (A, B, C, D).")
     ] = None,
-    series: Annotated[str | None, typer.Option(
-        "--series", metavar="S1,S2", help="Series to keep, e.g. 迈腾,朗逸.")] = None,
-    usage: Annotated[str | None, typer.Option(
-        "--usage", metavar="U", help="private, official, commercial.")] = None,
-    area: Annotated[str | None, typer.Option(
-        "--area", metavar="A", help="city, county, township.")] = None,
-    status: Annotated[str | None, typer.Option(
-        "--status", metavar="S", help="Loyalty status: new, loyal, general, at_risk, lost.")
+    stage: Annotated[
+        str | None,
+        typer.Option(
+            "--stage",
+            metavar="new,mid",
+            help="Age stages to keep: new (<3 years), mid (3–6), old (6+), unknown.",
+        ),
     ] = None,
-    per_customer: Annotated[bool, typer.Option(
-        "--per-customer", help="One row per customer: their best-tier vehicle.")] = False,
+    mileage_band: Annotated[
+        str | None,
+        typer.Option(
+            "--mileage-band",
+            metavar="BANDS",
+            help="Mileage bands to keep: <10k, 10k-30k, 30k-60k, 60k-100k, 100k+, unknown.",
+        ),
+    ] = None,
+    frequency: Annotated[
+        str | None,
+        typer.Option(
+            "--frequency", metavar="BANDS", help="Own visits in the last 12 months: 0, 1, 2-3, 4+."
+        ),
+    ] = None,
+    series: Annotated[
+        str | None,
+        typer.Option("--series", metavar="S1,S2", help="Series to keep, e.g. 迈腾,朗逸."),
+    ] = None,
+    usage: Annotated[
+        str | None, typer.Option("--usage", metavar="U", help="private, official, commercial.")
+    ] = None,
+    area: Annotated[
+        str | None, typer.Option("--area", metavar="A", help="city, county, township.")
+    ] = None,
+    status: Annotated[
+        str | None,
+        typer.Option(
+            "--status", metavar="S", help="Loyalty status: new, loyal, general, at_risk, lost."
+        ),
+    ] = None,
+    per_customer: Annotated[
+        bool, typer.Option("--per-customer", help="One row per customer: their best-tier vehicle.")
+    ] = False,
     include_recent: IncludeRecentOpt = False,
     with_fc: ForecastOpt = False,
-    by: Annotated[str | None, typer.Option(
-        "--by", metavar="KEYS", help="Print counts per combination instead of rows, e.g. "
-        "tier,stage (keys: tier, stage, mileage, frequency, area, decade, usage, series, "
-        "status or any column).")] = None,
+    by: Annotated[
+        str | None,
+        typer.Option(
+            "--by",
+            metavar="KEYS",
+            help="Print counts per combination instead of rows, e.g. "
+            "tier,stage (keys: tier, stage, mileage, frequency, area, decade, usage, series, "
+            "status or any column).",
+        ),
+    ] = None,
 ) -> None:
     """Segment list (客户分类): one row per vehicle ours at --as-of with its value tier, age
     stage, estimated mileage, visit frequency, owner attributes, last visit and advisor, and
@@ -142,10 +189,16 @@ def segment_cmd(
     frame = res.frame
     frame = _filter(frame, "tier", tier, "--tier", value_tiers.TIERS)
     frame = _filter(frame, "age_stage", stage, "--stage", segment.AGE_STAGES)
-    frame = _filter(frame, "mileage_band", mileage_band, "--mileage-band",
-                    segment.mileage_labels(cfg) + ["unknown"])
-    frame = _filter(frame, "frequency_band", frequency, "--frequency",
-                    segment.frequency_labels(cfg))
+    frame = _filter(
+        frame,
+        "mileage_band",
+        mileage_band,
+        "--mileage-band",
+        segment.mileage_labels(cfg) + ["unknown"],
+    )
+    frame = _filter(
+        frame, "frequency_band", frequency, "--frequency", segment.frequency_labels(cfg)
+    )
     frame = _filter(frame, "series", series, "--series")
     frame = _filter(frame, "usage", usage, "--usage", ("private", "official", "commercial"))
     frame = _filter(frame, "area_type", area, "--area", ("city", "county", "township"))
@@ -168,7 +221,6 @@ def segment_cmd(
         st.say(f"{gone} vehicle(s) left out of the list: {why}")
 
 
-
 def _mix(text: str | None) -> list[float] | None:
     if text is None:
         return None
@@ -177,8 +229,7 @@ def _mix(text: str | None) -> list[float] | None:
     except ValueError:
         mix = []
     if len(mix) != 4 or any(x < 0 for x in mix) or sum(mix) <= 0:
-        raise UsageError(f"--mix takes four percentages for A,B,C,D like 20,30,30,20; "
-                         f"got {text!r}")
+        raise UsageError(f"--mix takes four percentages for A,B,C,D like 20,30,30,20; got {text!r}")
     return mix
 
 
@@ -186,13 +237,22 @@ def _distribution(table: pl.DataFrame) -> pl.DataFrame:
     """The per-series table with an '(all)' row first and the shares of A–D."""
     tiers = list(value_tiers.TIERS)
     total = table.select(
-        pl.lit("(all)").alias("series"),
-        *[pl.col(k).sum() for k in [*tiers, "vehicles"]])
+        pl.lit("(all)").alias("series"), *[pl.col(k).sum() for k in [*tiers, "vehicles"]]
+    )
     frame = pl.concat([total, table], how="diagonal_relaxed")
     return frame.select(
-        "series", "tier_group", "ticket_a", "ticket_b", "ticket_c", *tiers, "vehicles",
-        *[(pl.col(k) / pl.col("vehicles")).fill_nan(0.0).round(4).alias(f"share_{k.lower()}")
-          for k in tiers])
+        "series",
+        "tier_group",
+        "ticket_a",
+        "ticket_b",
+        "ticket_c",
+        *tiers,
+        "vehicles",
+        *[
+            (pl.col(k) / pl.col("vehicles")).fill_nan(0.0).round(4).alias(f"share_{k.lower()}")
+            for k in tiers
+        ],
+    )
 
 
 def _mix_line(counts: dict[str, int]) -> str:
@@ -205,17 +265,32 @@ def _mix_line(counts: dict[str, int]) -> str:
 def tiers_cmd(
     ctx: typer.Context,
     output: ListOutput,
-    suggest: Annotated[bool, typer.Option(
-        "--suggest", help="Propose per-series ticket cut points (a [tiers.series_ticket] block "
-        "for crmtool.toml, on stdout) that bring the ticket grades near --mix; the tier mix "
-        "they give goes to stderr.")] = False,
-    mix: Annotated[str | None, typer.Option(
-        "--mix", metavar="A,B,C,D", help="Target mix in percent (default tiers.target_mix, "
-        "20,30,30,20).")] = None,
-    write: Annotated[bool, typer.Option(
-        "--write", help="With --suggest: put the cut points into the config file in force "
-        "(else ./crmtool.toml), replacing its [tiers.series_ticket] and keeping the rest and "
-        "its comments.")] = False,
+    suggest: Annotated[
+        bool,
+        typer.Option(
+            "--suggest",
+            help="Propose per-series ticket cut points (a [tiers.series_ticket] block "
+            "for crmtool.toml, on stdout) that bring the ticket grades near --mix; the tier mix "
+            "they give goes to stderr.",
+        ),
+    ] = False,
+    mix: Annotated[
+        str | None,
+        typer.Option(
+            "--mix",
+            metavar="A,B,C,D",
+            help="Target mix in percent (default tiers.target_mix, 20,30,30,20).",
+        ),
+    ] = None,
+    write: Annotated[
+        bool,
+        typer.Option(
+            "--write",
+            help="With --suggest: put the cut points into the config file in force "
+            "(else ./crmtool.toml), replacing its [tiers.series_ticket] and keeping the rest and "
+            "its comments.",
+        ),
+    ] = False,
 ) -> None:
     """Value tier distribution (客户价值等级) of the vehicles ours at --as-of: overall (the
     '(all)' row) and per series, with counts, shares and the ticket cut points each series
@@ -245,8 +320,9 @@ def tiers_cmd(
         return
     s = value_tiers.suggest(con, cfg, as_of, target)
     if not s.series_ticket:
-        raise CrmError("no vehicle with a series and a paid visit in the window: "
-                         "nothing to suggest")
+        raise CrmError(
+            "no vehicle with a series and a paid visit in the window: nothing to suggest"
+        )
     if write:
         from pathlib import Path
 

@@ -61,8 +61,13 @@ def summary_cmd(
 
 
 def _table(title: str, rows: list[tuple[Any, ...]], headers: tuple[str, ...]) -> Table:
-    t = Table(title=title, title_justify="left", title_style="bold", show_edge=False,
-              min_width=len(title) + 2)
+    t = Table(
+        title=title,
+        title_justify="left",
+        title_style="bold",
+        show_edge=False,
+        min_width=len(title) + 2,
+    )
     for i, h in enumerate(headers):
         t.add_column(h, justify="left" if i == 0 else "right")
     for r in rows:
@@ -87,55 +92,119 @@ def print_summary(s: dict[str, Any], console: Console, lang: str = "zh") -> None
     t = words(lang)
     zh = lang == "zh"
     fig, veh = t["item"], t["vehicles"]
-    console.print(f"[bold]{t['summary_title']}[/bold] {s['period']['start']} … "
-                  f"{s['period']['end']}  ({t['as_of']} {s['as_of']})")
-    console.print(_table(t["tiers"], list(s["tiers"].items()),
-                         (t["tier"], veh)))
-    console.print(_table(t["status"], [(value_label("status", k, lang), v)
-                                       for k, v in s["status"].items()], (t["status"], veh)))
+    console.print(
+        f"[bold]{t['summary_title']}[/bold] {s['period']['start']} … "
+        f"{s['period']['end']}  ({t['as_of']} {s['as_of']})"
+    )
+    console.print(_table(t["tiers"], list(s["tiers"].items()), (t["tier"], veh)))
+    console.print(
+        _table(
+            t["status"],
+            [(value_label("status", k, lang), v) for k, v in s["status"].items()],
+            (t["status"], veh),
+        )
+    )
     lk = s["leakage"]
-    console.print(_table(t["leakage"], [
-        (t[f"lk_{k}"], lk[k]) for k in ("retained", "cross_shop", "defected", "out_of_channel")]
-        + [(f"{t['cross_by_visits']}：{t['visits_5'] if k == '5+' else t['visits_n'].format(n=k)}"
-            if zh else f"{t['cross_by_visits']}: {k}", v)
-           for k, v in lk["cross_shop_by_own_visits"].items()]
-        + [(f"{t['cross_region']}{'：' if zh else ': '}{value_label('region', k, lang)}", v)
-           for k, v in lk["cross_shop_region"].items()],
-        (fig, veh)))
+    console.print(
+        _table(
+            t["leakage"],
+            [
+                (t[f"lk_{k}"], lk[k])
+                for k in ("retained", "cross_shop", "defected", "out_of_channel")
+            ]
+            + [
+                (
+                    f"{t['cross_by_visits']}：{t['visits_5'] if k == '5+' else t['visits_n'].format(n=k)}"
+                    if zh
+                    else f"{t['cross_by_visits']}: {k}",
+                    v,
+                )
+                for k, v in lk["cross_shop_by_own_visits"].items()
+            ]
+            + [
+                (f"{t['cross_region']}{'：' if zh else ': '}{value_label('region', k, lang)}", v)
+                for k, v in lk["cross_shop_region"].items()
+            ],
+            (fig, veh),
+        )
+    )
     nc, sn = s["new_car_defection"], s["secondary_network"]
-    console.print(_table(t["follow"], [
-        (t["nc_sold"], nc["sold"]), (t["nc_defected"], nc["defected"]),
-        (t["nc_direct"], nc["direct"]), (f"{t['secondary']}{'：' if zh else ': '}{t['sn_sold']}",
-                                         sn["sold"]),
-        (t["sn_returned_paid"], sn["returned_paid"]), (t["sn_revenue"], sn["revenue"]),
-        (t["sn_no_paid"], sn["no_paid"]), (t["sn_no_ro"], sn["no_ro"]),
-        (t["never_returned"], s["never_returned"])], (fig, t["value"])))
-    console.print(_table(t["service"], [
-        (value_label("ro_type", k, lang), v["count"], _pct(v["share"]), v["revenue"])
-        for k, v in s["service_mix"].items()],
-        (t["ro_type"], t["ro_count"], t["share"], t["revenue"])))
+    console.print(
+        _table(
+            t["follow"],
+            [
+                (t["nc_sold"], nc["sold"]),
+                (t["nc_defected"], nc["defected"]),
+                (t["nc_direct"], nc["direct"]),
+                (f"{t['secondary']}{'：' if zh else ': '}{t['sn_sold']}", sn["sold"]),
+                (t["sn_returned_paid"], sn["returned_paid"]),
+                (t["sn_revenue"], sn["revenue"]),
+                (t["sn_no_paid"], sn["no_paid"]),
+                (t["sn_no_ro"], sn["no_ro"]),
+                (t["never_returned"], s["never_returned"]),
+            ],
+            (fig, t["value"]),
+        )
+    )
+    console.print(
+        _table(
+            t["service"],
+            [
+                (value_label("ro_type", k, lang), v["count"], _pct(v["share"]), v["revenue"])
+                for k, v in s["service_mix"].items()
+            ],
+            (t["ro_type"], t["ro_count"], t["share"], t["revenue"]),
+        )
+    )
     ld = s["leads"]
-    console.print(_table(t["leads"], [(t.get(f"ld_{k}", k), _pct(v) if k == "conversion" else v)
-                                      for k, v in ld.items()], (fig, t["value"])))
+    console.print(
+        _table(
+            t["leads"],
+            [(t.get(f"ld_{k}", k), _pct(v) if k == "conversion" else v) for k, v in ld.items()],
+            (fig, t["value"]),
+        )
+    )
     if "maintenance_due" in s:
         md = s["maintenance_due"]
-        console.print(_table(t["maintenance_due"], [
-            (t["md_due"], md["due"]), (t["md_returned"], md["returned"]),
-            (t["md_rate"], _pct(md["rate"]))], (fig, t["value"])))
+        console.print(
+            _table(
+                t["maintenance_due"],
+                [
+                    (t["md_due"], md["due"]),
+                    (t["md_returned"], md["returned"]),
+                    (t["md_rate"], _pct(md["rate"])),
+                ],
+                (fig, t["value"]),
+            )
+        )
     if isinstance(s.get("care"), dict):
-        console.print(_table(t["care"], [(value_label("summary", k, lang), v)
-                                         for k, v in flatten(s["care"])], (fig, t["value"])))
-    console.print(_table(t["dq_all"], [(t.get(f"dq_{k}", k), v)
-                                       for k, v in s["data_quality"].items()],
-                         (fig, t["count"])))
+        console.print(
+            _table(
+                t["care"],
+                [(value_label("summary", k, lang), v) for k, v in flatten(s["care"])],
+                (fig, t["value"]),
+            )
+        )
+    console.print(
+        _table(
+            t["dq_all"],
+            [(t.get(f"dq_{k}", k), v) for k, v in s["data_quality"].items()],
+            (fig, t["count"]),
+        )
+    )
 
 
 @app.command("demo")
 def demo_cmd(
     ctx: typer.Context,
-    keep: Annotated[bool, typer.Option(
-        "--keep", help="Keep the demo database and its config as ./crmtool-demo.duckdb and "
-        "./crmtool-demo.toml, to try the other commands on.")] = False,
+    keep: Annotated[
+        bool,
+        typer.Option(
+            "--keep",
+            help="Keep the demo database and its config as ./crmtool-demo.duckdb and "
+            "./crmtool-demo.toml, to try the other commands on.",
+        ),
+    ] = False,
 ) -> None:
     """Load the bundled sample dealership into a fresh database and print its headline
     figures.
@@ -162,8 +231,11 @@ def demo_cmd(
     try:
         con = db.connect(target)
         # the sample dealership's own config (series groups, region) unless one is given
-        cfg: Config = (st.config if find_config_path(st.config_path)
-                       else load_config(Path(src) / "crmtool.toml"))
+        cfg: Config = (
+            st.config
+            if find_config_path(st.config_path)
+            else load_config(Path(src) / "crmtool.toml")
+        )
         st.say(f"loading the bundled sample from {src} into {target} …")
         result = load(con, [Path(src)], cfg)
         for sheet in result.sheets:
@@ -177,8 +249,10 @@ def demo_cmd(
         try_it = "--db crmtool-demo.duckdb --config crmtool-demo.toml"
         if keep:
             shutil.copyfile(Path(src) / "crmtool.toml", "crmtool-demo.toml")
-        st.say(f"next: crmtool {try_it} --as-of {as_of} segment --tier A"
-               if keep else "keep the demo database to try the other commands: "
-               "crmtool demo --keep")
+        st.say(
+            f"next: crmtool {try_it} --as-of {as_of} segment --tier A"
+            if keep
+            else "keep the demo database to try the other commands: crmtool demo --keep"
+        )
     finally:
         shutil.rmtree(tmp, ignore_errors=True)

@@ -23,10 +23,43 @@ HEADERS = [
     ["VIN", "车牌号", "车系", "购车日期", "车主电话"],
     ["线索编号", "客户姓名", "手机", "创建日期"],
 ]
-PIECES = ["", " ", "R1", "LSVAA4183E2000001", "2021-01-05", "2021/3/6", "44201", "1,234.50",
-          "(120)", "首保", "钣喷", "王五", '王"五', "合计", "138 0013 8000", "+86 186-0745-4659",
-          "a,b", "x;y", "t\tab", "line\nbreak", "cr\rhere", '""', '"', "'", "=1+1", "１２３",
-          "￥88", "-", "0", "1e22", "NULL", "无", "𠀀", "\u3000", "é"]
+PIECES = [
+    "",
+    " ",
+    "R1",
+    "LSVAA4183E2000001",
+    "2021-01-05",
+    "2021/3/6",
+    "44201",
+    "1,234.50",
+    "(120)",
+    "首保",
+    "钣喷",
+    "王五",
+    '王"五',
+    "合计",
+    "138 0013 8000",
+    "+86 186-0745-4659",
+    "a,b",
+    "x;y",
+    "t\tab",
+    "line\nbreak",
+    "cr\rhere",
+    '""',
+    '"',
+    "'",
+    "=1+1",
+    "１２３",
+    "￥88",
+    "-",
+    "0",
+    "1e22",
+    "NULL",
+    "无",
+    "𠀀",
+    "\u3000",
+    "é",
+]
 TABLES = ("repair_orders", "customers", "vehicles", "leads", "loads", "rejects", "flags")
 
 
@@ -42,8 +75,12 @@ def structured_csv(rng: random.Random) -> tuple[bytes, int | None]:
     delim = rng.choice([",", ";", "\t", "|"])
     rows = [[cell(rng) for _ in range(width)] for _ in range(rng.randint(0, 12))]
     buf = io.StringIO()
-    w = csv.writer(buf, delimiter=delim, lineterminator=rng.choice(["\n", "\r\n"]),
-                   quoting=rng.choice([csv.QUOTE_MINIMAL, csv.QUOTE_ALL]))
+    w = csv.writer(
+        buf,
+        delimiter=delim,
+        lineterminator=rng.choice(["\n", "\r\n"]),
+        quoting=rng.choice([csv.QUOTE_MINIMAL, csv.QUOTE_ALL]),
+    )
     w.writerow(header)
     w.writerows(rows)
     text = buf.getvalue()
@@ -75,10 +112,11 @@ def mutated(rng: random.Random, data: bytes) -> bytes:
         op = rng.random()
         pos = rng.randint(0, len(b))
         if op < 0.5:
-            b[pos:pos] = rng.choice([b'"', b"\n", b"\r", b",", b"\x00",
-                                     bytes([rng.randrange(256)])])
+            b[pos:pos] = rng.choice(
+                [b'"', b"\n", b"\r", b",", b"\x00", bytes([rng.randrange(256)])]
+            )
         elif op < 0.8 and b:
-            del b[pos:pos + rng.randint(1, 4)]
+            del b[pos : pos + rng.randint(1, 4)]
         else:
             del b[pos:]
     return bytes(b)
@@ -99,8 +137,10 @@ def workbook(rng: random.Random, path: Path) -> int | None:
             ws.write_row(top, 0, header)
             n = 0
             for r in range(rng.randint(0, 10)):
-                values = [rng.choice([cell(rng), rng.randint(-5, 10**6), rng.random() * 1e4])
-                          for _ in header]
+                values = [
+                    rng.choice([cell(rng), rng.randint(-5, 10**6), rng.random() * 1e4])
+                    for _ in header
+                ]
                 for j, v in enumerate(values):
                     ws.write(top + 1 + r, j, v)
                 if any(str(v).strip() for v in values):
@@ -118,8 +158,12 @@ def state(db: Path) -> list:
         return []
     con = duckdb.connect(str(db), read_only=True)
     try:
-        return [con.execute(f"SELECT count(*), coalesce(sum(hash(t::VARCHAR)), 0)::VARCHAR "
-                            f"FROM {t} t").fetchone() for t in TABLES]
+        return [
+            con.execute(
+                f"SELECT count(*), coalesce(sum(hash(t::VARCHAR)), 0)::VARCHAR FROM {t} t"
+            ).fetchone()
+            for t in TABLES
+        ]
     finally:
         con.close()
 
@@ -154,12 +198,24 @@ def main(seed: int, cases: int, folder: Path) -> None:
         before = state(db)
         r = runner.invoke(app, ["--db", str(db), "load", str(target)])
         crashed = r.exception is not None and not isinstance(r.exception, SystemExit)
-        print(json.dumps({
-            "case": i, "kind": kind, "file": str(path), "folder": target != path,
-            "exit": r.exit_code,
-            "stderr": r.stderr, "crashed": repr(r.exception) if crashed else None,
-            "expected": expected, "before": before, "after": state(db)}, ensure_ascii=False),
-            flush=True)
+        print(
+            json.dumps(
+                {
+                    "case": i,
+                    "kind": kind,
+                    "file": str(path),
+                    "folder": target != path,
+                    "exit": r.exit_code,
+                    "stderr": r.stderr,
+                    "crashed": repr(r.exception) if crashed else None,
+                    "expected": expected,
+                    "before": before,
+                    "after": state(db),
+                },
+                ensure_ascii=False,
+            ),
+            flush=True,
+        )
 
 
 if __name__ == "__main__":

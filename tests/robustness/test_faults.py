@@ -34,8 +34,13 @@ pytestmark = pytest.mark.skipif(sys.platform == "win32", reason="POSIX signals a
 
 
 def crmtool(*args: str, **kw) -> subprocess.Popen:
-    return subprocess.Popen([sys.executable, "-m", "crmtool", *args], stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE, text=True, **kw)
+    return subprocess.Popen(
+        [sys.executable, "-m", "crmtool", *args],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        **kw,
+    )
 
 
 # crmtool in a fresh interpreter that sends itself SIGNAL right after HOOK (module:attr)
@@ -64,8 +69,12 @@ SELF_SIGNAL = textwrap.dedent("""
 
 
 def crmtool_signalled(hook: str, nth: int, sig: int, *args: str) -> subprocess.Popen:
-    return subprocess.Popen([sys.executable, "-c", SELF_SIGNAL, hook, str(nth), str(int(sig)),
-                             *args], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    return subprocess.Popen(
+        [sys.executable, "-c", SELF_SIGNAL, hook, str(nth), str(int(sig)), *args],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
 
 
 def finish(p: subprocess.Popen, timeout: float = 120) -> tuple[int, str, str]:
@@ -90,13 +99,18 @@ def state(path: Path) -> dict[str, tuple[int, str]]:
     """Every table: (rows, checksum of its contents); load timestamps left out."""
     con = duckdb.connect(str(path), read_only=True)
     try:
-        tables = [t for (t,) in con.execute(
-            "SELECT table_name FROM duckdb_tables() WHERE NOT temporary ORDER BY 1").fetchall()]
+        tables = [
+            t
+            for (t,) in con.execute(
+                "SELECT table_name FROM duckdb_tables() WHERE NOT temporary ORDER BY 1"
+            ).fetchall()
+        ]
         out = {}
         for t in tables:
             rows = con.execute(f'SELECT * FROM "{t}"').fetchall()
-            clean = sorted(repr(tuple(v for v in r if not isinstance(v, dt.datetime)))
-                           for r in rows)
+            clean = sorted(
+                repr(tuple(v for v in r if not isinstance(v, dt.datetime))) for r in rows
+            )
             out[t] = (len(rows), hashlib.sha256("\n".join(clean).encode()).hexdigest())
         return out
     finally:
@@ -111,8 +125,9 @@ def exports(tmp_path_factory) -> Path:
     for k in range(N_FILES):
         body = "".join(f"R{k}_{i},{V1},2021-01-{1 + i % 28:02d},{i}\n" for i in range(25))
         (root / "in" / f"ro{k:03d}.csv").write_bytes((H + body).encode("gbk"))
-    (root / "first.csv").write_bytes(("客户编号,姓名,手机\nC1,张三,13800138000\n"
-                                      "C2,李四,13900139000\n").encode("gbk"))
+    (root / "first.csv").write_bytes(
+        ("客户编号,姓名,手机\nC1,张三,13800138000\nC2,李四,13900139000\n").encode("gbk")
+    )
     base = root / "before.duckdb"
     rc, _, err = finish(crmtool("--db", str(base), "load", str(root / "first.csv")))
     assert rc == 0, err
@@ -125,21 +140,25 @@ def exports(tmp_path_factory) -> Path:
 
 SIGNALS = [signal.SIGINT, signal.SIGTERM, signal.SIGKILL]
 # (hook, n-th call, the state it must leave): mid-load, before COMMIT, after COMMIT
-LOAD_POINTS = [("crmtool.ingest:load_sheet", 3, "before"),
-               ("crmtool.ingest:link_vehicles", 1, "before"),
-               ("crmtool.ingest:load", 1, "after")]
+LOAD_POINTS = [
+    ("crmtool.ingest:load_sheet", 3, "before"),
+    ("crmtool.ingest:link_vehicles", 1, "before"),
+    ("crmtool.ingest:load", 1, "after"),
+]
 
 
 @pytest.mark.parametrize("sig", SIGNALS, ids=["SIGINT", "SIGTERM", "SIGKILL"])
-@pytest.mark.parametrize("hook, nth, expected", LOAD_POINTS,
-                         ids=["file3", "before-commit", "after-commit"])
+@pytest.mark.parametrize(
+    "hook, nth, expected", LOAD_POINTS, ids=["file3", "before-commit", "after-commit"]
+)
 def test_interrupted_load_is_all_or_nothing(exports, tmp_path, sig, hook, nth, expected):
     before, after = state(exports / "before.duckdb"), state(exports / "after.duckdb")
     assert before != after and after["repair_orders"][0] == N_FILES * 25
     target = tmp_path / "crm.duckdb"
     shutil.copy(exports / "before.duckdb", target)
-    rc, out, err = finish(crmtool_signalled(hook, nth, sig, "--db", str(target), "load",
-                                            str(exports / "in")))
+    rc, out, err = finish(
+        crmtool_signalled(hook, nth, sig, "--db", str(target), "load", str(exports / "in"))
+    )
     assert "Traceback" not in err
     _check_exit(rc, err, sig)
     assert rc in (130, -signal.SIGKILL), err  # the signal did land while crmtool ran
@@ -148,15 +167,21 @@ def test_interrupted_load_is_all_or_nothing(exports, tmp_path, sig, hook, nth, e
 
 def _report_db(path: Path) -> None:
     con = db.connect(path)
-    con.execute("INSERT INTO customers (customer_id, name, phone) VALUES"
-                " ('C1', '张三', '13800138000'), ('C2', '李四', '13900139000')")
-    con.execute("INSERT INTO vehicles (vin, customer_id, series, sale_date, sale_channel) VALUES"
-                " ('V1', 'C1', '迈腾', DATE '2021-01-01', 'own'),"
-                " ('V2', 'C2', '朗逸', DATE '2021-10-01', 'own')")
-    con.execute("INSERT INTO repair_orders (ro_id, dealer_code, vin, settle_date, ro_type, payer,"
-                " total_amount) VALUES ('R1', 'D001', 'V1', DATE '2021-06-01', 'maintenance',"
-                " 'customer', 500), ('R9', 'D001', 'V2', DATE '2022-05-20', 'body_paint',"
-                " 'insurance', 12000)")
+    con.execute(
+        "INSERT INTO customers (customer_id, name, phone) VALUES"
+        " ('C1', '张三', '13800138000'), ('C2', '李四', '13900139000')"
+    )
+    con.execute(
+        "INSERT INTO vehicles (vin, customer_id, series, sale_date, sale_channel) VALUES"
+        " ('V1', 'C1', '迈腾', DATE '2021-01-01', 'own'),"
+        " ('V2', 'C2', '朗逸', DATE '2021-10-01', 'own')"
+    )
+    con.execute(
+        "INSERT INTO repair_orders (ro_id, dealer_code, vin, settle_date, ro_type, payer,"
+        " total_amount) VALUES ('R1', 'D001', 'V1', DATE '2021-06-01', 'maintenance',"
+        " 'customer', 500), ('R9', 'D001', 'V2', DATE '2022-05-20', 'body_paint',"
+        " 'insurance', 12000)"
+    )
     con.close()
 
 
@@ -166,8 +191,10 @@ def _visible(folder: Path) -> dict[str, bytes]:
 
 # (hook, n-th call): the page in the temp folder and the workbook's parts assembled; both
 # files complete in the temp folder, none moved yet
-REPORT_POINTS = [("xlsxwriter.packager:Packager._create_package", 1),
-                 ("crmtool.render:write_xlsx_report", 1)]
+REPORT_POINTS = [
+    ("xlsxwriter.packager:Packager._create_package", 1),
+    ("crmtool.render:write_xlsx_report", 1),
+]
 
 
 @pytest.fixture(scope="module")
@@ -181,8 +208,17 @@ def report_base(tmp_path_factory) -> Path:
 
 
 def _report_args(root: Path, out: Path) -> list[str]:
-    return ["--db", str(root / "crm.duckdb"), "--as-of", "2022-06-30", "report", "--period",
-            "2022-05", "--out", str(out)]
+    return [
+        "--db",
+        str(root / "crm.duckdb"),
+        "--as-of",
+        "2022-06-30",
+        "report",
+        "--period",
+        "2022-05",
+        "--out",
+        str(out),
+    ]
 
 
 @pytest.mark.parametrize("sig", SIGNALS, ids=["SIGINT", "SIGTERM", "SIGKILL"])
@@ -233,14 +269,29 @@ def test_two_loads_at_once_one_waits_or_fails_cleanly(exports, tmp_path):
     rc_b, _, err_b = finish(crmtool("--db", str(target), "load", str(second)))
     holder.close()
     assert rc_b == 1
-    assert err_b == (f"crmtool: error: database {target} is in use by another crmtool "
-                     "process; try again later or pass --wait SECONDS\n")
+    assert err_b == (
+        f"crmtool: error: database {target} is in use by another crmtool "
+        "process; try again later or pass --wait SECONDS\n"
+    )
     assert state(target) == before
     # with --wait it waits (it says so before the holder lets go) and then loads
     holder = duckdb.connect(str(target))
-    c = subprocess.Popen([sys.executable, "-c", WAIT_SIGNAL, "--db", str(target), "--wait",
-                          "120", "load", str(second)], stdout=subprocess.PIPE,
-                         stderr=subprocess.PIPE, text=True)
+    c = subprocess.Popen(
+        [
+            sys.executable,
+            "-c",
+            WAIT_SIGNAL,
+            "--db",
+            str(target),
+            "--wait",
+            "120",
+            "load",
+            str(second),
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     assert c.stderr.readline() == "waiting\n"  # blocks until c has met the lock
     holder.close()
     rc_c, _, err_c = finish(c)
@@ -250,8 +301,7 @@ def test_two_loads_at_once_one_waits_or_fails_cleanly(exports, tmp_path):
     d = crmtool("--db", str(target), "--wait", "120", "load", str(exports / "first.csv"))
     assert finish(a)[0] == 0 and finish(d)[0] == 0
     con = duckdb.connect(str(target), read_only=True)
-    assert con.execute("SELECT count(*) FROM repair_orders").fetchall() == \
-        [(N_FILES * 25 + 1,)]
+    assert con.execute("SELECT count(*) FROM repair_orders").fetchall() == [(N_FILES * 25 + 1,)]
     con.close()
 
 
@@ -259,15 +309,20 @@ def _limit_file_size(limit: int):
     def pre() -> None:
         signal.signal(signal.SIGXFSZ, signal.SIG_IGN)  # the write fails with EFBIG instead
         resource.setrlimit(resource.RLIMIT_FSIZE, (limit, limit))
+
     return pre
 
 
 def _list_db(path: Path) -> None:
     con = db.connect(path)
-    con.execute("INSERT INTO customers (customer_id, name, phone) SELECT 'C' || i, '客户' || i,"
-                " '138' || lpad(i::VARCHAR, 8, '0') FROM range(400) t(i)")
-    con.execute("INSERT INTO vehicles (vin, customer_id, series, sale_date, sale_channel) "
-                "SELECT 'V' || i, 'C' || i, '迈腾', DATE '2021-01-01', 'own' FROM range(400) t(i)")
+    con.execute(
+        "INSERT INTO customers (customer_id, name, phone) SELECT 'C' || i, '客户' || i,"
+        " '138' || lpad(i::VARCHAR, 8, '0') FROM range(400) t(i)"
+    )
+    con.execute(
+        "INSERT INTO vehicles (vin, customer_id, series, sale_date, sale_channel) "
+        "SELECT 'V' || i, 'C' || i, '迈腾', DATE '2021-01-01', 'own' FROM range(400) t(i)"
+    )
     con.close()
 
 
@@ -276,8 +331,18 @@ def test_full_disk_on_list_output(tmp_path):
     _list_db(dbp)
     out = tmp_path / "out"
     out.mkdir()
-    p = crmtool("--db", str(dbp), "--as-of", "2022-06-30", "churn", "--format", "csv", "-o",
-                str(out / "calls.csv"), preexec_fn=_limit_file_size(4096))
+    p = crmtool(
+        "--db",
+        str(dbp),
+        "--as-of",
+        "2022-06-30",
+        "churn",
+        "--format",
+        "csv",
+        "-o",
+        str(out / "calls.csv"),
+        preexec_fn=_limit_file_size(4096),
+    )
     rc, stdout, err = finish(p)
     assert (rc, stdout) == (1, "")
     assert err.startswith("crmtool: error: ") and len(err.splitlines()) == 1, err
@@ -291,12 +356,22 @@ def test_full_disk_on_report(tmp_path):
     out = tmp_path / "reports"
     out.mkdir()
     (out / "keep.txt").write_text("previous")
-    p = crmtool("--db", str(dbp), "--as-of", "2022-06-30", "report", "--period", "2022-05",
-                "--out", str(out), preexec_fn=_limit_file_size(8192))
+    p = crmtool(
+        "--db",
+        str(dbp),
+        "--as-of",
+        "2022-06-30",
+        "report",
+        "--period",
+        "2022-05",
+        "--out",
+        str(out),
+        preexec_fn=_limit_file_size(8192),
+    )
     rc, stdout, err = finish(p)
     assert rc == 1, err
     assert err.startswith("crmtool: error: ") and len(err.splitlines()) == 1, err
     assert "too large" in err.lower(), err
     assert _visible(out) == {"keep.txt": b"previous"}
     assert not list((out / ".crmtool-tmp").glob("*")) if (out / ".crmtool-tmp").exists() else True
-    assert os.listdir(out) in (["keep.txt"], )
+    assert os.listdir(out) in (["keep.txt"],)

@@ -15,20 +15,33 @@ import sys
 from pathlib import Path
 
 SEED, CASES = 20261129, 32
-LINE = re.compile(r"^(?P<file>.+?)(?: \[(?P<sheet>[^\]]+)\])?: read (?P<read>\d+) = (?:loaded "
-                  r"(?P<loaded>\d+) \+ duplicates (?P<dup>\d+) \+ )?rejected (?P<rej>\d+)")
+LINE = re.compile(
+    r"^(?P<file>.+?)(?: \[(?P<sheet>[^\]]+)\])?: read (?P<read>\d+) = (?:loaded "
+    r"(?P<loaded>\d+) \+ duplicates (?P<dup>\d+) \+ )?rejected (?P<rej>\d+)"
+)
 
 
 def test_fuzzed_files_load_or_fail_cleanly(tmp_path):
-    done = subprocess.run([sys.executable, str(Path(__file__).with_name("fuzz_driver.py")),
-                           str(SEED), str(CASES), str(tmp_path)],
-                          capture_output=True, text=True, timeout=600, cwd=tmp_path)
+    done = subprocess.run(
+        [
+            sys.executable,
+            str(Path(__file__).with_name("fuzz_driver.py")),
+            str(SEED),
+            str(CASES),
+            str(tmp_path),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=600,
+        cwd=tmp_path,
+    )
     events = [json.loads(line) for line in done.stdout.splitlines() if line.startswith("{")]
     results = [e for e in events if "case" in e]
     started = [e["start"] for e in events if "start" in e]
     assert done.returncode == 0 and len(results) == CASES, (
         f"child ended with {done.returncode} in case {started[-1] if started else None}: "
-        f"{done.stderr[-2000:]}")
+        f"{done.stderr[-2000:]}"
+    )
     outcomes = {0: 0, 1: 0}
     for r in results:
         what = f"case {r['case']} ({r['kind']}): {r['stderr']!r}"

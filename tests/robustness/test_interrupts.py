@@ -43,8 +43,12 @@ class InterruptedAt:
 def tables(path: Path) -> dict[str, int]:
     con = duckdb.connect(str(path), read_only=True)
     try:
-        names = [t for (t,) in con.execute(
-            "SELECT table_name FROM duckdb_tables() WHERE NOT temporary ORDER BY 1").fetchall()]
+        names = [
+            t
+            for (t,) in con.execute(
+                "SELECT table_name FROM duckdb_tables() WHERE NOT temporary ORDER BY 1"
+            ).fetchall()
+        ]
         return {t: con.execute(f'SELECT count(*) FROM "{t}"').fetchone()[0] for t in names}
     finally:
         con.close()
@@ -80,13 +84,17 @@ def load_interrupted(monkeypatch, tmp_path: Path, exports: Path, marker: str, at
     return r, before, tables(dbp)
 
 
-@pytest.mark.parametrize("marker, at", [
-    ("read_csv(", 2),  # inside the second file's read: the reader's cleanup then fails
-    ("read_csv(", 1),
-    ("INSERT INTO loads", 2),  # while recording the second file
-])
-def test_ctrl_c_inside_a_load_query_is_interrupted_not_a_bad_file(monkeypatch, tmp_path,
-                                                                  exports, marker, at):
+@pytest.mark.parametrize(
+    "marker, at",
+    [
+        ("read_csv(", 2),  # inside the second file's read: the reader's cleanup then fails
+        ("read_csv(", 1),
+        ("INSERT INTO loads", 2),  # while recording the second file
+    ],
+)
+def test_ctrl_c_inside_a_load_query_is_interrupted_not_a_bad_file(
+    monkeypatch, tmp_path, exports, marker, at
+):
     r, before, after = load_interrupted(monkeypatch, tmp_path, exports, marker, at)
     assert (r.exit_code, r.stderr) == (130, "crmtool: error: interrupted\n"), r.output
     assert "TransactionContext" not in r.output
@@ -120,8 +128,9 @@ def test_ctrl_c_while_the_options_are_read(monkeypatch, tmp_path):
         raise KeyboardInterrupt
 
     monkeypatch.setattr(app_module, "parse_date_arg", interrupt)
-    r = CliRunner().invoke(app_module.app, ["--db", str(tmp_path / "x.duckdb"), "--as-of",
-                                            "2022-06-30", "tiers"])
+    r = CliRunner().invoke(
+        app_module.app, ["--db", str(tmp_path / "x.duckdb"), "--as-of", "2022-06-30", "tiers"]
+    )
     assert r.exit_code == 130, r.output
     assert r.stderr.splitlines()[-1:] == ["crmtool: error: interrupted"]
 
@@ -129,14 +138,17 @@ def test_ctrl_c_while_the_options_are_read(monkeypatch, tmp_path):
 # --- report's default period (rulebook §16 "First day") ------------------------------------
 
 
-@pytest.mark.parametrize("as_of, label", [
-    ("2022-05-31", "2022-05"),  # a month's last day: that month
-    ("2022-06-30", "2022-06"),
-    ("2022-06-29", "2022-05"),  # else the last full month before
-    ("2022-06-01", "2022-05"),
-    ("2024-02-29", "2024-02"),  # leap day is February's last
-    ("2023-01-15", "2022-12"),
-])
+@pytest.mark.parametrize(
+    "as_of, label",
+    [
+        ("2022-05-31", "2022-05"),  # a month's last day: that month
+        ("2022-06-30", "2022-06"),
+        ("2022-06-29", "2022-05"),  # else the last full month before
+        ("2022-06-01", "2022-05"),
+        ("2024-02-29", "2024-02"),  # leap day is February's last
+        ("2023-01-15", "2022-12"),
+    ],
+)
 def test_report_period_defaults_from_as_of(as_of, label):
     from datetime import date
 
@@ -151,7 +163,20 @@ def test_report_without_period_uses_as_of(tmp_path):
     dbp = tmp_path / "crm.duckdb"
     db.connect(dbp).close()
     # an empty store: --allow-empty (issue 15) writes the report of a period without data
-    r = CliRunner().invoke(app, ["--db", str(dbp), "--as-of", "2021-10-31", "report", "--out",
-                                 str(tmp_path / "rep"), "--format", "html", "--allow-empty"])
+    r = CliRunner().invoke(
+        app,
+        [
+            "--db",
+            str(dbp),
+            "--as-of",
+            "2021-10-31",
+            "report",
+            "--out",
+            str(tmp_path / "rep"),
+            "--format",
+            "html",
+            "--allow-empty",
+        ],
+    )
     assert r.exit_code == 0, r.output
     assert [p.name for p in (tmp_path / "rep").iterdir()] == ["crmtool-report-2021-10.html"]

@@ -41,23 +41,34 @@ XLSX_PARTS = "xlsxwriter.packager:Packager._create_package"  # parts assembled, 
 
 def run_killed(hook: str, tmpdir: Path, *args: str) -> subprocess.CompletedProcess:
     env = {**os.environ, "TMPDIR": str(tmpdir), "TEMP": str(tmpdir), "TMP": str(tmpdir)}
-    return subprocess.run([sys.executable, "-c", SCRIPT, hook, *args], capture_output=True,
-                          text=True, env=env, timeout=300)
+    return subprocess.run(
+        [sys.executable, "-c", SCRIPT, hook, *args],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=300,
+    )
 
 
 @pytest.fixture(scope="module")
 def dbfile(tmp_path_factory) -> Path:
     path = tmp_path_factory.mktemp("leftovers") / "crm.duckdb"
     con = db.connect(path)
-    con.execute("INSERT INTO customers (customer_id, name, phone) VALUES"
-                " ('C1', '张三', '13800138000'), ('C2', '李四', '13900139000')")
-    con.execute("INSERT INTO vehicles (vin, customer_id, series, sale_date, sale_channel) VALUES"
-                " ('V1', 'C1', '迈腾', DATE '2021-01-01', 'own'),"
-                " ('V2', 'C2', '朗逸', DATE '2021-10-01', 'own')")
-    con.execute("INSERT INTO repair_orders (ro_id, dealer_code, vin, settle_date, ro_type, payer,"
-                " total_amount) VALUES ('R1', 'D001', 'V1', DATE '2021-06-01', 'maintenance',"
-                " 'customer', 500), ('R9', 'D001', 'V2', DATE '2022-05-20', 'body_paint',"
-                " 'insurance', 12000)")
+    con.execute(
+        "INSERT INTO customers (customer_id, name, phone) VALUES"
+        " ('C1', '张三', '13800138000'), ('C2', '李四', '13900139000')"
+    )
+    con.execute(
+        "INSERT INTO vehicles (vin, customer_id, series, sale_date, sale_channel) VALUES"
+        " ('V1', 'C1', '迈腾', DATE '2021-01-01', 'own'),"
+        " ('V2', 'C2', '朗逸', DATE '2021-10-01', 'own')"
+    )
+    con.execute(
+        "INSERT INTO repair_orders (ro_id, dealer_code, vin, settle_date, ro_type, payer,"
+        " total_amount) VALUES ('R1', 'D001', 'V1', DATE '2021-06-01', 'maintenance',"
+        " 'customer', 500), ('R9', 'D001', 'V2', DATE '2022-05-20', 'body_paint',"
+        " 'insurance', 12000)"
+    )
     con.close()
     return path
 
@@ -76,25 +87,55 @@ def test_sigterm_during_report_leaves_nothing(dbfile, tmp_path):
     tmpdir.mkdir()
     out.mkdir()
     (out / "keep.txt").write_text("previous")
-    r = run_killed(XLSX_PARTS, tmpdir, "--db", str(dbfile), "--as-of", "2022-06-30",
-                   "report", "--period", "2022-05", "--out", str(out))
+    r = run_killed(
+        XLSX_PARTS,
+        tmpdir,
+        "--db",
+        str(dbfile),
+        "--as-of",
+        "2022-06-30",
+        "report",
+        "--period",
+        "2022-05",
+        "--out",
+        str(out),
+    )
     assert_interrupted(r)
     assert everything(tmpdir) == []  # no workbook part with phones in $TMPDIR
     # the HTML was complete in .crmtool-tmp when the workbook was killed: removed too
     assert everything(out) == ["keep.txt"]
 
 
-@pytest.mark.parametrize("args", [["segment", "-o", "{out}/calls.xlsx"],
-                                  ["segment", "--format", "xlsx", "-o", "{out}/calls.bin"],
-                                  ["churn", "--status", "lost,at_risk,general,loyal,new",
-                                   "-o", "{out}/churn.xlsx", "--split-by", "series"]],
-                         ids=["segment", "segment-format", "churn-split"])
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["segment", "-o", "{out}/calls.xlsx"],
+        ["segment", "--format", "xlsx", "-o", "{out}/calls.bin"],
+        [
+            "churn",
+            "--status",
+            "lost,at_risk,general,loyal,new",
+            "-o",
+            "{out}/churn.xlsx",
+            "--split-by",
+            "series",
+        ],
+    ],
+    ids=["segment", "segment-format", "churn-split"],
+)
 def test_sigterm_during_list_write_leaves_nothing(dbfile, tmp_path, args):
     tmpdir, out = tmp_path / "tmp", tmp_path / "lists"
     tmpdir.mkdir()
     out.mkdir()
-    r = run_killed(XLSX_PARTS, tmpdir, "--db", str(dbfile), "--as-of", "2022-06-30",
-                   *[a.format(out=out) for a in args])
+    r = run_killed(
+        XLSX_PARTS,
+        tmpdir,
+        "--db",
+        str(dbfile),
+        "--as-of",
+        "2022-06-30",
+        *[a.format(out=out) for a in args],
+    )
     assert_interrupted(r)
     assert everything(tmpdir) == []
     assert everything(out) == []
@@ -105,8 +146,17 @@ def test_sigterm_after_the_temp_file_is_written_leaves_nothing(dbfile, tmp_path)
     tmpdir, out = tmp_path / "tmp", tmp_path / "lists"
     tmpdir.mkdir()
     out.mkdir()
-    r = run_killed("pathlib:Path.write_bytes", tmpdir, "--db", str(dbfile), "--as-of",
-                   "2022-06-30", "segment", "-o", str(out / "calls.csv"))
+    r = run_killed(
+        "pathlib:Path.write_bytes",
+        tmpdir,
+        "--db",
+        str(dbfile),
+        "--as-of",
+        "2022-06-30",
+        "segment",
+        "-o",
+        str(out / "calls.csv"),
+    )
     assert_interrupted(r)
     assert everything(tmpdir) == []
     assert everything(out) == []
@@ -118,8 +168,23 @@ def test_uninterrupted_run_of_the_harness_writes_the_file(dbfile, tmp_path):
     tmpdir.mkdir()
     out.mkdir()
     env = {**os.environ, "TMPDIR": str(tmpdir)}
-    r = subprocess.run([sys.executable, "-m", "crmtool", "--db", str(dbfile), "--as-of",
-                        "2022-06-30", "segment", "-o", str(out / "calls.xlsx")],
-                       capture_output=True, text=True, env=env, timeout=300)
+    r = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "crmtool",
+            "--db",
+            str(dbfile),
+            "--as-of",
+            "2022-06-30",
+            "segment",
+            "-o",
+            str(out / "calls.xlsx"),
+        ],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=300,
+    )
     assert r.returncode == 0, r.stderr
     assert everything(out) == ["calls.xlsx"] and everything(tmpdir) == []

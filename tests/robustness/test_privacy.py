@@ -16,30 +16,39 @@ from crmtool.cli import app
 
 runner = CliRunner()
 PHONES = ("13800138000", "13900139000", "13700137000")
-EVIL = "=HYPERLINK(\"http://x\",\"y\")"
+EVIL = '=HYPERLINK("http://x","y")'
 
 
 @pytest.fixture(scope="module")
 def dbfile(tmp_path_factory) -> Path:
     path = tmp_path_factory.mktemp("privacy") / "crm.duckdb"
     con = db.connect(path)
-    con.execute("INSERT INTO customers (customer_id, name, phone) VALUES"
-                f" ('C1', '张三', '{PHONES[0]}'), ('C2', '李四', '{PHONES[1]}'),"
-                f" ('C3', ?, '{PHONES[2]}')", [EVIL])
-    con.execute("INSERT INTO vehicles (vin, customer_id, phone, series, sale_date, sale_channel)"
-                " VALUES ('V1', 'C1', NULL, '迈腾', DATE '2019-07-01', 'own'),"
-                " ('V2', 'C2', NULL, '朗逸', DATE '2021-10-01', 'own'),"
-                " ('V3', 'C3', NULL, '@SUM(A1)', DATE '2017-07-15', 'own')")
-    con.execute("INSERT INTO repair_orders (ro_id, dealer_code, vin, settle_date, ro_type, payer,"
-                " total_amount, advisor) VALUES"
-                " ('R1', 'D001', 'V1', DATE '2021-06-01', 'maintenance', 'customer', 500, '王五'),"
-                " ('R2', 'D001', 'V1', DATE '2022-03-01', 'maintenance', 'customer', 900, '王五'),"
-                " ('R3', 'D001', 'V1', DATE '2022-06-01', 'repair', 'customer', 3000, '王五'),"
-                " ('R9', 'D001', 'V2', DATE '2022-06-20', 'body_paint', 'insurance', 12000,"
-                "  '-2+3'),"
-                " ('R8', 'D001', 'V3', DATE '2020-06-20', 'repair', 'customer', 800, '王五')")
-    con.execute("INSERT INTO leads (lead_id, created_at, status, phone, source) VALUES"
-                f" ('L1', DATE '2022-06-01', 'open', '{PHONES[0]}', '+cmd')")
+    con.execute(
+        "INSERT INTO customers (customer_id, name, phone) VALUES"
+        f" ('C1', '张三', '{PHONES[0]}'), ('C2', '李四', '{PHONES[1]}'),"
+        f" ('C3', ?, '{PHONES[2]}')",
+        [EVIL],
+    )
+    con.execute(
+        "INSERT INTO vehicles (vin, customer_id, phone, series, sale_date, sale_channel)"
+        " VALUES ('V1', 'C1', NULL, '迈腾', DATE '2019-07-01', 'own'),"
+        " ('V2', 'C2', NULL, '朗逸', DATE '2021-10-01', 'own'),"
+        " ('V3', 'C3', NULL, '@SUM(A1)', DATE '2017-07-15', 'own')"
+    )
+    con.execute(
+        "INSERT INTO repair_orders (ro_id, dealer_code, vin, settle_date, ro_type, payer,"
+        " total_amount, advisor) VALUES"
+        " ('R1', 'D001', 'V1', DATE '2021-06-01', 'maintenance', 'customer', 500, '王五'),"
+        " ('R2', 'D001', 'V1', DATE '2022-03-01', 'maintenance', 'customer', 900, '王五'),"
+        " ('R3', 'D001', 'V1', DATE '2022-06-01', 'repair', 'customer', 3000, '王五'),"
+        " ('R9', 'D001', 'V2', DATE '2022-06-20', 'body_paint', 'insurance', 12000,"
+        "  '-2+3'),"
+        " ('R8', 'D001', 'V3', DATE '2020-06-20', 'repair', 'customer', 800, '王五')"
+    )
+    con.execute(
+        "INSERT INTO leads (lead_id, created_at, status, phone, source) VALUES"
+        f" ('L1', DATE '2022-06-01', 'open', '{PHONES[0]}', '+cmd')"
+    )
     con.close()
     return path
 
@@ -48,9 +57,16 @@ def run(path: Path, *args: str):
     return runner.invoke(app, ["--db", str(path), "--as-of", "2022-06-30", *args])
 
 
-LISTS = [["segment"], ["churn", "--status", "lost,at_risk,general"], ["due"],
-         ["campaign", "warranty"], ["campaign", "insurance"], ["campaign", "loyal"],
-         ["campaign", "winback"], ["leads", "--overdue"]]
+LISTS = [
+    ["segment"],
+    ["churn", "--status", "lost,at_risk,general"],
+    ["due"],
+    ["campaign", "warranty"],
+    ["campaign", "insurance"],
+    ["campaign", "loyal"],
+    ["campaign", "winback"],
+    ["leads", "--overdue"],
+]
 
 
 @pytest.mark.parametrize("args", LISTS, ids=lambda a: "-".join(a))
@@ -72,15 +88,19 @@ def test_mask_pii_hides_every_full_phone(dbfile, args):
 
 def test_lists_do_show_phones_without_mask(dbfile):
     """The masking test above is not vacuous: these lists carry phones."""
-    shown = {" ".join(a) for a in LISTS
-             if any(p in run(dbfile, *a, "--format", "csv").stdout for p in PHONES)}
+    shown = {
+        " ".join(a)
+        for a in LISTS
+        if any(p in run(dbfile, *a, "--format", "csv").stdout for p in PHONES)
+    }
     assert shown >= {"segment", "churn --status lost,at_risk,general", "campaign insurance"}
 
 
 def _xlsx_text(path: Path) -> str:
     wb = openpyxl.load_workbook(path)
-    return "\n".join(str(c.value) for ws in wb for r in ws.iter_rows() for c in r
-                     if c.value is not None)
+    return "\n".join(
+        str(c.value) for ws in wb for r in ws.iter_rows() for c in r if c.value is not None
+    )
 
 
 def test_rejects_show_raw_text_and_mask_it_on_request(tmp_path):
@@ -88,18 +108,17 @@ def test_rejects_show_raw_text_and_mask_it_on_request(tmp_path):
     included; --mask-pii masks the mobile numbers inside it (documented in
     docs/robustness.md)."""
     f = tmp_path / "cu.csv"
-    f.write_bytes("客户编号,姓名,手机,性别\n,张三,,男\n,李四,,X\n,王五,13812345678\n"
-                  .encode("gbk"))
+    f.write_bytes("客户编号,姓名,手机,性别\n,张三,,男\n,李四,,X\n,王五,13812345678\n".encode("gbk"))
     r = run(tmp_path / "r.duckdb", "load", str(f))
     assert r.exit_code == 0, r.output
     r = run(tmp_path / "r.duckdb", "rejects", "--format", "csv")
     assert r.stdout.splitlines()[1:] == [
-        f"1,{f},2,customers,missing customer_id and phone,\",张三,,男\"",
-        f"1,{f},3,customers,missing customer_id and phone,\",李四,,X\"",
-        f"1,{f},4,customers,\"wrong number of fields: expected 4, found 3\","
-        "\",王五,13812345678\""]
+        f'1,{f},2,customers,missing customer_id and phone,",张三,,男"',
+        f'1,{f},3,customers,missing customer_id and phone,",李四,,X"',
+        f'1,{f},4,customers,"wrong number of fields: expected 4, found 3",",王五,13812345678"',
+    ]
     r = run(tmp_path / "r.duckdb", "rejects", "--format", "csv", "--mask-pii")
-    assert r.stdout.splitlines()[-1].endswith("\",王五,138****5678\"")
+    assert r.stdout.splitlines()[-1].endswith('",王五,138****5678"')
 
 
 def test_html_report_masks_unless_show_pii(dbfile, tmp_path):
@@ -110,11 +129,21 @@ def test_html_report_masks_unless_show_pii(dbfile, tmp_path):
     assert not re.search(r"1[3-9]\d{9}", html)
     assert "<script" not in html.lower() or "=HYPERLINK" not in html
     shown = tmp_path / "shown"
-    r = run(dbfile, "report", "--period", "2022-06", "--out", str(shown), "--format", "html",
-            "--show-pii")
+    r = run(
+        dbfile,
+        "report",
+        "--period",
+        "2022-06",
+        "--out",
+        str(shown),
+        "--format",
+        "html",
+        "--show-pii",
+    )
     assert r.exit_code == 0, r.output
-    assert any(p in (shown / "crmtool-report-2022-06.html").read_text(encoding="utf-8")
-               for p in PHONES)
+    assert any(
+        p in (shown / "crmtool-report-2022-06.html").read_text(encoding="utf-8") for p in PHONES
+    )
 
 
 def test_xlsx_report_and_lists_never_write_a_formula(dbfile, tmp_path):
@@ -135,22 +164,27 @@ def test_safe_csv_prefixes_formula_cells(dbfile):
     r = run(dbfile, "segment", "--format", "csv", "--safe-csv", "--columns", "name,series")
     assert r.exit_code == 0, r.output
     body = r.stdout.splitlines()[1:]
-    assert "\"'=HYPERLINK(\"\"http://x\"\",\"\"y\"\")\",'@SUM(A1)" in body
+    assert '"\'=HYPERLINK(""http://x"",""y"")",\'@SUM(A1)' in body
     plain = run(dbfile, "segment", "--format", "csv", "--columns", "name,series")
-    assert "\"=HYPERLINK(\"\"http://x\"\",\"\"y\"\")\",@SUM(A1)" in plain.stdout.splitlines()
+    assert '"=HYPERLINK(""http://x"",""y"")",@SUM(A1)' in plain.stdout.splitlines()
 
 
-@pytest.mark.parametrize("where, message", [
-    ("vin IN (SELECT vin FROM vehicles)", "--where: a subquery (SELECT) is not allowed"),
-    ("vin = (select content from read_text('/etc/passwd'))",
-     "--where: a subquery (SELECT) is not allowed"),
-    ("read_csv('/etc/passwd') IS NOT NULL", "--where: function read_csv is not allowed"),
-    ("1=1; ATTACH '/tmp/x.db'", "--where: ';' (a second statement) is not allowed"),
-    ("ATTACH '/tmp/x.db' AS x", "--where: statement ATTACH is not allowed"),
-    ("vin = 'V1' -- comment", "--where: a comment (-- or /* */) is not allowed"),
-    ("vin = 'V1", "--where: unterminated ' (opened at column 7)"),
-    ("secret > 1", None),
-])
+@pytest.mark.parametrize(
+    "where, message",
+    [
+        ("vin IN (SELECT vin FROM vehicles)", "--where: a subquery (SELECT) is not allowed"),
+        (
+            "vin = (select content from read_text('/etc/passwd'))",
+            "--where: a subquery (SELECT) is not allowed",
+        ),
+        ("read_csv('/etc/passwd') IS NOT NULL", "--where: function read_csv is not allowed"),
+        ("1=1; ATTACH '/tmp/x.db'", "--where: ';' (a second statement) is not allowed"),
+        ("ATTACH '/tmp/x.db' AS x", "--where: statement ATTACH is not allowed"),
+        ("vin = 'V1' -- comment", "--where: a comment (-- or /* */) is not allowed"),
+        ("vin = 'V1", "--where: unterminated ' (opened at column 7)"),
+        ("secret > 1", None),
+    ],
+)
 def test_where_cannot_reach_other_tables_or_files(dbfile, where, message):
     r = run(dbfile, "segment", "--format", "csv", "--where", where)
     assert r.exit_code == 2
@@ -159,14 +193,23 @@ def test_where_cannot_reach_other_tables_or_files(dbfile, where, message):
     if message:
         assert lines[0] == "crmtool: error: " + message
     else:
-        assert lines[0].startswith("crmtool: error: --where: unknown column 'secret'; columns "
-                                   "are: ")
+        assert lines[0].startswith(
+            "crmtool: error: --where: unknown column 'secret'; columns are: "
+        )
     assert "root:" not in r.stdout
 
 
 def test_where_values_in_quotes_are_data_not_sql(dbfile):
-    r = run(dbfile, "segment", "--format", "csv", "--columns", "vin", "--where",
-            "series = 'select * from customers'")
+    r = run(
+        dbfile,
+        "segment",
+        "--format",
+        "csv",
+        "--columns",
+        "vin",
+        "--where",
+        "series = 'select * from customers'",
+    )
     assert (r.exit_code, r.stdout.splitlines()) == (0, ["vin"])
 
 
@@ -200,7 +243,7 @@ ALLOWED = {
     "cli/load_cmds.py: {where}": "fixed text 'WHERE file = ? OR file LIKE ?', values bound",
     "forget.py: {where}": "forget._where: column names from code with ? placeholders, bound",
     "history.py: {where}": "history.keep: conditions ingest writes over code-owned names and "
-                           "temp tables, no values",
+    "temp tables, no values",
 }
 
 

@@ -14,8 +14,7 @@ from hypothesis import strategies as st
 from crmtool import ingest, readers, schema
 from crmtool.errors import CrmError
 
-ALIASES = [(t, f.name, h) for t, fields in schema.TABLES.items() for f in fields
-           for h in f.headers]
+ALIASES = [(t, f.name, h) for t, fields in schema.TABLES.items() for f in fields for h in f.headers]
 FULL = str.maketrans({"(": "（", ")": "）", "_": "＿"})
 
 
@@ -45,8 +44,10 @@ def test_normalise_header_is_idempotent_and_space_free(text):
 
 
 @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(st.binary(max_size=400), st.sampled_from([b"", "工单号,VIN,结算日期\n".encode(),
-                                                 "客户编号,手机\n".encode("gbk")]))
+@given(
+    st.binary(max_size=400),
+    st.sampled_from([b"", "工单号,VIN,结算日期\n".encode(), "客户编号,手机\n".encode("gbk")]),
+)
 def test_reader_raises_only_crmerror_on_arbitrary_bytes(data, head):
     with tempfile.TemporaryDirectory() as d:
         path = Path(d) / "x.csv"
