@@ -265,15 +265,15 @@ def lines(
         lx += 24 + 7 * min(len(str(name)), 14) * (2 if any(ord(c) > 0x2E80 for c in name) else 1)
         pts: list[str] = []
         runs: list[list[str]] = []
-        for i, v in enumerate(values):
-            if v is None:
+        for i, val in enumerate(values):
+            if val is None:
                 if pts:
                     runs.append(pts)
                 pts = []
                 continue
             if step and pts:
                 pts.append(f"{_n(x(i))},{pts[-1].split(',')[1]}")
-            pts.append(f"{_n(x(i))},{_n(y(v))}")
+            pts.append(f"{_n(x(i))},{_n(y(val))}")
         if pts:
             runs.append(pts)
         for run in runs:

@@ -259,7 +259,7 @@ def with_dealer(cfg: Config, dealer: str | None) -> Config:
 def _check(value: Any, tp: Any, key: str) -> Any:
     """Validate (and lightly coerce) a TOML value against a type annotation."""
     origin = typing.get_origin(tp)
-    if is_dataclass(tp):
+    if isinstance(tp, type) and is_dataclass(tp):
         if not isinstance(value, dict):
             raise ConfigError(f"config key '{key}' must be a table")
         return _build(tp, value, key + ".")

@@ -48,7 +48,7 @@ def connect(
             raise CrmError(f"database {target} does not exist; run `crmtool load` first")
         if p.parent and not p.parent.exists():
             raise CrmError(f"folder of database {target} does not exist")
-    config: dict[str, str | int] = {}
+    config: dict[str, str | bool | int | float | list[str]] = {}
     threads = threads or int(os.environ.get("CRMTOOL_THREADS") or 0)
     memory_limit = memory_limit or os.environ.get("CRMTOOL_MEMORY_LIMIT")
     if threads:

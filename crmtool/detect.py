@@ -120,10 +120,10 @@ def map_columns(headers: list[Any], table: str, config: Config | None) -> list[C
         if hit is None:
             hits.append((i, str(h or ""), None, 0, "none", None))
             continue
-        fname, rank, source = hit
+        field, rank, source = hit
         base = builtin.get(key)
-        over = base[0] if source != "built-in" and base and base[0] != fname else None
-        hits.append((i, str(h), fname, rank, source, over))
+        over = base[0] if source != "built-in" and base and base[0] != field else None
+        hits.append((i, str(h), field, rank, source, over))
     fallback = {schema.normalise_header(h) for h in schema.FALLBACK_HEADERS}
     firm = {f for _, h, f, *_ in hits if f is not None and _norm(h) not in fallback}
     dropped = {i for i, h, f, *_ in hits if f in firm and _norm(h) in fallback}

@@ -328,7 +328,7 @@ def _card(
         "visits": visits[:visits_shown],
         "reminders": _reminders(con, cfg, as_of, vins),
         "last_contact": _last_contact(
-            con, person and person["customer_id"], person and person["phone"]
+            con, person["customer_id"] if person else None, person["phone"] if person else None
         ),
     }
 

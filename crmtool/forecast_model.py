@@ -14,8 +14,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
-from scipy.optimize import minimize  # type: ignore[import-untyped]
-from scipy.special import (  # type: ignore[import-untyped]
+from scipy.optimize import minimize
+from scipy.special import (
     betaln,
     digamma,
     expit,

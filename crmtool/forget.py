@@ -184,14 +184,13 @@ def check_phone(con: duckdb.DuckDBPyConnection, phone: str) -> str:
     p = normalise_phone(phone)
     if p and len(p) == 11 and p.isdigit():
         return p
-    stored = p and any(
+    if p and any(
         con.execute(
             f"SELECT count(*) FROM (SELECT 1 FROM {t} WHERE phone = ? LIMIT 1)", [p]
         ).fetchall()[0][0]
         for t in ("customers", "vehicles", "leads")
-    )
-    if stored:
-        return p  # type: ignore[return-value]
+    ):
+        return p
     raise UsageError(
         f"--phone {phone!r} is not a full phone number (11 digits, or a phone "
         "exactly as stored); give the whole number or --customer ID"

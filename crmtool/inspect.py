@@ -10,6 +10,7 @@ values) come from the same reader, header mapping, detection and staging SQL the
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import time
 from collections.abc import Iterable
@@ -58,7 +59,8 @@ class Candidate:
 @dataclass
 class Missing:
     field: str
-    candidates: list[Candidate] = field(default_factory=list)
+    # dataclasses.field by its full name: the attribute `field` above shadows it here
+    candidates: list[Candidate] = dataclasses.field(default_factory=list)
 
 
 @dataclass

@@ -78,11 +78,11 @@ def _sheet_lines(s: SheetReport, lang: str) -> list[str]:
         line = tr("missing", lang, field=_field(m.field, lang)) + ": "
         if m.candidates:
             parts = []
-            for c in m.candidates:
-                why = tr("parse", lang, parsed=c.parsed, cells=c.cells)
-                if c.mapped_to:
-                    why = tr("now", lang, field=c.mapped_to) + "; " + why
-                parts.append(f"{c.header} ({why})")
+            for cand in m.candidates:
+                why = tr("parse", lang, parsed=cand.parsed, cells=cand.cells)
+                if cand.mapped_to:
+                    why = tr("now", lang, field=cand.mapped_to) + "; " + why
+                parts.append(f"{cand.header} ({why})")
             line += tr("could_fill", lang) + " " + ", ".join(parts)
         else:
             line += tr("no_candidate", lang)

@@ -14,7 +14,7 @@ import sys
 from collections.abc import Callable
 from datetime import date, datetime, time
 from pathlib import Path
-from typing import IO, Any
+from typing import IO, Any, cast
 
 import polars as pl
 import xlsxwriter
@@ -271,6 +271,7 @@ def _write_table(
         for j, cell in enumerate(row):
             widths[j] = max(widths[j], cell_len(cell))
     full = max(40, table_width(widths))
+    short: dict[int, int]
     if tty:
         console = Console(file=stream, highlight=False)
         if wide:
@@ -338,7 +339,7 @@ def emit(
         if out is None and _stdout_is_tty():
             raise UsageError("xlsx output needs -o FILE or a pipe")
         buf = io.BytesIO()  # in memory: no workbook part ever lands in a temp folder
-        write_xlsx_sheets(buf, {sheet: frame}, lang=lang, split_by=split_by)  # type: ignore[arg-type]
+        write_xlsx_sheets(buf, {sheet: frame}, lang=lang, split_by=split_by)
         _write(out, buf.getvalue())
         return
 
@@ -416,7 +417,7 @@ def _display_width(frame: pl.DataFrame, col: str) -> int:
         return 0
     chars = text.str.len_chars()
     width = chars + (text.str.len_bytes() - chars) // 2
-    return int(width.max() or 0)
+    return int(cast("int | None", width.max()) or 0)
 
 
 def _header_width(label: str) -> int:
@@ -450,7 +451,7 @@ def _write_sheet(
         ws.set_column(j, j, min(max(width + 2, 6), 50))
         if _is_text_column(col) and dtype != pl.String:
             s = s.cast(pl.String, strict=False)
-            dtype = pl.String
+            dtype = pl.String()
         if dtype == pl.Datetime and getattr(dtype, "time_zone", None):
             s = s.dt.replace_time_zone(None)
         values = s.to_list()
@@ -485,7 +486,7 @@ def _write_sheet(
 
 
 def write_xlsx_sheets(
-    path: Path,
+    path: Path | IO[bytes],
     sheets: dict[str, pl.DataFrame],
     *,
     lang: str | None = "zh",

@@ -13,6 +13,7 @@ from __future__ import annotations
 import json
 import threading
 from datetime import date
+from typing import Any
 
 import duckdb
 
@@ -197,8 +198,9 @@ def _connection(config: Config | None) -> duckdb.DuckDBPyConnection:
     return con
 
 
-def _run(macro: str, text: object, config: Config | None = None) -> object:
-    """One value through one macro (NUL characters dropped: DuckDB text cannot hold them)."""
+def _run(macro: str, text: object, config: Config | None = None) -> Any:
+    """One value through one macro (NUL characters dropped: DuckDB text cannot hold them);
+    the macro's SQL type decides the Python type of the answer."""
     if text is None:
         return None
     with _LOCK:
@@ -212,60 +214,60 @@ def _run(macro: str, text: object, config: Config | None = None) -> object:
 
 def parse_date(text: object) -> date | None:
     """2021-03-05, 2021/3/5, 2021.3.5, 20210305, 2021年3月5日 (+ time), Excel serial."""
-    return _run("crm_date", text)  # type: ignore[return-value]
+    return _run("crm_date", text)
 
 
 def parse_amount(text: object) -> float | None:
     """'￥1,234.50', '1 234.5元', '-120.00', '(120.00)' (negative), full-width digits."""
-    return _run("crm_amount", text)  # type: ignore[return-value]
+    return _run("crm_amount", text)
 
 
 def parse_mileage(text: object) -> float | None:
     """km: '12,000', '12000km', '12000公里', '3.2万' (32000); negative or garbage -> None."""
-    return _run("crm_mileage", text)  # type: ignore[return-value]
+    return _run("crm_mileage", text)
 
 
 def normalise_vin(text: object) -> str | None:
-    return _run("crm_vin", text)  # type: ignore[return-value]
+    return _run("crm_vin", text)
 
 
 def vin_flag(text: object) -> str | None:
     """None, 'vin_length', 'vin_chars' or 'vin_check_digit'."""
-    return _run("crm_vin_flag", text)  # type: ignore[return-value]
+    return _run("crm_vin_flag", text)
 
 
 def normalise_phone(text: object) -> str | None:
-    return _run("crm_phone", text)  # type: ignore[return-value]
+    return _run("crm_phone", text)
 
 
 def phone_flag(text: object) -> str | None:
     """None, 'phone_placeholder' or 'phone_odd'."""
-    return _run("crm_phone_flag", text)  # type: ignore[return-value]
+    return _run("crm_phone_flag", text)
 
 
 def normalise_plate(text: object) -> str | None:
-    return _run("crm_plate", text)  # type: ignore[return-value]
+    return _run("crm_plate", text)
 
 
 def normalise_code(text: object) -> str | None:
     """The key a code value is matched on (trim, no spaces, full-width -> ASCII, upper)."""
-    return _run("crm_norm_code", text)  # type: ignore[return-value]
+    return _run("crm_norm_code", text)
 
 
 def map_code(kind: str, text: object, config: Config | None = None) -> str | None:
     """Canonical code of a raw value; unmatched -> schema.CODE_FALLBACK[kind]."""
     if kind not in CODES:
         raise ValueError(f"unknown code kind {kind!r}")
-    return _run(f"crm_code_{kind}", text, config)  # type: ignore[return-value]
+    return _run(f"crm_code_{kind}", text, config)
 
 
 def parse_bool(text: object) -> bool | None:
-    return _run("crm_bool", text)  # type: ignore[return-value]
+    return _run("crm_bool", text)
 
 
 def parse_year(text: object) -> int | None:
-    return _run("crm_year", text)  # type: ignore[return-value]
+    return _run("crm_year", text)
 
 
 def parse_text(text: object) -> str | None:
-    return _run("crm_text", text)  # type: ignore[return-value]
+    return _run("crm_text", text)

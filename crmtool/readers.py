@@ -29,6 +29,7 @@ import zlib
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import duckdb
 import polars as pl
@@ -37,6 +38,9 @@ from . import html_tables, scratch, workbook_guard
 from .config import LimitsConfig
 from .db import first_row
 from .errors import CrmError
+
+if TYPE_CHECKING:
+    from xml.etree.ElementTree import Element
 
 CHUNK = 16 << 20  # bytes per streaming step
 HEAD_BYTES = 4 << 20  # at most this much is parsed in Python to find header and dialect
@@ -1142,9 +1146,9 @@ def _spreadsheetml(text: str, path: Path) -> list[tuple[str | None, list[tuple[i
     return out
 
 
-def _xml_value(d: object) -> str:
-    text = ("".join(d.itertext()) if hasattr(d, "itertext") else "").strip()  # type: ignore[attr-defined]
-    kind = d.get("{urn:schemas-microsoft-com:office:spreadsheet}Type")  # type: ignore[attr-defined]
+def _xml_value(d: Element) -> str:
+    text = "".join(d.itertext()).strip()
+    kind = d.get("{urn:schemas-microsoft-com:office:spreadsheet}Type")
     if kind == "DateTime":
         m = re.match(r"(\d{4}-\d{2}-\d{2})T(\d{2}:\d{2}:\d{2})", text)
         if m:

@@ -170,12 +170,12 @@ def _table(
     foot: Sequence[str] | None = None,
     caption: str = "",
 ) -> Table:
-    rows = [list(r) for r in rows]
-    wrap = [not numeric[j] and any(_wraps(r[j]) for r in rows) for j in range(len(headers))]
-    return Table(list(headers), rows, list(numeric), list(foot) if foot else None, caption, wrap)
+    body = [list(r) for r in rows]
+    wrap = [not numeric[j] and any(_wraps(r[j]) for r in body) for j in range(len(headers))]
+    return Table(list(headers), body, list(numeric), list(foot) if foot else None, caption, wrap)
 
 
-def _d(obj: Any, key: str) -> dict[str, Any]:
+def _d(obj: Any, key: str) -> Mapping[str, Any]:
     v = obj.get(key) if isinstance(obj, Mapping) else None
     return v if isinstance(v, Mapping) else {}
 

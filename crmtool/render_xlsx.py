@@ -198,7 +198,7 @@ def _summary_sheet(
         )
 
     st = summary.get("status") or {}
-    keys = STATUSES
+    keys: tuple[str, ...] = STATUSES
     total = sum(_n(st, k) for k in keys)
     s.table(
         t["status"],

@@ -19,7 +19,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 from datetime import date, timedelta
-from typing import Any
+from typing import Any, cast
 
 import duckdb
 import polars as pl
@@ -418,7 +418,7 @@ def km_points(curve: pl.DataFrame, points: list[int]) -> pl.DataFrame:
         row: dict[str, Any] = {
             "as_of": as_of,
             "group": group,
-            "spells": int(part["spells"].max() or 0),
+            "spells": int(cast("int | None", part["spells"].max()) or 0),
             "median_days": next((t for t, s in steps if s <= 0.5), None),
         }
         for p in points:
@@ -495,7 +495,7 @@ def _by_dealer(
     """--by dealer: the figures with own_dealers = [that dealer], one group per dealer."""
     from .config import with_dealer
 
-    parts = []
+    parts: list[dict[str, pl.DataFrame | None]] = []
     snapshot = facts.is_snapshot(con)
     try:
         for code in cfg.dealer_group:
@@ -510,9 +510,11 @@ def _by_dealer(
             )
     finally:
         facts.install(con, cfg, snapshot=snapshot)
-    return Retention(
-        **{k: (None if parts[0][k] is None else pl.concat([p[k] for p in parts])) for k in parts[0]}
-    )
+    merged: dict[str, Any] = {}
+    for k in parts[0]:
+        frames = [f for p in parts if (f := p[k]) is not None]
+        merged[k] = pl.concat(frames) if frames else None
+    return Retention(**merged)
 
 
 # -- shapes for people and scripts ------------------------------------------------------------

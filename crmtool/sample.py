@@ -167,9 +167,9 @@ def generate(
     ]
     workers = min(4, os.cpu_count() or 1) if n >= 50_000 else 1
     for i, part in enumerate(_parts(specs, workers)):
-        for name, (blob, rows) in part.blobs.items():
+        for name, (blob, nrows) in part.blobs.items():
             csv[name].f.write(blob)
-            csv[name].rows += rows
+            csv[name].rows += nrows
         old_total += part.old_total
         h2 += part.h2
         for k, v in part.counts.items():

@@ -181,10 +181,9 @@ class World:
         for pos in (0, r.randint(1, 4)):
             if r.random() < 0.3:
                 chars[pos] = r.choice("ABCDEFGHJKLMNPRSTUVWXYZ")
-        chars = "".join(chars)
         x = r.random()
         sep = "·" if x < 0.6 else ("" if x < 0.9 else " ")
-        return f"{PLATE_CITY.get(region, '浙A')}{sep}{chars}"
+        return f"{PLATE_CITY.get(region, '浙A')}{sep}{''.join(chars)}"
 
     def amounts(self, kind: str, scale: float, spend: float) -> tuple[str, float, float]:
         """(payer, labor, parts) of a repair order of a kind."""

@@ -8,6 +8,7 @@ headers of one file map to the same field, the one earlier in the field's list w
 from __future__ import annotations
 
 import unicodedata
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 from .config import Config
@@ -360,7 +361,7 @@ def code_sources(kind: str, config: Config | None = None) -> dict[str, tuple[str
 
     out: dict[str, tuple[str, str]] = {}
     prof = profile_of(config.profile) if config else None
-    layers = [
+    layers: list[tuple[str, Mapping[str, Sequence[str]]]] = [
         ("config", config.values.get(kind, {}) if config else {}),
         ("profile", prof.values.get(kind, {}) if prof else {}),
         ("built-in", CODES[kind]),

@@ -14,8 +14,12 @@ import shutil
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from .errors import CrmError
+
+if TYPE_CHECKING:
+    import duckdb
 
 WORK_DIR = ".crmtool-work"
 
@@ -80,12 +84,11 @@ def workdir(base: Path) -> Iterator[Path]:
         remove(path)
 
 
-def database_folder(con: object) -> Path:
+def database_folder(con: duckdb.DuckDBPyConnection) -> Path:
     """The folder of the connection's database file (the working directory for ':memory:')."""
     try:
         rows = con.execute(
-            "SELECT path FROM duckdb_databases() "  # type: ignore[attr-defined]
-            "WHERE database_name = current_database()"
+            "SELECT path FROM duckdb_databases() WHERE database_name = current_database()"
         ).fetchall()
     except Exception:  # noqa: BLE001 - any failure: fall back to the working directory
         rows = []

@@ -17,6 +17,7 @@ import sys
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import date, datetime
+from typing import Any
 
 import polars as pl
 import sqlglot
@@ -224,7 +225,7 @@ def _check_node(node: exp.Expression, parent: exp.Expression | None) -> None:
         isinstance(node.expression, exp.Literal) and node.expression.is_string
     ):
         raise UsageError("--where: a LIKE pattern must be a quoted text, e.g. name LIKE '张%'")
-    if cls is exp.Cast and _cast_kind(node.to) is None:
+    if isinstance(node, exp.Cast) and _cast_kind(node.to) is None:  # TryCast was refused above
         raise _refuse(f"CAST to {node.to.sql(DIALECT)} (date, number or text only)")
     if cls is exp.DataType and node.expressions and node.this not in _NUMBER | _TEXT:
         raise _refuse(f"type {node.sql(DIALECT)}")
@@ -284,11 +285,14 @@ def parse(text: str) -> Condition:
         raise _token_error(e) from None
     finally:
         sys.setrecursionlimit(limit)
-    trees = [t for t in trees if t is not None]
-    if len(trees) != 1:
+    found = [t for t in trees if t is not None]
+    if len(found) != 1:
         raise _refuse("more than one statement")
-    _check(trees[0])
-    return Condition(text, trees[0])
+    tree = found[0]
+    if not isinstance(tree, exp.Expression):  # every concrete sqlglot node is one
+        raise _refuse(f"statement {type(tree).__name__}")
+    _check(tree)
+    return Condition(text, tree)
 
 
 # --- render: SQL (DuckDB / Spark) -----------------------------------------------------------
@@ -382,16 +386,19 @@ class _Polars:
         return ~self._bool(node.this, "NOT")
 
     # comparisons
-    def _compare(self, op: type, left: exp.Expression, right: exp.Expression) -> pl.Expr:
+    def _compare(
+        self, op: type[exp.Expression], left: exp.Expression, right: exp.Expression
+    ) -> pl.Expr:
         a, b = self._coerce(left, right)
-        return {
+        ops: dict[type[exp.Expression], Callable[[Any], pl.Expr]] = {
             exp.EQ: a.eq,
             exp.NEQ: a.ne,
             exp.LT: a.lt,
             exp.LTE: a.le,
             exp.GT: a.gt,
             exp.GTE: a.ge,
-        }[op](b)
+        }
+        return ops[op](b)
 
     def _coerce(self, left: exp.Expression, right: exp.Expression) -> tuple[pl.Expr, pl.Expr]:
         """Make two sides comparable as SQL would: a quoted literal beside a date or number
@@ -448,7 +455,12 @@ class _Polars:
 
     def _Add(self, node: exp.Expression) -> pl.Expr:
         a, b = self._num(node.this), self._num(node.expression)
-        ops = {exp.Add: a.add, exp.Sub: a.sub, exp.Mul: a.mul, exp.Div: a.truediv}
+        ops: dict[type[exp.Expression], Callable[[Any], pl.Expr]] = {
+            exp.Add: a.add,
+            exp.Sub: a.sub,
+            exp.Mul: a.mul,
+            exp.Div: a.truediv,
+        }
         return ops[type(node)](b)
 
     _Sub = _Mul = _Div = _Add
@@ -505,7 +517,12 @@ class _Polars:
 
     def _Year(self, node: exp.Expression) -> pl.Expr:
         e = self._date(node.this)
-        part = {exp.Year: e.dt.year, exp.Month: e.dt.month, exp.Day: e.dt.day}[type(node)]
+        parts: dict[type[exp.Expression], Callable[[], pl.Expr]] = {
+            exp.Year: e.dt.year,
+            exp.Month: e.dt.month,
+            exp.Day: e.dt.day,
+        }
+        part = parts[type(node)]
         return part().cast(pl.Int64)
 
     _Month = _Day = _Year

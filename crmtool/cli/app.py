@@ -6,9 +6,11 @@ import errno
 import os
 import signal
 import sys
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date
-from typing import Annotated
+from types import ModuleType
+from typing import TYPE_CHECKING, Annotated, Any
 
 import click
 import typer
@@ -21,27 +23,34 @@ from ..errors import CrmError, ExitCode
 from ..period import parse_date_arg
 from .argv import hoist
 
+if TYPE_CHECKING:  # the click whose Context Typer's group receives (Typer vendors one)
+    from typer._click.core import Context
+
+_typer_click: ModuleType
 try:  # Typer vendors its own click: its standalone mode (and CliRunner) catch only that one
     from typer._click import exceptions as _typer_click
 except ImportError:  # pragma: no cover - a Typer that uses click itself
     _typer_click = click.exceptions
-_CLICK_ERRORS = tuple(dict.fromkeys((_typer_click.ClickException, click.ClickException)))
+# both classes have click's ClickException shape (message, exit_code, show)
+_CLICK_ERRORS: tuple[type[click.ClickException], ...] = tuple(
+    dict.fromkeys((_typer_click.ClickException, click.ClickException))
+)
 # click's own control flow (--help, Ctrl-C at a prompt): never an "unexpected" error
-_CLICK_FLOW = tuple(
+_CLICK_FLOW: tuple[type[Exception], ...] = tuple(
     dict.fromkeys(
         (*_CLICK_ERRORS, typer.Exit, typer.Abort, click.exceptions.Exit, click.exceptions.Abort)
     )
 )
 
 
-class UserError(*_CLICK_ERRORS):  # type: ignore[misc]
+class UserError(*_CLICK_ERRORS):  # type: ignore[misc]  # bases computed: vendored + real click
     """A failure on its way out: one line on stderr and a meaningful exit code."""
 
     def __init__(self, message: str, exit_code: int) -> None:
         super().__init__(message)
         self.exit_code = exit_code
 
-    def show(self, file=None) -> None:  # noqa: ANN001
+    def show(self, file: Any = None) -> None:
         try:
             click.echo(f"crmtool: error: {self.message}", err=True)
         except OSError:  # stderr gone: nothing more to say
@@ -53,7 +62,7 @@ class Group(TyperGroup):
     (CRMTOOL_DEBUG=1 shows the traceback of an unexpected error). The global options are
     accepted anywhere on the command line (crmtool.cli.argv)."""
 
-    def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
+    def parse_args(self, ctx: Context, args: list[str]) -> list[str]:
         if ctx.parent is None:
             hoisted = hoist(self, ctx, list(args))
             args = hoisted.args
@@ -63,17 +72,20 @@ class Group(TyperGroup):
 
     def main(
         self,
-        args=None,
-        prog_name=None,
-        complete_var=None,  # noqa: ANN001, ANN201
+        args: Sequence[str] | None = None,
+        prog_name: str | None = None,
+        complete_var: str | None = None,
         standalone_mode: bool = True,
-        **extra,
-    ):
+        windows_expand_args: bool = True,
+        **extra: Any,
+    ) -> Any:
         """Click's usage errors as one line with a hint, instead of its four-line block."""
         if not standalone_mode:
-            return super().main(args, prog_name, complete_var, False, **extra)
+            return super().main(args, prog_name, complete_var, False, windows_expand_args, **extra)
         try:
-            rv = super().main(args, prog_name or "crmtool", complete_var, False, **extra)
+            rv = super().main(
+                args, prog_name or "crmtool", complete_var, False, windows_expand_args, **extra
+            )
         except SystemExit as e:  # Click's exit 1 when --help meets a closed pipe
             if isinstance(e.__context__, BrokenPipeError):
                 _quiet_broken_pipe()
@@ -89,7 +101,7 @@ class Group(TyperGroup):
             sys.exit(ExitCode.FAILED)
         sys.exit(rv if isinstance(rv, int) else 0)
 
-    def invoke(self, ctx: click.Context):  # noqa: ANN201
+    def invoke(self, ctx: Context) -> Any:
         try:
             return super().invoke(ctx)
         except CrmError as e:
@@ -125,7 +137,7 @@ class Group(TyperGroup):
             ) from None
 
 
-def _show(e: Exception, path: list[str] | None = None) -> None:
+def _show(e: click.ClickException, path: list[str] | None = None) -> None:
     """One line on stderr: crmtool's own errors as they are, Click's usage errors with the
     command path and a hint (`try 'crmtool segment --help'`)."""
     if isinstance(e, UserError) or type(e).__name__ == "NoArgsIsHelpError":

@@ -17,12 +17,15 @@ from .lazy import lazy
 from .lists import suppress
 from .options import FromOpt, IncludeRecentOpt, ListOutput, MonthOpt, PeriodOpt, ToOpt, list_command
 
-if TYPE_CHECKING:
+if TYPE_CHECKING:  # exact types for mypy; churn is imported lazily at run time
     import duckdb
+
+    from .. import churn
+else:
+    churn = lazy("crmtool.churn")
 
 pl = lazy("polars")
 campaigns = lazy("crmtool.campaigns")
-churn = lazy("crmtool.churn")
 db = lazy("crmtool.db")
 facts = lazy("crmtool.facts")
 leads = lazy("crmtool.leads")

@@ -7,7 +7,7 @@ from __future__ import annotations
 from dataclasses import replace
 from datetime import date
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
@@ -19,7 +19,10 @@ from .lazy import lazy
 from .lists import suppress
 from .options import IncludeRecentOpt, ListOutput, list_command, split_csv
 
-pl = lazy("polars")
+if TYPE_CHECKING:  # exact types for mypy; polars is imported lazily at run time
+    import polars as pl
+else:
+    pl = lazy("polars")
 campaigns = lazy("crmtool.campaigns")
 care = lazy("crmtool.care")
 churn = lazy("crmtool.churn")

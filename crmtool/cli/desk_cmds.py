@@ -19,13 +19,16 @@ from .app import State, app, err, state
 from .lazy import lazy
 from .options import LangOpt, WideOpt
 
-if TYPE_CHECKING:
+if TYPE_CHECKING:  # exact types for mypy; forget is imported lazily at run time
     import duckdb
+
+    from .. import forget as forgetting
+else:
+    forgetting = lazy("crmtool.forget")
 
 db = lazy("crmtool.db")
 facts = lazy("crmtool.facts")
 finder = lazy("crmtool.find")
-forgetting = lazy("crmtool.forget")
 
 
 def _text(value: Any, column: str, lang: str) -> str:

@@ -14,9 +14,9 @@ from __future__ import annotations
 import functools
 import inspect
 from collections.abc import Callable
-from dataclasses import dataclass, field, fields
+from dataclasses import Field, dataclass, field, fields
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
@@ -161,6 +161,10 @@ class ListOutput:
     say: Callable[[str], None] | None = field(
         default=None, repr=False, compare=False, metadata={"option": False}
     )
+    # not an option: the command's context, for the config's lang
+    ctx: typer.Context | None = field(
+        default=None, repr=False, compare=False, metadata={"option": False}
+    )
 
     def write(self, frame: pl.DataFrame, sheet: str = "list") -> None:
         """Apply --where/--sort/--columns/--limit, then write in the chosen format; with -o,
@@ -172,7 +176,7 @@ class ListOutput:
             sort=split_csv(self.sort) or None,
             limit=self.limit,
         )
-        lang = self.lang or config_lang(getattr(self, "_ctx", None))
+        lang = self.lang or config_lang(self.ctx)
         outputs.emit(
             shaped,
             fmt=self.fmt,
@@ -191,11 +195,11 @@ class ListOutput:
             )
 
 
-def config_lang(ctx: object) -> str:
+def config_lang(ctx: typer.Context | None) -> str:
     """The `lang` of the config in force for a command's context (rulebook §16)."""
     from .app import state
 
-    return state(ctx).config.lang if ctx is not None else "zh"  # type: ignore[arg-type]
+    return state(ctx).config.lang if ctx is not None else "zh"
 
 
 # ListOutput's fields as command-line options, in the order --help shows them.
@@ -215,7 +219,7 @@ _OPTION_TYPES = {
 }
 
 
-def _option_fields() -> list:  # noqa: ANN202
+def _option_fields() -> list[Field[Any]]:
     return [f for f in fields(ListOutput) if f.metadata.get("option", True)]
 
 
@@ -234,16 +238,17 @@ def list_command(func: Callable[..., None]) -> Callable[..., None]:
     ]
 
     @functools.wraps(func)
-    def command(*args: object, **kwargs: object) -> None:
+    def command(*args: Any, **kwargs: Any) -> None:
         from .app import state
 
         output = ListOutput(**{f.name: kwargs.pop(f.name) for f in _option_fields()})
         ctx = kwargs.get("ctx")
-        output._ctx = ctx  # type: ignore[attr-defined]  # the config's lang
+        output.ctx = ctx
         if ctx is not None:
-            output.say = state(ctx).say  # type: ignore[arg-type]
+            output.say = state(ctx).say
         return func(*args, output=output, **kwargs)
 
+    # inspect reads __signature__ off a function; typeshed's FunctionType does not declare it
     command.__signature__ = sig.replace(parameters=own + extra)  # type: ignore[attr-defined]
     command.__annotations__ = {p.name: p.annotation for p in own + extra}
     del command.__wrapped__  # Typer must see the new signature, not the wrapped one

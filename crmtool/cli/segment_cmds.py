@@ -17,10 +17,11 @@ from .lazy import lazy
 from .lists import suppress
 from .options import IncludeRecentOpt, ListOutput, list_command, split_csv
 
-if TYPE_CHECKING:
+if TYPE_CHECKING:  # exact types for mypy; polars is imported lazily at run time
     import duckdb
-
-pl = lazy("polars")
+    import polars as pl
+else:
+    pl = lazy("polars")
 churn = lazy("crmtool.churn")
 db = lazy("crmtool.db")
 facts = lazy("crmtool.facts")
