@@ -142,7 +142,7 @@ def _months(period: Period) -> list[Period]:
 def maintenance_return_rate(
     con: duckdb.DuckDBPyConnection, cfg: Config, period: Period
 ) -> dict[str, Any]:
-    """定期保养入库率 (rules §13): of the vehicles due in the period's months, those with an own
+    """定期保养入库率 (docs/rules.md §9): of the vehicles due in the period's months, those with an own
     first_service/maintenance visit from return_before_days before the due date to
     return_after_days after it. Scrapped / transferred vehicles are not counted."""
     m = cfg.maintenance

@@ -166,7 +166,7 @@ def _went_to_sql() -> str:
 def churn_list(
     con: duckdb.DuckDBPyConnection, cfg: Config, as_of: date, statuses: tuple[str, ...] = STATUSES
 ) -> ListResult:
-    """Status list with the reason for lost / at_risk vehicles (rules §13 precedence):
+    """Status list with the reason for lost / at_risk vehicles (docs/rules.md §9 "Win-back", §17 "Churn and call lists"):
     never_returned (no own visit ever), defected (an other-dealer visit after the last own
     visit, with that dealer), else out_of_channel."""
     sql = f"""
@@ -185,7 +185,7 @@ def churn_list(
                    WHERE is_own AND day <= $as_of GROUP BY vin) lp USING (vin)
         WHERE list_contains($statuses, status)
     """
-    # the recovery list: highest past value first (rules §4 issue, §13 win-back order)
+    # the recovery list: highest past value first (docs/rules.md §9 "Win-back")
     res = call_list(
         con,
         sql,
@@ -391,7 +391,7 @@ def never_returned_count(con: duckdb.DuckDBPyConnection, cfg: Config, as_of: dat
 
 
 def per_customer(frame: pl.DataFrame) -> pl.DataFrame:
-    """One row per customer (rules §13 --per-customer): the first row of each customer in the
+    """One row per customer (docs/rules.md §11: --per-customer): the first row of each customer in the
     list's order (the most urgent vehicle) and how many of their vehicles are on the list.
     Vehicles without a customer_id stay one row each."""
     if frame.is_empty():

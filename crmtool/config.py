@@ -130,7 +130,7 @@ class CareConfig:
 
 @dataclass
 class RetentionConfig:
-    """Retention KPIs (docs/rules.md "Retention"; rulebook §14, §16)."""
+    """Retention KPIs (docs/rules.md §19)."""
 
     window_months: int = 12  # first service within, next milestone within (calendar months)
     pool_months: int = 12  # closed sale months pooled into the first-service rate
@@ -155,7 +155,7 @@ class ForecastConfig:
 
 @dataclass
 class DefaultsConfig:
-    """What a load assumes where an export says nothing (docs/rules.md §1, rules §16)."""
+    """What a load assumes where an export says nothing (docs/rules.md §1 "Repair-order exports")."""
 
     # payer when the export has no payer column or a blank cell: ro_type -> payer; types not
     # listed are "customer"
@@ -195,7 +195,7 @@ class Config:
     shared_phone_max_ids: int = 3
     never_returned_days: int = 180
     leads_overdue_days: int = 30
-    lang: str = "zh"  # labels of terminal tables, Excel and HTML: "zh" or "en" (rulebook §16)
+    lang: str = "zh"  # labels of terminal tables, Excel and HTML: "zh" or "en" (docs/rules.md §11)
     tiers: TiersConfig = field(default_factory=TiersConfig)
     segments: SegmentsConfig = field(default_factory=SegmentsConfig)
     status: StatusConfig = field(default_factory=StatusConfig)

@@ -24,7 +24,7 @@ def own_orders_span(con: duckdb.DuckDBPyConnection, cfg: Config) -> tuple[date |
 
 
 def has_own_orders(con: duckdb.DuckDBPyConnection, cfg: Config, period: Period) -> bool:
-    """A period has data when an own repair order is settled in it (rulebook §16)."""
+    """A period has data when an own repair order is settled in it (docs/rules.md §18 "No silent empty answers")."""
     rows = con.execute(
         "SELECT count(*) FROM repair_orders WHERE list_contains(?, dealer_code) "
         "AND settle_date BETWEEN ? AND ?",

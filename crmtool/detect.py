@@ -12,7 +12,7 @@ The public API (stable; `crmtool inspect` shows it):
   score, the runner-up's, whether the two are too close to choose (``ambiguous``) and the other
   tables the file also feeds (``feeds``, a combined file).
 
-Rules (rulebook §13, §16): a table is a candidate when its identifying header is present; a
+Rules (docs/rules.md §1 "Real exports", §17 "Loading"): a table is a candidate when its identifying header is present; a
 repair-order file is recognised by a ro_id header, or a settle date + VIN + a type, amount or
 mileage header. The evidence of a table is the fields only it reads from the file (not the
 VIN, phone or customer id that several tables share, not the store tag, not a weak header such
@@ -50,9 +50,9 @@ NEUTRAL = {
     "dealers": ("dealer_code",),
     "contacts": ("phone", "vin", "customer_id", "ro_id", "dealer_code"),
 }
-# Headers of a repair-order file besides a settle date and a VIN (rules §16).
+# Headers of a repair-order file besides a settle date and a VIN (docs/rules.md §1 "Which table").
 RO_SUPPORT = ("ro_type", "labor_amount", "parts_amount", "total_amount", "mileage_km")
-# Combined files (rules §13, §16): a file of one table that also carries another's fields.
+# Combined files (docs/rules.md §15): a file of one table that also carries another's fields.
 FEEDS = {
     "repair_orders": ("customers", "vehicles"),
     "customers": ("vehicles",),
@@ -197,7 +197,7 @@ TAG = "dealer_code"  # keys customer ids in a dealer group; no evidence of anyth
 def feed_fields(
     table: str, headers: list[Any], config: Config | None
 ) -> dict[str, dict[str, list[int]]]:
-    """The other tables a file of `table` also feeds (a combined file, rules §13, §16), each
+    """The other tables a file of `table` also feeds (a combined file, docs/rules.md §15), each
     with the field map to stage it by: a repair-order export feeds its owner columns to
     customers (an id or phone + one more field) and vehicles (VIN + one more field); a
     vehicles file with the owner's name feeds customers; a customer list with VINs feeds

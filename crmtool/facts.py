@@ -22,7 +22,7 @@ import duckdb
 
 from .config import Config
 
-# vehicle_status values never on a call list and never counted (docs/rules.md §18)
+# vehicle_status values never on a call list and never counted (docs/rules.md §9, §17 "Tiers and segments")
 GONE = ("scrapped", "transferred")
 
 

@@ -1,4 +1,4 @@
-"""The service desk's lookup (rules §13): a plate, phone, VIN or name -> customer cards.
+"""The service desk's lookup (docs/rules.md §12): a plate, phone, VIN or name -> customer cards.
 
 A card is a JSON-ready dict: the person, their vehicles (with tier and loyalty status), their
 visits at every dealer (newest first), open reminders and the last contact. Every user value

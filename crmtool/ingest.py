@@ -1,4 +1,4 @@
-"""The load (rules §1, §13 'Loading'): files -> canonical tables, with rejects, flags,
+"""The load (docs/rules.md §1 "Loading", §17 "Loading"): files -> canonical tables, with rejects, flags,
 upsert by natural key and per-file counts (read = loaded + duplicates + rejected).
 
 Each sheet is parsed in one SQL statement through the macros of `parsers.install`; rejects,
@@ -62,7 +62,7 @@ class SheetResult:
     totals: int = 0
     skipped: str | None = None  # 'already loaded', or why a file in a folder was not read
     loaded_in: int | None = None  # skipped: the load that has these bytes
-    unread: str | None = None  # 'no header': every row rejected (rules §16)
+    unread: str | None = None  # 'no header': every row rejected (docs/rules.md §17 "Loading")
     repeated: list[int] = field(default_factory=list)  # lines that repeat the header
     forgotten: int = 0  # rows of people deleted on request (PIPL), counted as rejected
     fed: dict[str, int] = field(default_factory=dict)  # combined file: new rows per table
@@ -189,7 +189,9 @@ def missing_required(fields: dict[str, list[int]], table: str) -> list[str]:
     """The required fields of `table` that no column carries (customers: customer_id when
     neither customer_id nor phone is there)."""
     need = list(schema.REQUIRED[table])
-    if table == "repair_orders":  # no order-number column: the synthetic key (rules §16)
+    if (
+        table == "repair_orders"
+    ):  # no order-number column: the synthetic key (docs/rules.md §1 "No order-number column")
         need.remove("ro_id")
     if table == "customers" and "customer_id" not in fields and "phone" not in fields:
         need = ["customer_id"]
@@ -701,7 +703,7 @@ def feed_owners(
     file: str,
     table: str = "repair_orders",
 ) -> dict[str, int]:
-    """A combined file (§13, §16; detect.feed_fields) also feeds other tables from its kept
+    """A combined file (docs/rules.md §15; detect.feed_fields) also feeds other tables from its kept
     rows: a repair-order export its owner (车主姓名, 车主电话, 车牌号, 车系 …), a customer list
     its vehicles (VIN号, 车型 …), a vehicles file its owners (车主姓名 + phone or id).
     Customers by customer_id, else the customer already known by that phone, else 'P' + phone;
@@ -1030,7 +1032,7 @@ def load_unread(
     con: duckdb.DuckDBPyConnection, sheet: Any, load_id: int, sha: str, file: str
 ) -> SheetResult:
     """A sheet found in a folder without a recognisable header (readers.Unread): every row
-    is a reject, recorded like any load so that read = rejected adds up (rules §16)."""
+    is a reject, recorded like any load so that read = rejected adds up (docs/rules.md §17 "Loading")."""
     res = SheetResult(
         file=file, sheet=sheet.sheet, read=sheet.read, rejected=sheet.read, unread=sheet.reason
     )

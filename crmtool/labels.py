@@ -4,7 +4,7 @@ One place for the headers of list columns, the labels of code values (ro_type, p
 tier, leakage class, reasons, regions, booleans 是/否, reject and flag reasons), the summary's
 keys and the report's own words. Terminal tables, Excel sheets and the HTML report read their
 labels here; CSV, JSON and Parquet never do (they keep snake_case names and canonical codes,
-rulebook §11/§16). A column or code without a label falls back to itself, and
+docs/rules.md §11). A column or code without a label falls back to itself, and
 tests/test_labels_everywhere.py fails on any that shows up in a Chinese output.
 """
 

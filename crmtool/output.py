@@ -114,7 +114,7 @@ def _stdout_bytes() -> IO[bytes]:
 
 def _resolve_format(fmt: str | None, out: Path | None) -> str:
     """--format, else -o's extension, else table on a terminal and csv in a pipe; --format
-    and an extension that names another format are a usage error (rulebook §16)."""
+    and an extension that names another format are a usage error (docs/rules.md §18 "Outputs")."""
     suffix = Path(out).suffix.lower().lstrip(".") if out is not None else ""
     if fmt:
         fmt = fmt.lower()
@@ -351,7 +351,7 @@ def emit(
         _write(out, buf.getvalue())
         return
 
-    if fmt == "table":  # for people: labels (rulebook §16)
+    if fmt == "table":  # for people: labels (docs/rules.md §11)
         named, labels = translate_values(frame, lang, sheet), headers(frame.columns, lang, sheet)
         if out is None:
             tty = _stdout_is_tty()
@@ -367,7 +367,7 @@ def emit(
             _write(out, text.getvalue().encode("utf-8"))
         return
 
-    if fmt == "csv":  # for machines: snake_case names and canonical codes (rulebook §11/§16)
+    if fmt == "csv":  # for machines: snake_case names and canonical codes (docs/rules.md §11)
         data = _csv_bytes(
             _safe_csv(frame) if safe_csv else frame, bom=out is not None, encoding=enc
         )

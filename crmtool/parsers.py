@@ -1,4 +1,4 @@
-"""Value parsers (rules §1, §13) as DuckDB SQL macros, so a load parses in one vectorised
+"""Value parsers (docs/rules.md §1 "Values", §17 "Loading") as DuckDB SQL macros, so a load parses in one vectorised
 SELECT; the Python wrappers run the same macros, so each rule lives in one place.
 
 `install(con, config)` creates the temp macros crm_date, crm_amount, crm_mileage, crm_vin,

@@ -88,7 +88,7 @@ def last_full_month(today: date) -> Period:
 
 
 def report_month(as_of: date) -> Period:
-    """`report`'s default period (rulebook §16 "First day"): the month that ends on as_of when
+    """`report`'s default period (docs/rules.md §18 "No silent empty answers"): the month that ends on as_of when
     as_of is a month's last day, else the last full month before it."""
     return month_of(as_of, 0 if (as_of + timedelta(days=1)).day == 1 else -1)
 
@@ -117,7 +117,7 @@ def window_start(as_of: date, days: int = 365) -> date:
 
 
 def add_months(d: date, months: int) -> date:
-    """Calendar months, clamped to the month's end (rules §13)."""
+    """Calendar months, clamped to the month's end (docs/rules.md §9)."""
     y, m = divmod(d.month - 1 + months, 12)
     y += d.year
     m += 1

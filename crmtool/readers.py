@@ -1,4 +1,4 @@
-"""One input file -> raw rows in DuckDB (rules §1, §13 'Loading').
+"""One input file -> raw rows in DuckDB (docs/rules.md §1 "Loading", §17 "Loading").
 
 CSV (UTF-8 with or without BOM, else GB18030; ``,`` ``;`` tab ``|``), Excel (.xlsx/.xls via
 fastexcel) and the HTML / SpreadsheetML-2003 tables that web DMS exports save as ".xls".
@@ -65,7 +65,7 @@ Progress = Callable[[int, int], None] | None
 
 class Unrecognised(CrmError):
     """The file is not an export crmtool can read at all (empty, binary, undecodable, not a
-    workbook, no recognisable header): a folder load skips it with a warning (rules §16)."""
+    workbook, no recognisable header): a folder load skips it with a warning (docs/rules.md §17 "Loading")."""
 
 
 class NoHeader(Unrecognised):
@@ -89,7 +89,7 @@ class RawSheet:
 @dataclass
 class Unread:
     """A sheet (or text file) with data but no recognisable header: every non-blank row is
-    a reject (rules §16: `read N = rejected N: no header`). ``table`` holds (_line, _raw)."""
+    a reject (docs/rules.md §17 "Loading": `read N = rejected N: no header`). ``table`` holds (_line, _raw)."""
 
     file: Path
     sheet: str | None
@@ -972,7 +972,7 @@ def _trailing_empty(cells: list[str]) -> Iterator[str]:
 def _sheets_or_error(
     path: Path, got: list[RawSheet | Unread], strict: bool, what: str, names: list[str]
 ) -> list[RawSheet | Unread]:
-    """Strict (file named explicitly): any sheet without a header fails the file (§16)."""
+    """Strict (file named explicitly): any sheet without a header fails the file (docs/rules.md §17 "Loading")."""
     if not any(isinstance(g, RawSheet) for g in got):
         message = f"no {what} a recognisable header in its first {HEADER_ROWS} rows"
         if names:

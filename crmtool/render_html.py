@@ -1,6 +1,6 @@
 """The monthly report as one self-contained HTML page (no network, no scripts).
 
-The page is built from data only: the summary dict of rules §12 (plus optional extra keys),
+The page is built from data only: the summary dict of docs/rules.md §11 "Summary" (plus optional extra keys),
 the previous period's summary and the month's call lists. Python turns them into sections of
 tables and SVG charts; templates/report.html.j2 lays them out with Jinja2 autoescaping on.
 """

@@ -1,4 +1,4 @@
-"""Retention KPIs a maker and a manager judge by (docs/rules.md "Retention"; rulebook §14, §16).
+"""Retention KPIs a maker and a manager judge by (docs/rules.md §19).
 
 Every KPI is SQL over the facts of `facts.install`, evaluated for a table of as_of days
 (`_ret_dates`): one day for `crmtool retention`, 24 month ends for `--trend`, in the same pass.
@@ -72,7 +72,7 @@ class Scope:
     by: str | None = None
 
 
-# -- the facts of §14 -------------------------------------------------------------------------
+# -- the facts of §19 -------------------------------------------------------------------------
 
 
 def _install(con: duckdb.DuckDBPyConnection, cfg: Config) -> None:
@@ -437,7 +437,7 @@ def km_points(curve: pl.DataFrame, points: list[int]) -> pl.DataFrame:
 
 
 def rate(num: int | None, den: int | None) -> float | None:
-    """num / den; null when the denominator is 0 (rules §16)."""
+    """num / den; null when the denominator is 0 (docs/rules.md §19)."""
     return None if not den else float(num or 0) / float(den)
 
 
@@ -528,7 +528,7 @@ def _pick(frame: pl.DataFrame, as_of: date, group: str, **eq: Any) -> dict[str, 
 
 
 def block(res: Retention, cfg: Config, as_of: date, group: str = ALL) -> dict[str, Any]:
-    """The summary's `retention` block (rulebook §14) for one as_of and group."""
+    """The summary's `retention` block (docs/rules.md §19) for one as_of and group."""
     fs = _pick(res.first_service, as_of, group)
     r12 = _pick(res.retention_12_24, as_of, group)
     km = _pick(res.time_to_return, as_of, group)

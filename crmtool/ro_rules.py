@@ -1,5 +1,5 @@
 """Repair-order rules of a load that real exports need (docs/rules.md §1 "Repair-order
-exports", rulebook §16): VIN by plate, the synthetic key of exports without an order number,
+exports"): VIN by plate, the synthetic key of exports without an order number,
 a first service by maintenance count, the payer inferred from the order type, voided orders
 and line-item exports.
 

@@ -114,7 +114,7 @@ TABLES: dict[str, tuple[Field, ...]] = {
             "amount",
         ),
         _f("advisor", "VARCHAR", "服务顾问 接待员 业务接待 接待顾问 客户经理 advisor"),
-        # read at load, not kept: the plate recovers a blank VIN (rules §16), the status drops
+        # read at load, not kept: the plate recovers a blank VIN (docs/rules.md §1 "VIN by plate"), the status drops
         # voided orders, the maintenance count marks a first service
         _f("plate", "VARCHAR", "车牌号 车牌号码 牌照号 牌照 plate", "plate", stored=False),
         _f("ro_status", "VARCHAR", "工单状态 单据状态 结算状态 状态 ro_status", stored=False),
@@ -310,10 +310,10 @@ def normalise_value(text: str) -> str:
     return "".join(unicodedata.normalize("NFKC", str(text)).split()).upper()
 
 
-# Headers used for a field only when no other header of the file maps to it (rules §16: the
+# Headers used for a field only when no other header of the file maps to it (docs/rules.md §1 "customers": the
 # person who brought the car in is not the owner).
 FALLBACK_HEADERS = frozenset({"送修人手机", "送修人电话"})
-# Headers that are weak evidence of their table when detecting a file's kind (rules §16:
+# Headers that are weak evidence of their table when detecting a file's kind (docs/rules.md §1 "Which table":
 # 出厂日期 alone in a vehicles file is a manufacture date).
 WEAK_HEADERS = frozenset({"出厂日期"})
 

@@ -96,7 +96,7 @@ def birth_decade_sql(birth_date: str = "birth_date", birth_year: str = "birth_ye
 
 def rates_sql(cfg: Config) -> str:
     """Per vehicle (every vin of vehicles or with a reading): last_reading, last_reading_date,
-    daily_km, est_mileage, mileage_rollbacks at $as_of (rules §4, §13 Mileage).
+    daily_km, est_mileage, mileage_rollbacks at $as_of (docs/rules.md §4, §17 "Tiers and segments").
 
     Readings: mileage_km > 0 of repair orders at any dealer settled up to $as_of, in
     settle_date order (same day: lower reading first). A reading is dropped (and counted) when

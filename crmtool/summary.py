@@ -1,4 +1,4 @@
-"""The summary of a period (rules §12): every figure of §3–§10 in one JSON-ready dict.
+"""The summary of a period (docs/rules.md §11 "Summary"): every figure of §3–§10 in one JSON-ready dict.
 
 The keys of the contract are fixed; extra keys (maintenance_due, tiers_by_series,
 defected_by_dealer, rejects_by_reason, flags_by_kind) feed the report.

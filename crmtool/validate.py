@@ -1,4 +1,4 @@
-"""`crmtool validate`: data-quality checks over the loaded store (rules §1, §13).
+"""`crmtool validate`: data-quality checks over the loaded store (docs/rules.md §1 "Values", §17 "Loading").
 
 Each check is one SQL query returning (example text, weight); count = sum of weights.
 """

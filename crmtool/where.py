@@ -1,7 +1,7 @@
 """``--where``: a condition over a list's columns that cannot reach anything else.
 
 The text is parsed once with sqlglot into a tree and checked against an allow-list (docs/rules.md
-"--where"; rulebook §16): column references, literals, comparisons, AND/OR/NOT, + - * /,
+"--where"; docs/rules.md §21): column references, literals, comparisons, AND/OR/NOT, + - * /,
 IN (list), BETWEEN, LIKE/ILIKE, IS [NOT] NULL, lower, upper, substr, length, abs, round,
 coalesce, year, month, day and CAST to date/number/text; at most 4 KB and 100 levels. Anything
 else is refused with one line naming the construct. The checked tree is then *rendered* for the

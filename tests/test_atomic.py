@@ -1,4 +1,4 @@
-"""Issue 14 item 7 / rules §16: `-o` on special files. A symlink is resolved and its target
+"""Issue 14 item 7 / docs/rules.md §21: `-o` on special files. A symlink is resolved and its target
 replaced atomically; a device, FIFO or `-` is written through, never replaced; a regular file
 keeps the atomic rename."""
 

@@ -1,4 +1,4 @@
-"""Campaign lists (rules §9, §13) on hand-built data; expected dates worked out in comments."""
+"""Campaign lists (docs/rules.md §9) on hand-built data; expected dates worked out in comments."""
 
 from __future__ import annotations
 

@@ -47,7 +47,7 @@ def test_load_prints_counts_and_total(tmp_path):
         f"{ro}: read 3 = loaded 1 + duplicates 1 + rejected 1 (repair_orders)",
         f"{cu}: read 1 = loaded 1 + duplicates 0 + rejected 0 (customers)",
         "total: read 4 = loaded 2 + duplicates 1 + rejected 1",
-        # the export has no payer column (rules §16)
+        # the export has no payer column (docs/rules.md §1 "Payer missing")
         f"crmtool: warning: {ro}: payer missing on 2 of 2 rows (no payer column): inferred "
         "from the order type ([defaults.payer_by_ro_type])",
         f"rejected rows: `crmtool rejects`; how a file is read: `crmtool inspect {ro}`",

@@ -1,4 +1,4 @@
-"""Dealer groups (rules §13): --dealer CODE, per-dealer summary figures; advisors on lists and
+"""Dealer groups (docs/rules.md §14): --dealer CODE, per-dealer summary figures; advisors on lists and
 `--split-by advisor` to Excel."""
 
 from __future__ import annotations
@@ -135,7 +135,7 @@ def test_lists_carry_last_advisor_and_leave_out_scrapped(group, cmd):
     assert "V3" not in r.stdout
 
 
-@pytest.mark.parametrize("column", ["last_advisor", "advisor"])  # advisor: rules §13's name
+@pytest.mark.parametrize("column", ["last_advisor", "advisor"])  # advisor: the rulebook's name
 def test_split_by_advisor_writes_one_sheet_each(group, tmp_path, column):
     out = tmp_path / "churn.xlsx"
     r = run(

@@ -1,4 +1,4 @@
-"""Ids that collide between the stores of a dealer group stay apart (rules §13, issue 9):
+"""Ids that collide between the stores of a dealer group stay apart (docs/rules.md §14 "Ids of the stores", issue 9):
 customer_id and lead_id are keyed with the dealer (D002/C0001); find and forget take the keyed
 id or the bare one."""
 

@@ -1,4 +1,4 @@
-"""`crmtool find` and `crmtool forget` (rules §13) on a hand-built database."""
+"""`crmtool find` and `crmtool forget` (docs/rules.md §12, §13) on a hand-built database."""
 
 from __future__ import annotations
 

@@ -147,7 +147,7 @@ def test_unload_gives_back_the_database_before_the_load(first):
     assert r.exit_code == 0, r.output
     # added: C3 and R3 (2); restored: C1 (merged), C2, V1 (replaced), V2 (filled),
     # V3 (linked), R1 = 6; one reject (the line without id and phone); two flags: ro2.csv has
-    # no payer column, so both orders' payers are inferred (payer_inferred, rules §16)
+    # no payer column, so both orders' payers are inferred (payer_inferred, docs/rules.md §1 "Payer missing")
     assert r.stderr.splitlines() == [
         "unloaded load 2 (3 file(s)): removed 2 row(s) it added, restored 6 row(s) it "
         "replaced; 1 reject(s) and 2 flag(s) removed"

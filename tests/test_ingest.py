@@ -156,7 +156,7 @@ def test_config_adds_headers_and_values(con, tmp_path):
         ("X3", "other"),
     ]
     # 洗车 is configured as other: only the unknown 5K保养 is flagged (never a substring match)
-    # (no payer column: the payers are inferred, flagged payer_inferred; rules §16)
+    # (no payer column: the payers are inferred, flagged payer_inferred; docs/rules.md §1 "Payer missing")
     assert rows(con, "SELECT key, raw FROM flags WHERE flag <> 'payer_inferred'") == [
         ("D001/X3", "5K保养")
     ]
@@ -334,7 +334,7 @@ def test_xlsx_two_sheets(con, tmp_path):
     wb.add_worksheet("说明").write(0, 0, "导出说明")
     wb.close()
     with pytest.raises(CrmError, match="sheet '说明' has 1 rows and no recognisable header"):
-        ingest.load(con, [path], Config())  # named explicitly: exit 1 (rules §16)
+        ingest.load(con, [path], Config())  # named explicitly: exit 1 (docs/rules.md §17 "Loading")
     res = ingest.load(con, [tmp_path], Config())  # in a folder: its own line, the rest loads
     assert [(s.sheet, *counts(s)) for s in res.sheets] == [
         ("工单", "repair_orders", 2, 2, 0, 0),

@@ -155,7 +155,7 @@ def test_shop_export_pinned_and_equal_to_the_load(tmp_path):
 
 def test_files_inspected_together_count_as_one_load(tmp_path):
     """A vehicles file in the same invocation is not 'in the database before this load'
-    (rules §16): J006's plate finds no VIN, as in `crmtool load` of both files."""
+    (docs/rules.md §1 "VIN by plate"): J006's plate finds no VIN, as in `crmtool load` of both files."""
     vehicles, shop = ve.shop_vehicles(tmp_path), ve.shop_csv(tmp_path)
     r = run(tmp_path, "inspect", "--format", "json", str(vehicles), str(shop))
     got = json.loads(r.stdout)

@@ -332,7 +332,7 @@ def test_xlsx_split_by(tmp_path: Path) -> None:
 
 
 def test_xlsx_split_by_alias_of_last_column(tmp_path: Path) -> None:
-    """Lists carry `last_advisor`; `--split-by advisor` names it (rules §13)."""
+    """Lists carry `last_advisor`; `--split-by advisor` names it (docs/rules.md §11)."""
     target = tmp_path / "x.xlsx"
     df = pl.DataFrame({"vin": ["A", "B", "C"], "last_advisor": ["王伟", "李娜", "王伟"]})
     emit(df, out=target, split_by="advisor")

@@ -1,4 +1,4 @@
-"""Value parsers (rules §1, §13): exact answers worked out by hand, plus properties."""
+"""Value parsers (docs/rules.md §1 "Values", §17 "Loading"): exact answers worked out by hand, plus properties."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Calendar months (rules §13: "+6 months" is calendar months, clamped to the month's end)."""
+"""Calendar months (docs/rules.md §9: "+6 months" is calendar months, clamped to the month's end)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""The HTML and Excel report, rendered from hand-made data (rules §12 summary, call lists).
+"""The HTML and Excel report, rendered from hand-made data (docs/rules.md §11 "Summary", §9 call lists).
 
 Figures echo seed 000 (二级 226 sold, 53 returned paid, 92886 yuan; cross-shop 131/33/20/9/7).
 """

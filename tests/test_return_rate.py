@@ -1,4 +1,4 @@
-"""Maintenance return rate 定期保养入库率 (rules §13) on a hand-built July, via the summary."""
+"""Maintenance return rate 定期保养入库率 (docs/rules.md §9 "Maintenance return rate") on a hand-built July, via the summary."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Segments (rules §4, §13 Mileage) and the segment list; expected values worked out in comments.
+"""Segments (docs/rules.md §4, §17 "Tiers and segments") and the segment list; expected values worked out in comments.
 
 as_of = 2021-12-31; window 2021-01-01 … 2021-12-31.
 """

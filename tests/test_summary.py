@@ -1,4 +1,4 @@
-"""The summary JSON contract (rules §12) and the demo, on the bundled sample dealership."""
+"""The summary JSON contract (docs/rules.md §11 "Summary") and the demo, on the bundled sample dealership."""
 
 from __future__ import annotations
 
@@ -18,7 +18,7 @@ runner = CliRunner()
 SAMPLE = bundled_sample_dir()
 MANIFEST = json.loads((SAMPLE / "sample.json").read_text(encoding="utf-8"))
 
-# §12, key for key: the value says what kind of figure it is.
+# the rulebook's §12, key for key: the value says what kind of figure it is.
 COUNT, MONEY, SHARE = "count", "money", "share"
 RO_TYPES = (
     "first_service",

@@ -280,7 +280,7 @@ def test_plate_of_two_vins_or_loaded_in_the_same_load_is_no_vin(con, tmp_path):
             "A3,浙B1,,2021-01-03,现金",
         ],
     )
-    # the vehicles file loads in the same invocation: not "before this load" (rules §16)
+    # the vehicles file loads in the same invocation: not "before this load" (docs/rules.md §1 "VIN by plate")
     res = ingest.load(
         con,
         [

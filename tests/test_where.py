@@ -1,4 +1,4 @@
-"""Issue 14 item 1: `--where` parsed into a tree, checked against the allow-list (rules §16) and
+"""Issue 14 item 1: `--where` parsed into a tree, checked against the allow-list (docs/rules.md §21) and
 rendered for Polars; the attacks tried against the old filter are kept here."""
 
 from __future__ import annotations

@@ -682,7 +682,7 @@ CALLBACK_ROWS = [
 
 
 def callback_export(folder: Path) -> Path:
-    """回访记录.csv: 6 callbacks with the six results of §16."""
+    """回访记录.csv: 6 callbacks with the six results of rulebook §16."""
     return _csv(folder / "回访记录.csv", [CALLBACK_HEADER] + CALLBACK_ROWS)
 
 

@@ -196,7 +196,7 @@ class ListOutput:
 
 
 def config_lang(ctx: typer.Context | None) -> str:
-    """The `lang` of the config in force for a command's context (rulebook §16)."""
+    """The `lang` of the config in force for a command's context (docs/rules.md §11)."""
     from .app import state
 
     return state(ctx).config.lang if ctx is not None else "zh"

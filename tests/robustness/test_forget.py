@@ -1,4 +1,4 @@
-"""`forget` that forgets (issue 14 item 4, rules §16 'Forget'): nothing of the person left in
+"""`forget` that forgets (issue 14 item 4, docs/rules.md §13): nothing of the person left in
 any file the database uses, keyed markers that cannot be reversed without the database, their
 malformed lines dropped at later loads, --phone / --customer checked."""
 

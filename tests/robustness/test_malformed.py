@@ -47,7 +47,7 @@ def load(tmp_path: Path, *files: Path, on_disk: bool = False):
     for s in res.sheets:  # the invariant, sheet by sheet
         assert s.read == s.loaded + s.duplicates + s.rejected
     rejects = con.execute("SELECT line, reason FROM rejects ORDER BY file, line").fetchall()
-    # these exports have no payer column: every order's payer is inferred (rules §16), which
+    # these exports have no payer column: every order's payer is inferred (docs/rules.md §1 "Payer missing"), which
     # tests/test_vendor_exports.py covers; here only the other flags
     flags = con.execute(
         "SELECT line, field, flag, raw FROM flags WHERE flag <> 'payer_inferred' "
@@ -482,7 +482,7 @@ def test_workbook_title_row_totals_row_serial_and_sheet_without_header(tmp_path)
             "说明": [["本表说明"], ["无表头"]],
         },
     )
-    # in a folder, the sheet without a header is reported on its own line (rules §16)
+    # in a folder, the sheet without a header is reported on its own line (docs/rules.md §17 "Loading")
     res, rejects, flags, con = load(tmp_path, tmp_path / "in")
     assert [s.describe() for s in res.sheets] == [
         f"{path} [工单]: read 3 = loaded 2 + duplicates 0 + rejected 1 (repair_orders)",
