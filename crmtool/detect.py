@@ -133,7 +133,7 @@ def map_columns(headers: list[Any], table: str, config: Config | None) -> list[C
             best[fname] = min(best.get(fname, (rank, i)), (rank, i))
     out = []
     for i, h, fname, _, source, over in hits:
-        # phones coalesce over their columns (§13); other fields read their best column
+        # phones coalesce over their columns (docs/rules.md §1); others read their best column
         used = fname is not None and i not in dropped and (fname == "phone" or best[fname][1] == i)
         out.append(ColumnMap(i, h, fname, source, used, over))
     return out
