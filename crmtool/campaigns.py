@@ -4,16 +4,23 @@ and leaves out scrapped / transferred vehicles."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import date, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import duckdb
-import polars as pl
 
 from . import churn
 from .churn import ListResult
 from .config import Config
+from .lazy import lazy
 from .period import Period, add_months, parse_period
+
+if TYPE_CHECKING:
+    import polars as pl
+else:
+    pl = lazy("polars")
 
 SERVICE_TYPES = "('first_service', 'maintenance')"
 
@@ -22,17 +29,21 @@ def _sql_str(text: str) -> str:
     return "'" + text.replace("'", "''") + "'"
 
 
-def _register_rates(con: duckdb.DuckDBPyConnection, cfg: Config, day: date) -> None:
-    """The daily km rate of every vehicle (rules §4, segment.daily_rates) as view _rates."""
-    from .segment import daily_rates
+@contextmanager
+def rates_table(con: duckdb.DuckDBPyConnection, cfg: Config, day: date) -> Iterator[None]:
+    """The daily km rate of every vehicle at `day` (docs/rules.md §4, segment.rates_sql) as temp
+    table _rates while the block runs: computed in the engine, no data frame round trip."""
+    from .segment import rates_sql
 
-    rates = daily_rates(con, cfg, day)
-    if isinstance(rates, duckdb.DuckDBPyRelation):
-        rates = rates.pl()
-    con.register(
-        "_rates",
-        rates.select("vin", "last_reading", "last_reading_date", "daily_km", "est_mileage"),
+    con.execute(
+        "CREATE OR REPLACE TEMP TABLE _rates AS SELECT vin, last_reading, last_reading_date, "
+        f"daily_km, est_mileage FROM ({rates_sql(cfg)})",
+        {"as_of": day},
     )
+    try:
+        yield
+    finally:
+        con.execute("DROP TABLE IF EXISTS temp._rates")
 
 
 def _intervals_sql(cfg: Config) -> str:
@@ -110,25 +121,30 @@ def _month_basis(month: Period, as_of: date) -> date:
     return min(as_of, month.start - timedelta(days=1))
 
 
-def maintenance_due(
-    con: duckdb.DuckDBPyConnection, cfg: Config, month: Period, as_of: date
-) -> ListResult:
-    """Vehicles whose service falls due in `month`, plus the overdue ones (due before the
-    month, not serviced since, at most overdue_max_days late on the month's first day)."""
+def maintenance_due_query(
+    cfg: Config, month: Period, as_of: date
+) -> tuple[str, dict[str, Any], str, date]:
+    """`maintenance_due`'s query, parameters and order, and the day of the km rates it reads
+    (table _rates, `rates_table`)."""
     basis = _month_basis(month, as_of)
-    _register_rates(con, cfg, basis)
     sql = f"""
         SELECT *, due_date < $start AS overdue,
                greatest($start - due_date, 0) AS days_overdue
         FROM ({_due_sql(cfg)})
         WHERE due_date <= $end AND $start - due_date <= {int(cfg.maintenance.overdue_max_days)}
     """
-    try:
-        return churn.call_list(
-            con, sql, {"basis": basis, "start": month.start, "end": month.end}, "due_date, l.vin"
-        )
-    finally:
-        con.unregister("_rates")
+    params = {"basis": basis, "start": month.start, "end": month.end}
+    return sql, params, "due_date, l.vin", basis
+
+
+def maintenance_due(
+    con: duckdb.DuckDBPyConnection, cfg: Config, month: Period, as_of: date
+) -> ListResult:
+    """Vehicles whose service falls due in `month`, plus the overdue ones (due before the
+    month, not serviced since, at most overdue_max_days late on the month's first day)."""
+    sql, params, order, basis = maintenance_due_query(cfg, month, as_of)
+    with rates_table(con, cfg, basis):
+        return churn.call_list(con, sql, params, order)
 
 
 def _months(period: Period) -> list[Period]:
@@ -149,8 +165,7 @@ def maintenance_return_rate(
     due = returned = 0
     for month in _months(period):
         basis = month.start - timedelta(days=1)
-        _register_rates(con, cfg, basis)
-        try:
+        with rates_table(con, cfg, basis):
             row = con.execute(
                 f"""
                 WITH due AS (SELECT * FROM ({_due_sql(cfg)})
@@ -166,8 +181,6 @@ def maintenance_return_rate(
             """,
                 {"basis": basis, "start": month.start, "end": month.end},
             ).fetchall()[0]
-        finally:
-            con.unregister("_rates")
         due, returned = due + int(row[0]), returned + int(row[1])
     return {"due": due, "returned": returned, "rate": round(returned / due, 4) if due else 0.0}
 
@@ -175,17 +188,12 @@ def maintenance_return_rate(
 # -- warranty expiry 脱保 / 延保 ------------------------------------------------------------------
 
 
-def warranty_expiring(
-    con: duckdb.DuckDBPyConnection, cfg: Config, as_of: date, days: int | None = None
-) -> ListResult:
-    """Vehicles ours whose warranty ends in the next `days` days (as_of+1 … as_of+days).
-
-    Warranty end = the earlier of warranty_end (else sale_date + years) and the day the
-    estimated mileage reaches the warranty km; ends_by says which.
-    """
+def warranty_query(
+    cfg: Config, as_of: date, days: int | None = None
+) -> tuple[str, dict[str, Any], str]:
+    """`warranty_expiring`'s query, parameters and order (it reads _rates at as_of)."""
     w = cfg.warranty
     days = w.horizon_days if days is None else days
-    _register_rates(con, cfg, as_of)
     sql = f"""
         WITH ends AS (
             SELECT o.vin, v.sale_date,
@@ -203,10 +211,19 @@ def warranty_expiring(
         FROM ends
         WHERE least(date_end, km_end) > $as_of AND least(date_end, km_end) <= $as_of + {int(days)}
     """
-    try:
-        return churn.call_list(con, sql, {"as_of": as_of}, "warranty_end, l.vin")
-    finally:
-        con.unregister("_rates")
+    return sql, {"as_of": as_of}, "warranty_end, l.vin"
+
+
+def warranty_expiring(
+    con: duckdb.DuckDBPyConnection, cfg: Config, as_of: date, days: int | None = None
+) -> ListResult:
+    """Vehicles ours whose warranty ends in the next `days` days (as_of+1 … as_of+days).
+
+    Warranty end = the earlier of warranty_end (else sale_date + years) and the day the
+    estimated mileage reaches the warranty km; ends_by says which.
+    """
+    with rates_table(con, cfg, as_of):
+        return churn.call_list(con, *warranty_query(cfg, as_of, days))
 
 
 # -- insurance renewal pre-move 续保前移 -----------------------------------------------------------

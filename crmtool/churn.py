@@ -8,14 +8,19 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import duckdb
-import polars as pl
 
 from . import facts
 from .config import Config
+from .lazy import lazy
 from .period import Period
+
+if TYPE_CHECKING:
+    import polars as pl
+else:
+    pl = lazy("polars")
 
 STATUSES = ("new", "loyal", "general", "at_risk", "lost")
 LEAKAGE = ("retained", "cross_shop", "defected", "out_of_channel")
@@ -44,24 +49,39 @@ def _contacts_sql(up_to_as_of: bool) -> str:
     """
 
 
-def call_list(
-    con: duckdb.DuckDBPyConnection, sql: str, params: dict[str, Any], order_by: str
-) -> ListResult:
-    """Rows of `sql` (which has a vin column) with vin, customer_id, name, phone, series first,
-    last_advisor last; scrapped / transferred vehicles dropped and counted."""
-    frame = con.sql(
-        f"""
+def call_list_sql(sql: str, params: dict[str, Any], order_by: str) -> str:
+    """The call list of `sql` (which has a vin column): vin, customer_id, name, phone, series
+    first, last_advisor last, _gone (scrapped / transferred) at the end, in list order."""
+    return f"""
         WITH l AS ({sql}), c AS ({_contacts_sql("as_of" in params)})
         SELECT l.vin, c.customer_id, c.name, c.phone, c.series, l.* EXCLUDE (vin),
                c.last_advisor,
                coalesce(c.vehicle_status IN {GONE}, false) AS _gone
         FROM l LEFT JOIN c USING (vin)
         ORDER BY {order_by}
-    """,
-        params=params,
-    ).pl()
+    """
+
+
+def call_list(
+    con: duckdb.DuckDBPyConnection, sql: str, params: dict[str, Any], order_by: str
+) -> ListResult:
+    """Rows of `sql` (which has a vin column) with vin, customer_id, name, phone, series first,
+    last_advisor last; scrapped / transferred vehicles dropped and counted."""
+    frame = con.sql(call_list_sql(sql, params, order_by), params=params).pl()
     left_out = int(frame["_gone"].sum())
     return ListResult(frame.filter(~pl.col("_gone")).drop("_gone"), left_out)
+
+
+def call_list_rows(
+    con: duckdb.DuckDBPyConnection, sql: str, params: dict[str, Any], order_by: str
+) -> list[dict[str, Any]]:
+    """The rows `call_list` keeps, as dicts, without a data frame (the customer card)."""
+    rel = con.sql(
+        f"SELECT * EXCLUDE (_gone) FROM ({call_list_sql(sql, params, order_by)}) WHERE NOT _gone",
+        params=params,
+    )
+    cols = rel.columns
+    return [dict(zip(cols, r, strict=True)) for r in rel.fetchall()]
 
 
 # -- §5 loyalty status and churn warning -----------------------------------------------------
@@ -84,7 +104,7 @@ def status_case_sql(
     )
 
 
-def _status_sql(cfg: Config) -> str:
+def status_sql(cfg: Config) -> str:
     s = cfg.status
     return f"""
         WITH base AS (SELECT vin FROM ours($as_of)),
@@ -121,7 +141,7 @@ def status_source(
     con: duckdb.DuckDBPyConnection, cfg: Config, as_of: date
 ) -> tuple[str, dict[str, Any]]:
     """The status at as_of as a FROM item (computed once per snapshot) and its parameters."""
-    return facts.rule_source(con, _status_sql(cfg), {"as_of": as_of})
+    return facts.rule_source(con, status_sql(cfg), {"as_of": as_of})
 
 
 def vehicle_status(con: duckdb.DuckDBPyConnection, cfg: Config, as_of: date) -> pl.DataFrame:
@@ -163,14 +183,12 @@ def _went_to_sql() -> str:
     """
 
 
-def churn_list(
-    con: duckdb.DuckDBPyConnection, cfg: Config, as_of: date, statuses: tuple[str, ...] = STATUSES
-) -> ListResult:
-    """Status list with the reason for lost / at_risk vehicles (docs/rules.md §9 "Win-back", §17 "Churn and call lists"):
-    never_returned (no own visit ever), defected (an other-dealer visit after the last own
-    visit, with that dealer), else out_of_channel."""
+def churn_list_query(
+    cfg: Config, as_of: date, statuses: tuple[str, ...] = STATUSES
+) -> tuple[str, dict[str, Any], str]:
+    """`churn_list`'s query, parameters and order (for `call_list` / `call_list_rows`)."""
     sql = f"""
-        WITH st AS ({_status_sql(cfg)}),
+        WITH st AS ({status_sql(cfg)}),
         since AS (SELECT vin, coalesce(last_own_visit, DATE '1900-01-01') AS since FROM st),
         went AS ({_went_to_sql()})
         SELECT st.vin, status, days_since, last_own_visit, own_visits_12m, risk_ratio, warn,
@@ -186,12 +204,20 @@ def churn_list(
         WHERE list_contains($statuses, status)
     """
     # the recovery list: highest past value first (docs/rules.md §9 "Win-back")
-    res = call_list(
-        con,
+    return (
         sql,
         {"as_of": as_of, "statuses": list(statuses)},
         "coalesce(l.lifetime_paid, 0) DESC, days_since DESC, l.vin",
     )
+
+
+def churn_list(
+    con: duckdb.DuckDBPyConnection, cfg: Config, as_of: date, statuses: tuple[str, ...] = STATUSES
+) -> ListResult:
+    """Status list with the reason for lost / at_risk vehicles (docs/rules.md §9 "Win-back", §17 "Churn and call lists"):
+    never_returned (no own visit ever), defected (an other-dealer visit after the last own
+    visit, with that dealer), else out_of_channel."""
+    res = call_list(con, *churn_list_query(cfg, as_of, statuses))
     res.frame = res.frame.with_columns(pl.col("lifetime_paid").fill_null(0.0))
     return res
 

@@ -34,13 +34,25 @@ def sql_list(values: list[str]) -> str:
 
 def _replace(con: duckdb.DuckDBPyConnection, name: str, query: str, kind: str) -> None:
     """CREATE OR REPLACE TEMP VIEW or TABLE `name`, whichever kind stood there before."""
+    _drop_temp(con, name)
+    con.execute(f"CREATE TEMP {kind} {name} AS {query}")
+
+
+def keyed(table: str, key: str, keys: str) -> str:
+    """A condition on `table`'s rows whose `key` is among the values of the query `keys`,
+    through their row ids: the scan reads the key column alone and then only the row groups
+    that hold a match (a few vehicles' rows out of millions, without an index)."""
+    return f"rowid IN (SELECT rowid FROM {table} WHERE {key} IN ({keys}))"
+
+
+def _drop_temp(con: duckdb.DuckDBPyConnection, name: str) -> None:
+    """Drop the temp view or table `name`, if there is one."""
     for (old,) in con.execute(
         "SELECT 'VIEW' FROM duckdb_views() WHERE temporary AND view_name = ? UNION ALL "
         "SELECT 'TABLE' FROM duckdb_tables() WHERE temporary AND table_name = ?",
         [name, name],
     ).fetchall():
-        con.execute(f"DROP {old} {name}")
-    con.execute(f"CREATE TEMP {kind} {name} AS {query}")
+        con.execute(f"DROP {old} temp.{name}")
 
 
 def is_snapshot(con: duckdb.DuckDBPyConnection) -> bool:
@@ -98,7 +110,8 @@ def install(
     the summary and the report), and so are the rules' results (`rule_source`); else they are
     views that follow the data. With `vins`, the facts hold only those vehicles' repair orders
     and sales: every per-vehicle rule then answers for them alone, at the cost of their rows
-    instead of the fleet's (the customer card of `find`)."""
+    instead of the fleet's (the customer card of `find`); `vehicles` and `customers` then
+    hold those vehicles and their owners."""
     kind = "TABLE" if snapshot else "VIEW"
     for (name,) in con.execute(
         "SELECT table_name FROM duckdb_tables() WHERE temporary "
@@ -108,15 +121,28 @@ def install(
     own = sql_list(config.own_dealers)
     excludes = sql_list(config.visit_excludes)
     scope = ""
-    con.execute("DROP VIEW IF EXISTS temp.vehicles")
+    for shadowed in ("vehicles", "customers"):
+        _drop_temp(con, shadowed)
     if vins is not None:
-        con.execute("CREATE OR REPLACE TEMP TABLE _scope (vin VARCHAR)")
-        con.executemany("INSERT INTO _scope VALUES (?)", [[v] for v in sorted(set(vins))])
+        con.execute(
+            "CREATE OR REPLACE TEMP TABLE _scope AS SELECT DISTINCT unnest(?::VARCHAR[]) AS vin",
+            [sorted(set(vins))],
+        )
         scope = "WHERE vin IN (SELECT vin FROM _scope)"
-        # the rules read `vehicles` by name: in the temp schema, searched first, it is the
-        # scoped vehicles until the next install
+        # the rules read `vehicles` and `customers` by name: in the temp schema, searched
+        # first, they are the scoped vehicles and their owners until the next install (each
+        # read once, not scanned per rule)
         store = con.execute("SELECT current_database()").fetchall()[0][0]
-        con.execute(f'CREATE TEMP VIEW vehicles AS SELECT * FROM "{store}".main.vehicles {scope}')
+        vehicles = f'"{store}".main.vehicles'
+        con.execute(
+            f"CREATE TEMP TABLE vehicles AS SELECT * FROM {vehicles} "
+            f"WHERE {keyed(vehicles, 'vin', 'SELECT vin FROM _scope')}"
+        )
+        customers = f'"{store}".main.customers'
+        con.execute(
+            f"CREATE TEMP TABLE customers AS SELECT * FROM {customers} "
+            f"WHERE {keyed(customers, 'customer_id', 'SELECT customer_id FROM temp.vehicles')}"
+        )
     # scoped: the few vehicles' orders are read once into a table, not scanned per rule
     _replace(
         con,
@@ -126,7 +152,8 @@ def install(
                coalesce(r.dealer_code IN {own}, true) AS is_own,
                coalesce(r.ro_type NOT IN {excludes}, true) AS is_visit_type,
                (r.payer = 'customer' AND r.total_amount > 0) AS is_customer_paid
-        FROM repair_orders r {scope.replace("vin IN", "r.vin IN")}
+        FROM repair_orders r
+        {"WHERE r." + keyed("repair_orders", "vin", "SELECT vin FROM _scope") if scope else ""}
     """,
         "TABLE" if scope else "VIEW",
     )

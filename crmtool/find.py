@@ -12,7 +12,6 @@ from datetime import date
 from typing import Any
 
 import duckdb
-import polars as pl
 
 from . import campaigns, churn, facts, value_tiers
 from .config import Config
@@ -129,35 +128,42 @@ def _owners(con: duckdb.DuckDBPyConnection, vins: set[str]) -> dict[str, str | N
     return dict(rows)
 
 
-def _reminders(
-    con: duckdb.DuckDBPyConnection, cfg: Config, as_of: date, vins: list[str]
-) -> list[dict[str, Any]]:
-    """Open reminders of these vehicles: maintenance due this or next month (or overdue),
-    warranty ending within the horizon, the win-back reason of a lost / at-risk vehicle."""
+def _reminders(con: duckdb.DuckDBPyConnection, cfg: Config, as_of: date) -> list[dict[str, Any]]:
+    """Open reminders of the vehicles of the facts installed, in the lists' order: maintenance
+    due this or next month (or overdue), warranty ending within the horizon, the win-back
+    reason of a lost / at-risk vehicle."""
     out: list[dict[str, Any]] = []
-    if not vins:
-        return out
+    due = [
+        campaigns.maintenance_due_query(cfg, m, as_of)
+        for m in (month_of(as_of), month_of(as_of, 1))
+    ]
+    lists: dict[str, list[dict[str, Any]]] = {}
+    for day in sorted({basis for *_, basis in due} | {as_of}):  # the km rates once per day
+        with campaigns.rates_table(con, cfg, day):
+            for i, (sql, params, order, basis) in enumerate(due):
+                if basis == day:
+                    lists[f"due{i}"] = churn.call_list_rows(con, sql, params, order)
+            if day == as_of:
+                lists["warranty"] = churn.call_list_rows(con, *campaigns.warranty_query(cfg, as_of))
     seen: set[str] = set()
-    for month in (month_of(as_of), month_of(as_of, 1)):
-        frame = campaigns.maintenance_due(con, cfg, month, as_of).frame
-        for r in frame.filter(pl.col("vin").is_in(vins)).iter_rows(named=True):
-            if r["vin"] in seen:
-                continue
-            seen.add(r["vin"])
-            what = "overdue" if r["overdue"] else "due"
-            out.append(
-                {
-                    "vin": r["vin"],
-                    "kind": "maintenance",
-                    "detail": f"{r['due_service']} {what} {r['due_date']} (by {r['due_by']})",
-                    "due_service": r["due_service"],
-                    "overdue": r["overdue"],
-                    "due_date": r["due_date"],
-                    "due_by": r["due_by"],
-                }
-            )
-    frame = campaigns.warranty_expiring(con, cfg, as_of).frame
-    for r in frame.filter(pl.col("vin").is_in(vins)).iter_rows(named=True):
+    for r in lists["due0"] + lists["due1"]:
+        if r["vin"] in seen:
+            continue
+        seen.add(r["vin"])
+        what = "overdue" if r["overdue"] else "due"
+        out.append(
+            {
+                "vin": r["vin"],
+                "kind": "maintenance",
+                "detail": f"{r['due_service']} {what} {r['due_date']} (by {r['due_by']})",
+                "due_service": r["due_service"],
+                "overdue": r["overdue"],
+                "due_date": r["due_date"],
+                "due_by": r["due_by"],
+            }
+        )
+    rows = lists["warranty"]
+    for r in rows:
         out.append(
             {
                 "vin": r["vin"],
@@ -167,8 +173,7 @@ def _reminders(
                 "days_left": r["days_left"],
             }
         )
-    frame = churn.churn_list(con, cfg, as_of, ("lost", "at_risk")).frame
-    for r in frame.filter(pl.col("vin").is_in(vins)).iter_rows(named=True):
+    for r in churn.call_list_rows(con, *churn.churn_list_query(cfg, as_of, ("lost", "at_risk"))):
         where = f" to {r['other_dealer_name'] or r['other_dealer']}" if r["other_dealer"] else ""
         out.append(
             {
@@ -183,43 +188,55 @@ def _reminders(
     return out
 
 
-def _last_contact(
-    con: duckdb.DuckDBPyConnection, customer_id: str | None, phone: str | None
-) -> dict[str, Any] | None:
-    """The newest row of the `contacts` table for this person, if that table exists."""
-    cols = [
-        r[0]
-        for r in con.execute(
-            "SELECT column_name FROM information_schema.columns WHERE table_name = 'contacts' "
-            "ORDER BY ordinal_position"
-        ).fetchall()
-    ]
-    if not cols:
-        return None
-    conds, params = [], []
-    if "customer_id" in cols and customer_id:
-        conds.append('"customer_id" = ?')
-        params.append(customer_id)
-    if "phone" in cols and phone:
-        conds.append('"phone" = ?')
-        params.append(phone)
-    if not conds:
-        return None
-    day = next(
-        (
-            c
-            for c in ("contacted_at", "contact_date", "contacted_on", "day", "date", "created_at")
-            if c in cols
-        ),
-        cols[0],
-    )
-    rows = _rows(
-        con,
-        f"SELECT * FROM contacts WHERE {' OR '.join(conds)} "
-        f'ORDER BY "{day}" DESC NULLS LAST LIMIT 1',
-        params,
-    )
-    return rows[0] if rows else None
+class _Contacts:
+    """The newest row of the `contacts` table for a person, if that table exists (its
+    columns are read once per lookup)."""
+
+    def __init__(self, con: duckdb.DuckDBPyConnection) -> None:
+        self.con = con
+        self.cols = [
+            r[0]
+            for r in con.execute(
+                "SELECT column_name FROM information_schema.columns "
+                "WHERE table_name = 'contacts' ORDER BY ordinal_position"
+            ).fetchall()
+        ]
+
+    def last(self, customer_id: str | None, phone: str | None) -> dict[str, Any] | None:
+        cols = self.cols
+        if not cols:
+            return None
+        conds, params = [], []
+        if "customer_id" in cols and customer_id:
+            conds.append('"customer_id" = ?')
+            params.append(customer_id)
+        if "phone" in cols and phone:
+            conds.append('"phone" = ?')
+            params.append(phone)
+        if not conds:
+            return None
+        day = next(
+            (
+                c
+                for c in (
+                    "contacted_at",
+                    "contact_date",
+                    "contacted_on",
+                    "day",
+                    "date",
+                    "created_at",
+                )
+                if c in cols
+            ),
+            cols[0],
+        )
+        rows = _rows(
+            self.con,
+            f"SELECT * FROM contacts WHERE {' OR '.join(conds)} "
+            f'ORDER BY "{day}" DESC NULLS LAST LIMIT 1',
+            params,
+        )
+        return rows[0] if rows else None
 
 
 def find(
@@ -232,9 +249,9 @@ def find(
     scoped: bool = True,
 ) -> list[dict[str, Any]]:
     """One card per matching customer (a vehicle without a known owner gets its own card),
-    ordered by customer_id. `scoped`: the rules see only the matched vehicles' facts (the
-    same cards at a fraction of the cost; tests compare both)."""
-    facts.install(con, cfg)
+    ordered by customer_id. The lookups are keyed; `scoped`: the rules see only the matched
+    vehicles' facts (the same cards at a fraction of the cost; tests compare both). The
+    facts are installed for the fleet again before returning."""
     ids, vins = matching_vehicles_and_people(con, query)
     owners = _owners(con, vins) if vins else {}
     ids |= {c for c in owners.values() if c}
@@ -242,17 +259,31 @@ def find(
     keys += [(None, [v]) for v, c in sorted(owners.items()) if c is None]
     if not keys:
         return []
-    # the card's rules need these vehicles' facts only, not the fleet's
-    scope = set(vins) | {
-        r[0]
-        for r in con.execute(
-            "SELECT vin FROM vehicles WHERE customer_id IN (SELECT unnest(?::VARCHAR[]))",
+    people = {
+        p["customer_id"]: p
+        for p in _rows(
+            con,
+            f"SELECT {', '.join(_PERSON_COLS)} FROM customers WHERE "
+            + facts.keyed("customers", "customer_id", "SELECT unnest(?::VARCHAR[])"),
             [sorted(ids)],
-        ).fetchall()
+        )
     }
+    owned: dict[str, list[str]] = {c: [] for c in ids}
+    for c, v in con.execute(
+        "SELECT customer_id, vin FROM vehicles WHERE "
+        + facts.keyed("vehicles", "customer_id", "SELECT unnest(?::VARCHAR[])")
+        + " ORDER BY customer_id, sale_date, vin",
+        [sorted(ids)],
+    ).fetchall():
+        owned[c].append(v)
+    # the card's rules need these vehicles' facts only, not the fleet's
+    scope = set(vins) | {v for vs in owned.values() for v in vs}
     facts.install(con, cfg, vins=sorted(scope) if scoped else None)
     try:
-        return _cards(con, cfg, as_of, keys, visits_shown)
+        cards: list[tuple[dict[str, Any] | None, list[str]]] = [
+            (people[c], owned[c]) if c is not None else (None, own_vins) for c, own_vins in keys
+        ]
+        return _cards(con, cfg, as_of, cards, visits_shown)
     finally:
         facts.install(con, cfg)
 
@@ -261,76 +292,57 @@ def _cards(
     con: duckdb.DuckDBPyConnection,
     cfg: Config,
     as_of: date,
-    keys: list[tuple[str | None, list[str]]],
+    cards: list[tuple[dict[str, Any] | None, list[str]]],
     visits_shown: int,
 ) -> list[dict[str, Any]]:
-    tiers = value_tiers.vehicle_tiers(con, cfg, as_of)
-    status = churn.vehicle_status(con, cfg, as_of)
-    cards = []
-    for customer_id, own_vins in keys:
-        person = None
-        if customer_id is not None:
-            person = _rows(
-                con,
-                f"SELECT {', '.join(_PERSON_COLS)} FROM customers WHERE customer_id = ?",
-                [customer_id],
-            )[0]
-            own_vins = [
-                r[0]
-                for r in con.execute(
-                    "SELECT vin FROM vehicles WHERE customer_id = ? ORDER BY sale_date, vin",
-                    [customer_id],
-                ).fetchall()
-            ]
-        cards.append(_card(con, cfg, as_of, person, own_vins, tiers, status, visits_shown))
-    return cards
-
-
-def _card(
-    con: duckdb.DuckDBPyConnection,
-    cfg: Config,
-    as_of: date,
-    person: dict[str, Any] | None,
-    vins: list[str],
-    tiers: pl.DataFrame,
-    status: pl.DataFrame,
-    visits_shown: int,
-) -> dict[str, Any]:
-    vehicles = _rows(
-        con,
-        f"""
-        SELECT {", ".join("v." + c for c in _VEHICLE_COLS)}
-        FROM unnest(?::VARCHAR[]) WITH ORDINALITY t(vin, i) JOIN vehicles v USING (vin)
-        ORDER BY t.i""",
-        [vins],
+    """The cards of (person, their vehicles) from the facts installed."""
+    params = {"as_of": as_of}
+    tier_of = dict(
+        con.execute(f"SELECT vin, tier FROM ({value_tiers.tiers_sql(cfg)})", params).fetchall()
     )
-    tier_of = dict(tiers.select("vin", "tier").iter_rows())
-    status_of = dict(status.select("vin", "status").iter_rows())
-    for v in vehicles:
-        v["tier"] = tier_of.get(v["vin"])
-        v["status"] = status_of.get(v["vin"])
-    visits = _rows(
-        con,
-        """
-        SELECT r.settle_date, r.vin, r.dealer_code, d.name AS dealer_name, r.is_own,
-               r.ro_type, r.payer, r.total_amount, r.mileage_km, r.advisor
-        FROM ro r LEFT JOIN dealers d USING (dealer_code)
-        WHERE r.vin IN (SELECT unnest(?::VARCHAR[]))
-        ORDER BY r.settle_date DESC, r.ro_id DESC""",
-        [vins],
+    status_of = dict(
+        con.execute(f"SELECT vin, status FROM ({churn.status_sql(cfg)})", params).fetchall()
     )
-    grades = [v["tier"] for v in vehicles if v["tier"]]
-    return {
-        "customer": person,
-        "tier": min(grades) if grades else None,  # the customer's best vehicle (rules §3)
-        "vehicles": vehicles,
-        "visits_total": len(visits),
-        "visits": visits[:visits_shown],
-        "reminders": _reminders(con, cfg, as_of, vins),
-        "last_contact": _last_contact(
-            con, person["customer_id"] if person else None, person["phone"] if person else None
-        ),
-    }
+    reminders = _reminders(con, cfg, as_of)
+    contacts = _Contacts(con)
+    out = []
+    for person, vins in cards:
+        vehicles = _rows(
+            con,
+            f"""
+            SELECT {", ".join("v." + c for c in _VEHICLE_COLS)}
+            FROM unnest(?::VARCHAR[]) WITH ORDINALITY t(vin, i) JOIN vehicles v USING (vin)
+            ORDER BY t.i""",
+            [vins],
+        )
+        for v in vehicles:
+            v["tier"] = tier_of.get(v["vin"])
+            v["status"] = status_of.get(v["vin"])
+        visits = _rows(
+            con,
+            """
+            SELECT r.settle_date, r.vin, r.dealer_code, d.name AS dealer_name, r.is_own,
+                   r.ro_type, r.payer, r.total_amount, r.mileage_km, r.advisor
+            FROM ro r LEFT JOIN dealers d USING (dealer_code)
+            WHERE r.vin IN (SELECT unnest(?::VARCHAR[]))
+            ORDER BY r.settle_date DESC, r.ro_id DESC""",
+            [vins],
+        )
+        grades = [v["tier"] for v in vehicles if v["tier"]]
+        out.append(
+            {
+                "customer": person,
+                "tier": min(grades) if grades else None,  # the customer's best vehicle (rules §3)
+                "vehicles": vehicles,
+                "visits_total": len(visits),
+                "visits": visits[:visits_shown],
+                "reminders": [r for r in reminders if r["vin"] in set(vins)],
+                "last_contact": contacts.last(person["customer_id"], person["phone"])
+                if person
+                else None,
+            }
+        )
+    return out
 
 
 def masked(card: dict[str, Any]) -> dict[str, Any]:

@@ -11,14 +11,20 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import date
+from typing import TYPE_CHECKING
 
 import duckdb
-import polars as pl
 
 from .churn import status_case_sql
 from .config import Config
 from .facts import GONE, last_advisor_sql
+from .lazy import lazy
 from .value_tiers import tiers_sql
+
+if TYPE_CHECKING:
+    import polars as pl
+else:
+    pl = lazy("polars")
 
 AGE_STAGES = ("new", "mid", "old", "unknown")
 

@@ -15,12 +15,18 @@ import json
 import math
 from dataclasses import dataclass, field, replace
 from datetime import date
+from typing import TYPE_CHECKING
 
 import duckdb
-import polars as pl
 
 from . import facts
 from .config import Config
+from .lazy import lazy
+
+if TYPE_CHECKING:
+    import polars as pl
+else:
+    pl = lazy("polars")
 
 TIERS = ("A", "B", "C", "D")
 

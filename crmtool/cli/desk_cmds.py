@@ -27,7 +27,6 @@ else:
     forgetting = lazy("crmtool.forget")
 
 db = lazy("crmtool.db")
-facts = lazy("crmtool.facts")
 finder = lazy("crmtool.find")
 
 
@@ -223,7 +222,6 @@ def find_cmd(
         raise UsageError(f"--format takes table or json; got {fmt!r}")
     con = db.connect(st.db, read_only=True, wait=st.wait)
     try:
-        facts.install(con, st.config)
         notice.check_as_of(st, con, st.as_of or date.today())
         cards = finder.find(
             con,
