@@ -9,9 +9,9 @@ import sys
 import time
 from pathlib import Path
 
-from crmtool import ingest
 from crmtool.config import Config
 from crmtool.db import connect
+from crmtool.load import ingest
 
 
 class Timed:

@@ -324,7 +324,7 @@ def _validate(cfg: Config) -> Config:
             "'forecast.horizon_days' at least 1"
         )
     check_shapes(cfg)
-    from .profiles import PROFILES
+    from .load.profiles import PROFILES
     from .schema import CODES
 
     if cfg.profile and cfg.profile not in PROFILES:

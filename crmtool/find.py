@@ -15,7 +15,7 @@ import duckdb
 
 from . import campaigns, churn, facts, value_tiers
 from .config import Config
-from .parsers import normalise_phone, normalise_plate
+from .load.parsers import normalise_phone, normalise_plate
 from .period import month_of
 
 VISITS_SHOWN = 20
@@ -347,7 +347,7 @@ def _cards(
 
 def masked(card: dict[str, Any]) -> dict[str, Any]:
     """The card with the person's name and phones masked (--mask-pii)."""
-    from .output import mask_name, mask_phone
+    from .output.formats import mask_name, mask_phone
 
     person = card["customer"] and {
         **card["customer"],

@@ -21,7 +21,7 @@ from datetime import date
 import duckdb
 
 from .errors import CrmError, UsageError
-from .parsers import normalise_phone
+from .load.parsers import normalise_phone
 
 REASON = "forgotten person (PIPL)"
 HMAC = "hmac-sha256"  # forgotten.scheme of keyed markers; NULL: an old unsalted SHA-256

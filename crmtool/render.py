@@ -14,9 +14,9 @@ from pathlib import Path
 import polars as pl
 
 from .errors import CrmError, UsageError
-from .output import atomic_path
-from .render_html import render_html
-from .render_xlsx import write_xlsx_report
+from .output.formats import atomic_path
+from .report.html import render_html
+from .report.xlsx import write_xlsx_report
 
 FORMATS = ("html", "xlsx")
 

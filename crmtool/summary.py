@@ -11,8 +11,9 @@ from typing import Any
 
 import duckdb
 
-from . import churn, facts, ingest, leads, retention, service_mix, value_tiers
+from . import churn, facts, leads, retention, service_mix, value_tiers
 from .config import Config, with_dealer
+from .load import ingest
 from .period import Period
 
 
@@ -94,10 +95,10 @@ def _extras(
         ),
         "flags_by_kind": _rows(con, FLAG_COUNTS_SQL),
     }
-    from . import care  # issue 8: callbacks, birthdays, complaints, suppression
+    from . import care
 
     extras["care"] = care.care_summary(con, cfg, as_of)
-    from . import forecast  # issue 17: BG/NBD + Gamma-Gamma (numpy/scipy load only here)
+    from . import forecast
 
     extras["forecast"] = forecast.summary_block(con, cfg, as_of)
     return extras

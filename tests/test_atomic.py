@@ -14,9 +14,9 @@ import pytest
 from typer.testing import CliRunner
 
 from crmtool import db
-from crmtool.atomic import TMP_DIR, atomic_path, resolve, write_output
 from crmtool.cli import app
 from crmtool.errors import CrmError
+from crmtool.output.atomic import TMP_DIR, atomic_path, resolve, write_output
 
 CSV = "vin\nV1\n"
 

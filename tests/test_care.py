@@ -9,8 +9,9 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from crmtool import care, db, facts, holidays, ingest
+from crmtool import care, db, facts, holidays
 from crmtool.config import Config
+from crmtool.load import ingest
 from crmtool.period import parse_period
 
 runner = CliRunner()

@@ -13,7 +13,7 @@ from crmtool import __version__
 from crmtool.cli import app
 from crmtool.config import load_config
 from crmtool.db import connect
-from crmtool.ingest import load
+from crmtool.load.ingest import load
 from crmtool.sample import bundled_sample_dir
 
 runner = CliRunner()

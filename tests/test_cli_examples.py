@@ -19,7 +19,7 @@ from typer.testing import CliRunner
 from crmtool.cli import app
 from crmtool.config import load_config
 from crmtool.db import connect
-from crmtool.ingest import load
+from crmtool.load.ingest import load
 from crmtool.sample import bundled_sample_dir
 
 runner = CliRunner()
@@ -161,8 +161,8 @@ def test_one_count_per_flag_in_validate_and_the_report(demo: Path) -> None:
     """The sample plants 3 VINs with a bad check digit (each flagged on the vehicle and on
     its orders: 13 flag rows) and 2 odd phones; validate and the report's flags block say 3
     and 2 (was: validate 3, report 13)."""
+    from crmtool.load.validate import validate
     from crmtool.summary import FLAG_COUNTS_SQL
-    from crmtool.validate import validate
 
     con = connect(demo / "crmtool-demo.duckdb", read_only=True)
     try:

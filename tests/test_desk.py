@@ -8,9 +8,10 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from crmtool import db, ingest
+from crmtool import db
 from crmtool.config import Config
 from crmtool.forget import marker
+from crmtool.load import ingest
 
 runner = CliRunner()
 V1, V2 = "LSVAA4183E2000001", "LSVAA4185E2000002"

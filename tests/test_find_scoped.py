@@ -7,9 +7,10 @@ from datetime import date
 
 import pytest
 
-from crmtool import db, ingest
+from crmtool import db
 from crmtool.config import load_config
 from crmtool.find import find
+from crmtool.load import ingest
 from crmtool.sample import generate
 
 

@@ -12,8 +12,9 @@ import duckdb
 import pytest
 from typer.testing import CliRunner
 
-from crmtool import db, history
+from crmtool import db
 from crmtool.cli import app
+from crmtool.load import history
 
 runner = CliRunner()
 V1, V2, V3 = "LSVAA4183E2000001", "LSVAA4185E2000002", "LSVAA4187E2000003"

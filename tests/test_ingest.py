@@ -8,11 +8,11 @@ from pathlib import Path
 import pytest
 import xlsxwriter
 
-from crmtool import ingest
 from crmtool.config import Config, config_from_dict
 from crmtool.db import connect
 from crmtool.errors import CrmError
-from crmtool.validate import validate
+from crmtool.load import ingest
+from crmtool.load.validate import validate
 
 D = dt.date
 # VINs with a correct check digit (position 9)

@@ -7,10 +7,10 @@ from __future__ import annotations
 import polars as pl
 import pytest
 
-from crmtool import labels
 from crmtool.config import config_from_dict
 from crmtool.errors import ConfigError
-from crmtool.labels import (
+from crmtool.output import labels
+from crmtool.output.labels import (
     column_from_label,
     column_label,
     headers,

@@ -17,8 +17,8 @@ from typer.testing import CliRunner
 from crmtool import db
 from crmtool.cli import app
 from crmtool.config import load_config
-from crmtool.ingest import load
-from crmtool.labels import VALUES
+from crmtool.load.ingest import load
+from crmtool.output.labels import VALUES
 from crmtool.sample import bundled_sample_dir
 
 SAMPLE = bundled_sample_dir()

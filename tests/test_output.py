@@ -1,4 +1,4 @@
-"""crmtool.output: masking, shape(), the formats of emit(), xlsx sheets and atomic writes."""
+"""crmtool.output.formats: masking, shape(), the formats of emit(), xlsx sheets and atomic writes."""
 
 from __future__ import annotations
 
@@ -15,7 +15,7 @@ import pytest
 
 from crmtool.cli.options import ListOutput, split_csv
 from crmtool.errors import CrmError, UsageError
-from crmtool.output import (
+from crmtool.output.formats import (
     TMP_DIR,
     atomic_path,
     emit,

@@ -9,8 +9,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from crmtool import parsers as p
 from crmtool.config import config_from_dict
+from crmtool.load import parsers as p
 from crmtool.schema import CODE_FALLBACK, CODES, normalise_header, normalise_value
 
 FEW = settings(max_examples=200, deadline=None)

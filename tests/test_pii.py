@@ -11,9 +11,9 @@ from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 from typer.testing import CliRunner
 
-from crmtool import parsers
 from crmtool.cli import app
-from crmtool.pii import mask_phone, mask_phones_in, mask_pii
+from crmtool.load import parsers
+from crmtool.output.pii import mask_phone, mask_phones_in, mask_pii
 
 FW = str.maketrans("0123456789", "０１２３４５６７８９")
 

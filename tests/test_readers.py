@@ -1,4 +1,4 @@
-"""crmtool.readers: files written by each test, answers worked out by hand."""
+"""crmtool.load.readers: files written by each test, answers worked out by hand."""
 
 from __future__ import annotations
 
@@ -9,9 +9,9 @@ import duckdb
 import pytest
 import xlsxwriter
 
-from crmtool import readers
 from crmtool.errors import CrmError
-from crmtool.readers import RawSheet, read_file
+from crmtool.load import readers
+from crmtool.load.readers import RawSheet, read_file
 from crmtool.schema import TABLES, header_map, normalise_header
 
 KNOWN = {h for t in TABLES for h in header_map(t)}

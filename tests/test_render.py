@@ -492,9 +492,9 @@ def test_bad_format_is_a_usage_error(tmp_path: Path) -> None:
 def test_report_command_writes_and_logs_one_line(tmp_path: Path, monkeypatch) -> None:
     from typer.testing import CliRunner
 
-    from crmtool import report_data
     from crmtool.cli import app
     from crmtool.db import connect
+    from crmtool.report import data as report_data
 
     connect(tmp_path / "crm.duckdb").close()
     seen = []

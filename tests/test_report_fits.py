@@ -15,7 +15,7 @@ from typer.testing import CliRunner
 from crmtool import db
 from crmtool.cli import app
 from crmtool.config import load_config
-from crmtool.ingest import load
+from crmtool.load.ingest import load
 from crmtool.sample import bundled_sample_dir
 
 CHROMIUM = Path("/usr/bin/chromium")

@@ -10,8 +10,8 @@ from pathlib import Path
 
 from test_render import lists, summary
 
-from crmtool.output import emit
-from crmtool.render_xlsx import PAGE_ROWS, write_xlsx_report
+from crmtool.output.formats import emit
+from crmtool.report.xlsx import PAGE_ROWS, write_xlsx_report
 
 
 def sheets(path: Path) -> dict[str, tuple[str, str | None]]:

@@ -11,7 +11,7 @@ from typer.testing import CliRunner
 
 from crmtool import db
 from crmtool.cli import app
-from crmtool.report_common import period_kind
+from crmtool.report.common import period_kind
 
 runner = CliRunner()
 

@@ -111,7 +111,7 @@ def oracle(vehicles, orders, own: set[str], excludes: set[str], as_of: date) -> 
 def sample_store(tmp_path_factory):
     root = tmp_path_factory.mktemp("oracle")
     generate(root / "data", "small", 7, "utf-8")
-    from crmtool import ingest
+    from crmtool.load import ingest
 
     path = root / "s.duckdb"
     con = db.connect(path)

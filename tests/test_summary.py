@@ -11,7 +11,7 @@ from typer.testing import CliRunner
 from crmtool import db
 from crmtool.cli import app
 from crmtool.config import load_config
-from crmtool.ingest import load
+from crmtool.load.ingest import load
 from crmtool.sample import bundled_sample_dir
 
 runner = CliRunner()

@@ -20,7 +20,7 @@ from rich.cells import cell_len
 
 from crmtool import db
 from crmtool.config import load_config
-from crmtool.ingest import load
+from crmtool.load.ingest import load
 from crmtool.sample import bundled_sample_dir
 
 SAMPLE = bundled_sample_dir()

@@ -10,12 +10,12 @@ import pytest
 import vendor_exports as ve
 from typer.testing import CliRunner
 
-from crmtool import ingest
 from crmtool.cli import app
 from crmtool.config import Config, config_from_dict
-from crmtool.detect import detect_kind, map_columns
 from crmtool.errors import CrmError
-from crmtool.validate import validate
+from crmtool.load import ingest
+from crmtool.load.detect import detect_kind, map_columns
+from crmtool.load.validate import validate
 
 D = dt.date
 V = ve.V

@@ -11,7 +11,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from crmtool.errors import UsageError
-from crmtool.where import MAX_BYTES, apply, parse, render_sql
+from crmtool.output.where import MAX_BYTES, apply, parse, render_sql
 
 FRAME = pl.DataFrame(
     {

@@ -13,7 +13,7 @@ from rich.panel import Panel
 from rich.table import Table
 
 from ..errors import CrmError, UsageError
-from ..labels import check_lang, column_label, headers, value_domain, value_label, words
+from ..output.labels import check_lang, column_label, headers, value_domain, value_label, words
 from . import notice
 from .app import State, app, err, state
 from .lazy import lazy
@@ -49,7 +49,7 @@ def _table(
     VIN, date or amount), the rest counted in the title."""
     from rich.cells import cell_len
 
-    from ..layout import fit
+    from ..output.layout import fit
 
     labels = headers(cols, lang, "find")
     cells = [[_text(r.get(c), c, lang) for c in cols] for r in rows]

@@ -28,8 +28,8 @@ def loads_cmd(
 
       crmtool loads --files --format csv
     """
-    from .. import history
     from ..db import connect
+    from ..load import history
 
     st = state(ctx)
     con = connect(st.db, read_only=True, wait=st.wait)
@@ -61,8 +61,8 @@ def unload_cmd(
 
       crmtool unload 5 --and-later
     """
-    from .. import history
     from ..db import connect
+    from ..load import history
 
     st = state(ctx)
     con = connect(st.db, wait=st.wait, create=False)

@@ -14,7 +14,7 @@ from ..schema import TABLES
 from .app import app, state
 from .lazy import lazy
 
-labels = lazy("crmtool.labels")  # polars: not for --help (docs/rules.md §18)
+labels = lazy("crmtool.output.labels")  # polars: not for --help (docs/rules.md §18)
 
 
 def _config_file(explicit: str | None) -> dict[str, Any]:
@@ -75,9 +75,9 @@ def inspect_cmd(
 
       crmtool inspect --format json exports/ | jq '.files[] | {file, load_error}'
     """
-    from ..inspect import inspect
-    from ..inspect_render import text, to_json
-    from ..inspect_suggest import suggest
+    from ..load.inspect import inspect
+    from ..load.inspect_render import text, to_json
+    from ..load.inspect_suggest import suggest
 
     st = state(ctx)
     if kind is not None and kind not in TABLES:

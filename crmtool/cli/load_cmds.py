@@ -12,13 +12,13 @@ from typing import Annotated, Any
 import typer
 
 from ..errors import MappingError, UsageError
-from ..labels import check_lang, column_label, value_label
+from ..output.labels import check_lang, column_label, value_label
 from ..schema import TABLES
 from .app import app, err, state
 from .lazy import lazy
 from .options import LangOpt, ListOutput, list_command
 
-outputs = lazy("crmtool.output")
+outputs = lazy("crmtool.output.formats")
 
 
 @app.command("load")
@@ -55,8 +55,8 @@ def load_cmd(
 
       crmtool load --kind repair_orders odd_export.txt
     """
-    from .. import ingest
     from ..db import connect, db_path
+    from ..load import ingest
 
     st = state(ctx)
     if kind is not None and kind not in TABLES:
@@ -105,7 +105,7 @@ def load_cmd(
 def _load(con: Any, st: Any, paths: list[str], kind: str | None, force: bool) -> Any:
     """ingest.load with a progress bar on a terminal; a file whose headers do not say what it
     holds fails with a pointer to `crmtool inspect FILE`."""
-    from .. import ingest
+    from ..load import ingest
 
     try:
         if err.is_terminal and not st.quiet:
@@ -188,7 +188,7 @@ def validate_cmd(
       crmtool validate --format json | jq '.[] | select(.count > 0)'
     """
     from ..db import connect
-    from ..validate import validate
+    from ..load.validate import validate
 
     st = state(ctx)
     if fmt not in ("text", "json"):

@@ -25,7 +25,7 @@ from .lazy import lazy
 if TYPE_CHECKING:
     import polars as pl
 
-outputs = lazy("crmtool.output")
+outputs = lazy("crmtool.output.formats")
 
 
 def split_csv(value: str | None) -> list[str]:

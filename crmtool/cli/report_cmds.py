@@ -57,10 +57,10 @@ def report_cmd(
     """
     from ..db import connect
     from ..errors import CrmError
-    from ..labels import check_lang
+    from ..output.labels import check_lang
     from ..period import parse_period, report_month
     from ..render import report_paths, write_report
-    from ..report_data import collect_report_data
+    from ..report.data import collect_report_data
 
     st = state(ctx)
     started = time.monotonic()

@@ -25,7 +25,7 @@ else:
 churn = lazy("crmtool.churn")
 db = lazy("crmtool.db")
 facts = lazy("crmtool.facts")
-outputs = lazy("crmtool.output")
+outputs = lazy("crmtool.output.formats")
 segment = lazy("crmtool.segment")
 value_tiers = lazy("crmtool.value_tiers")
 

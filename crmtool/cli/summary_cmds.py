@@ -14,7 +14,7 @@ from rich.console import Console
 from rich.table import Table
 
 from ..config import Config, find_config_path, load_config
-from ..labels import check_lang, flatten, value_label, words
+from ..output.labels import check_lang, flatten, value_label, words
 from ..period import Period, parse_period, resolve_period
 from . import notice
 from .app import app, state
@@ -217,7 +217,7 @@ def demo_cmd(
 
       crmtool --db crmtool-demo.duckdb --config crmtool-demo.toml --as-of 2021-12-31 churn
     """
-    from ..ingest import load
+    from ..load.ingest import load
     from ..sample import bundled_sample_dir
     from ..summary import build_summary
 

@@ -141,9 +141,9 @@ def exports(tmp_path_factory) -> Path:
 SIGNALS = [signal.SIGINT, signal.SIGTERM, signal.SIGKILL]
 # (hook, n-th call, the state it must leave): mid-load, before COMMIT, after COMMIT
 LOAD_POINTS = [
-    ("crmtool.ingest:load_sheet", 3, "before"),
-    ("crmtool.ingest:link_vehicles", 1, "before"),
-    ("crmtool.ingest:load", 1, "after"),
+    ("crmtool.load.ingest:load_sheet", 3, "before"),
+    ("crmtool.load.ingest:link_vehicles", 1, "before"),
+    ("crmtool.load.ingest:load", 1, "after"),
 ]
 
 

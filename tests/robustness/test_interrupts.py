@@ -102,7 +102,7 @@ def test_ctrl_c_inside_a_load_query_is_interrupted_not_a_bad_file(
 
 
 def test_ctrl_c_between_statements_of_a_load(monkeypatch, tmp_path, exports):
-    from crmtool import ingest
+    from crmtool.load import ingest
 
     def interrupt(*args, **kwargs):  # noqa: ANN002, ANN003, ANN202
         raise KeyboardInterrupt

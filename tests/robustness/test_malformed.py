@@ -13,10 +13,11 @@ import pytest
 import xlsxwriter
 from typer.testing import CliRunner
 
-from crmtool import db, ingest
+from crmtool import db
 from crmtool.cli import app
 from crmtool.config import Config
 from crmtool.errors import CrmError
+from crmtool.load import ingest
 
 V1 = "LSVAA4183E2000001"  # a valid VIN (check digit 4)
 V2 = "LSVAA4183E2000002"  # wrong check digit

@@ -11,8 +11,9 @@ import duckdb
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from crmtool import ingest, readers, schema
+from crmtool import schema
 from crmtool.errors import CrmError
+from crmtool.load import ingest, readers
 
 ALIASES = [(t, f.name, h) for t, fields in schema.TABLES.items() for f in fields for h in f.headers]
 FULL = str.maketrans({"(": "（", ")": "）", "_": "＿"})

@@ -16,9 +16,10 @@ import xlsxwriter
 from hostile_workbooks import cell, xlsx
 from typer.testing import CliRunner
 
-from crmtool import db, ingest, readers, scratch
+from crmtool import db
 from crmtool.cli import app
 from crmtool.config import Config, LimitsConfig, config_from_dict
+from crmtool.load import ingest, readers, scratch
 
 V1 = "LSVAA4183E2000001"
 H = "工单号,VIN,结算日期,结算金额\n"

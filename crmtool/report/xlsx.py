@@ -14,12 +14,12 @@ import polars as pl
 from xlsxwriter.workbook import Workbook
 from xlsxwriter.worksheet import Worksheet
 
-from .churn import STATUSES
-from .labels import translate_values, value_label
-from .output import print_setup, write_xlsx_sheets
-from .render_html import KPI_SPEC, _kpi_values
-from .report_common import LIST_KEYS, by_dealer_rows, labels, mask_people
-from .schema import RO_TYPES
+from ..churn import STATUSES
+from ..output.formats import print_setup, write_xlsx_sheets
+from ..output.labels import translate_values, value_label
+from ..schema import RO_TYPES
+from .common import LIST_KEYS, by_dealer_rows, labels, mask_people
+from .html import KPI_SPEC, _kpi_values
 
 CHART_ROWS = 16  # rows a chart occupies beside its table
 # Printing (issue 15): landscape A4, one page wide. At the scale that fits columns A..L
@@ -402,7 +402,7 @@ def _retention_sheet(
 ) -> Worksheet | None:
     """售后保持: the 24-month trend (line chart), the milestone funnel (bar chart), the cohort
     table (colour scale) and the time-to-return curve (docs/rules.md §19)."""
-    from .report_retention import TREND, survival_points, trend_series
+    from .retention import TREND, survival_points, trend_series
 
     detail = summary.get("retention_detail")
     if not isinstance(detail, Mapping) or not detail.get("trend"):

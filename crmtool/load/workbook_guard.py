@@ -15,8 +15,8 @@ import zipfile
 import zlib
 from pathlib import Path
 
-from .config import LimitsConfig
-from .errors import CrmError
+from ..config import LimitsConfig
+from ..errors import CrmError
 
 
 class Unreadable(CrmError):

@@ -8,9 +8,9 @@ from typing import Any
 
 import polars as pl
 
-from .churn import STATUSES
-from .labels import words
-from .output import mask_pii
+from ..churn import STATUSES
+from ..output.formats import mask_pii
+from ..output.labels import words
 
 NOT_PEOPLE = ("other_dealer_name", "dealer_name")  # *_name columns that name no person
 
@@ -53,7 +53,7 @@ def period_kind(period: Mapping[str, Any] | None) -> str:
     """month, quarter, half, year or other, from a summary's {"start", "end"}."""
     from datetime import date
 
-    from .period import add_months
+    from ..period import add_months
 
     if not period:
         return "month"

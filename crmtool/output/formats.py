@@ -19,8 +19,8 @@ from typing import IO, Any, cast
 import polars as pl
 import xlsxwriter
 
+from ..errors import CrmError, UsageError
 from .atomic import TMP_DIR, atomic_path, is_stdout, write_output
-from .errors import CrmError, UsageError
 from .labels import check_lang, headers, sheet_label, translate_values, words
 from .pii import mask_name, mask_phone, mask_phones_in_text, mask_pii
 
@@ -68,7 +68,7 @@ def shape(
     """Filter (``--where``, see crmtool/where.py), sort ('-col' descending, nulls last),
     select, head."""
     if where and where.strip():
-        from .where import apply  # sqlglot is imported only when a condition is given
+        from .where import apply
 
         frame = apply(frame, where)
     if sort:

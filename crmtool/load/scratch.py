@@ -16,7 +16,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from .errors import CrmError
+from ..errors import CrmError
 
 if TYPE_CHECKING:
     import duckdb

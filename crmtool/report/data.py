@@ -8,10 +8,10 @@ from datetime import date, timedelta
 import duckdb
 import polars as pl
 
-from . import campaigns
-from .config import Config
-from .period import Period, add_months, month_of
-from .summary import build_summary
+from .. import campaigns
+from ..config import Config
+from ..period import Period, add_months, month_of
+from ..summary import build_summary
 
 
 def collect_report_data(
@@ -46,8 +46,8 @@ def collect_report_data(
 def care_lists(con: duckdb.DuckDBPyConnection, cfg: Config, as_of: date) -> dict[str, pl.DataFrame]:
     """The care lists of the report workbook, as `care callbacks|birthdays|complaints` give
     them on as_of (the figures of the summary's care block)."""
-    from . import care
-    from .suppression import apply_suppression, one_per_customer
+    from .. import care
+    from ..suppression import apply_suppression, one_per_customer
 
     care.ensure_contacts(con)
     calls = apply_suppression(con, cfg, care.callbacks(con, cfg, as_of).frame, as_of)[0]
@@ -66,8 +66,8 @@ def care_lists(con: duckdb.DuckDBPyConnection, cfg: Config, as_of: date) -> dict
 
 def _retention_detail(con: duckdb.DuckDBPyConnection, cfg: Config, as_of: date) -> dict:
     """The report's retention section: trend, cohorts, survival curve (docs/rules.md §19)."""
-    from . import facts
-    from .report_retention import collect
+    from .. import facts
+    from .retention import collect
 
     facts.install(con, cfg, snapshot=True)
     try:

@@ -10,9 +10,9 @@ from datetime import date
 
 import duckdb
 
+from ..config import Config
+from ..schema import FUTURE_OK, TABLES
 from . import parsers
-from .config import Config
-from .schema import FUTURE_OK, TABLES
 
 EXAMPLES = 5
 

@@ -6,18 +6,7 @@ from __future__ import annotations
 
 from datetime import date
 
-from .sample_world import (
-    ADVISORS,
-    CONSULTANTS,
-    DEFEAT,
-    END,
-    OWN,
-    SOURCES,
-    Chunk,
-    Ro,
-    World,
-    ds,
-)
+from .world import ADVISORS, CONSULTANTS, DEFEAT, END, OWN, SOURCES, Chunk, Ro, World, ds
 
 # Insurance-paid body repairs in the last 30 days: exact band edges in chunk 0.
 _EDGE_AMOUNTS = (5000.0, 7800.0, 10000.0, 15600.0, 20000.0, 26800.0, 4999.0)

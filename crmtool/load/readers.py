@@ -34,10 +34,11 @@ from typing import TYPE_CHECKING
 import duckdb
 import polars as pl
 
-from . import html_tables, scratch, workbook_guard
-from .config import LimitsConfig
-from .db import first_row
-from .errors import CrmError
+from ..config import LimitsConfig
+from ..db import first_row
+from ..errors import CrmError
+from ..report import html_tables
+from . import scratch, workbook_guard
 
 if TYPE_CHECKING:
     from xml.etree.ElementTree import Element
@@ -116,7 +117,7 @@ def read_file(
     a UTF-16 BOM -> Excel's "Unicode text"), not by name; an .xlsx that is not a zip is an
     error. A sheet without a recognisable header is an error when `strict` (the file was
     named explicitly), else an :class:`Unread`. Temporary copies go to `work` (a private
-    folder, see crmtool.scratch); without one, a work folder beside the database is used."""
+    folder, see crmtool.load.scratch); without one, a work folder beside the database is used."""
     path = Path(path)
     limits = limits or LimitsConfig()
     if work is None:

@@ -25,7 +25,7 @@ from sqlglot import exp
 from sqlglot.errors import ParseError, TokenError
 from sqlglot.tokens import TokenType
 
-from .errors import UsageError
+from ..errors import UsageError
 
 MAX_BYTES = 4096
 MAX_DEPTH = 100

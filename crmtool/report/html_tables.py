@@ -13,8 +13,8 @@ import re
 from html.parser import HTMLParser
 from pathlib import Path
 
-from .config import LimitsConfig
-from .errors import CrmError
+from ..config import LimitsConfig
+from ..errors import CrmError
 
 Table = list[tuple[int, list[str]]]  # (row number in the table, cells)
 _DIGITS = re.compile(r"\s*(\d+)")

@@ -10,8 +10,9 @@ import json
 from dataclasses import replace
 from typing import Any
 
-from . import detect, schema
-from .config import Config
+from .. import schema
+from ..config import Config
+from . import detect
 from .inspect import Report
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from . import labels
+from ..output import labels
 from .inspect import FileReport, Finding, Report, SheetReport
 
 

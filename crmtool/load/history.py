@@ -15,8 +15,8 @@ from dataclasses import dataclass, field
 
 import duckdb
 
-from . import schema
-from .errors import UsageError
+from .. import schema
+from ..errors import UsageError
 
 TABLES = tuple(schema.TABLES)  # the canonical tables a load writes
 

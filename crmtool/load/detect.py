@@ -26,8 +26,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from . import schema
-from .config import Config
+from .. import schema
+from ..config import Config
 
 # Tables in the order a tie is listed (the more specific key first).
 ORDER = ("repair_orders", "vehicles", "leads", "contacts", "dealers", "customers")

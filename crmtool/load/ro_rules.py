@@ -10,8 +10,8 @@ from __future__ import annotations
 
 import duckdb
 
-from .config import Config
-from .db import first_row
+from ..config import Config
+from ..db import first_row
 
 VOIDED = ("作废", "已作废", "撤销")
 PAYERS = ("customer", "warranty", "insurance", "internal", "other")

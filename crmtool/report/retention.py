@@ -10,8 +10,8 @@ from typing import Any
 
 import duckdb
 
-from . import retention
-from .config import Config
+from .. import retention
+from ..config import Config
 
 TREND = ("first_service_rate", "retention_12_24_rate", "return_6m_rate", "return_13m_rate")
 COLOURS = ("#1f4e79", "#2e7d32", "#e69b00", "#c62828")

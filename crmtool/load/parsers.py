@@ -17,8 +17,8 @@ from typing import Any
 
 import duckdb
 
-from .config import Config
-from .schema import CODE_FALLBACK, CODES, code_map
+from ..config import Config
+from ..schema import CODE_FALLBACK, CODES, code_map
 
 # Full-width ASCII (U+FF01..U+FF5E) and the ideographic space, read as their ASCII forms.
 _FW = "".join(chr(c) for c in range(0xFF01, 0xFF5F)) + "\u3000"

@@ -17,16 +17,17 @@ from typing import Any
 
 import duckdb
 
+from .. import forget as forgetting
+from .. import schema
+from ..config import Config
+from ..db import first_row
+from ..errors import CrmError, MappingError
 from . import detect as detection
-from . import forget as forgetting
-from . import history, ro_rules, schema, scratch
-from .config import Config
-from .db import first_row
+from . import history, ro_rules, scratch
 from .detect import Detection, detect_kind, feed_fields, is_header, map_fields
-from .errors import CrmError, MappingError
 
 EXTENSIONS = (".csv", ".txt", ".tsv", ".xlsx", ".xls")
-# Detection lives in crmtool.detect; these names stay for the modules that read them.
+# Detection lives in crmtool.load.detect; these names stay for the modules that read them.
 DETECT_ORDER = detection.ORDER
 IDENTIFIERS = detection.IDENTIFIERS
 FED_FIELDS = detection.FED_FIELDS

@@ -645,7 +645,7 @@ def check_lang(lang: str | None, default: str = "zh") -> str:
     if lang is None:
         return default
     if lang not in LANGS:
-        from .errors import UsageError
+        from ..errors import UsageError
 
         raise UsageError(f"--lang: unknown language {lang!r}; use zh or en")
     return lang

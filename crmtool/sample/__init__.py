@@ -1,7 +1,7 @@
 """`crmtool sample`: a synthetic dealership written the way DMS / I-CROP exports look (Chinese
 headers, GBK, planted defects), with a manifest (sample.json) that fixes its as_of.
 
-Vehicles are simulated in chunks of 1,000 (crmtool.sample_world / sample_chunk), each from its
+Vehicles are simulated in chunks of 1,000 (crmtool.sample.world / sample_chunk), each from its
 own seeded random generator, so the same seed and size give byte-identical files and memory
 stays bounded whatever the size; large samples simulate chunks in several processes.
 """
@@ -18,9 +18,9 @@ from importlib.resources import files
 from pathlib import Path
 from typing import BinaryIO
 
-from .errors import UsageError
-from .sample_chunk import build_chunk, overlap_rows
-from .sample_world import (
+from ..errors import UsageError
+from .chunk import build_chunk, overlap_rows
+from .world import (
     AS_OF,
     CONTACT_HEAD,
     CUSTOMER_HEAD,

@@ -16,11 +16,11 @@ import jinja2
 import polars as pl
 from markupsafe import Markup
 
+from ..churn import STATUSES
+from ..output.labels import column_label, flatten, translate_values, value_label
+from ..schema import RO_TYPES
 from . import charts
-from .churn import STATUSES
-from .labels import column_label, flatten, translate_values, value_label
-from .report_common import LIST_KEYS, by_dealer_rows, labels, mask_people
-from .schema import RO_TYPES
+from .common import LIST_KEYS, by_dealer_rows, labels, mask_people
 
 # P(alive) bands: x = 0 grey, then low (red) to high (green)
 FORECAST_COLORS = ("#bfbfbf", "#c00000", "#ed7d31", "#ffc000", "#70ad47")
@@ -826,7 +826,7 @@ def _forecast(s: Mapping[str, Any], t: Mapping[str, str]) -> Section | None:
 def _retention(s: Mapping[str, Any], t: Mapping[str, str]) -> Section | None:
     """售后保持: KPI tiles, the 24-month trend, the milestone funnel, the cohort heat map and
     the time-to-return curve (docs/rules.md §19)."""
-    from .report_retention import survival_points, trend_series
+    from .retention import survival_points, trend_series
 
     detail = _d(s, "retention_detail")
     if not detail:

@@ -21,13 +21,14 @@ from typing import Any
 
 import duckdb
 
-from . import db, detect, ingest, parsers, readers, schema
-from .config import Config
+from .. import db, schema
+from ..config import Config
+from ..errors import CrmError, DatabaseLocked
+from . import detect, ingest, parsers, readers
 from .detect import Detection
-from .errors import CrmError, DatabaseLocked
 
 # Tables of the real database the load never reads: not copied into the scratch database.
-# tables a load only appends to (history: the versions an undo restores, crmtool.history)
+# tables a load only appends to (history: the versions an undo restores, crmtool.load.history)
 NOT_READ_BY_LOAD = ("rejects", "flags", *(f"history_{t}" for t in schema.TABLES))
 EXAMPLES = 3  # example lines per failure or reject reason
 MAX_VALUES = 200  # raw values listed per code field (the rest are counted)

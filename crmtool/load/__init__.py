@@ -1,0 +1,1 @@
+"""Reading exports into the store: readers, parsers, detection, ingest, validation, history."""

@@ -1,0 +1,1 @@
+"""The monthly report: its data, HTML page, Excel workbook and charts."""
