@@ -212,7 +212,7 @@ class Config:
     columns: dict[str, dict[str, list[str]]] = field(default_factory=dict)
     # [values.<kind>] code = ["extra raw value", ...]   (kind: ro_type, payer, sale_channel ...)
     values: dict[str, dict[str, list[str]]] = field(default_factory=dict)
-    # a vendor's bundle of header names and coded values (crmtool/profiles.py): "yonyou" ...
+    # a vendor's bundle of header names and coded values (crmtool/load/profiles.py): "yonyou" ...
     profile: str = ""
     defaults: DefaultsConfig = field(default_factory=DefaultsConfig)
 

@@ -1,4 +1,4 @@
-"""The label table (crmtool/labels.py) and the breaks issue 15 names: two tables that
+"""The label table (crmtool/output/labels.py) and the breaks issue 15 names: two tables that
 disagreed, leads' overdue read as 是否逾期, care callbacks with 服务顾问 twice, English
 reject reasons, a config `lang` that accepts anything."""
 

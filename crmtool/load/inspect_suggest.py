@@ -79,7 +79,7 @@ def suggest(report: Report, config: Config, existing: dict[str, Any] | None = No
         name, nv, nf = prof
         top.append(
             f"# the {name} profile knows {nv} unknown values and {nf} missing columns "
-            "of these files (crmtool/profiles.py)"
+            "of these files (crmtool/load/profiles.py)"
         )
         top.append(f"profile = {_toml(name)}")
         config = replace(config, profile=name)

@@ -48,7 +48,7 @@ _PLAIN_NUMBER = r"^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$"
 _BAD_SHEET_CHARS = re.compile(r"[\[\]:*?/\\]")
 
 
-# --- masking: crmtool/pii.py (one phone finder for every mask) ---------------------------
+# --- masking: crmtool/output/pii.py (one phone finder for every mask) ---------------------------
 
 # --- shape: --where, --columns, --sort, --limit --------------------------------------------
 
@@ -65,7 +65,7 @@ def shape(
     sort: list[str] | None = None,
     limit: int | None = None,
 ) -> pl.DataFrame:
-    """Filter (``--where``, see crmtool/where.py), sort ('-col' descending, nulls last),
+    """Filter (``--where``, see crmtool/output/where.py), sort ('-col' descending, nulls last),
     select, head."""
     if where and where.strip():
         from .where import apply
@@ -254,7 +254,7 @@ def _write_table(
     wide: bool = False,
 ) -> int:
     """Render a rich table; returns the number of rows not shown. On a terminal the list's
-    own columns come first and only whole columns that fit are shown (crmtool/layout.py),
+    own columns come first and only whole columns that fit are shown (crmtool/output/layout.py),
     with a line saying how many rows there are and what was left out; `wide` shows every
     column (through a pager when wider than the terminal). Piped: every row and column."""
     from rich.cells import cell_len
@@ -496,7 +496,7 @@ def write_xlsx_sheets(
 ) -> None:
     """Write frames as sheets of one workbook (``path`` may also be a binary stream).
 
-    Headers, code values and booleans are labelled (crmtool/labels.py, the sheet's key as
+    Headers, code values and booleans are labelled (crmtool/output/labels.py, the sheet's key as
     the list's context); a frame over ``max_rows`` continues on
     'name (2)', 'name (3)' …; ``split_by`` gives one sheet per distinct value of that column
     (a list's ``last_<name>`` column answers to ``<name>``: ``advisor`` splits by

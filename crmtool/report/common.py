@@ -1,5 +1,5 @@
 """Shared by the HTML and Excel report: the by-dealer table, list keys, masking; the words
-themselves live in the label table (crmtool/labels.py)."""
+themselves live in the label table (crmtool/output/labels.py)."""
 
 from __future__ import annotations
 

@@ -231,7 +231,7 @@ SRC = Path(__file__).resolve().parents[2] / "crmtool"
 # (schema.TABLES / KEYS field names, generated temp-table names raw_<hex>, column indexes c0..),
 # quoted with ingest.q / ingest.lit / readers._sql_str, config values quoted with lit(), and
 # ints. User-typed values (--file, --where, find terms, periods) are bound parameters or go
-# through crmtool/where.py, which renders a checked tree (never the text) for the list.
+# through crmtool/output/where.py, which renders a checked tree (never the text) for the list.
 USER_INPUT = re.compile(r"\b(where|file|term|query|needle|pattern|search|name_filter)\b")
 SQL_START = re.compile(r'f"[^"]*\b(SELECT|INSERT|DELETE|UPDATE|WHERE|FROM)\b', re.I)
 
@@ -242,7 +242,7 @@ ALLOWED = {
     "find.py: {where}": "a detail message, not SQL",
     "cli/load_cmds.py: {where}": "fixed text 'WHERE file = ? OR file LIKE ?', values bound",
     "forget.py: {where}": "forget._where: column names from code with ? placeholders, bound",
-    "history.py: {where}": "history.keep: conditions ingest writes over code-owned names and "
+    "load/history.py: {where}": "history.keep: conditions ingest writes over code-owned names and "
     "temp tables, no values",
 }
 
