@@ -154,6 +154,15 @@ class ForecastConfig:
 
 
 @dataclass
+class ReportConfig:
+    """The monthly report (docs/rules.md §11 "Report")."""
+
+    # rows of each call-list sheet of the workbook (per own dealer in a group), the list's
+    # most urgent first; a longer list says its full count and the command that exports it
+    list_rows: int = 10_000
+
+
+@dataclass
 class DefaultsConfig:
     """What a load assumes where an export says nothing (docs/rules.md §1 "Repair-order exports")."""
 
@@ -207,6 +216,7 @@ class Config:
     care: CareConfig = field(default_factory=CareConfig)
     retention: RetentionConfig = field(default_factory=RetentionConfig)
     forecast: ForecastConfig = field(default_factory=ForecastConfig)
+    report: ReportConfig = field(default_factory=ReportConfig)
     limits: LimitsConfig = field(default_factory=LimitsConfig)
     # [columns.<table>] field = ["extra header", ...]
     columns: dict[str, dict[str, list[str]]] = field(default_factory=dict)

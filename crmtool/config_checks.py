@@ -67,6 +67,7 @@ def _checks(cfg: Config) -> list[Callable[[], None]]:
     w, ins, lo, care = cfg.warranty, cfg.insurance, cfg.loyal, cfg.care
     checks: list[Callable[[], None]] = [
         lambda: _at_least("ours_days", cfg.ours_days, 1),
+        lambda: _at_least("report.list_rows", cfg.report.list_rows, 1),
         lambda: _at_least("shared_phone_max_ids", cfg.shared_phone_max_ids, 1),
         lambda: _at_least("never_returned_days", cfg.never_returned_days, 1),
         lambda: _at_least("leads_overdue_days", cfg.leads_overdue_days, 1),

@@ -8,8 +8,9 @@ kill before that leaves the previous report untouched and no partial file visibl
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import polars as pl
 
@@ -17,6 +18,9 @@ from .errors import CrmError, UsageError
 from .output.formats import atomic_path
 from .report.html import render_html
 from .report.xlsx import write_xlsx_report
+
+if TYPE_CHECKING:
+    from .report.lists import ListSheet
 
 FORMATS = ("html", "xlsx")
 
@@ -43,11 +47,13 @@ def write_report(
     lang: str = "zh",
     show_pii: bool = False,
     mask_pii: bool = False,
+    capped: Mapping[str, ListSheet] | None = None,
 ) -> list[Path]:
     """Write the report files for one period and return their paths.
 
     HTML masks names and phones unless show_pii; the workbook shows them unless mask_pii.
-    All files are complete before any is moved into place.
+    The HTML page has the full lists; the workbook's list sheets hold `capped`'s rows when
+    given (report.lists.list_sheets). All files are complete before any is moved into place.
     """
     out_dir = Path(out_dir)
     if not out_dir.is_dir():
@@ -64,5 +70,5 @@ def write_report(
             if target.suffix == ".html":
                 tmp.write_text(html, encoding="utf-8")
             else:
-                write_xlsx_report(tmp, summary, lists, lang=lang, mask_pii=mask_pii)
+                write_xlsx_report(tmp, summary, lists, lang=lang, mask_pii=mask_pii, capped=capped)
     return targets

@@ -22,12 +22,32 @@ def build_summary(
 ) -> dict[str, Any]:
     """All figures for `period`; as_of defaults to the period's end."""
     as_of = as_of or period.end
+    if facts.is_snapshot(con):  # the caller's snapshot (the report's), shared with its lists
+        return _build(con, cfg, period, as_of)
     # a dozen analyses over the same visits: compute them once (the data does not change here)
     facts.install(con, cfg, snapshot=True)
     try:
         return _build(con, cfg, period, as_of)
     finally:
         facts.install(con, cfg)
+
+
+def kpi_summary(
+    con: duckdb.DuckDBPyConnection, cfg: Config, period: Period, as_of: date
+) -> dict[str, Any]:
+    """The blocks of the summary the report's KPI tiles compare with the previous period
+    (tiers, status, leakage, never_returned, service_mix, leads), computed as build_summary
+    does; facts installed."""
+    return {
+        "as_of": as_of.isoformat(),
+        "period": {"start": period.start.isoformat(), "end": period.end.isoformat()},
+        "tiers": value_tiers.tier_counts(con, cfg, as_of),
+        "status": churn.status_counts(con, cfg, as_of),
+        "leakage": churn.leakage_summary(con, cfg, period),
+        "never_returned": churn.never_returned_count(con, cfg, as_of),
+        "service_mix": service_mix.service_mix(con, cfg, period),
+        "leads": leads.lead_summary(con, cfg, period, as_of),
+    }
 
 
 def _build(

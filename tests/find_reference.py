@@ -14,7 +14,7 @@ import polars as pl
 
 from crmtool import campaigns, churn, facts, value_tiers
 from crmtool.config import Config
-from crmtool.parsers import normalise_phone, normalise_plate
+from crmtool.load.parsers import normalise_phone, normalise_plate
 from crmtool.period import month_of
 
 VISITS_SHOWN = 20

@@ -11,10 +11,11 @@ import pytest
 from find_reference import reference_find
 from typer.testing import CliRunner
 
-from crmtool import db, ingest
+from crmtool import db
 from crmtool.cli import app
 from crmtool.config import load_config
 from crmtool.find import find
+from crmtool.load import ingest
 from crmtool.sample import generate
 
 AS_OF = date(2021, 12, 31)

@@ -199,7 +199,17 @@ def due_cmd(
 CAMPAIGNS = ("warranty", "insurance", "loyal", "winback")
 
 
-def _loyal_period(half: str | None, year: str | None, as_of: date) -> Period:
+def _loyal_period(
+    half: str | None,
+    year: str | None,
+    as_of: date,
+    date_from: str | None = None,
+    date_to: str | None = None,
+) -> Period:
+    if (half or year) and (date_from or date_to):
+        raise UsageError("give either --half/--year or --from/--to, not both")
+    if date_from or date_to:  # any span, e.g. the half year the report's list ends on
+        return resolve_period(None, date_from, date_to, as_of)
     if half and year:
         raise UsageError("give either --half or --year, not both")
     if year:
@@ -240,6 +250,12 @@ def campaign_cmd(
         str | None, typer.Option("--half", help="loyal: a half year, e.g. 2021H2.")
     ] = None,
     year: Annotated[str | None, typer.Option("--year", help="loyal: a year, e.g. 2021.")] = None,
+    date_from: Annotated[
+        str | None, typer.Option("--from", help="loyal: the span's first day (YYYY-MM-DD).")
+    ] = None,
+    date_to: Annotated[
+        str | None, typer.Option("--to", help="loyal: the span's last day (YYYY-MM-DD).")
+    ] = None,
     include_recent: IncludeRecentOpt = False,
     with_fc: ForecastOpt = False,
 ) -> None:
@@ -262,13 +278,13 @@ def campaign_cmd(
         raise UsageError(f"campaign must be one of {', '.join(CAMPAIGNS)}; got {kind!r}")
     if days is not None and kind not in ("warranty", "insurance"):
         raise UsageError("--days goes with warranty or insurance")
-    if (half or year) and kind != "loyal":
-        raise UsageError("--half/--year go with loyal")
+    if (half or year or date_from or date_to) and kind != "loyal":
+        raise UsageError("--half/--year/--from/--to go with loyal")
     if with_fc and kind != "winback":
         raise UsageError("--forecast goes with winback")
     as_of = st.as_of or date.today()
     if kind == "loyal":
-        p = _loyal_period(half, year, as_of)
+        p = _loyal_period(half, year, as_of, date_from, date_to)
     con, cfg = _open(st), st.config
     if kind == "warranty":
         res = campaigns.warranty_expiring(con, cfg, as_of, days)

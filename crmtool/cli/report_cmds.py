@@ -61,6 +61,7 @@ def report_cmd(
     from ..period import parse_period, report_month
     from ..render import report_paths, write_report
     from ..report.data import collect_report_data
+    from ..report.lists import list_sheets
 
     st = state(ctx)
     started = time.monotonic()
@@ -78,6 +79,8 @@ def report_cmd(
         if not allow_empty:  # --allow-empty: the user knows; no warning either
             notice.check_period(st, con, per, fail=True)
         summary, previous, lists = collect_report_data(con, st.config, per, st.as_of)
+        # the workbook's call-list sheets: the most urgent rows of each (docs/rules.md §11)
+        capped = list_sheets(con, st.config, lists, st.as_of or per.end, lang)
     finally:
         con.close()
     notice.check_vehicles(st, sum(summary["tiers"].values()), st.as_of or per.end)
@@ -91,6 +94,7 @@ def report_cmd(
         lang=lang,
         show_pii=show_pii,
         mask_pii=mask_pii,
+        capped=capped,
     )
     if not st.quiet:
         names = [str(paths[0])] + [p.suffix for p in paths[1:]]

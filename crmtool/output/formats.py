@@ -11,7 +11,7 @@ import json
 import os
 import re
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from datetime import date, datetime, time
 from pathlib import Path
 from typing import IO, Any, cast
@@ -438,12 +438,22 @@ def print_setup(ws: Any, last_row: int, last_col: int, header_rows: int | None =
 
 
 def _write_sheet(
-    wb: xlsxwriter.Workbook, name: str, frame: pl.DataFrame, labels: list[str], fmts: dict[str, Any]
+    wb: xlsxwriter.Workbook,
+    name: str,
+    frame: pl.DataFrame,
+    labels: list[str],
+    fmts: dict[str, Any],
+    note: str | None = None,
 ) -> None:
+    """One sheet: the header row, then the frame; with `note`, a first row holding it (a
+    capped list says how many rows the whole list has), the header below it."""
     ws = wb.add_worksheet(name)
     ncols = frame.width
+    top = 1 if note else 0  # the header's row
+    if note:
+        ws.write_string(0, 0, note, fmts["note"])
     for j, label in enumerate(labels):
-        ws.write_string(0, j, label, fmts["header"])
+        ws.write_string(top, j, label, fmts["header"])
     for j, col in enumerate(frame.columns):
         s = frame.get_column(col)
         dtype = s.dtype
@@ -456,33 +466,33 @@ def _write_sheet(
             s = s.dt.replace_time_zone(None)
         values = s.to_list()
         if dtype == pl.String:
-            for i, v in enumerate(values, start=1):
+            for i, v in enumerate(values, start=top + 1):
                 if v is not None:
                     ws.write_string(i, j, v)
         elif dtype == pl.Date:
-            for i, v in enumerate(values, start=1):
+            for i, v in enumerate(values, start=top + 1):
                 if v is not None:
                     ws.write_datetime(i, j, v, fmts["date"])
         elif dtype == pl.Datetime:
-            for i, v in enumerate(values, start=1):
+            for i, v in enumerate(values, start=top + 1):
                 if v is not None:
                     ws.write_datetime(i, j, v, fmts["datetime"])
         elif dtype == pl.Boolean:
-            for i, v in enumerate(values, start=1):
+            for i, v in enumerate(values, start=top + 1):
                 if v is not None:
                     ws.write_boolean(i, j, v)
         elif dtype.is_numeric():
-            for i, v in enumerate(values, start=1):
+            for i, v in enumerate(values, start=top + 1):
                 if v is not None and v == v and v not in (float("inf"), float("-inf")):
                     ws.write_number(i, j, v)
         else:
-            for i, v in enumerate(values, start=1):
+            for i, v in enumerate(values, start=top + 1):
                 if v is not None:
                     ws.write_string(i, j, _cell_text(v))
     if ncols:
-        ws.freeze_panes(1, 0)
-        ws.autofilter(0, 0, frame.height, ncols - 1)
-        print_setup(ws, frame.height, ncols - 1, header_rows=0)
+        ws.freeze_panes(top + 1, 0)
+        ws.autofilter(top, 0, top + frame.height, ncols - 1)
+        print_setup(ws, top + frame.height, ncols - 1, header_rows=top)
 
 
 def write_xlsx_sheets(
@@ -493,6 +503,7 @@ def write_xlsx_sheets(
     max_rows: int = 1_048_575,
     split_by: str | None = None,
     workbook_hook: Callable[[xlsxwriter.Workbook, dict[str, str]], None] | None = None,
+    notes: Mapping[str, str] | None = None,
 ) -> None:
     """Write frames as sheets of one workbook (``path`` may also be a binary stream).
 
@@ -502,7 +513,8 @@ def write_xlsx_sheets(
     (a list's ``last_<name>`` column answers to ``<name>``: ``advisor`` splits by
     ``last_advisor``).
     ``workbook_hook(workbook, sheet_names)`` runs before closing; ``sheet_names`` maps each key
-    of ``sheets`` to the name of its (first) worksheet.
+    of ``sheets`` to the name of its (first) worksheet. ``notes[key]`` is written in the first
+    row of that key's sheet, above the header (not with ``split_by``).
     """
     if max_rows < 1:
         raise ValueError("max_rows must be at least 1")
@@ -539,6 +551,7 @@ def write_xlsx_sheets(
         "header": wb.add_format({"bold": True, "bg_color": "#DDEBF7", "border": 1}),
         "date": wb.add_format({"num_format": "yyyy-mm-dd"}),
         "datetime": wb.add_format({"num_format": "yyyy-mm-dd hh:mm"}),
+        "note": wb.add_format({"bold": True, "font_color": "#C00000"}),
     }
     used: set[str] = set()
     names: dict[str, str] = {}
@@ -548,8 +561,10 @@ def write_xlsx_sheets(
         frame = translate_values(frame, lang, key)
         first = _sheet_name(wanted, used)
         names.setdefault(key, first)
-        _write_sheet(wb, first, frame.head(max_rows), labels, fmts)
-        for n, start in enumerate(range(max_rows, frame.height, max_rows), start=2):
+        note = None if split_by or notes is None else notes.get(key)
+        rows = max_rows - 1 if note else max_rows  # the note takes a row of the sheet
+        _write_sheet(wb, first, frame.head(rows), labels, fmts, note)
+        for n, start in enumerate(range(rows, frame.height, max_rows), start=2):
             cont = _sheet_name(f"{first[: 31 - len(f' ({n})')]} ({n})", used)
             _write_sheet(wb, cont, frame.slice(start, max_rows), labels, fmts)
     if workbook_hook is not None:

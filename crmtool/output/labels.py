@@ -868,6 +868,11 @@ WORDS_ZH: dict[str, str] = {
     "count": "数量",
     "vehicles": "车辆数",
     "rows_shown": "显示前 {shown} 行，共 {total} 行",
+    "list_capped": "完整清单共 {total} 行，本表按清单优先顺序列出前 {n} 行。",
+    "list_capped_per_store": (
+        "完整清单共 {total} 行，本表按清单优先顺序列出每家经销商的前 {n} 行（共 {shown} 行）。"
+    ),
+    "list_export": "导出完整清单：{command}",
     "pp": "个百分点",
     # KPIs
     "kpi": "核心指标",
@@ -998,6 +1003,11 @@ WORDS_EN: dict[str, str] = {
     "count": "Count",
     "vehicles": "Vehicles",
     "rows_shown": "first {shown} of {total} rows",
+    "list_capped": "The full list has {total} rows; this sheet holds the first {n} in the "
+    "list's order.",
+    "list_capped_per_store": "The full list has {total} rows; this sheet holds the first {n} "
+    "of each dealer in the list's order ({shown} rows).",
+    "list_export": " Export the whole list: {command}",
     "pp": "pp",
     "kpi": "Headline figures",
     "kpi_ours": "Vehicles ours",

@@ -8,10 +8,10 @@ from datetime import date, timedelta
 import duckdb
 import polars as pl
 
-from .. import campaigns
+from .. import campaigns, facts
 from ..config import Config
 from ..period import Period, add_months, month_of
-from ..summary import build_summary
+from ..summary import build_summary, kpi_summary
 
 
 def collect_report_data(
@@ -26,10 +26,24 @@ def collect_report_data(
     complaints (oldest per customer).
     """
     as_of = as_of or period.end
+    # one snapshot of the facts for the summary, the retention section, the previous
+    # period's figures and the lists: the visits are computed once, and so is each rule's
+    # result that several of them read (facts.rule_source)
+    facts.install(con, cfg, snapshot=True)
+    try:
+        return _collect(con, cfg, period, as_of)
+    finally:
+        facts.install(con, cfg)
+
+
+def _collect(
+    con: duckdb.DuckDBPyConnection, cfg: Config, period: Period, as_of: date
+) -> tuple[dict, dict | None, dict[str, pl.DataFrame]]:
     summary = build_summary(con, cfg, period, as_of)
     summary["retention_detail"] = _retention_detail(con, cfg, as_of)
     prev = period.previous()
-    previous = build_summary(con, cfg, prev, min(as_of, prev.end))
+    # the previous period feeds the KPI tiles' changes only (render_html._kpis)
+    previous = kpi_summary(con, cfg, prev, min(as_of, prev.end))
     next_month = month_of(as_of, 1)
     half = Period(add_months(as_of, -6) + timedelta(days=1), as_of, "half")
     lists = {
@@ -65,12 +79,8 @@ def care_lists(con: duckdb.DuckDBPyConnection, cfg: Config, as_of: date) -> dict
 
 
 def _retention_detail(con: duckdb.DuckDBPyConnection, cfg: Config, as_of: date) -> dict:
-    """The report's retention section: trend, cohorts, survival curve (docs/rules.md §19)."""
-    from .. import facts
+    """The report's retention section: trend, cohorts, survival curve (docs/rules.md §19);
+    facts installed as a snapshot."""
     from .retention import collect
 
-    facts.install(con, cfg, snapshot=True)
-    try:
-        return collect(con, cfg, as_of)
-    finally:
-        facts.install(con, cfg)
+    return collect(con, cfg, as_of)

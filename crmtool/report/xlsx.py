@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import polars as pl
 from xlsxwriter.workbook import Workbook
@@ -20,6 +20,9 @@ from ..output.labels import translate_values, value_label
 from ..schema import RO_TYPES
 from .common import LIST_KEYS, by_dealer_rows, labels, mask_people
 from .html import KPI_SPEC, _kpi_values
+
+if TYPE_CHECKING:
+    from .lists import ListSheet
 
 CHART_ROWS = 16  # rows a chart occupies beside its table
 # Printing (issue 15): landscape A4, one page wide. At the scale that fits columns A..L
@@ -531,12 +534,20 @@ def write_xlsx_report(
     *,
     lang: str = "zh",
     mask_pii: bool = False,
+    capped: Mapping[str, ListSheet] | None = None,
 ) -> None:
-    """The workbook: summary sheet with charts, then one sheet per call list (full rows and
-    phones unless mask_pii); list sheets come from output.write_xlsx_sheets."""
+    """The workbook: summary sheet with charts, then one sheet per call list (phones unless
+    mask_pii); list sheets come from output.write_xlsx_sheets. `capped` (report.lists): the
+    rows each list's sheet holds and, for a list cut short, its first row; else every row."""
     t = labels(lang, summary.get("period"))
     keys = [k for k in LIST_KEYS if k in lists] + sorted(k for k in lists if k not in LIST_KEYS)
-    sheets = {t.get(f"ls_{k}", k): _for_people(lists[k], lang, mask_pii) for k in keys}
+    rows = {k: capped[k].frame if capped and k in capped else lists[k] for k in keys}
+    sheets = {t.get(f"ls_{k}", k): _for_people(rows[k], lang, mask_pii) for k in keys}
+    notes = {
+        t.get(f"ls_{k}", k): note
+        for k in keys
+        if capped and k in capped and (note := capped[k].note) is not None
+    }
 
     def hook(wb: Workbook, names: dict[str, str]) -> None:
         used = {n.lower() for n in wb.sheetnames}
@@ -545,4 +556,4 @@ def write_xlsx_report(
         kept = _retention_sheet(wb, summary, t, used)
         _move_first(wb, ws, *[x for x in (by_dealer, kept) if x is not None])
 
-    write_xlsx_sheets(path, sheets, lang=lang, workbook_hook=hook)
+    write_xlsx_sheets(path, sheets, lang=lang, workbook_hook=hook, notes=notes)
