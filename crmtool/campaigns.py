@@ -11,22 +11,19 @@ from typing import TYPE_CHECKING, Any
 
 import duckdb
 
-from . import churn
+from . import churn, codes
 from .churn import ListResult
 from .config import Config
 from .lazy import lazy
 from .period import Period, add_months, parse_period
+from .sqltext import in_list, literal
 
 if TYPE_CHECKING:
     import polars as pl
 else:
     pl = lazy("polars")
 
-SERVICE_TYPES = "('first_service', 'maintenance')"
-
-
-def _sql_str(text: str) -> str:
-    return "'" + text.replace("'", "''") + "'"
+SERVICE_TYPES = in_list(codes.SERVICE_TYPES)
 
 
 @contextmanager
@@ -51,7 +48,7 @@ def _intervals_sql(cfg: Config) -> str:
     m = cfg.maintenance
     keys = ("first_months", "first_km", "interval_months", "interval_km")
     rows = [
-        f"({_sql_str(name)}, "
+        f"({literal(name)}, "
         + ", ".join(str(float(over.get(k, getattr(m, k)))) for k in keys)
         + ")"
         for name, over in m.series.items()
@@ -171,7 +168,7 @@ def maintenance_return_rate(
                 WITH due AS (SELECT * FROM ({_due_sql(cfg)})
                              WHERE due_date BETWEEN $start AND $end
                                AND vin NOT IN (SELECT vin FROM vehicles
-                                               WHERE vehicle_status IN {churn.GONE}))
+                                               WHERE vehicle_status IN {in_list(codes.GONE)}))
                 SELECT count(*), count(*) FILTER (WHERE EXISTS (
                     SELECT 1 FROM ro WHERE ro.vin = due.vin AND is_own
                       AND ro_type IN {SERVICE_TYPES}
@@ -276,7 +273,7 @@ def loyal_reward(con: duckdb.DuckDBPyConnection, cfg: Config, period: Period) ->
     con.register("_tiers", tiers.select("vin", "tier"))
     sql = f"""
         SELECT v.vin, count(*) AS own_visits, CAST(sum(paid_amount) AS DOUBLE) AS paid_amount,
-               any_value(t.tier) AS tier, {_sql_str(cfg.loyal.gift)} AS gift
+               any_value(t.tier) AS tier, {literal(cfg.loyal.gift)} AS gift
         FROM visits v LEFT JOIN _tiers t USING (vin)
         WHERE is_own AND day BETWEEN $start AND $end
         GROUP BY v.vin HAVING count(*) >= {int(need)}
@@ -286,7 +283,7 @@ def loyal_reward(con: duckdb.DuckDBPyConnection, cfg: Config, period: Period) ->
             con,
             sql,
             {"start": period.start, "end": period.end},
-            "coalesce(tier IN ('A', 'B'), false) DESC, own_visits DESC, tier, l.vin",
+            f"coalesce(tier IN {in_list(codes.TIERS[:2])}, false) DESC, own_visits DESC, tier, l.vin",
         )
     finally:
         con.unregister("_tiers")
@@ -298,7 +295,7 @@ def loyal_reward(con: duckdb.DuckDBPyConnection, cfg: Config, period: Period) ->
 def winback(con: duckdb.DuckDBPyConnection, cfg: Config, as_of: date) -> ListResult:
     """Lost and at_risk vehicles, highest lifetime paid amount first, with the reason
     (never_returned, then defected with the dealer, then out_of_channel) and the gift."""
-    res = churn.churn_list(con, cfg, as_of, ("lost", "at_risk"))
+    res = churn.churn_list(con, cfg, as_of, codes.AT_RISK)
     res.frame = (
         res.frame.drop("own_visits_12m", "risk_ratio", "warn")
         .with_columns(gift=pl.lit(cfg.winback.gift))

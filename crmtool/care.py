@@ -12,9 +12,11 @@ import duckdb
 import polars as pl
 
 from . import churn, facts
-from .churn import GONE, ListResult
+from .churn import ListResult
+from .codes import GONE
 from .config import Config
 from .period import Period
+from .sqltext import in_list
 
 CONTACT_COLUMNS = ", ".join(
     [
@@ -89,7 +91,7 @@ _PEOPLE_SQL = f"""
     SELECT v.customer_id, count(DISTINCT v.vin) AS vehicles, min(v.series) AS series,
            arg_max(a.last_advisor, a.latest) AS last_advisor
     FROM ({{vins}}) o JOIN vehicles v USING (vin) LEFT JOIN {{advisors}} a USING (vin)
-    WHERE v.customer_id IS NOT NULL AND coalesce(v.vehicle_status NOT IN {GONE}, true)
+    WHERE v.customer_id IS NOT NULL AND coalesce(v.vehicle_status NOT IN {in_list(GONE)}, true)
     GROUP BY v.customer_id
 """
 

@@ -13,19 +13,16 @@ from typing import TYPE_CHECKING, Any
 import duckdb
 
 from . import facts
+from .codes import GONE, LEAKAGE, REGIONS, STATUSES
 from .config import Config
 from .lazy import lazy
 from .period import Period
+from .sqltext import in_list
 
 if TYPE_CHECKING:
     import polars as pl
 else:
     pl = lazy("polars")
-
-STATUSES = ("new", "loyal", "general", "at_risk", "lost")
-LEAKAGE = ("retained", "cross_shop", "defected", "out_of_channel")
-REASONS = ("never_returned", "defected", "out_of_channel")
-GONE = facts.GONE  # vehicle_status values that never appear on call lists
 
 
 @dataclass
@@ -56,7 +53,7 @@ def call_list_sql(sql: str, params: dict[str, Any], order_by: str) -> str:
         WITH l AS ({sql}), c AS ({_contacts_sql("as_of" in params)})
         SELECT l.vin, c.customer_id, c.name, c.phone, c.series, l.* EXCLUDE (vin),
                c.last_advisor,
-               coalesce(c.vehicle_status IN {GONE}, false) AS _gone
+               coalesce(c.vehicle_status IN {in_list(GONE)}, false) AS _gone
         FROM l LEFT JOIN c USING (vin)
         ORDER BY {order_by}
     """
@@ -292,9 +289,7 @@ def leakage_summary(con: duckdb.DuckDBPyConnection, cfg: Config, period: Period)
         **{str(n): sum(1 for v in visits if v == n) for n in range(1, 5)},
         "5+": sum(1 for v in visits if v >= 5),
     }
-    out["cross_shop_region"] = {
-        k: int((cross["region"] == k).sum()) for k in ("same", "other", "unknown")
-    }
+    out["cross_shop_region"] = {k: int((cross["region"] == k).sum()) for k in REGIONS}
     return out
 
 

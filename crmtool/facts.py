@@ -20,16 +20,9 @@ from typing import Any
 
 import duckdb
 
+from .codes import GONE
 from .config import Config
-
-# vehicle_status values never on a call list and never counted (docs/rules.md §9, §17 "Tiers and segments")
-GONE = ("scrapped", "transferred")
-
-
-def sql_list(values: list[str]) -> str:
-    """A SQL list literal of config strings (config values, never user data at run time)."""
-    quoted = ", ".join("'" + v.replace("'", "''") + "'" for v in values)
-    return f"({quoted})" if values else "(NULL)"
+from .sqltext import in_list
 
 
 def _replace(con: duckdb.DuckDBPyConnection, name: str, query: str, kind: str) -> None:
@@ -118,8 +111,8 @@ def install(
         "AND starts_with(table_name, '_rule_')"
     ).fetchall():
         con.execute(f"DROP TABLE {name}")
-    own = sql_list(config.own_dealers)
-    excludes = sql_list(config.visit_excludes)
+    own = in_list(config.own_dealers)
+    excludes = in_list(config.visit_excludes)
     scope = ""
     for shadowed in ("vehicles", "customers"):
         _drop_temp(con, shadowed)
@@ -202,5 +195,5 @@ def install(
     con.execute(f"""
         CREATE OR REPLACE TEMP MACRO counted(x) AS TABLE
         SELECT * FROM ours(x)
-        WHERE vin NOT IN (SELECT vin FROM vehicles WHERE vehicle_status IN {GONE})
+        WHERE vin NOT IN (SELECT vin FROM vehicles WHERE vehicle_status IN {in_list(GONE)})
     """)

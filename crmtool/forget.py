@@ -22,6 +22,7 @@ import duckdb
 
 from .errors import CrmError, UsageError
 from .load.parsers import normalise_phone
+from .sqltext import literal
 
 REASON = "forgotten person (PIPL)"
 HMAC = "hmac-sha256"  # forgotten.scheme of keyed markers; NULL: an old unsalted SHA-256
@@ -133,7 +134,7 @@ def scrub_raw(
         return 0
     ids = "trim(f, ' \"')"
     keyed = (
-        f" OR {is_forgotten_sql('customer_id', _lit(keyed_prefix) + ' || ' + ids)}"
+        f" OR {is_forgotten_sql('customer_id', literal(keyed_prefix) + ' || ' + ids)}"
         if keyed_prefix
         else ""
     )
@@ -153,10 +154,6 @@ def scrub_raw(
         )
     con.execute("DROP TABLE _crm_scrub")
     return n
-
-
-def _lit(text: str) -> str:
-    return "'" + text.replace("'", "''") + "'"
 
 
 @dataclass

@@ -27,6 +27,7 @@ import polars as pl
 from . import facts
 from .config import Config
 from .period import add_months
+from .sqltext import in_list
 
 SPLITS = ("series", "tier", "dealer", "advisor", "sale_channel")
 LISTS = ("first_service_missing", "milestone_stalled")
@@ -79,7 +80,7 @@ def _install(con: duckdb.DuckDBPyConnection, cfg: Config) -> None:
     """Temp tables shared by every KPI of a run: counted own visits with the next one,
     the vehicles sold by us, their milestone visits."""
     r = cfg.retention
-    types = facts.sql_list(r.milestone_types)
+    types = in_list(r.milestone_types)
     con.execute("""
         CREATE OR REPLACE TEMP TABLE _ret_visits AS
         SELECT v.vin, v.day, lead(v.day) OVER (PARTITION BY v.vin ORDER BY v.day) AS next_day,

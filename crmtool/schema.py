@@ -281,17 +281,6 @@ CODE_FALLBACK = {
     "result": None,
 }
 
-RO_TYPES = (
-    "first_service",
-    "maintenance",
-    "repair",
-    "body_paint",
-    "warranty",
-    "pds",
-    "internal",
-    "other",
-)
-
 
 def normalise_header(text: str) -> str:
     """Header key: NFKC (full-width → ASCII, （） → ()), no spaces, lower case. Repeated until

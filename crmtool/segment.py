@@ -16,17 +16,17 @@ from typing import TYPE_CHECKING
 import duckdb
 
 from .churn import status_case_sql
+from .codes import GONE
 from .config import Config
-from .facts import GONE, last_advisor_sql
+from .facts import last_advisor_sql
 from .lazy import lazy
+from .sqltext import in_list
 from .value_tiers import tiers_sql
 
 if TYPE_CHECKING:
     import polars as pl
 else:
     pl = lazy("polars")
-
-AGE_STAGES = ("new", "mid", "old", "unknown")
 
 
 # -- labels ----------------------------------------------------------------------------------
@@ -179,7 +179,6 @@ def segments_sql(cfg: Config) -> str:
     """One row per vehicle ours at $as_of with its tier, segments and the owner's contact;
     _gone holds vehicle_status when it is scrapped / transferred."""
     window = int(cfg.tiers.window_days)
-    gone = ", ".join(f"'{g}'" for g in GONE)
     return f"""
         WITH t AS ({tiers_sql(cfg)}),
         r AS ({rates_sql(cfg)}),
@@ -198,7 +197,7 @@ def segments_sql(cfg: Config) -> str:
                    {birth_decade_sql("c.birth_date", "c.birth_year")} AS birth_decade,
                    c.occupation, own.last_visit, adv.last_advisor,
                    $as_of - coalesce(own.last_visit, v.sale_date) AS days_since,
-                   CASE WHEN v.vehicle_status IN ({gone}) THEN v.vehicle_status END AS _gone
+                   CASE WHEN v.vehicle_status IN {in_list(GONE)} THEN v.vehicle_status END AS _gone
             FROM t
             LEFT JOIN vehicles v USING (vin)
             LEFT JOIN customers c ON c.customer_id = v.customer_id

@@ -6,9 +6,9 @@ from typing import Any
 
 import duckdb
 
+from .codes import RO_TYPES
 from .config import Config
 from .period import Period
-from .schema import RO_TYPES
 
 
 def service_mix(

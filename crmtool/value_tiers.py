@@ -20,20 +20,15 @@ from typing import TYPE_CHECKING
 import duckdb
 
 from . import facts
+from .codes import TIERS
 from .config import Config
 from .lazy import lazy
+from .sqltext import literal
 
 if TYPE_CHECKING:
     import polars as pl
 else:
     pl = lazy("polars")
-
-TIERS = ("A", "B", "C", "D")
-
-
-def _lit(text: str | None) -> str:
-    """A SQL string literal of a config value."""
-    return "NULL" if text is None else "'" + text.replace("'", "''") + "'"
 
 
 def _cuts_sql(cfg: Config) -> str:
@@ -46,9 +41,9 @@ def _cuts_sql(cfg: Config) -> str:
     for series in sorted(named):
         group = cfg.series_group(series)
         a, b, c = t.series_ticket.get(series, t.ticket[group])
-        rows.append(f"({_lit(series)}, {_lit(group)}, {float(a)}, {float(b)}, {float(c)})")
+        rows.append(f"({literal(series)}, {literal(group)}, {float(a)}, {float(b)}, {float(c)})")
     rows.append(
-        f"(NULL, {_lit(t.default_group)}, "
+        f"(NULL, {literal(t.default_group)}, "
         + ", ".join(str(float(x)) for x in t.ticket[t.default_group])
         + ")"
     )

@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
+from ..codes import AGE_STAGES, TIERS
 from ..config import Config
 from ..errors import CrmError, UsageError
 from . import notice
@@ -71,7 +72,7 @@ def _orders(cfg: Config) -> dict[str, list[str]]:
     """The natural order of the banded columns (for --by)."""
     return {
         "tier": list(value_tiers.TIERS),
-        "age_stage": list(segment.AGE_STAGES),
+        "age_stage": list(AGE_STAGES),
         "mileage_band": segment.mileage_labels(cfg) + ["unknown"],
         "frequency_band": segment.frequency_labels(cfg),
     }
@@ -189,7 +190,7 @@ def segment_cmd(
     res = segment.segment_list(con, cfg, st.as_of or date.today())
     frame = res.frame
     frame = _filter(frame, "tier", tier, "--tier", value_tiers.TIERS)
-    frame = _filter(frame, "age_stage", stage, "--stage", segment.AGE_STAGES)
+    frame = _filter(frame, "age_stage", stage, "--stage", AGE_STAGES)
     frame = _filter(
         frame,
         "mileage_band",
@@ -335,6 +336,6 @@ def tiers_cmd(
         st.say(f"wrote [tiers.series_ticket] ({len(s.series_ticket)} series) to {path}")
     else:
         typer.echo(s.toml(), nl=False)
-    st.say(f"target mix: {' · '.join(f'{k} {x:g}%' for k, x in zip('ABCD', s.mix, strict=True))}")
+    st.say(f"target mix: {' · '.join(f'{k} {x:g}%' for k, x in zip(TIERS, s.mix, strict=True))}")
     st.say(f"tiers now:            {_mix_line(s.before)}")
     st.say(f"with these cut points: {_mix_line(s.after)}")

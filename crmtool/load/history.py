@@ -17,12 +17,9 @@ import duckdb
 
 from .. import schema
 from ..errors import UsageError
+from ..sqltext import ident
 
 TABLES = tuple(schema.TABLES)  # the canonical tables a load writes
-
-
-def _q(name: str) -> str:
-    return '"' + name.replace('"', '""') + '"'
 
 
 def columns(table: str) -> list[str]:
@@ -35,13 +32,13 @@ def ddl() -> list[str]:
     replaced rows are kept (loads made before crmtool kept history cannot be undone)."""
     stmts = []
     for t in TABLES:
-        cols = ", ".join(f"{_q(f.name)} {f.type}" for f in schema.stored_fields(t))
+        cols = ", ".join(f"{ident(f.name)} {f.type}" for f in schema.stored_fields(t))
         stmts.append(
             f"CREATE TABLE IF NOT EXISTS history_{t} ({cols}, {schema.PROVENANCE}, "
             "_replaced_by BIGINT)"
         )
         stmts += [
-            f"ALTER TABLE history_{t} ADD COLUMN IF NOT EXISTS {_q(f.name)} {f.type}"
+            f"ALTER TABLE history_{t} ADD COLUMN IF NOT EXISTS {ident(f.name)} {f.type}"
             for f in schema.stored_fields(t)
             if (t, f.name) in schema.ADDED_COLUMNS
         ]
@@ -62,8 +59,8 @@ def keep(con: duckdb.DuckDBPyConnection, table: str, load_id: int, where: str) -
     this load wrote, and keys already kept for it, are skipped (the version from before the
     load is kept once)."""
     cols = columns(table)
-    names = ", ".join(_q(c) for c in cols)
-    sel = ", ".join(f"t.{_q(c)}" for c in cols)
+    names = ", ".join(ident(c) for c in cols)
+    sel = ", ".join(f"t.{ident(c)}" for c in cols)
     con.execute(
         f"INSERT INTO history_{table} ({names}, _replaced_by) SELECT {sel}, $load FROM {table} t "
         f"WHERE ({where}) AND t._load_id IS DISTINCT FROM $load AND NOT EXISTS (SELECT 1 FROM "
@@ -178,7 +175,7 @@ def _undo_one(con: duckdb.DuckDBPyConnection, lid: int, out: Undone) -> None:
             con, f"SELECT count(*) FROM {t} WHERE _load_id = $l AND NOT {kept}", {"l": lid}
         )
         con.execute(f"DELETE FROM {t} WHERE _load_id = $l OR {kept}", {"l": lid})
-        names = ", ".join(_q(c) for c in columns(t))
+        names = ", ".join(ident(c) for c in columns(t))
         con.execute(
             f"INSERT INTO {t} ({names}) SELECT {names} FROM {hist} WHERE _replaced_by = ?", [lid]
         )

@@ -22,6 +22,7 @@ from .. import schema
 from ..config import Config
 from ..db import first_row
 from ..errors import CrmError, MappingError
+from ..sqltext import ident, literal
 from . import detect as detection
 from . import history, ro_rules, scratch
 from .detect import Detection, detect_kind, feed_fields, is_header, map_fields
@@ -213,14 +214,6 @@ def check_required(
 # ---------------------------------------------------------------- SQL building
 
 
-def q(name: str) -> str:
-    return '"' + name.replace('"', '""') + '"'
-
-
-def lit(value: str) -> str:
-    return "'" + value.replace("'", "''") + "'"
-
-
 def _raw_expr(cols: list[int], parser: str | None) -> str:
     """The raw text of a field: its best column; phones coalesce over their columns."""
     if parser == "phone" and len(cols) > 1:
@@ -304,17 +297,20 @@ def stage_sql(
             parsed.append(f"r_{f.name}")
             expr = f"CAST(NULL AS {f.type})"
         if f.name == "dealer_code" and table != "dealers":  # missing: the load's dealer
-            expr = f"coalesce({expr}, {lit(config.own_dealer)})"
-        parsed.append(f"CAST({expr} AS {f.type}) AS {q(f.name)}")
+            expr = f"coalesce({expr}, {literal(config.own_dealer)})"
+        parsed.append(f"CAST({expr} AS {f.type}) AS {ident(f.name)}")
         if f.parser == "phone":
             parsed.append(f"crm_phone_flag(r_{f.name}) AS f_{f.name}")
     # readings beyond belief are dropped (flagged out_of_range)
     bounds = {"amount": config.defaults.max_amount, "mileage": config.defaults.max_mileage_km}
     bounded = [(f.name, bounds[f.parser]) for f in flds if f.parser in bounds]
     limit = ", ".join(
-        f"CASE WHEN abs({q(n)}) > {m!r} THEN NULL ELSE {q(n)} END AS {q(n)}" for n, m in bounded
+        f"CASE WHEN abs({ident(n)}) > {m!r} THEN NULL ELSE {ident(n)} END AS {ident(n)}"
+        for n, m in bounded
     )
-    over = "".join(f", CASE WHEN abs({q(n)}) > {m!r} THEN r_{n} END AS o_{n}" for n, m in bounded)
+    over = "".join(
+        f", CASE WHEN abs({ident(n)}) > {m!r} THEN r_{n} END AS o_{n}" for n, m in bounded
+    )
     # derived values
     derived = []
     if table == "repair_orders":
@@ -338,17 +334,17 @@ def stage_sql(
     if ro:
         out += ["_item", "_vin_from_plate", "_payer_inferred", "r_ro_type", "r_plate"]
     for f in flds:
-        out.append(q(f.name))
+        out.append(ident(f.name))
         if f.parser in bounds:
             out.append(f"o_{f.name}")
         if f.parser in BAD and f.name not in schema.REQUIRED[table]:
-            cond = f"{q(f.name)} IS NULL"
+            cond = f"{ident(f.name)} IS NULL"
             if f.parser in bounds:
                 cond += f" AND o_{f.name} IS NULL"
             if f.parser == "code" and schema.CODE_FALLBACK.get(f.name) == "other":
-                known = ", ".join(lit(v) for v in _known_other(f.name, config))
+                known = ", ".join(literal(v) for v in _known_other(f.name, config))
                 known = f" AND crm_norm_code(r_{f.name}) NOT IN ({known})" if known else ""
-                cond = f"{q(f.name)} IS NULL OR ({q(f.name)} = 'other'{known})"
+                cond = f"{ident(f.name)} IS NULL OR ({ident(f.name)} = 'other'{known})"
             out.append(
                 f"CASE WHEN r_{f.name} IS NOT NULL AND ({cond}) THEN r_{f.name} END AS b_{f.name}"
             )
@@ -358,7 +354,7 @@ def stage_sql(
             )
         if f.type == "DATE" and (table, f.name) not in schema.FUTURE_OK:
             out.append(
-                f"CASE WHEN {q(f.name)} > current_date THEN r_{f.name} END AS future_{f.name}"
+                f"CASE WHEN {ident(f.name)} > current_date THEN r_{f.name} END AS future_{f.name}"
             )
     replace = f" REPLACE ({', '.join(derived)})" if derived else ""
     last, rules = "d", ""
@@ -425,7 +421,7 @@ def flags_sql(table: str, stage: str = "_crm_stage") -> str:
     for f in schema.TABLES[table]:
         n = f.name
         if f.parser in BAD and n not in schema.REQUIRED[table]:
-            parts.append((n, lit(BAD[f.parser]), f"b_{n}", f"FROM s WHERE b_{n} IS NOT NULL"))
+            parts.append((n, literal(BAD[f.parser]), f"b_{n}", f"FROM s WHERE b_{n} IS NOT NULL"))
         if f.parser == "phone":
             parts.append((n, f"f_{n}", f"fr_{n}", f"FROM s WHERE f_{n} IS NOT NULL"))
         if f.parser == "vin":  # checked once per distinct VIN: the check digit is costly
@@ -458,13 +454,13 @@ def flags_sql(table: str, stage: str = "_crm_stage") -> str:
         return ""
     key = key_expr(table, "s")
     union = " UNION ALL ".join(
-        f"SELECT s._line, {key} AS key, {lit(n)} AS field, {flag} AS flag, {raw} AS raw {tail}"
+        f"SELECT s._line, {key} AS key, {literal(n)} AS field, {flag} AS flag, {raw} AS raw {tail}"
         for n, flag, raw, tail in parts
     )
     return (
         f"INSERT INTO flags (load_id, file, line, kind, key, field, flag, raw) "
         f"WITH s AS (SELECT * FROM {stage} WHERE _reject IS NULL) "
-        f"SELECT ?, ?, _line, {lit(table)}, key, field, flag, raw FROM ({union})"
+        f"SELECT ?, ?, _line, {literal(table)}, key, field, flag, raw FROM ({union})"
     )
 
 
@@ -496,7 +492,7 @@ def upsert(
     if valid == 0:
         return 0, 0
     part = ", ".join(keys)
-    select = ", ".join(q(c) for c in cols)
+    select = ", ".join(ident(c) for c in cols)
     empty = _count(con, f"SELECT count(*) FROM (SELECT 1 FROM {table} LIMIT 1)") == 0
     distinct = _count(
         con, f"SELECT count(*) FROM (SELECT DISTINCT {part} FROM {stage} WHERE _reject IS NULL)"
@@ -570,8 +566,8 @@ def _upsert_customers(
     # table rows that merged rows fold into (unless the sheet replaces them outright); the
     # store (dealer_code) is that of the row whose customer_id is kept
     agg = ", ".join(
-        f"arg_max({q(c)}, ({'kept, ' if c == 'dealer_code' else ''}src, _line)) "
-        f"FILTER (WHERE {q(c)} IS NOT NULL) AS {q(c)}"
+        f"arg_max({ident(c)}, ({'kept, ' if c == 'dealer_code' else ''}src, _line)) "
+        f"FILTER (WHERE {ident(c)} IS NOT NULL) AS {ident(c)}"
         for c in fields
     )
     con.execute(
@@ -677,7 +673,7 @@ def scrub_rejects(
         "_reject",
         "_raw",
         "_line",
-        f"_reject IS NOT NULL AND _reject <> {lit(FORGOTTEN)}",
+        f"_reject IS NOT NULL AND _reject <> {literal(FORGOTTEN)}",
         prefix,
     )
     if not bad:
@@ -740,7 +736,8 @@ def _fill_empty(
     cols = _columns(table)
     rest = [c for c in cols if c != key]
     agg = ", ".join(
-        f"arg_max({q(c)}, _line) FILTER (WHERE {q(c)} IS NOT NULL) AS {q(c)}" for c in rest
+        f"arg_max({ident(c)}, _line) FILTER (WHERE {ident(c)} IS NOT NULL) AS {ident(c)}"
+        for c in rest
     )
     con.execute(
         f"CREATE OR REPLACE TEMP TABLE _crm_fill AS SELECT {key}, {agg}, "
@@ -749,8 +746,8 @@ def _fill_empty(
     )
     known = f"EXISTS (SELECT 1 FROM {table} t WHERE t.{key} = f.{key})"
     new = _count(con, f"SELECT count(*) FROM _crm_fill f WHERE NOT {known}")
-    sets = ", ".join(f"{q(c)} = coalesce(t.{q(c)}, f.{q(c)})" for c in rest)
-    fills = " OR ".join(f"(t.{q(c)} IS NULL AND f.{q(c)} IS NOT NULL)" for c in rest)
+    sets = ", ".join(f"{ident(c)} = coalesce(t.{ident(c)}, f.{ident(c)})" for c in rest)
+    fills = " OR ".join(f"(t.{ident(c)} IS NULL AND f.{ident(c)} IS NOT NULL)" for c in rest)
     history.keep(
         con,
         table,
@@ -758,7 +755,7 @@ def _fill_empty(
         f"EXISTS (SELECT 1 FROM _crm_fill f WHERE f.{key} = t.{key} AND ({fills}))",
     )
     con.execute(f"UPDATE {table} t SET {sets} FROM _crm_fill f WHERE t.{key} = f.{key}")
-    select = ", ".join(q(c) for c in cols)
+    select = ", ".join(ident(c) for c in cols)
     con.execute(
         f"INSERT INTO {table} ({select}, _file, _line, _load_id) "
         f"SELECT {select}, ?, _line, ? FROM _crm_fill f WHERE NOT {known}",

@@ -24,6 +24,7 @@ import duckdb
 from .. import db, schema
 from ..config import Config
 from ..errors import CrmError, DatabaseLocked
+from ..sqltext import ident, literal
 from . import detect, ingest, parsers, readers
 from .detect import Detection
 
@@ -170,7 +171,7 @@ def scratch(
     deadline = time.monotonic() + max(wait, 0.0)
     while True:
         try:
-            con.execute(f"ATTACH {ingest.lit(str(target))} AS crm_live (READ_ONLY)")
+            con.execute(f"ATTACH {literal(str(target))} AS crm_live (READ_ONLY)")
             break
         except duckdb.Error as e:
             text = str(e).lower()
@@ -200,13 +201,12 @@ def scratch(
                 continue
             if t in mine:
                 con.execute(
-                    f"INSERT INTO memory.main.{ingest.q(t)} BY NAME "
-                    f"SELECT * FROM crm_live.main.{ingest.q(t)}"
+                    f"INSERT INTO memory.main.{ident(t)} BY NAME "
+                    f"SELECT * FROM crm_live.main.{ident(t)}"
                 )
             else:
                 con.execute(
-                    f"CREATE TABLE memory.main.{ingest.q(t)} AS "
-                    f"SELECT * FROM crm_live.main.{ingest.q(t)}"
+                    f"CREATE TABLE memory.main.{ident(t)} AS SELECT * FROM crm_live.main.{ident(t)}"
                 )
         for name, last in con.execute(
             "SELECT sequence_name, last_value FROM duckdb_sequences() "
@@ -214,7 +214,7 @@ def scratch(
         ).fetchall():
             if last is not None:
                 con.execute(
-                    f"CREATE OR REPLACE SEQUENCE memory.main.{ingest.q(name)} START {int(last) + 1}"
+                    f"CREATE OR REPLACE SEQUENCE memory.main.{ident(name)} START {int(last) + 1}"
                 )
     except BaseException:
         con.close()
@@ -294,7 +294,7 @@ def code_values(
         raw = ingest._raw_expr(fields[f.name], f.parser)
         rows = con.execute(
             f"SELECT raw, any_value(v), count(*), bool_or(bad) FROM (SELECT {raw} AS raw, "
-            f"i.{ingest.q(f.name)} AS v, {flagged} AS bad FROM {source} "
+            f"i.{ident(f.name)} AS v, {flagged} AS bad FROM {source} "
             f"JOIN _crm_inspect i USING (_line)) WHERE raw IS NOT NULL GROUP BY 1 "
             f"ORDER BY 3 DESC, 1"
         ).fetchall()
@@ -487,7 +487,7 @@ def inspect(
                 report.error = f"{path}: {str(e).splitlines()[0]}"
             out.append(report)
         error, notices = _load(con, files, config, kind, force, as_of, out)
-        own = ", ".join(ingest.lit(d) for d in config.dealer_group)
+        own = ", ".join(literal(d) for d in config.dealer_group)
         own_orders = ingest._count(
             con, f"SELECT count(*) FROM repair_orders WHERE dealer_code IN ({own})"
         )

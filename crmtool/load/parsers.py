@@ -19,6 +19,7 @@ import duckdb
 
 from ..config import Config
 from ..schema import CODE_FALLBACK, CODES, code_map
+from ..sqltext import in_list, literal
 
 # Full-width ASCII (U+FF01..U+FF5E) and the ideographic space, read as their ASCII forms.
 _FW = "".join(chr(c) for c in range(0xFF01, 0xFF5F)) + "\u3000"
@@ -47,15 +48,6 @@ BOOL_FALSE = ("否", "N", "NO", "FALSE", "F", "0", "0.0", "未到店")
 PLATE_NONE = ("无牌照", "无牌", "无", "暂无", "未上牌")
 
 
-def _q(text: str) -> str:
-    """A SQL string literal (single quotes doubled)."""
-    return "'" + text.replace("'", "''") + "'"
-
-
-def _in(values: tuple[str, ...]) -> str:
-    return "(" + ", ".join(_q(v) for v in values) + ")"
-
-
 def _vin_check_sql(v: str) -> str:
     """The check character (position 9) computed from VIN expression v (17 valid chars).
 
@@ -71,10 +63,12 @@ def _vin_check_sql(v: str) -> str:
 
 
 def _code_macros(kind: str, config: Config | None) -> list[str]:
-    arms = " ".join(f"WHEN {_q(k)} THEN {_q(v)}" for k, v in code_map(kind, config).items())
+    arms = " ".join(
+        f"WHEN {literal(k)} THEN {literal(v)}" for k, v in code_map(kind, config).items()
+    )
     # The raw text is tried as it is first: most exports spell codes exactly (fast path).
     fallback = CODE_FALLBACK[kind]
-    other = _q(fallback) if fallback else "NULL"
+    other = literal(fallback) if fallback else "NULL"
     return [
         f"CREATE OR REPLACE TEMP MACRO _crm_code_{kind}(k) AS "
         f"CASE WHEN k IS NULL THEN NULL ELSE CASE k {arms} ELSE {other} END END",
@@ -85,7 +79,7 @@ def _code_macros(kind: str, config: Config | None) -> list[str]:
 
 def macros(config: Config | None = None) -> list[str]:
     """The CREATE MACRO statements, in dependency order."""
-    fw, hw = _q(_FW), _q(_HW)
+    fw, hw = literal(_FW), literal(_HW)
     date_sql = (
         "CASE WHEN r.y <> '' THEN TRY_CAST(r.y || '-' || r.m || r.cm || '-' || r.d || r.cd"
         " AS DATE)"
@@ -110,9 +104,9 @@ def macros(config: Config | None = None) -> list[str]:
         "CASE WHEN year(d) BETWEEN 1900 AND 2100 THEN d END",
         "CREATE OR REPLACE TEMP MACRO crm_date(s) AS COALESCE("
         "_crm_date_fast(_crm_date_iso(s::VARCHAR)), _crm_date_r(regexp_extract("
-        f"trim(s::VARCHAR), {_q(_DATE_RE)}, ['y', 'm', 'd', 'cm', 'cd', 'ser'])))",
+        f"trim(s::VARCHAR), {literal(_DATE_RE)}, ['y', 'm', 'd', 'cm', 'cd', 'ser'])))",
         "CREATE OR REPLACE TEMP MACRO _crm_amount_t(t) AS CASE WHEN regexp_full_match(t, "
-        f"{_q(_AMOUNT_RE)}) THEN TRY_CAST(translate(t, ',()', '') AS DOUBLE)"
+        f"{literal(_AMOUNT_RE)}) THEN TRY_CAST(translate(t, ',()', '') AS DOUBLE)"
         " * CASE WHEN t[1] = '(' THEN -1 ELSE 1 END END",
         # fast path: a plain number (most cells) is cast as it is. CASE, not COALESCE: the
         # optimizer hoists common subexpressions out of COALESCE (every row would pay them)
@@ -154,13 +148,13 @@ def macros(config: Config | None = None) -> list[str]:
         " THEN NULL WHEN _crm_phone_p(_crm_phone_d(s)) THEN 'phone_placeholder'"
         r" WHEN NOT regexp_full_match(_crm_phone_d(s), '1\d{10}') THEN 'phone_odd' END",
         "CREATE OR REPLACE TEMP MACRO _crm_plate_t(t) AS CASE WHEN t = '' OR t IN "
-        f"{_in(PLATE_NONE)} THEN NULL ELSE t END",
+        f"{in_list(PLATE_NONE)} THEN NULL ELSE t END",
         "CREATE OR REPLACE TEMP MACRO crm_plate(s) AS _crm_plate_t(upper(regexp_replace("
         f"crm_fw(s), '{_WS}|[-.·•・‧]', '', 'g')))",
         "CREATE OR REPLACE TEMP MACRO crm_norm_code(s) AS "
         f"NULLIF(upper(regexp_replace(crm_fw(s), '{_WS}', '', 'g')), '')",
         "CREATE OR REPLACE TEMP MACRO _crm_bool_k(k) AS CASE"
-        f" WHEN k IN {_in(BOOL_TRUE)} THEN TRUE WHEN k IN {_in(BOOL_FALSE)} THEN FALSE END",
+        f" WHEN k IN {in_list(BOOL_TRUE)} THEN TRUE WHEN k IN {in_list(BOOL_FALSE)} THEN FALSE END",
         "CREATE OR REPLACE TEMP MACRO crm_bool(s) AS "
         "COALESCE(_crm_bool_k(s::VARCHAR), _crm_bool_k(crm_norm_code(s)))",
         "CREATE OR REPLACE TEMP MACRO _crm_year_t(t) AS CASE WHEN t <> '' AND t::INTEGER "

@@ -38,6 +38,7 @@ from ..config import LimitsConfig
 from ..db import first_row
 from ..errors import CrmError
 from ..report import html_tables
+from ..sqltext import literal
 from . import scratch, workbook_guard
 
 if TYPE_CHECKING:
@@ -683,17 +684,13 @@ def _iconv(path: Path, work: Path) -> Path | None:
     return None
 
 
-def _sql_str(s: str) -> str:
-    return "'" + s.replace("'", "''") + "'"
-
-
 def _create(con: duckdb.DuckDBPyConnection, name: str, n: int, delim: str) -> None:
     """TEMP table c0..c{n-1}, _line and a virtual _raw (the cells joined by the delimiter)."""
     cols = ", ".join(f"c{i} VARCHAR" for i in range(n))
     raw = ", ".join(f"coalesce(c{i}, '')" for i in range(n))
     con.execute(
         f"CREATE TEMP TABLE {name} ({cols}, _line BIGINT, _raw VARCHAR GENERATED "
-        f"ALWAYS AS (concat_ws({_sql_str(delim)}, {raw})) VIRTUAL)"
+        f"ALWAYS AS (concat_ws({literal(delim)}, {raw})) VIRTUAL)"
     )
 
 
@@ -753,7 +750,7 @@ def _duck_csv(
         con.execute(
             f"INSERT INTO {name} ({', '.join(f'c{i}' for i in range(n))}, _line) "
             f"SELECT {cols}, x.l FROM (SELECT true AS _k, * FROM "
-            f"read_csv({_sql_str(str(source))}, delim={_sql_str(delim)}, "
+            f"read_csv({literal(str(source))}, delim={literal(delim)}, "
             f"quote='\"', escape='\"', header=false, skip={h_end}, columns={columns}, "
             f"auto_detect=false, store_rejects=true, rejects_table='{rj}', "
             f"rejects_scan='{rs}', max_line_size={longest}, "
@@ -833,7 +830,7 @@ def _physical(spans: list[tuple[int, int]], logical: int) -> int:
 def _drop_totals(con: duckdb.DuckDBPyConnection, name: str, n: int) -> list[tuple[int, str]]:
     first = "coalesce(" + ", ".join(f"nullif(trim(c{i}), '')" for i in range(min(n, 3))) + ")"
     hint = " OR ".join(f"contains(c{i}, '计')" for i in range(min(n, 3)))
-    cond = f"({hint}) AND regexp_matches({first}, {_sql_str(TOTALS_SQL)})"
+    cond = f"({hint}) AND regexp_matches({first}, {literal(TOTALS_SQL)})"
     totals = con.execute(f"SELECT _line, _raw FROM {name} WHERE {cond} ORDER BY _line").fetchall()
     if totals:
         con.execute(f"DELETE FROM {name} WHERE {cond}")
@@ -849,7 +846,7 @@ def _drop_repeated_header(
     if len(named) < 2:
         return []
     cond = " AND ".join(
-        f"coalesce(trim(c{i}), '') = {_sql_str(h)}" if h else f"coalesce(trim(c{i}), '') = ''"
+        f"coalesce(trim(c{i}), '') = {literal(h)}" if h else f"coalesce(trim(c{i}), '') = ''"
         for i, h in enumerate(headers)
     )
     found = con.execute(f"SELECT _line, _raw FROM {name} WHERE {cond} ORDER BY _line").fetchall()

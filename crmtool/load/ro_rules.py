@@ -12,20 +12,17 @@ import duckdb
 
 from ..config import Config
 from ..db import first_row
+from ..sqltext import literal
 
 VOIDED = ("作废", "已作废", "撤销")
 PAYERS = ("customer", "warranty", "insurance", "internal", "other")
-
-
-def _lit(value: str) -> str:
-    return "'" + value.replace("'", "''") + "'"
 
 
 def payer_by_type_sql(config: Config, ro_type: str = "ro_type") -> str:
     """The payer of an order whose export says none: by its type ([defaults.payer_by_ro_type],
     types not listed are customer)."""
     arms = " ".join(
-        f"WHEN {_lit(t)} THEN {_lit(p)}" for t, p in config.defaults.payer_by_ro_type.items()
+        f"WHEN {literal(t)} THEN {literal(p)}" for t, p in config.defaults.payer_by_ro_type.items()
     )
     return f"CASE {ro_type} {arms} ELSE 'customer' END" if arms else "'customer'"
 
@@ -78,7 +75,7 @@ def ctes(
 
 def reject_parts(synthetic: bool) -> list[str]:
     """The reasons a staged repair order is rejected (SQL CASE expressions)."""
-    voided = ", ".join(_lit(v) for v in VOIDED)
+    voided = ", ".join(literal(v) for v in VOIDED)
     parts = [f"CASE WHEN crm_norm_code(ro_status) IN ({voided}) THEN 'voided order' END"]
     if not synthetic:
         parts.append("CASE WHEN ro_id IS NULL AND r_ro_id IS NULL THEN 'missing ro_id' END")

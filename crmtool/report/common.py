@@ -8,7 +8,7 @@ from typing import Any
 
 import polars as pl
 
-from ..churn import STATUSES
+from ..codes import STATUSES, TIERS
 from ..output.formats import mask_pii
 from ..output.labels import words
 
@@ -41,7 +41,7 @@ def by_dealer_rows(
         return sum(float(r.get(what) or 0) for r in mix.values() if isinstance(r, Mapping))
 
     rows: list[tuple[str, str, list[float | None]]] = []
-    rows += [(f"{t['tier']} {k}", "int", [get(b, "tiers", k) for b in blocks]) for k in "ABCD"]
+    rows += [(f"{t['tier']} {k}", "int", [get(b, "tiers", k) for b in blocks]) for k in TIERS]
     rows += [(t[f"st_{k}"], "int", [get(b, "status", k) for b in blocks]) for k in STATUSES]
     rows.append((t["bd_orders"], "int", [mix_total(b, "count") for b in blocks]))
     rows.append((t["kpi_revenue"], "money", [mix_total(b, "revenue") for b in blocks]))

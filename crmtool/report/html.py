@@ -16,9 +16,8 @@ import jinja2
 import polars as pl
 from markupsafe import Markup
 
-from ..churn import STATUSES
+from ..codes import RO_TYPES, STATUSES, TIERS
 from ..output.labels import column_label, flatten, translate_values, value_label
-from ..schema import RO_TYPES
 from . import charts
 from .common import LIST_KEYS, by_dealer_rows, labels, mask_people
 
@@ -192,7 +191,7 @@ def _kpi_values(s: Mapping[str, Any] | None) -> dict[str, float | None]:
     if not s:
         return {}
     tiers, status = _d(s, "tiers"), _d(s, "status")
-    ours = sum(int(tiers.get(k) or 0) for k in "ABCD") if tiers else None
+    ours = sum(int(tiers.get(k) or 0) for k in TIERS) if tiers else None
     mix = _d(s, "service_mix")
     return {
         "ours": ours,
@@ -251,8 +250,8 @@ def _kpis(
 def _tiers(s: Mapping[str, Any], t: Mapping[str, str]) -> Section:
     sec = Section("tiers", t["tiers"], t["tiers_note"])
     tiers = _d(s, "tiers")
-    total = sum(int(tiers.get(k) or 0) for k in "ABCD")
-    items = [(k, int(tiers.get(k) or 0)) for k in "ABCD"]
+    total = sum(int(tiers.get(k) or 0) for k in TIERS)
+    items = [(k, int(tiers.get(k) or 0)) for k in TIERS]
     sec.panels.append(
         Panel(
             chart=charts.hbar(
@@ -274,7 +273,7 @@ def _tiers(s: Mapping[str, Any], t: Mapping[str, str]) -> Section:
     if by_series:
         rows, chart_rows = [], []
         for r in by_series:
-            vals = [int(r.get(k) or 0) for k in "ABCD"]
+            vals = [int(r.get(k) or 0) for k in TIERS]
             n = sum(vals)
             rows.append(
                 [
@@ -289,7 +288,7 @@ def _tiers(s: Mapping[str, Any], t: Mapping[str, str]) -> Section:
             Panel(
                 title=t["tiers_by_series"],
                 chart=charts.stacked_rows(
-                    chart_rows, list("ABCD"), TIER_COLORS, title=t["tiers_by_series"]
+                    chart_rows, list(TIERS), TIER_COLORS, title=t["tiers_by_series"]
                 ),
                 table=_table(
                     [t["series"], "A", "B", "C", "D", t["total"], t["tier_a_share"]],
@@ -805,9 +804,7 @@ def _forecast(s: Mapping[str, Any], t: Mapping[str, str]) -> Section | None:
     bands = ["x0", "[0,0.2)", "[0.2,0.5)", "[0.5,0.8)", "[0.8,1]"]
     heads = [t["fc_x0"], *bands[1:]]
     by_tier = _d(fc, "p_alive_bands_by_tier")
-    rows = [
-        (f"{t['tier']} {k}", [float(_d(by_tier, k).get(b) or 0) for b in bands]) for k in "ABCD"
-    ]
+    rows = [(f"{t['tier']} {k}", [float(_d(by_tier, k).get(b) or 0) for b in bands]) for k in TIERS]
     sec.panels.append(
         Panel(
             title=t["fc_bands"],

@@ -14,10 +14,9 @@ import polars as pl
 from xlsxwriter.workbook import Workbook
 from xlsxwriter.worksheet import Worksheet
 
-from ..churn import STATUSES
+from ..codes import RO_TYPES, STATUSES, TIERS
 from ..output.formats import print_setup, write_xlsx_sheets
 from ..output.labels import translate_values, value_label
-from ..schema import RO_TYPES
 from .common import LIST_KEYS, by_dealer_rows, labels, mask_people
 from .html import KPI_SPEC, _kpi_values
 
@@ -183,11 +182,11 @@ def _summary_sheet(
     s.row += 1
 
     tiers = summary.get("tiers") or {}
-    total = sum(_n(tiers, k) for k in "ABCD")
+    total = sum(_n(tiers, k) for k in TIERS)
     s.table(
         t["tiers"],
         [t["tier"], t["vehicles"], t["share"]],
-        [[k, _n(tiers, k), _n(tiers, k) / total if total else None] for k in "ABCD"],
+        [[k, _n(tiers, k), _n(tiers, k) / total if total else None] for k in TIERS],
         ["text", "int", "pct"],
         {"type": "column"},
     )
@@ -196,7 +195,7 @@ def _summary_sheet(
         s.table(
             t["tiers_by_series"],
             [t["series"], "A", "B", "C", "D"],
-            [[str(r.get("series") or ""), *(_n(r, k) for k in "ABCD")] for r in by_series],
+            [[str(r.get("series") or ""), *(_n(r, k) for k in TIERS)] for r in by_series],
             ["text", "int", "int", "int", "int"],
         )
 
