@@ -211,3 +211,47 @@ def care_summary(con: duckdb.DuckDBPyConnection, cfg: Config, as_of: date) -> di
         "open_complaints": complaints(con, cfg, as_of).height,
         "suppressed": apply_suppression(con, cfg, active, as_of)[1],
     }
+
+
+# -- marking a list contacted -------------------------------------------------------------------
+
+
+def mark_contacted(
+    con: duckdb.DuckDBPyConnection, frame: pl.DataFrame, as_of: date, note: str
+) -> int:
+    """One contact row (purpose campaign, channel phone, result empty) per row of `frame`, in
+    one transaction; marking the same customer twice on one day keeps one row. Returns the
+    number of contacts written (`contacts export --mark`)."""
+
+    def col(name: str) -> pl.Expr:
+        return (
+            pl.col(name).cast(pl.String) if name in frame.columns else pl.lit(None, dtype=pl.String)
+        )
+
+    rows = frame.select(customer_id=col("customer_id"), phone=col("phone"), vin=col("vin"))
+    rows = rows.with_columns(
+        contact_id=pl.lit(f"mark/{as_of.isoformat()}/") + pl.coalesce("customer_id", "phone", "vin")
+    )
+    rows = rows.filter(pl.col("contact_id").is_not_null()).unique(
+        "contact_id", keep="first", maintain_order=True
+    )
+    con.register("_crm_mark", rows)
+    con.execute("BEGIN TRANSACTION")
+    try:
+        con.execute("DELETE FROM contacts WHERE contact_id IN (SELECT contact_id FROM _crm_mark)")
+        con.execute(
+            """
+            INSERT INTO contacts (contact_id, contact_date, phone, vin, customer_id, channel,
+                                  purpose, note, _file, _line)
+            SELECT contact_id, $as_of, phone, vin, customer_id, 'phone', 'campaign', $note,
+                   'crmtool contacts export', row_number() OVER ()
+            FROM _crm_mark""",
+            {"as_of": as_of, "note": note},
+        )
+        con.execute("COMMIT")
+    except BaseException:
+        con.execute("ROLLBACK")
+        raise
+    finally:
+        con.unregister("_crm_mark")
+    return rows.height

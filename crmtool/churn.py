@@ -409,18 +409,3 @@ def never_returned_count(con: duckdb.DuckDBPyConnection, cfg: Config, as_of: dat
         f"SELECT count(*) FROM ({_never_returned_sql(cfg)})", {"as_of": as_of}
     ).fetchall()[0]
     return int(row[0])
-
-
-def per_customer(frame: pl.DataFrame) -> pl.DataFrame:
-    """One row per customer (docs/rules.md §11: --per-customer): the first row of each customer in the
-    list's order (the most urgent vehicle) and how many of their vehicles are on the list.
-    Vehicles without a customer_id stay one row each."""
-    if frame.is_empty():
-        return frame.with_columns(vehicles=pl.lit(0, dtype=pl.UInt32))
-    key = pl.coalesce(pl.col("customer_id"), pl.lit("vin:") + pl.col("vin"))
-    return (
-        frame.with_columns(_key=key)
-        .group_by("_key", maintain_order=True)
-        .agg(pl.all().first(), vehicles=pl.len())
-        .drop("_key")
-    )

@@ -122,3 +122,8 @@ def add_months(d: date, months: int) -> date:
     y += d.year
     m += 1
     return date(y, m, min(d.day, calendar.monthrange(y, m)[1]))
+
+
+def last_full_half(as_of: date) -> Period:
+    """The last full half year before as_of (the loyal list's default)."""
+    return parse_period(f"{as_of.year - 1}H2" if as_of.month <= 6 else f"{as_of.year}H1")

@@ -224,21 +224,3 @@ def segment_list(con: duckdb.DuckDBPyConnection, cfg: Config, as_of: date) -> Se
         if g is not None:
             left_out[g] = int(n)
     return SegmentResult(frame.filter(pl.col("_gone").is_null()).drop("_gone"), left_out)
-
-
-def per_customer(frame: pl.DataFrame) -> pl.DataFrame:
-    """One row per customer: their best-tier vehicle (then highest ticket, most paid visits,
-    vin), with `vehicles` = how many of the customer's vehicles were in the frame. Rows
-    without a customer_id stay as they are. The frame's order is kept."""
-    key = pl.coalesce(pl.col("customer_id"), pl.lit("\0") + pl.col("vin"))
-    ranked = (
-        frame.with_row_index("_row")
-        .with_columns(_key=key)
-        .with_columns(vehicles=pl.len().over("_key").cast(pl.Int64))
-    )
-    best = ranked.sort(
-        ["tier", "ticket", "visits_12m", "vin"],
-        descending=[False, True, True, False],
-        nulls_last=True,
-    ).unique(subset="_key", keep="first", maintain_order=True)
-    return best.sort("_row").drop("_row", "_key")

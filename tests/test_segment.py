@@ -11,7 +11,7 @@ import polars as pl
 import pytest
 from builders import insert_ro
 
-from crmtool import facts
+from crmtool import call_lists, facts
 from crmtool.config import Config, config_from_dict
 from crmtool.segment import (
     age_stage_sql,
@@ -19,7 +19,6 @@ from crmtool.segment import (
     daily_rates,
     frequency_band_sql,
     mileage_band_sql,
-    per_customer,
     segment_list,
 )
 
@@ -259,6 +258,6 @@ def test_per_customer_keeps_best_vehicle():
             "visits_12m": [1, 2, 2, 0, 2],
         }
     )
-    out = per_customer(frame)
+    out = call_lists.per_customer(frame, call_lists.get("segment").best)
     # C1: B (V2) beats C (V1); C2: both B, higher ticket V5; V4 has no customer: kept
     assert out.select("vin", "vehicles").rows() == [("V2", 2), ("V4", 1), ("V5", 2)]

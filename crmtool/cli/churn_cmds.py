@@ -8,8 +8,10 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
+from .. import call_lists
+from ..codes import AT_RISK, REASONS, STATUSES
 from ..errors import UsageError
-from ..period import Period, month_of, parse_period, resolve_period
+from ..period import Period, last_full_half, month_of, parse_period, resolve_period
 from . import notice
 from .app import State, app, state
 from .forecast_cmds import ForecastOpt, with_forecast
@@ -137,20 +139,20 @@ def churn_cmd(
         return
     if period or date_from or date_to:
         raise UsageError("--period/--from/--to go with --leakage; the status list uses --as-of")
-    default = churn.STATUSES if warn else ("lost", "at_risk")
-    wanted = _choices(status, churn.STATUSES, "--status") if status else default
+    default = STATUSES if warn else AT_RISK
+    wanted = _choices(status, STATUSES, "--status") if status else default
     con = _open(st)
     res = churn.churn_list(con, st.config, st.as_of or date.today(), wanted)
     frame = res.frame
     if reason:
-        frame = frame.filter(pl.col("reason").is_in(_choices(reason, churn.REASONS, "--reason")))
+        frame = frame.filter(pl.col("reason").is_in(_choices(reason, REASONS, "--reason")))
     if warn:
         frame = frame.filter(pl.col("warn"))
     frame = suppress(st, con, frame, include_recent=include_recent)
     if with_fc:
         frame = with_forecast(st, con, frame)
     if per_customer:
-        frame = churn.per_customer(frame)
+        frame = call_lists.per_customer(frame, call_lists.LISTS["churn"].best)
     _emit(st, churn.ListResult(frame, res.left_out), output, sheet="churn")
 
 
@@ -220,9 +222,7 @@ def _loyal_period(
         if not re.fullmatch(r"\s*\d{4}-?[hH][12]\s*", half):
             raise UsageError(f"--half must be a half year like 2021H2, got {half!r}")
         return parse_period(half, "--half")
-    # default: the last full half year before as_of
-    h = 1 if as_of.month <= 6 else 2
-    return parse_period(f"{as_of.year - 1}H2" if h == 1 else f"{as_of.year}H1")
+    return last_full_half(as_of)
 
 
 @app.command("campaign")

@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
+from .. import call_lists
 from ..codes import AGE_STAGES, TIERS
 from ..config import Config
 from ..errors import CrmError, UsageError
@@ -212,7 +213,7 @@ def segment_cmd(
     if with_fc:
         frame = with_forecast(st, con, frame)
     if per_customer:
-        frame = segment.per_customer(frame)
+        frame = call_lists.per_customer(frame, call_lists.LISTS["segment"].best)
     if by:  # --where selects the vehicles that are counted
         frame = _counts(outputs.shape(frame, where=output.where), by, cfg)
         output = replace(output, where=None)

@@ -14,8 +14,6 @@ from ..output.labels import words
 
 NOT_PEOPLE = ("other_dealer_name", "dealer_name")  # *_name columns that name no person
 
-LIST_KEYS = ("due", "warranty", "insurance", "loyal", "winback")
-
 
 def by_dealer_rows(
     summary: Mapping[str, Any], t: Mapping[str, str]

@@ -16,10 +16,11 @@ import jinja2
 import polars as pl
 from markupsafe import Markup
 
+from ..call_lists import report_order
 from ..codes import RO_TYPES, STATUSES, TIERS
 from ..output.labels import column_label, flatten, translate_values, value_label
 from . import charts
-from .common import LIST_KEYS, by_dealer_rows, labels, mask_people
+from .common import by_dealer_rows, labels, mask_people
 
 # P(alive) bands: x = 0 grey, then low (red) to high (green)
 FORECAST_COLORS = ("#bfbfbf", "#c00000", "#ed7d31", "#ffc000", "#70ad47")
@@ -627,7 +628,7 @@ def _lists(
     lists: Mapping[str, pl.DataFrame], t: Mapping[str, str], top: int, show_pii: bool, lang: str
 ) -> Section:
     sec = Section("lists", t["lists"], t["lists_note"])
-    keys = [k for k in LIST_KEYS if k in lists] + sorted(k for k in lists if k not in LIST_KEYS)
+    keys = report_order(list(lists))
     sec.panels.append(
         Panel(tiles=[(t.get(f"ls_{k}", k), fmt_int(lists[k].height), "") for k in keys], wide=True)
     )

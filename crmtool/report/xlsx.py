@@ -14,10 +14,11 @@ import polars as pl
 from xlsxwriter.workbook import Workbook
 from xlsxwriter.worksheet import Worksheet
 
+from ..call_lists import report_order
 from ..codes import RO_TYPES, STATUSES, TIERS
 from ..output.formats import print_setup, write_xlsx_sheets
 from ..output.labels import translate_values, value_label
-from .common import LIST_KEYS, by_dealer_rows, labels, mask_people
+from .common import by_dealer_rows, labels, mask_people
 from .html import KPI_SPEC, _kpi_values
 
 if TYPE_CHECKING:
@@ -539,7 +540,7 @@ def write_xlsx_report(
     mask_pii); list sheets come from output.write_xlsx_sheets. `capped` (report.lists): the
     rows each list's sheet holds and, for a list cut short, its first row; else every row."""
     t = labels(lang, summary.get("period"))
-    keys = [k for k in LIST_KEYS if k in lists] + sorted(k for k in lists if k not in LIST_KEYS)
+    keys = report_order(list(lists))
     rows = {k: capped[k].frame if capped and k in capped else lists[k] for k in keys}
     sheets = {t.get(f"ls_{k}", k): _for_people(rows[k], lang, mask_pii) for k in keys}
     notes = {
