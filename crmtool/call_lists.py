@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Literal
 
 from .codes import AT_RISK
+from .segment_registry import LIST_COLUMNS
 
 if TYPE_CHECKING:
     import duckdb
@@ -246,31 +247,7 @@ LISTS: dict[str, CallList] = {
             "segment",
             _segment,
             "vehicle",
-            (
-                "vin",
-                "plate",
-                "customer_id",
-                "name",
-                "phone",
-                "series",
-                "model",
-                "tier",
-                "ticket",
-                "visits_12m",
-                "cycle_days",
-                "age_stage",
-                "est_mileage",
-                "mileage_band",
-                "frequency_band",
-                "usage",
-                "area_type",
-                "birth_decade",
-                "occupation",
-                "last_visit",
-                "last_advisor",
-                "status",
-                "days_since",
-            ),
+            LIST_COLUMNS,
             "crmtool segment",
             best=(("tier", False), ("ticket", True), ("visits_12m", True), ("vin", False)),
         ),

@@ -15,11 +15,12 @@ from typing import TYPE_CHECKING
 
 import duckdb
 
-from .churn import status_case_sql
+from . import segment_registry as registry
 from .codes import GONE
 from .config import Config
 from .facts import last_advisor_sql
 from .lazy import lazy
+from .segment_registry import frequency_labels, mileage_labels
 from .sqltext import in_list
 from .value_tiers import tiers_sql
 
@@ -27,32 +28,6 @@ if TYPE_CHECKING:
     import polars as pl
 else:
     pl = lazy("polars")
-
-
-# -- labels ----------------------------------------------------------------------------------
-
-
-def _km(x: float) -> str:
-    return f"{x / 1000:g}k"
-
-
-def mileage_labels(cfg: Config) -> list[str]:
-    """'<10k', '10k-30k', …, '100k+' from cfg.segments.mileage_bands_km."""
-    cuts = cfg.segments.mileage_bands_km
-    return (
-        [f"<{_km(cuts[0])}"]
-        + [f"{_km(lo)}-{_km(hi)}" for lo, hi in zip(cuts, cuts[1:], strict=False)]
-        + [f"{_km(cuts[-1])}+"]
-    )
-
-
-def frequency_labels(cfg: Config) -> list[str]:
-    """'0', '1', '2-3', '4+' from cfg.segments.frequency_bands (lower bounds)."""
-    lows = [int(x) for x in cfg.segments.frequency_bands]
-    out = []
-    for lo, nxt in zip(lows, lows[1:], strict=False):
-        out.append(str(lo) if nxt - 1 == lo else f"{lo}-{nxt - 1}")
-    return out + [f"{lows[-1]}+"]
 
 
 # -- segment columns as SQL expressions ------------------------------------------------------
@@ -175,10 +150,37 @@ class SegmentResult:
     left_out: dict[str, int] = field(default_factory=dict)
 
 
+# the columns of the `seg` step besides the segments' needs
+_SEG_BASE = (
+    "vin",
+    "plate",
+    "customer_id",
+    "name",
+    "phone",
+    "tier",
+    "ticket",
+    "visits_12m",
+    "cycle_days",
+    "est_mileage",
+    "own_visits_12m",
+    "last_visit",
+    "last_advisor",
+    "days_since",
+)
+
+
 def segments_sql(cfg: Config) -> str:
     """One row per vehicle ours at $as_of with its tier, segments and the owner's contact;
-    _gone holds vehicle_status when it is scrapped / transferred."""
+    _gone holds vehicle_status when it is scrapped / transferred. The segment columns come
+    from the registry (crmtool/segment_registry.py), over the columns of `seg`."""
     window = int(cfg.tiers.window_days)
+    sources = "".join(
+        f"{src} AS {col}, " for col, src in registry.needs().items() if col not in _SEG_BASE
+    )
+    columns = ", ".join(
+        f"{registry.SEGMENTS[c].sql(cfg)} AS {c}" if c in registry.SEGMENTS else c
+        for c in registry.list_columns()
+    )
     return f"""
         WITH t AS ({tiers_sql(cfg)}),
         r AS ({rates_sql(cfg)}),
@@ -189,14 +191,11 @@ def segments_sql(cfg: Config) -> str:
         adv AS ({last_advisor_sql()}),
         seg AS (
             SELECT t.vin, v.plate, v.customer_id, c.name, coalesce(c.phone, v.phone) AS phone,
-                   t.series, v.model, t.tier, t.ticket, t.visits_12m, t.cycle_days,
-                   {age_stage_sql(cfg, "v.sale_date")} AS age_stage,
-                   r.est_mileage,
+                   t.tier, t.ticket, t.visits_12m, t.cycle_days, r.est_mileage,
                    coalesce(own.own_visits_12m, 0) AS own_visits_12m,
-                   v.usage, c.area_type,
-                   {birth_decade_sql("c.birth_date", "c.birth_year")} AS birth_decade,
-                   c.occupation, own.last_visit, adv.last_advisor,
+                   own.last_visit, adv.last_advisor,
                    $as_of - coalesce(own.last_visit, v.sale_date) AS days_since,
+                   {sources}
                    CASE WHEN v.vehicle_status IN {in_list(GONE)} THEN v.vehicle_status END AS _gone
             FROM t
             LEFT JOIN vehicles v USING (vin)
@@ -204,12 +203,7 @@ def segments_sql(cfg: Config) -> str:
             LEFT JOIN r USING (vin)
             LEFT JOIN own USING (vin)
             LEFT JOIN adv USING (vin))
-        SELECT vin, plate, customer_id, name, phone, series, model, tier, ticket, visits_12m,
-               cycle_days, age_stage, est_mileage, {mileage_band_sql(cfg)} AS mileage_band,
-               {frequency_band_sql(cfg)} AS frequency_band, usage, area_type, birth_decade,
-               occupation, last_visit, last_advisor,
-               {status_case_sql(cfg, "last_visit", "days_since", "own_visits_12m")} AS status,
-               days_since, _gone
+        SELECT {columns}, _gone
         FROM seg
     """
 

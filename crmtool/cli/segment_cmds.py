@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import inspect
+from collections.abc import Callable
 from dataclasses import replace
 from datetime import date
 from typing import TYPE_CHECKING, Annotated
@@ -9,7 +11,8 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 
 from .. import call_lists
-from ..codes import AGE_STAGES, TIERS
+from .. import segment_registry as registry
+from ..codes import TIERS
 from ..config import Config
 from ..errors import CrmError, UsageError
 from . import notice
@@ -30,16 +33,6 @@ facts = lazy("crmtool.facts")
 outputs = lazy("crmtool.output.formats")
 segment = lazy("crmtool.segment")
 value_tiers = lazy("crmtool.value_tiers")
-
-# short names accepted by --by, besides the list's own column names
-BY_ALIASES = {
-    "stage": "age_stage",
-    "mileage": "mileage_band",
-    "mileage_band": "mileage_band",
-    "frequency": "frequency_band",
-    "area": "area_type",
-    "decade": "birth_decade",
-}
 
 
 def _open(st: State) -> duckdb.DuckDBPyConnection:
@@ -69,30 +62,20 @@ def _filter(
     return frame.filter(pl.col(column).is_in(values))
 
 
-def _orders(cfg: Config) -> dict[str, list[str]]:
-    """The natural order of the banded columns (for --by)."""
-    return {
-        "tier": list(value_tiers.TIERS),
-        "age_stage": list(AGE_STAGES),
-        "mileage_band": segment.mileage_labels(cfg) + ["unknown"],
-        "frequency_band": segment.frequency_labels(cfg),
-    }
-
-
 def _counts(frame: pl.DataFrame, by: str, cfg: Config) -> pl.DataFrame:
     """One row per combination of the --by columns: vehicles and share of the list."""
-    keys = [BY_ALIASES.get(k, k) for k in split_csv(by)]
+    aliases = registry.by_keys()
+    keys = [aliases.get(k, k) for k in split_csv(by)]
     if not keys:
         raise UsageError("--by needs at least one column, e.g. --by tier,stage")
     for k in keys:
         if k not in frame.columns:
             raise UsageError(
-                f"--by: unknown column '{k}'; use tier, stage, mileage, frequency, "
-                f"area, decade or a column of the list"
+                f"--by: unknown column '{k}'; use {', '.join(aliases)} or a column of the list"
             )
     total = frame.height
     counts = frame.group_by(keys).agg(vehicles=pl.len().cast(pl.Int64))
-    orders = _orders(cfg)
+    orders = registry.orders(cfg)
     rank = []
     for k in keys:
         if k in orders:
@@ -107,67 +90,14 @@ def _counts(frame: pl.DataFrame, by: str, cfg: Config) -> pl.DataFrame:
     )
 
 
-@app.command("segment")
-@list_command
-def segment_cmd(
+def _segment(
     ctx: typer.Context,
     output: ListOutput,
-    tier: Annotated[
-        str | None, typer.Option("--tier", metavar="A,B", help="Value tiers to keep (A, B, C, D).")
-    ] = None,
-    stage: Annotated[
-        str | None,
-        typer.Option(
-            "--stage",
-            metavar="new,mid",
-            help="Age stages to keep: new (<3 years), mid (3–6), old (6+), unknown.",
-        ),
-    ] = None,
-    mileage_band: Annotated[
-        str | None,
-        typer.Option(
-            "--mileage-band",
-            metavar="BANDS",
-            help="Mileage bands to keep: <10k, 10k-30k, 30k-60k, 60k-100k, 100k+, unknown.",
-        ),
-    ] = None,
-    frequency: Annotated[
-        str | None,
-        typer.Option(
-            "--frequency", metavar="BANDS", help="Own visits in the last 12 months: 0, 1, 2-3, 4+."
-        ),
-    ] = None,
-    series: Annotated[
-        str | None,
-        typer.Option("--series", metavar="S1,S2", help="Series to keep, e.g. 迈腾,朗逸."),
-    ] = None,
-    usage: Annotated[
-        str | None, typer.Option("--usage", metavar="U", help="private, official, commercial.")
-    ] = None,
-    area: Annotated[
-        str | None, typer.Option("--area", metavar="A", help="city, county, township.")
-    ] = None,
-    status: Annotated[
-        str | None,
-        typer.Option(
-            "--status", metavar="S", help="Loyalty status: new, loyal, general, at_risk, lost."
-        ),
-    ] = None,
-    per_customer: Annotated[
-        bool, typer.Option("--per-customer", help="One row per customer: their best-tier vehicle.")
-    ] = False,
-    include_recent: IncludeRecentOpt = False,
-    with_fc: ForecastOpt = False,
-    by: Annotated[
-        str | None,
-        typer.Option(
-            "--by",
-            metavar="KEYS",
-            help="Print counts per combination instead of rows, e.g. "
-            "tier,stage (keys: tier, stage, mileage, frequency, area, decade, usage, series, "
-            "status or any column).",
-        ),
-    ] = None,
+    per_customer: bool = False,
+    include_recent: bool = False,
+    with_fc: bool = False,
+    by: str | None = None,
+    **filters: str | None,
 ) -> None:
     """Segment list (客户分类): one row per vehicle ours at --as-of with its value tier, age
     stage, estimated mileage, visit frequency, owner attributes, last visit and advisor, and
@@ -190,30 +120,14 @@ def segment_cmd(
     con = _open(st)
     res = segment.segment_list(con, cfg, st.as_of or date.today())
     frame = res.frame
-    frame = _filter(frame, "tier", tier, "--tier", value_tiers.TIERS)
-    frame = _filter(frame, "age_stage", stage, "--stage", AGE_STAGES)
-    frame = _filter(
-        frame,
-        "mileage_band",
-        mileage_band,
-        "--mileage-band",
-        segment.mileage_labels(cfg) + ["unknown"],
-    )
-    frame = _filter(
-        frame, "frequency_band", frequency, "--frequency", segment.frequency_labels(cfg)
-    )
-    frame = _filter(frame, "series", series, "--series")
-    frame = _filter(frame, "usage", usage, "--usage", ("private", "official", "commercial"))
-    frame = _filter(frame, "area_type", area, "--area", ("city", "county", "township"))
-    if status is not None:
-        if "status" not in frame.columns:
-            raise UsageError("--status: loyalty status is not available in this build")
-        frame = _filter(frame, "status", status, "--status", churn.STATUSES)
+    for name, text in filters.items():  # in the registry's order
+        seg = registry.SEGMENTS[name]
+        frame = _filter(frame, name, text, seg.flag or name, seg.allowed(cfg))
     frame = suppress(st, con, frame, include_recent=include_recent)
     if with_fc:
         frame = with_forecast(st, con, frame)
     if per_customer:
-        frame = call_lists.per_customer(frame, call_lists.LISTS["segment"].best)
+        frame = call_lists.per_customer(frame, call_lists.get("segment").best)
     if by:  # --where selects the vehicles that are counted
         frame = _counts(outputs.shape(frame, where=output.where), by, cfg)
         output = replace(output, where=None)
@@ -222,6 +136,86 @@ def segment_cmd(
     if gone:
         why = ", ".join(f"{n} {k}" for k, n in res.left_out.items() if n)
         st.say(f"{gone} vehicle(s) left out of the list: {why}")
+
+
+def _by_help() -> str:
+    keys = [s.by or s.name for s in registry.SEGMENTS.values() if s.by or s.flag]
+    return (
+        "Print counts per combination instead of rows, e.g. tier,stage (keys: "
+        f"{', '.join(keys)} or any column)."
+    )
+
+
+def _segment_signature() -> inspect.Signature:
+    """_segment's options with one filter option per flagged segment of the registry, in
+    the registry's order, before the fixed ones."""
+    kw = inspect.Parameter.KEYWORD_ONLY
+    ctx = inspect.Parameter(
+        "ctx", inspect.Parameter.POSITIONAL_OR_KEYWORD, annotation=typer.Context
+    )
+    output = inspect.Parameter("output", kw, annotation=ListOutput)
+    filters = [
+        inspect.Parameter(
+            s.name,
+            kw,
+            default=None,
+            annotation=Annotated[str | None, typer.Option(s.flag, metavar=s.metavar, help=s.help)],
+        )
+        for s in registry.SEGMENTS.values()
+        if s.flag
+    ]
+    per_customer = Annotated[
+        bool, typer.Option("--per-customer", help="One row per customer: their best-tier vehicle.")
+    ]
+    by = Annotated[str | None, typer.Option("--by", metavar="KEYS", help=_by_help())]
+    fixed = [
+        inspect.Parameter("per_customer", kw, default=False, annotation=per_customer),
+        inspect.Parameter("include_recent", kw, default=False, annotation=IncludeRecentOpt),
+        inspect.Parameter("with_fc", kw, default=False, annotation=ForecastOpt),
+        inspect.Parameter("by", kw, default=None, annotation=by),
+    ]
+    return inspect.Signature([ctx, output, *filters, *fixed])
+
+
+class _SegmentCommand:
+    """The `segment` command, made when Typer builds the CLI: its filter options are the
+    segment registry's at that moment (a segment registered later shows up)."""
+
+    __name__ = "segment_cmd"
+    __qualname__ = "segment_cmd"
+
+    def __init__(self) -> None:
+        self.__doc__ = _segment.__doc__
+        self._made: tuple[tuple[str, ...], Callable[..., None]] | None = None
+
+    def _command(self) -> Callable[..., None]:
+        key = tuple(registry.SEGMENTS)
+        if self._made is None or self._made[0] != key:
+            sig = _segment_signature()
+            names = [p.name for p in sig.parameters.values()]
+
+            def run(*args: object, **kwargs: object) -> None:
+                filters = {n: kwargs.pop(n) for n in names if n in registry.SEGMENTS}
+                _segment(*args, **kwargs, **filters)  # type: ignore[arg-type]
+
+            run.__signature__ = sig  # type: ignore[attr-defined]
+            run.__annotations__ = {p.name: p.annotation for p in sig.parameters.values()}
+            self._made = (key, list_command(run))
+        return self._made[1]
+
+    @property
+    def __signature__(self) -> inspect.Signature:
+        return inspect.signature(self._command())
+
+    @property
+    def __annotations__(self) -> dict[str, object]:  # type: ignore[override]
+        return self._command().__annotations__
+
+    def __call__(self, *args: object, **kwargs: object) -> None:
+        self._command()(*args, **kwargs)
+
+
+segment_cmd = app.command("segment")(_SegmentCommand())
 
 
 def _mix(text: str | None) -> list[float] | None:
