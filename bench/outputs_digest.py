@@ -5,7 +5,8 @@ no output (rulebook §16 "Unchanged": same database, code before and after).
     PYTHONPATH=/path/to/old/checkout python bench/outputs_digest.py DIR2 > before.txt
     diff before.txt after.txt                           # no difference: no output changed
 
-Each line: the command, the number of output lines and the sha256 of stdout. The report data
+Each line: the command, the number of output lines and the sha256 of stdout (JSON with its
+floats to 6 significant digits). The report data
 (summary, previous summary, call lists of `collect_report_data`) is digested in-process.
 """
 
@@ -55,6 +56,25 @@ COMMANDS = [
 ]
 
 
+def _round(value: object) -> object:
+    """Floats to 6 significant digits: the forecast's fitted parameters differ in their last
+    digits from run to run (multi-threaded sums feed the optimiser), on any code."""
+    if isinstance(value, float):
+        return float(f"{value:.6g}")
+    if isinstance(value, dict):
+        return {k: _round(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_round(v) for v in value]
+    return value
+
+
+def _json(text: str) -> str:
+    try:
+        return json.dumps(_round(json.loads(text)), sort_keys=True, ensure_ascii=False)
+    except ValueError:
+        return text
+
+
 def _line(label: str, text: str) -> str:
     digest = hashlib.sha256(text.encode()).hexdigest()[:16]
     return f"{label}\t{text.count(chr(10))}\t{digest}"
@@ -78,10 +98,10 @@ def _report_data(db: Path, toml: Path) -> list[str]:
         con, cfg, parse_period("2021-11"), date.fromisoformat(AS_OF)
     )
     out = [
-        _line("report summary", json.dumps(summary, sort_keys=True, default=str)),
-        _line("report previous", json.dumps(previous, sort_keys=True, default=str)),
+        _line("report summary", _json(json.dumps(summary, default=str))),
+        _line("report previous", _json(json.dumps(previous, default=str))),
     ]
-    out += [_line(f"report list {k}", frame.write_csv()) for k, frame in lists.items()]
+    out += [_line(f"report list {k}", lists[k].write_csv()) for k in sorted(lists)]
     return out
 
 
@@ -95,7 +115,8 @@ def main(work: Path) -> None:
     glob = ["--db", str(db), "--config", str(toml), "--as-of", AS_OF]
     for cmd in COMMANDS:
         r = subprocess.run([*run, *glob, *cmd], capture_output=True, text=True, env=env)
-        print(_line(" ".join(cmd) + f" (exit {r.returncode})", r.stdout), flush=True)
+        out = _json(r.stdout) if "json" in cmd else r.stdout
+        print(_line(" ".join(cmd) + f" (exit {r.returncode})", out), flush=True)
     for line in _report_data(db, toml):
         print(line)
 
