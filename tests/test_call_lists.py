@@ -11,9 +11,10 @@ import polars as pl
 import pytest
 from typer.testing import CliRunner
 
-from crmtool import call_lists, db, facts, labels
+from crmtool import call_lists, db, facts
 from crmtool.call_lists import CallList
 from crmtool.config import Config
+from crmtool.output import labels
 
 runner = CliRunner()
 DAY = date(2022, 6, 10)

@@ -6,7 +6,7 @@ import inspect
 from collections.abc import Callable
 from dataclasses import replace
 from datetime import date
-from typing import TYPE_CHECKING, Annotated
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
@@ -97,7 +97,7 @@ def _segment(
     include_recent: bool = False,
     with_fc: bool = False,
     by: str | None = None,
-    **filters: str | None,
+    filters: dict[str, str | None] | None = None,
 ) -> None:
     """Segment list (客户分类): one row per vehicle ours at --as-of with its value tier, age
     stage, estimated mileage, visit frequency, owner attributes, last visit and advisor, and
@@ -120,7 +120,7 @@ def _segment(
     con = _open(st)
     res = segment.segment_list(con, cfg, st.as_of or date.today())
     frame = res.frame
-    for name, text in filters.items():  # in the registry's order
+    for name, text in (filters or {}).items():  # in the registry's order
         seg = registry.SEGMENTS[name]
         frame = _filter(frame, name, text, seg.flag or name, seg.allowed(cfg))
     frame = suppress(st, con, frame, include_recent=include_recent)
@@ -194,9 +194,9 @@ class _SegmentCommand:
             sig = _segment_signature()
             names = [p.name for p in sig.parameters.values()]
 
-            def run(*args: object, **kwargs: object) -> None:
+            def run(**kwargs: Any) -> None:
                 filters = {n: kwargs.pop(n) for n in names if n in registry.SEGMENTS}
-                _segment(*args, **kwargs, **filters)  # type: ignore[arg-type]
+                _segment(filters=filters, **kwargs)
 
             run.__signature__ = sig  # type: ignore[attr-defined]
             run.__annotations__ = {p.name: p.annotation for p in sig.parameters.values()}
