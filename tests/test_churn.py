@@ -11,9 +11,9 @@ import pytest
 from builders import insert_ro
 
 from crmtool import churn, db, facts, service_mix
+from crmtool.codes import RO_TYPES
 from crmtool.config import Config
 from crmtool.period import parse_period
-from crmtool.codes import RO_TYPES
 
 AS_OF = date(2022, 6, 30)
 H1 = parse_period("2022H1")  # 2022-01-01 … 2022-06-30, base day 2021-12-31
