@@ -25,17 +25,21 @@ from .config import Config
 from .sqltext import in_list
 
 
-def _replace(con: duckdb.DuckDBPyConnection, name: str, query: str, kind: str) -> None:
+def _replace(
+    con: duckdb.DuckDBPyConnection, name: str, query: str, kind: str, params: list | None = None
+) -> None:
     """CREATE OR REPLACE TEMP VIEW or TABLE `name`, whichever kind stood there before."""
     _drop_temp(con, name)
-    con.execute(f"CREATE TEMP {kind} {name} AS {query}")
+    con.execute(f"CREATE TEMP {kind} {name} AS {query}", params)
 
 
-def keyed(table: str, key: str, keys: str) -> str:
-    """A condition on `table`'s rows whose `key` is among the values of the query `keys`,
-    through their row ids: the scan reads the key column alone and then only the row groups
-    that hold a match (a few vehicles' rows out of millions, without an index)."""
-    return f"rowid IN (SELECT rowid FROM {table} WHERE {key} IN ({keys}))"
+def keyed(table: str, key: str, n: int) -> str:
+    """A condition on `table`'s rows whose `key` is one of n values (n `?` parameters),
+    through their row ids: the inner scan reads the key column alone and skips the row groups
+    whose key range holds none of the values (min/max statistics), the outer one fetches only
+    the row groups that hold a match (a few vehicles' rows out of millions, no index)."""
+    marks = ", ".join("?" * n) or "NULL"
+    return f"rowid IN (SELECT rowid FROM {table} WHERE {key} IN ({marks}))"
 
 
 def _drop_temp(con: duckdb.DuckDBPyConnection, name: str) -> None:
@@ -116,10 +120,11 @@ def install(
     scope = ""
     for shadowed in ("vehicles", "customers"):
         _drop_temp(con, shadowed)
+    keys = sorted(set(vins or ()))
     if vins is not None:
         con.execute(
             "CREATE OR REPLACE TEMP TABLE _scope AS SELECT DISTINCT unnest(?::VARCHAR[]) AS vin",
-            [sorted(set(vins))],
+            [keys],
         )
         scope = "WHERE vin IN (SELECT vin FROM _scope)"
         # the rules read `vehicles` and `customers` by name: in the temp schema, searched
@@ -129,12 +134,21 @@ def install(
         vehicles = f'"{store}".main.vehicles'
         con.execute(
             f"CREATE TEMP TABLE vehicles AS SELECT * FROM {vehicles} "
-            f"WHERE {keyed(vehicles, 'vin', 'SELECT vin FROM _scope')}"
+            f"WHERE {keyed(vehicles, 'vin', len(keys))}",
+            keys,
         )
+        owners = [
+            r[0]
+            for r in con.execute(
+                "SELECT DISTINCT customer_id FROM temp.vehicles WHERE customer_id IS NOT NULL "
+                "ORDER BY 1"
+            ).fetchall()
+        ]
         customers = f'"{store}".main.customers'
         con.execute(
             f"CREATE TEMP TABLE customers AS SELECT * FROM {customers} "
-            f"WHERE {keyed(customers, 'customer_id', 'SELECT customer_id FROM temp.vehicles')}"
+            f"WHERE {keyed(customers, 'customer_id', len(owners))}",
+            owners,
         )
     # scoped: the few vehicles' orders are read once into a table, not scanned per rule
     _replace(
@@ -146,9 +160,10 @@ def install(
                coalesce(r.ro_type NOT IN {excludes}, true) AS is_visit_type,
                (r.payer = 'customer' AND r.total_amount > 0) AS is_customer_paid
         FROM repair_orders r
-        {"WHERE r." + keyed("repair_orders", "vin", "SELECT vin FROM _scope") if scope else ""}
+        {"WHERE r." + keyed("repair_orders", "vin", len(keys)) if scope else ""}
     """,
         "TABLE" if scope else "VIEW",
+        keys if scope else None,
     )
     _replace(
         con,

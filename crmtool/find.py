@@ -40,8 +40,9 @@ def customer_ids_named(con: duckdb.DuckDBPyConnection, text: str) -> list[str]:
     return [
         r[0]
         for r in con.execute(
-            "SELECT customer_id FROM customers WHERE customer_id = $id OR (strpos(customer_id, '/') "
-            "> 0 AND substr(customer_id, strpos(customer_id, '/') + 1) = $id) ORDER BY customer_id",
+            "SELECT customer_id FROM customers WHERE customer_id = $id OR (suffix(customer_id, "
+            "'/' || $id) AND substr(customer_id, strpos(customer_id, '/') + 1) = $id) "
+            "ORDER BY customer_id",
             {"id": text},
         ).fetchall()
     ]
@@ -118,14 +119,26 @@ def matching_vehicles_and_people(
 
 def _owners(con: duckdb.DuckDBPyConnection, vins: set[str]) -> dict[str, str | None]:
     """vin -> its owner's customer_id (None when the vehicle has no known owner)."""
-    rows = con.execute(
-        """
-        SELECT t.vin, c.customer_id FROM unnest(?::VARCHAR[]) t(vin)
-        LEFT JOIN vehicles v USING (vin) LEFT JOIN customers c ON c.customer_id = v.customer_id
-    """,
-        [sorted(vins)],
-    ).fetchall()
-    return dict(rows)
+    keys = sorted(vins)
+    owner = dict(
+        con.execute(
+            f"SELECT vin, customer_id FROM vehicles WHERE vin IN ({', '.join('?' * len(keys))})",
+            keys,
+        ).fetchall()
+    )
+    ids = sorted({c for c in owner.values() if c is not None})
+    known = (
+        {
+            r[0]
+            for r in con.execute(
+                f"SELECT customer_id FROM customers WHERE customer_id IN ({', '.join('?' * len(ids))})",
+                ids,
+            ).fetchall()
+        }
+        if ids
+        else set()
+    )
+    return {v: owner[v] if owner.get(v) in known else None for v in keys}
 
 
 def _reminders(con: duckdb.DuckDBPyConnection, cfg: Config, as_of: date) -> list[dict[str, Any]]:
@@ -264,16 +277,16 @@ def find(
         for p in _rows(
             con,
             f"SELECT {', '.join(_PERSON_COLS)} FROM customers WHERE "
-            + facts.keyed("customers", "customer_id", "SELECT unnest(?::VARCHAR[])"),
-            [sorted(ids)],
+            + facts.keyed("customers", "customer_id", len(ids)),
+            sorted(ids),
         )
     }
     owned: dict[str, list[str]] = {c: [] for c in ids}
     for c, v in con.execute(
         "SELECT customer_id, vin FROM vehicles WHERE "
-        + facts.keyed("vehicles", "customer_id", "SELECT unnest(?::VARCHAR[])")
+        + facts.keyed("vehicles", "customer_id", len(ids))
         + " ORDER BY customer_id, sale_date, vin",
-        [sorted(ids)],
+        sorted(ids),
     ).fetchall():
         owned[c].append(v)
     # the card's rules need these vehicles' facts only, not the fleet's
