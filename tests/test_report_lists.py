@@ -17,18 +17,19 @@ from test_render import lists as hand_lists
 from test_render import summary as hand_summary
 from typer.testing import CliRunner
 
-from crmtool import campaigns, db, facts
+from crmtool import campaigns, care, db, facts
 from crmtool.cli import app
 from crmtool.config import Config, ReportConfig, load_config
 from crmtool.errors import ConfigError
 from crmtool.load import ingest
 from crmtool.period import Period, add_months, month_of, parse_period
 from crmtool.render import write_xlsx_report
-from crmtool.report.data import care_lists, collect_report_data
+from crmtool.report.data import collect_report_data
 from crmtool.report.lists import export_command, list_sheets
 from crmtool.report.retention import collect as retention_collect
 from crmtool.sample import generate
 from crmtool.summary import build_summary
+from crmtool.suppression import apply_suppression, one_per_customer
 
 runner = CliRunner()
 AS_OF = date(2021, 12, 31)
@@ -164,7 +165,18 @@ def reference_report_data(con, cfg: Config, period: Period, as_of: date):
         "loyal": campaigns.loyal_reward(con, cfg, half).frame,
         "winback": campaigns.winback(con, cfg, as_of).frame,
     }
-    return summary, previous, {**lists, **care_lists(con, cfg, as_of)}
+    care.ensure_contacts(con)
+    calls = apply_suppression(con, cfg, care.callbacks(con, cfg, as_of).frame, as_of)[0]
+    born = apply_suppression(con, cfg, care.birthdays(con, cfg, month_of(as_of, 1), as_of), as_of)
+    open_ = apply_suppression(
+        con, cfg, care.complaints(con, cfg, as_of), as_of, include_recent=True
+    )[0]
+    lists |= {
+        "callbacks": one_per_customer(calls),
+        "birthdays": born[0],
+        "complaints": care.complaints_per_customer(open_),
+    }
+    return summary, previous, lists
 
 
 def same(a: object, b: object) -> bool:
