@@ -89,7 +89,7 @@ def _report_data(db: Path, toml: Path) -> list[str]:
     try:
         from crmtool.report.data import collect_report_data
     except ImportError:  # before the package re-layout
-        from crmtool.report_data import collect_report_data
+        from crmtool.report.data import collect_report_data
 
     cfg = load_config(toml)
     con = dbmod.connect(db, read_only=True)
