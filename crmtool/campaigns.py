@@ -4,43 +4,20 @@ and leaves out scrapped / transferred vehicles."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
 from datetime import date, timedelta
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import duckdb
 
-from . import churn, codes
+from . import churn, codes, engine, facts
 from .churn import ListResult
 from .config import Config
-from .lazy import lazy
 from .period import Period, add_months, parse_period
+from .segment import rates_sql
 from .sqltext import in_list, literal
-
-if TYPE_CHECKING:
-    import polars as pl
-else:
-    pl = lazy("polars")
+from .value_tiers import tiers_sql
 
 SERVICE_TYPES = in_list(codes.SERVICE_TYPES)
-
-
-@contextmanager
-def rates_table(con: duckdb.DuckDBPyConnection, cfg: Config, day: date) -> Iterator[None]:
-    """The daily km rate of every vehicle at `day` (docs/rules.md §4, segment.rates_sql) as temp
-    table _rates while the block runs: computed in the engine, no data frame round trip."""
-    from .segment import rates_sql
-
-    con.execute(
-        "CREATE OR REPLACE TEMP TABLE _rates AS SELECT vin, last_reading, last_reading_date, "
-        f"daily_km, est_mileage FROM ({rates_sql(cfg)})",
-        {"as_of": day},
-    )
-    try:
-        yield
-    finally:
-        con.execute("DROP TABLE IF EXISTS temp._rates")
 
 
 def _intervals_sql(cfg: Config) -> str:
@@ -55,7 +32,8 @@ def _intervals_sql(cfg: Config) -> str:
     ]
     cols = "name, " + ", ".join(keys)
     if not rows:
-        return f"SELECT NULL::VARCHAR AS name, {', '.join(f'NULL::DOUBLE AS {k}' for k in keys)}"
+        nulls = ", ".join(f"CAST(NULL AS DOUBLE) AS {k}" for k in keys)
+        return f"SELECT CAST(NULL AS VARCHAR) AS name, {nulls}"
     return f"SELECT * FROM (VALUES {', '.join(rows)}) t({cols})"
 
 
@@ -67,15 +45,18 @@ def _due_sql(cfg: Config) -> str:
 
     No first_service/maintenance yet and sold by us: sale_date + first_months or first_km;
     else the last first_service/maintenance (any dealer) + interval_months or + interval_km.
-    The km date: last reading date + (target km − last reading) / daily km, rounded up.
+    The km date: last reading date + (target km − last reading) / daily km (segment.rates_sql
+    at $basis), rounded up.
     """
     m = cfg.maintenance
     return f"""
         WITH svc AS (
             SELECT vin, max(settle_date) AS last_service_date,
-                   arg_max(mileage_km, (settle_date, coalesce(mileage_km, 0))) AS last_service_km
+                   arg_max(mileage_km, {{'d': settle_date, 'km': coalesce(mileage_km, 0)}})
+                       FILTER (WHERE mileage_km IS NOT NULL) AS last_service_km
             FROM ro WHERE ro_type IN {SERVICE_TYPES} AND settle_date <= $basis GROUP BY vin),
         iv AS ({_intervals_sql(cfg)}),
+        due_rates AS ({rates_sql(cfg, "$basis")}),
         veh AS (
             SELECT o.vin, v.sale_date, sb.vin IS NOT NULL AS sold_by_us,
                    coalesce(si.first_months, bi.first_months, {m.first_months}) AS first_months,
@@ -83,7 +64,7 @@ def _due_sql(cfg: Config) -> str:
                    coalesce(si.interval_months, bi.interval_months, {m.interval_months})
                        AS interval_months,
                    coalesce(si.interval_km, bi.interval_km, {float(m.interval_km)}) AS interval_km
-            FROM ours($basis) o LEFT JOIN vehicles v USING (vin)
+            FROM ({facts.ours_sql(cfg, "$basis")}) o LEFT JOIN vehicles v USING (vin)
             LEFT JOIN sold_by_us sb USING (vin)
             LEFT JOIN iv si ON si.name = v.series LEFT JOIN iv bi ON bi.name = v.brand),
         basis AS (
@@ -104,7 +85,7 @@ def _due_sql(cfg: Config) -> str:
                    coalesce(r.last_reading_date, b.sale_date)
                    + CAST(ceil((target_km - coalesce(r.last_reading, 0)) / r.daily_km) AS INTEGER)
                        AS km_date
-            FROM basis b LEFT JOIN _rates r USING (vin))
+            FROM basis b LEFT JOIN due_rates r USING (vin))
         SELECT vin, due_service, last_service_date, last_service_km,
                least(time_date, km_date) AS due_date,
                CASE WHEN km_date < time_date THEN 'km' ELSE 'time' END AS due_by
@@ -118,30 +99,30 @@ def _month_basis(month: Period, as_of: date) -> date:
     return min(as_of, month.start - timedelta(days=1))
 
 
-def maintenance_due_query(
-    cfg: Config, month: Period, as_of: date
-) -> tuple[str, dict[str, Any], str, date]:
-    """`maintenance_due`'s query, parameters and order, and the day of the km rates it reads
-    (table _rates, `rates_table`)."""
-    basis = _month_basis(month, as_of)
-    sql = f"""
-        SELECT *, due_date < $start AS overdue,
-               greatest($start - due_date, 0) AS days_overdue
-        FROM ({_due_sql(cfg)})
-        WHERE due_date <= $end AND $start - due_date <= {int(cfg.maintenance.overdue_max_days)}
-    """
-    params = {"basis": basis, "start": month.start, "end": month.end}
-    return sql, params, "due_date, l.vin", basis
-
-
 def maintenance_due(
     con: duckdb.DuckDBPyConnection, cfg: Config, month: Period, as_of: date
 ) -> ListResult:
     """Vehicles whose service falls due in `month`, plus the overdue ones (due before the
     month, not serviced since, at most overdue_max_days late on the month's first day)."""
-    sql, params, order, basis = maintenance_due_query(cfg, month, as_of)
-    with rates_table(con, cfg, basis):
-        return churn.call_list(con, sql, params, order)
+    sql, params, order, _ = maintenance_due_query(cfg, month, as_of)
+    return churn.call_list(con, sql, params, order)
+
+
+def maintenance_due_query(
+    cfg: Config, month: Period, as_of: date
+) -> tuple[str, dict[str, Any], str, date]:
+    """`maintenance_due`'s query, parameters and order, and the day of the service history
+    and km rates it reads (basis)."""
+    basis = _month_basis(month, as_of)
+    sql = f"""
+        SELECT *, due_date < $start AS overdue,
+               greatest(date_diff('day', due_date, $start), 0) AS days_overdue
+        FROM ({_due_sql(cfg)}) due
+        WHERE due_date <= $end
+          AND date_diff('day', due_date, $start) <= {int(cfg.maintenance.overdue_max_days)}
+    """
+    params = {"basis": basis, "start": month.start, "end": month.end}
+    return sql, params, "due_date, l.vin", basis
 
 
 def _months(period: Period) -> list[Period]:
@@ -162,53 +143,27 @@ def maintenance_return_rate(
     due = returned = 0
     for month in _months(period):
         basis = month.start - timedelta(days=1)
-        with rates_table(con, cfg, basis):
-            row = con.execute(
-                f"""
-                WITH due AS (SELECT * FROM ({_due_sql(cfg)})
-                             WHERE due_date BETWEEN $start AND $end
-                               AND vin NOT IN (SELECT vin FROM vehicles
-                                               WHERE vehicle_status IN {in_list(codes.GONE)}))
-                SELECT count(*), count(*) FILTER (WHERE EXISTS (
-                    SELECT 1 FROM ro WHERE ro.vin = due.vin AND is_own
-                      AND ro_type IN {SERVICE_TYPES}
-                      AND settle_date BETWEEN due.due_date - {int(m.return_before_days)}
-                                          AND due.due_date + {int(m.return_after_days)}))
-                FROM due
-            """,
-                {"basis": basis, "start": month.start, "end": month.end},
-            ).fetchall()[0]
+        row = engine.of(con).rows(
+            f"""
+            WITH due AS (SELECT * FROM ({_due_sql(cfg)}) due_all
+                         WHERE due_date BETWEEN $start AND $end
+                           AND vin NOT IN (SELECT vin FROM vehicles
+                                           WHERE vehicle_status IN {in_list(codes.GONE)})),
+            back AS (
+                SELECT DISTINCT due.vin FROM due JOIN ro ON ro.vin = due.vin AND ro.is_own
+                  AND ro.ro_type IN {SERVICE_TYPES}
+                  AND ro.settle_date BETWEEN due.due_date - {int(m.return_before_days)}
+                                         AND due.due_date + {int(m.return_after_days)})
+            SELECT count(*) AS due, count(back.vin) AS returned
+            FROM due LEFT JOIN back ON back.vin = due.vin
+        """,
+            {"basis": basis, "start": month.start, "end": month.end},
+        )[0]
         due, returned = due + int(row[0]), returned + int(row[1])
     return {"due": due, "returned": returned, "rate": round(returned / due, 4) if due else 0.0}
 
 
 # -- warranty expiry 脱保 / 延保 ------------------------------------------------------------------
-
-
-def warranty_query(
-    cfg: Config, as_of: date, days: int | None = None
-) -> tuple[str, dict[str, Any], str]:
-    """`warranty_expiring`'s query, parameters and order (it reads _rates at as_of)."""
-    w = cfg.warranty
-    days = w.horizon_days if days is None else days
-    sql = f"""
-        WITH ends AS (
-            SELECT o.vin, v.sale_date,
-                   coalesce(v.warranty_end, CAST(v.sale_date + to_years({int(w.years)}) AS DATE))
-                       AS date_end,
-                   coalesce(r.last_reading_date, v.sale_date)
-                   + CAST(ceil(({float(w.km)} - coalesce(r.last_reading, 0)) / r.daily_km)
-                          AS INTEGER) AS km_end,
-                   round(r.est_mileage) AS est_mileage
-            FROM ours($as_of) o JOIN vehicles v USING (vin) LEFT JOIN _rates r USING (vin))
-        SELECT vin, sale_date, least(date_end, km_end) AS warranty_end,
-               CASE WHEN km_end < date_end OR date_end IS NULL THEN 'km' ELSE 'date' END
-                   AS ends_by,
-               least(date_end, km_end) - $as_of AS days_left, est_mileage
-        FROM ends
-        WHERE least(date_end, km_end) > $as_of AND least(date_end, km_end) <= $as_of + {int(days)}
-    """
-    return sql, {"as_of": as_of}, "warranty_end, l.vin"
 
 
 def warranty_expiring(
@@ -219,8 +174,35 @@ def warranty_expiring(
     Warranty end = the earlier of warranty_end (else sale_date + years) and the day the
     estimated mileage reaches the warranty km; ends_by says which.
     """
-    with rates_table(con, cfg, as_of):
-        return churn.call_list(con, *warranty_query(cfg, as_of, days))
+    return churn.call_list(con, *warranty_query(cfg, as_of, days))
+
+
+def warranty_query(
+    cfg: Config, as_of: date, days: int | None = None
+) -> tuple[str, dict[str, Any], str]:
+    """`warranty_expiring`'s query, parameters and order."""
+    w = cfg.warranty
+    days = w.horizon_days if days is None else days
+    sql = f"""
+        WITH w_rates AS ({rates_sql(cfg)}),
+        ends AS (
+            SELECT o.vin, v.sale_date,
+                   coalesce(v.warranty_end, CAST(v.sale_date + to_years({int(w.years)}) AS DATE))
+                       AS date_end,
+                   coalesce(r.last_reading_date, v.sale_date)
+                   + CAST(ceil(({float(w.km)} - coalesce(r.last_reading, 0)) / r.daily_km)
+                          AS INTEGER) AS km_end,
+                   round(r.est_mileage) AS est_mileage
+            FROM ({facts.ours_sql(cfg, "$as_of")}) o JOIN vehicles v USING (vin)
+            LEFT JOIN w_rates r USING (vin))
+        SELECT vin, sale_date, least(date_end, km_end) AS warranty_end,
+               CASE WHEN km_end < date_end OR date_end IS NULL THEN 'km' ELSE 'date' END
+                   AS ends_by,
+               date_diff('day', $as_of, least(date_end, km_end)) AS days_left, est_mileage
+        FROM ends
+        WHERE least(date_end, km_end) > $as_of AND least(date_end, km_end) <= $as_of + {int(days)}
+    """
+    return sql, {"as_of": as_of}, "warranty_end, l.vin"
 
 
 # -- insurance renewal pre-move 续保前移 -----------------------------------------------------------
@@ -236,26 +218,28 @@ def insurance_renewal(
     days = ins.days if days is None else days
     b0, b1, b2 = (float(b) for b in ins.bands)
     labels = (f"{b0:g}≤t<{b1:g}", f"{b1:g}≤t≤{b2:g}", f"t>{b2:g}")
+    gifts = [ins.gifts[i] if i < len(ins.gifts) else "" for i in range(3)]
+
+    def by_band(values: list[str] | tuple[str, ...]) -> str:
+        arms = " ".join(f"WHEN {i + 1} THEN {literal(v)}" for i, v in enumerate(values))
+        return f"CAST(CASE band {arms} END AS VARCHAR)"
+
     sql = f"""
-        SELECT vin, ro_id, settle_date, ro_type, round(total_amount, 2) AS total_amount,
-               CASE WHEN total_amount < {b1} THEN 1 WHEN total_amount <= {b2} THEN 2 ELSE 3 END
-                   AS band,
-               advisor
-        FROM ro
-        WHERE is_own AND payer = 'insurance' AND total_amount >= {b0}
-          AND settle_date BETWEEN $as_of - {int(days) - 1} AND $as_of
+        SELECT vin, ro_id, settle_date, ro_type, total_amount, band,
+               {by_band(labels)} AS band_label, {by_band(gifts)} AS gift, advisor
+        FROM (
+            SELECT vin, ro_id, settle_date, ro_type,
+                   {facts.round_exact("total_amount")} AS total_amount,
+                   CASE WHEN total_amount < {b1} THEN 1 WHEN total_amount <= {b2} THEN 2
+                        ELSE 3 END AS band,
+                   advisor
+            FROM ro
+            WHERE is_own AND payer = 'insurance' AND total_amount >= {b0}
+              AND settle_date BETWEEN $as_of - {int(days) - 1} AND $as_of) ins
     """
-    res = churn.call_list(con, sql, {"as_of": as_of}, "settle_date DESC, l.ro_id")
-    band = pl.col("band") - 1
-    res.frame = res.frame.with_columns(
-        band_label=band.map_elements(lambda i: labels[i], return_dtype=pl.String),
-        gift=band.map_elements(
-            lambda i: ins.gifts[i] if i < len(ins.gifts) else "", return_dtype=pl.String
-        ),
-    ).select(
-        pl.exclude("last_advisor", "advisor", "band_label", "gift"), "band_label", "gift", "advisor"
+    return churn.call_list(
+        con, sql, {"as_of": as_of}, "settle_date DESC, l.ro_id", last_advisor=False
     )
-    return res
 
 
 # -- loyal reward 忠诚客户回馈 ---------------------------------------------------------------------
@@ -264,29 +248,22 @@ def insurance_renewal(
 def loyal_reward(con: duckdb.DuckDBPyConnection, cfg: Config, period: Period) -> ListResult:
     """Vehicles with at least loyal.year_visits own visits in a year period (half_visits in a
     half-year or shorter period); tier A and B first, then most visits."""
-    from .value_tiers import vehicle_tiers
-
     need = cfg.loyal.half_visits if period.days <= 184 else cfg.loyal.year_visits
-    tiers = vehicle_tiers(con, cfg, period.end)
-    if isinstance(tiers, duckdb.DuckDBPyRelation):
-        tiers = tiers.pl()
-    con.register("_tiers", tiers.select("vin", "tier"))
+    # the tiers at the period's end ($tier_day: the contact's advisor is the latest one)
+    tiers = tiers_sql(cfg).replace("$as_of", "$tier_day")
     sql = f"""
         SELECT v.vin, count(*) AS own_visits, CAST(sum(paid_amount) AS DOUBLE) AS paid_amount,
                any_value(t.tier) AS tier, {literal(cfg.loyal.gift)} AS gift
-        FROM visits v LEFT JOIN _tiers t USING (vin)
+        FROM visits v LEFT JOIN ({tiers}) t USING (vin)
         WHERE is_own AND day BETWEEN $start AND $end
         GROUP BY v.vin HAVING count(*) >= {int(need)}
     """
-    try:
-        return churn.call_list(
-            con,
-            sql,
-            {"start": period.start, "end": period.end},
-            f"coalesce(tier IN {in_list(codes.TIERS[:2])}, false) DESC, own_visits DESC, tier, l.vin",
-        )
-    finally:
-        con.unregister("_tiers")
+    return churn.call_list(
+        con,
+        sql,
+        {"start": period.start, "end": period.end, "tier_day": period.end},
+        f"coalesce(tier IN {in_list(codes.TIERS[:2])}, false) DESC, own_visits DESC, tier, l.vin",
+    )
 
 
 # -- win-back 流失客户招揽 -------------------------------------------------------------------------
@@ -295,11 +272,14 @@ def loyal_reward(con: duckdb.DuckDBPyConnection, cfg: Config, period: Period) ->
 def winback(con: duckdb.DuckDBPyConnection, cfg: Config, as_of: date) -> ListResult:
     """Lost and at_risk vehicles, highest lifetime paid amount first, with the reason
     (never_returned, then defected with the dealer, then out_of_channel) and the gift."""
-    res = churn.churn_list(con, cfg, as_of, codes.AT_RISK)
-    res.frame = (
-        res.frame.drop("own_visits_12m", "risk_ratio", "warn")
-        .with_columns(gift=pl.lit(cfg.winback.gift))
-        .sort(["lifetime_paid", "vin"], descending=[True, False])
-        .select(pl.exclude("last_advisor"), "last_advisor")
+    sql, params, _ = churn.churn_list_query(cfg, as_of, codes.AT_RISK)
+    cols = (
+        "vin, status, days_since, last_own_visit, reason, other_dealer, other_dealer_name, "
+        "last_other_visit, lifetime_paid"
     )
-    return res
+    return churn.call_list(
+        con,
+        f"SELECT {cols}, {literal(cfg.winback.gift)} AS gift FROM ({sql}) wb",
+        params,
+        "l.lifetime_paid DESC, l.vin",
+    )

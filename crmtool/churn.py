@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any
 
 import duckdb
 
-from . import facts
+from . import engine, facts
 from .codes import GONE, LEAKAGE, REGIONS, STATUSES
 from .config import Config
 from .lazy import lazy
@@ -46,39 +46,53 @@ def _contacts_sql(up_to_as_of: bool) -> str:
     """
 
 
-def call_list_sql(sql: str, params: dict[str, Any], order_by: str) -> str:
-    """The call list of `sql` (which has a vin column): vin, customer_id, name, phone, series
-    first, last_advisor last, _gone (scrapped / transferred) at the end, in list order."""
+def call_list_sql(
+    con: duckdb.DuckDBPyConnection,
+    sql: str,
+    params: dict[str, Any],
+    order_by: str,
+    last_advisor: bool = True,
+) -> str:
+    """The query of a call list: rows of `sql` (which has a vin column) with vin, customer_id,
+    name, phone, series first, last_advisor last; scrapped / transferred vehicles left out."""
+    rest = "".join(f", l.{c}" for c in engine.of(con).columns(sql, params) if c != "vin")
     return f"""
         WITH l AS ({sql}), c AS ({_contacts_sql("as_of" in params)})
-        SELECT l.vin, c.customer_id, c.name, c.phone, c.series, l.* EXCLUDE (vin),
-               c.last_advisor,
-               coalesce(c.vehicle_status IN {in_list(GONE)}, false) AS _gone
+        SELECT l.vin, c.customer_id, c.name, c.phone, c.series{rest}
+               {", c.last_advisor" if last_advisor else ""}
         FROM l LEFT JOIN c USING (vin)
+        WHERE NOT coalesce(c.vehicle_status IN {in_list(GONE)}, false)
         ORDER BY {order_by}
     """
 
 
 def call_list(
-    con: duckdb.DuckDBPyConnection, sql: str, params: dict[str, Any], order_by: str
+    con: duckdb.DuckDBPyConnection,
+    sql: str,
+    params: dict[str, Any],
+    order_by: str,
+    last_advisor: bool = True,
 ) -> ListResult:
-    """Rows of `sql` (which has a vin column) with vin, customer_id, name, phone, series first,
-    last_advisor last; scrapped / transferred vehicles dropped and counted."""
-    frame = con.sql(call_list_sql(sql, params, order_by), params=params).pl()
-    left_out = int(frame["_gone"].sum())
-    return ListResult(frame.filter(~pl.col("_gone")).drop("_gone"), left_out)
+    """The call list of `sql` (call_list_sql) and how many scrapped / transferred vehicles
+    were left out of it."""
+    eng = engine.of(con)
+    frame = eng.frame(call_list_sql(con, sql, params, order_by, last_advisor), params)
+    (left_out,) = eng.rows(
+        f"SELECT count(*) AS n FROM ({sql}) l JOIN vehicles v USING (vin) "
+        f"WHERE v.vehicle_status IN {in_list(GONE)}",
+        params,
+    )[0]
+    return ListResult(frame, int(left_out))
 
 
 def call_list_rows(
     con: duckdb.DuckDBPyConnection, sql: str, params: dict[str, Any], order_by: str
 ) -> list[dict[str, Any]]:
     """The rows `call_list` keeps, as dicts, without a data frame (the customer card)."""
-    rel = con.sql(
-        f"SELECT * EXCLUDE (_gone) FROM ({call_list_sql(sql, params, order_by)}) WHERE NOT _gone",
-        params=params,
-    )
-    cols = rel.columns
-    return [dict(zip(cols, r, strict=True)) for r in rel.fetchall()]
+    eng = engine.of(con)
+    query = call_list_sql(con, sql, params, order_by)
+    cols = eng.columns(query, params)
+    return [dict(zip(cols, r, strict=True)) for r in eng.rows(query, params)]
 
 
 # -- §5 loyalty status and churn warning -----------------------------------------------------
@@ -104,33 +118,35 @@ def status_case_sql(
 def status_sql(cfg: Config) -> str:
     s = cfg.status
     return f"""
-        WITH base AS (SELECT vin FROM ours($as_of)),
-        own AS (
-            SELECT vin, day, day - lag(day) OVER (PARTITION BY vin ORDER BY day) AS gap
-            FROM visits WHERE is_own AND day <= $as_of AND vin IN (SELECT vin FROM base)),
-        per AS (
+        WITH s_base AS ({facts.ours_sql(cfg, "$as_of")}),
+        s_own AS (
+            SELECT vin, day,
+                   date_diff('day', lag(day) OVER (PARTITION BY vin ORDER BY day), day) AS gap
+            FROM visits WHERE is_own AND day <= $as_of AND vin IN (SELECT vin FROM s_base)),
+        s_per AS (
             SELECT vin, max(day) AS last_own_visit, count(*) AS own_visits_total,
                    count(*) FILTER (WHERE day >= $as_of - {int(cfg.tiers.window_days) - 1})
                        AS own_visits_12m,
                    median(gap) AS median_gap
-            FROM own GROUP BY vin),
-        s AS (
+            FROM s_own GROUP BY vin),
+        s_days AS (
             SELECT b.vin, p.last_own_visit,
-                   $as_of - coalesce(p.last_own_visit, v.sale_date) AS days_since,
+                   date_diff('day', coalesce(p.last_own_visit, v.sale_date), $as_of)
+                       AS days_since,
                    coalesce(p.own_visits_12m, 0) AS own_visits_12m,
                    coalesce(p.own_visits_total, 0) AS own_visits_total, p.median_gap
-            FROM base b LEFT JOIN per p USING (vin) LEFT JOIN vehicles v USING (vin)),
-        st AS (SELECT *, {status_case_sql(cfg)} AS status FROM s),
-        r AS (
+            FROM s_base b LEFT JOIN s_per p USING (vin) LEFT JOIN vehicles v USING (vin)),
+        s_st AS (SELECT *, {status_case_sql(cfg)} AS status FROM s_days),
+        s_r AS (
             SELECT *, CASE WHEN status IN ('loyal', 'general')
                                 AND own_visits_total >= {int(s.warn_min_visits)}
                            THEN days_since / median_gap END AS risk_ratio
-            FROM st)
+            FROM s_st)
         SELECT vin, status, days_since, last_own_visit, own_visits_12m, own_visits_total,
-               median_gap, round(risk_ratio, 2) AS risk_ratio,
+               median_gap, {facts.round_exact("risk_ratio")} AS risk_ratio,
                coalesce(risk_ratio >= {float(s.warn_ratio)}
                         AND days_since >= {int(s.warn_min_days)}, false) AS warn
-        FROM r
+        FROM s_r
     """
 
 
@@ -145,18 +161,18 @@ def vehicle_status(con: duckdb.DuckDBPyConnection, cfg: Config, as_of: date) -> 
     """Per vehicle ours at as_of: status (new/loyal/general/at_risk/lost), days_since,
     last_own_visit, own_visits_12m, own_visits_total, median_gap, risk_ratio, warn."""
     src, params = status_source(con, cfg, as_of)
-    return con.sql(f"SELECT * FROM {src} ORDER BY vin", params=params).pl()
+    return engine.of(con).frame(f"SELECT * FROM {src} st ORDER BY vin", params)
 
 
 def status_counts(con: duckdb.DuckDBPyConnection, cfg: Config, as_of: date) -> dict[str, int]:
     """The summary's "status" block: the vehicles counted at as_of (facts.counted) per status."""
     src, params = status_source(con, cfg, as_of)
     rows = dict(
-        con.execute(
-            f"SELECT status, count(*) FROM {src} WHERE vin IN "
-            "(SELECT vin FROM counted($as_of)) GROUP BY 1",
+        engine.of(con).rows(
+            f"SELECT status, count(*) AS n FROM {src} st WHERE vin IN "
+            f"(SELECT vin FROM ({facts.counted_sql(cfg, '$as_of')}) c) GROUP BY status",
             {**params, "as_of": as_of},
-        ).fetchall()
+        )
     )
     return {k: int(rows.get(k, 0)) for k in STATUSES}
 
@@ -171,20 +187,27 @@ def _went_to_sql() -> str:
             SELECT o.vin, o.dealer_code, count(*) AS days, max(o.day) AS last_day,
                    row_number() OVER (PARTITION BY o.vin
                                       ORDER BY count(*) DESC, max(o.day) DESC,
-                                               o.dealer_code) AS rank
+                                               o.dealer_code) AS went_rank
             FROM other_visits o JOIN since s ON o.vin = s.vin
             WHERE o.day > s.since AND o.day <= $as_of
-            GROUP BY o.vin, o.dealer_code)
+            GROUP BY o.vin, o.dealer_code) went_ranked
         LEFT JOIN dealers d USING (dealer_code)
-        WHERE rank = 1
+        WHERE went_rank = 1
     """
 
 
-def churn_list_query(
-    cfg: Config, as_of: date, statuses: tuple[str, ...] = STATUSES
-) -> tuple[str, dict[str, Any], str]:
-    """`churn_list`'s query, parameters and order (for `call_list` / `call_list_rows`)."""
-    sql = f"""
+def churn_list(
+    con: duckdb.DuckDBPyConnection, cfg: Config, as_of: date, statuses: tuple[str, ...] = STATUSES
+) -> ListResult:
+    """Status list with the reason for lost / at_risk vehicles (docs/rules.md §9 "Win-back",
+    §17 "Churn and call lists"):
+    never_returned (no own visit ever), defected (an other-dealer visit after the last own
+    visit, with that dealer), else out_of_channel."""
+    return call_list(con, *churn_list_query(cfg, as_of, statuses))
+
+
+def _churn_sql(cfg: Config) -> str:
+    return f"""
         WITH st AS ({status_sql(cfg)}),
         since AS (SELECT vin, coalesce(last_own_visit, DATE '1900-01-01') AS since FROM st),
         went AS ({_went_to_sql()})
@@ -200,23 +223,25 @@ def churn_list_query(
                    WHERE is_own AND day <= $as_of GROUP BY vin) lp USING (vin)
         WHERE list_contains($statuses, status)
     """
-    # the recovery list: highest past value first (docs/rules.md §9 "Win-back")
-    return (
-        sql,
-        {"as_of": as_of, "statuses": list(statuses)},
-        "coalesce(l.lifetime_paid, 0) DESC, days_since DESC, l.vin",
+
+
+def churn_list_query(
+    cfg: Config, as_of: date, statuses: tuple[str, ...] = STATUSES
+) -> tuple[str, dict[str, Any], str]:
+    """`churn_list`'s query (lifetime_paid 0 without a paid visit), parameters and order (for
+    `call_list` / `call_list_rows`): the recovery list, highest past value first
+    (docs/rules.md §9 "Win-back")."""
+    sql = _churn_sql(cfg)
+    cols = (
+        "vin, status, days_since, last_own_visit, own_visits_12m, risk_ratio, warn, reason, "
+        "other_dealer, other_dealer_name, last_other_visit, "
+        "coalesce(lifetime_paid, CAST(0 AS DOUBLE)) AS lifetime_paid"
     )
-
-
-def churn_list(
-    con: duckdb.DuckDBPyConnection, cfg: Config, as_of: date, statuses: tuple[str, ...] = STATUSES
-) -> ListResult:
-    """Status list with the reason for lost / at_risk vehicles (docs/rules.md §9 "Win-back", §17 "Churn and call lists"):
-    never_returned (no own visit ever), defected (an other-dealer visit after the last own
-    visit, with that dealer), else out_of_channel."""
-    res = call_list(con, *churn_list_query(cfg, as_of, statuses))
-    res.frame = res.frame.with_columns(pl.col("lifetime_paid").fill_null(0.0))
-    return res
+    return (
+        f"SELECT {cols} FROM ({sql}) churn_rows",
+        {"as_of": as_of, "statuses": list(statuses)},
+        "l.lifetime_paid DESC, days_since DESC, l.vin",
+    )
 
 
 # -- §6 where customers go -------------------------------------------------------------------
@@ -226,20 +251,20 @@ def _own_region(con: duckdb.DuckDBPyConnection, cfg: Config) -> str | None:
     """cfg.own_region, else the region of the first own dealer in the dealers table."""
     if cfg.own_region:
         return cfg.own_region
-    rows = con.execute(
-        "SELECT region FROM dealers WHERE dealer_code = ?", [cfg.own_dealer]
-    ).fetchall()
+    rows = engine.of(con).rows(
+        "SELECT region FROM dealers WHERE dealer_code = $code", {"code": cfg.own_dealer}
+    )
     return rows[0][0] if rows else None
 
 
-def _leakage_sql() -> str:
+def _leakage_sql(cfg: Config) -> str:
     return """
-        WITH base AS (SELECT vin FROM ours($base_day)),
-        own AS (SELECT vin, count(*) AS own_visits FROM visits
+        WITH lk_base AS ({ours}),
+        lk_own AS (SELECT vin, count(*) AS own_visits FROM visits
                 WHERE is_own AND day BETWEEN $start AND $end GROUP BY vin),
-        oth AS (SELECT vin, count(DISTINCT day) AS other_visit_days FROM other_visits
+        lk_oth AS (SELECT vin, count(DISTINCT day) AS other_visit_days FROM other_visits
                 WHERE day BETWEEN $start AND $end GROUP BY vin),
-        since AS (SELECT vin, $start - 1 AS since FROM base),
+        since AS (SELECT vin, $start - 1 AS since FROM lk_base),
         went AS ({went})
         SELECT b.vin,
                CASE WHEN own_visits > 0 AND other_visit_days > 0 THEN 'cross_shop'
@@ -253,9 +278,11 @@ def _leakage_sql() -> str:
                     WHEN region IS NULL OR $own_region IS NULL THEN 'unknown'
                     WHEN region = $own_region THEN 'same' ELSE 'other' END AS region,
                last_other_visit
-        FROM base b LEFT JOIN own USING (vin) LEFT JOIN oth USING (vin)
+        FROM lk_base b LEFT JOIN lk_own USING (vin) LEFT JOIN lk_oth USING (vin)
         LEFT JOIN went USING (vin)
-    """.replace("{went}", _went_to_sql().replace("$as_of", "$end"))
+    """.replace("{went}", _went_to_sql().replace("$as_of", "$end")).replace(
+        "{ours}", facts.ours_sql(cfg, "$base_day")
+    )
 
 
 def _leakage_params(con: duckdb.DuckDBPyConnection, cfg: Config, period: Period) -> dict[str, Any]:
@@ -270,49 +297,64 @@ def _leakage_params(con: duckdb.DuckDBPyConnection, cfg: Config, period: Period)
 def leakage(con: duckdb.DuckDBPyConnection, cfg: Config, period: Period) -> pl.DataFrame:
     """Per base vehicle (ours the day before the period): leakage class, own_visits,
     other_visit_days, the other dealer (most visit days, ties latest), its region vs ours."""
-    src, params = facts.rule_source(con, _leakage_sql(), _leakage_params(con, cfg, period))
-    return con.sql(f"SELECT * FROM {src} ORDER BY vin", params=params).pl()
+    src, params = _leakage_source(con, cfg, period)
+    return engine.of(con).frame(f"SELECT * FROM {src} lk ORDER BY vin", params)
+
+
+def _leakage_source(
+    con: duckdb.DuckDBPyConnection, cfg: Config, period: Period
+) -> tuple[str, dict[str, Any]]:
+    return facts.rule_source(con, _leakage_sql(cfg), _leakage_params(con, cfg, period))
 
 
 def leakage_list(con: duckdb.DuckDBPyConnection, cfg: Config, period: Period) -> ListResult:
     """The where-they-go table as a call list."""
-    return call_list(con, _leakage_sql(), _leakage_params(con, cfg, period), "leakage, l.vin")
+    return call_list(con, _leakage_sql(cfg), _leakage_params(con, cfg, period), "leakage, l.vin")
 
 
 def leakage_summary(con: duckdb.DuckDBPyConnection, cfg: Config, period: Period) -> dict[str, Any]:
-    """The summary's "leakage" block."""
-    df = leakage(con, cfg, period)
-    out: dict[str, Any] = {k: int((df["leakage"] == k).sum()) for k in LEAKAGE}
-    cross = df.filter(pl.col("leakage") == "cross_shop")
-    visits = cross["own_visits"].to_list()
+    """The summary's "leakage" block (counted by the engine: one row per class, visits and
+    region come back, not one per vehicle)."""
+    src, params = _leakage_source(con, cfg, period)
+    rows = engine.of(con).rows(
+        f"""SELECT leakage, least(own_visits, 5) AS visits, region, count(*) AS n
+            FROM {src} lk GROUP BY leakage, least(own_visits, 5), region""",
+        params,
+    )
+    out: dict[str, Any] = {k: sum(int(n) for c, _, _, n in rows if c == k) for k in LEAKAGE}
+    cross = [(int(v), r, int(n)) for c, v, r, n in rows if c == "cross_shop"]
     out["cross_shop_by_own_visits"] = {
-        **{str(n): sum(1 for v in visits if v == n) for n in range(1, 5)},
-        "5+": sum(1 for v in visits if v >= 5),
+        **{str(k): sum(n for v, _, n in cross if v == k) for k in range(1, 5)},
+        "5+": sum(n for v, _, n in cross if v >= 5),
     }
-    out["cross_shop_region"] = {k: int((cross["region"] == k).sum()) for k in REGIONS}
+    out["cross_shop_region"] = {k: sum(n for _, r, n in cross if r == k) for k in REGIONS}
     return out
 
 
 def defected_by_dealer(
     con: duckdb.DuckDBPyConnection, cfg: Config, period: Period
 ) -> list[dict[str, Any]]:
-    """Where defected and cross-shopping vehicles went: per other dealer, most first."""
-    df = (
-        leakage(con, cfg, period)
-        .filter(pl.col("other_dealer").is_not_null())
-        .group_by("other_dealer")
-        .agg(
-            name=pl.col("other_dealer_name").first(),
-            region=pl.col("region").first(),
-            defected=(pl.col("leakage") == "defected").sum(),
-            cross_shop=(pl.col("leakage") == "cross_shop").sum(),
-        )
-        .rename({"other_dealer": "dealer_code"})
-        .with_columns(total=pl.col("defected") + pl.col("cross_shop"))
-        .sort(["total", "dealer_code"], descending=[True, False])
-        .drop("total")
+    """Where defected and cross-shopping vehicles went: per other dealer, most first (name
+    and region are the dealer's, the same on each of its rows)."""
+    src, params = _leakage_source(con, cfg, period)
+    cols = ("dealer_code", "name", "region", "defected", "cross_shop")
+    rows = engine.of(con).rows(
+        f"""SELECT other_dealer AS dealer_code, min(other_dealer_name) AS name,
+                   min(region) AS region,
+                   count(*) FILTER (WHERE leakage = 'defected') AS defected,
+                   count(*) FILTER (WHERE leakage = 'cross_shop') AS cross_shop
+            FROM {src} lk WHERE other_dealer IS NOT NULL GROUP BY other_dealer
+            ORDER BY count(*) FILTER (WHERE leakage IN ('defected', 'cross_shop')) DESC,
+                     other_dealer""",
+        params,
     )
-    return df.to_dicts()
+    return [
+        {
+            k: (int(v) if k in ("defected", "cross_shop") else v)
+            for k, v in zip(cols, r, strict=True)
+        }
+        for r in rows
+    ]
 
 
 # -- §7 sales follow-through -----------------------------------------------------------------
@@ -323,7 +365,7 @@ def new_car_defection(
 ) -> dict[str, int]:
     """New cars sold by us in the period: sold, defected (an other-dealer visit on or after
     the sale up to as_of), direct (of those, no own visit before the first one)."""
-    row = con.execute(
+    row = engine.of(con).rows(
         """
         WITH sold AS (SELECT vin, sale_date FROM sold_by_us
                       WHERE sale_date BETWEEN $start AND $end),
@@ -334,11 +376,13 @@ def new_car_defection(
             SELECT DISTINCT f.vin FROM first_other f JOIN sold s USING (vin)
             JOIN visits v ON v.vin = f.vin AND v.is_own
                          AND v.day >= s.sale_date AND v.day < f.first_day)
-        SELECT (SELECT count(*) FROM sold), (SELECT count(*) FROM first_other),
-               (SELECT count(*) FROM first_other WHERE vin NOT IN (SELECT vin FROM own_before))
+        SELECT (SELECT count(*) FROM sold) AS sold,
+               (SELECT count(*) FROM first_other) AS defected,
+               (SELECT count(*) FROM first_other
+                WHERE vin NOT IN (SELECT vin FROM own_before)) AS direct
     """,
         {"start": period.start, "end": period.end, "as_of": as_of},
-    ).fetchall()[0]
+    )[0]
     return {"sold": int(row[0]), "defected": int(row[1]), "direct": int(row[2])}
 
 
@@ -348,7 +392,7 @@ def secondary_network(
     """Vehicles sold by secondary outlets in the period, total and per outlet: sold,
     returned_paid, revenue (paid amounts after the sale up to as_of), no_paid, no_ro
     (no own repair order of any type, PDS included, up to as_of)."""
-    rows = con.execute(
+    rows = engine.of(con).rows(
         """
         WITH sold AS (SELECT vin, sale_date, coalesce(outlet, '') AS outlet FROM sold_by_us
                       WHERE sale_channel = 'secondary' AND sale_date BETWEEN $start AND $end),
@@ -359,12 +403,12 @@ def secondary_network(
         any_ro AS (SELECT DISTINCT vin FROM ro WHERE is_own AND settle_date <= $as_of)
         SELECT outlet, count(*) AS sold, count(p.vin) AS returned_paid,
                CAST(coalesce(sum(p.revenue), 0) AS DOUBLE) AS revenue,
-               count(*) FILTER (WHERE s.vin NOT IN (SELECT vin FROM any_ro)) AS no_ro
-        FROM sold s LEFT JOIN paid p USING (vin)
+               count(*) FILTER (WHERE a.vin IS NULL) AS no_ro
+        FROM sold s LEFT JOIN paid p USING (vin) LEFT JOIN any_ro a ON a.vin = s.vin
         GROUP BY outlet ORDER BY sold DESC, outlet
     """,
         {"start": period.start, "end": period.end, "as_of": as_of},
-    ).fetchall()
+    )
     by_outlet = [
         {
             "outlet": o,
@@ -391,9 +435,9 @@ def secondary_network(
 def _never_returned_sql(cfg: Config) -> str:
     return f"""
         SELECT s.vin, s.sale_date, s.sale_channel, s.outlet,
-               $as_of - s.sale_date AS days_since_sale
-        FROM sold_by_us s JOIN ours($as_of) USING (vin)
-        WHERE $as_of - s.sale_date > {int(cfg.never_returned_days)}
+               date_diff('day', s.sale_date, $as_of) AS days_since_sale
+        FROM sold_by_us s JOIN ({facts.ours_sql(cfg, "$as_of")}) o USING (vin)
+        WHERE date_diff('day', s.sale_date, $as_of) > {int(cfg.never_returned_days)}
           AND s.vin NOT IN (SELECT vin FROM visits WHERE is_own AND day <= $as_of)
     """
 
@@ -405,7 +449,7 @@ def never_returned(con: duckdb.DuckDBPyConnection, cfg: Config, as_of: date) -> 
 
 def never_returned_count(con: duckdb.DuckDBPyConnection, cfg: Config, as_of: date) -> int:
     """The summary's "never_returned" figure (scrapped / transferred vehicles included)."""
-    row = con.execute(
-        f"SELECT count(*) FROM ({_never_returned_sql(cfg)})", {"as_of": as_of}
-    ).fetchall()[0]
+    row = engine.of(con).rows(
+        f"SELECT count(*) AS n FROM ({_never_returned_sql(cfg)}) nr", {"as_of": as_of}
+    )[0]
     return int(row[0])

@@ -5,12 +5,14 @@
                  (DECIMAL: money is summed exactly, to the fen, whatever the order of the sum)
 - other_visits:  one row per (vin, day, dealer_code) at another dealer
 - sold_by_us:    vehicles sold by us (channel own or secondary) with their sale_date
-- ours(x):       table macro: vehicles ours at day x (latest sale by us or own visit ≤ x and
-                 no more than `ours_days` before x)
-- counted(x):    table macro: the vehicles counted at day x (tiers, status, summary, report,
-                 segment --by): ours(x) without the scrapped and transferred ones (GONE)
+- ours(x):       vehicles ours at day x (latest sale by us or own visit ≤ x and no more than
+                 `ours_days` before x): `ours_sql(cfg, "$as_of")` in rule SQL (portable), the
+                 table macro ours(x) on DuckDB for other queries
+- counted(x):    the vehicles counted at day x (tiers, status, summary, report, segment --by):
+                 ours(x) without the scrapped and transferred ones (GONE): `counted_sql`
 
-Call install(con, config) once per connection before running any rule.
+Call install(con, config) once per connection (a DuckDB connection or an engine.Engine)
+before running any rule.
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ from typing import Any
 
 import duckdb
 
+from . import engine
 from .codes import GONE
 from .config import Config
 from .sqltext import in_list
@@ -52,12 +55,42 @@ def _drop_temp(con: duckdb.DuckDBPyConnection, name: str) -> None:
         con.execute(f"DROP {old} temp.{name}")
 
 
+def round_exact(expr: str, places: int = 2) -> str:
+    """`expr` rounded half up to `places` decimals through DECIMAL, as DOUBLE: the one place
+    money and other shown figures are rounded, so DuckDB and Spark agree to the fen. (Their
+    round() of a DOUBLE differ at half cents: DuckDB rounds the binary value, 629.005 →
+    629.00, Spark its shortest decimal form, → 629.01; docs/rules.md §22 "Spark".)"""
+    return f"CAST(round(CAST({expr} AS DECIMAL(38, 6)), {int(places)}) AS DOUBLE)"
+
+
+def ours_sql(config: Config, day: str) -> str:
+    """The vehicles ours at `day` (a parameter such as $as_of) as a query (vin, last_event)."""
+    return f"""
+        SELECT vin, last_event FROM (
+            SELECT vin, max(day) AS last_event FROM (
+                SELECT vin, sale_date AS day FROM sold_by_us WHERE sale_date <= {day}
+                UNION ALL
+                SELECT vin, day FROM visits WHERE is_own AND day <= {day}) ours_events
+            GROUP BY vin) ours_last
+        WHERE last_event >= {day} - {int(config.ours_days)}"""
+
+
+def counted_sql(config: Config, day: str) -> str:
+    """The vehicles counted at `day`: ours without the scrapped and transferred ones."""
+    return f"""
+        SELECT vin, last_event FROM ({ours_sql(config, day)}) ours_at
+        WHERE vin NOT IN (SELECT vin FROM vehicles WHERE vehicle_status IN {in_list(GONE)}
+                                                     AND vin IS NOT NULL)"""
+
+
 def is_snapshot(con: duckdb.DuckDBPyConnection) -> bool:
     """Facts are installed as a snapshot (temp tables) on this connection."""
     return _snapshot(con)
 
 
 def _snapshot(con: duckdb.DuckDBPyConnection) -> bool:
+    if engine.is_spark(con):
+        return bool(getattr(con, "snapshot", False))
     return bool(
         con.execute(
             "SELECT count(*) FROM duckdb_tables() WHERE temporary AND table_name = 'visits'"
@@ -75,6 +108,11 @@ def rule_source(
         return f"({sql})", params
     key = hashlib.sha1((sql + repr(sorted(params.items()))).encode()).hexdigest()[:16]
     name = f"_rule_{key}"
+    if engine.is_spark(con):
+        eng = engine.of(con)
+        if not eng.exists(name):
+            eng.stage(name, sql, params, table=True)
+        return name, {}
     if not con.execute(
         "SELECT count(*) FROM duckdb_tables() WHERE temporary AND table_name = ?", [name]
     ).fetchall()[0][0]:
@@ -109,14 +147,15 @@ def install(
     and sales: every per-vehicle rule then answers for them alone, at the cost of their rows
     instead of the fleet's (the customer card of `find`); `vehicles` and `customers` then
     hold those vehicles and their owners."""
+    if engine.is_spark(con):
+        _install_engine(engine.of(con), config, snapshot)
+        return
     kind = "TABLE" if snapshot else "VIEW"
     for (name,) in con.execute(
         "SELECT table_name FROM duckdb_tables() WHERE temporary "
         "AND starts_with(table_name, '_rule_')"
     ).fetchall():
         con.execute(f"DROP TABLE {name}")
-    own = in_list(config.own_dealers)
-    excludes = in_list(config.visit_excludes)
     scope = ""
     for shadowed in ("vehicles", "customers"):
         _drop_temp(con, shadowed)
@@ -154,47 +193,16 @@ def install(
     _replace(
         con,
         "ro",
-        f"""
-        SELECT r.*,
-               coalesce(r.dealer_code IN {own}, true) AS is_own,
-               coalesce(r.ro_type NOT IN {excludes}, true) AS is_visit_type,
-               (r.payer = 'customer' AND r.total_amount > 0) AS is_customer_paid
-        FROM repair_orders r
+        f"""{_ro_sql(config)}
         {"WHERE r." + keyed("repair_orders", "vin", len(keys)) if scope else ""}
     """,
         "TABLE" if scope else "VIEW",
         keys if scope else None,
     )
-    _replace(
-        con,
-        "visits",
-        """
-        SELECT vin, settle_date AS day, is_own,
-               is_own AND bool_or(is_customer_paid) AS is_paid,
-               CASE WHEN is_own THEN sum(CASE WHEN is_customer_paid
-                                          THEN CAST(total_amount AS DECIMAL(18, 2)) ELSE 0 END)
-                    ELSE 0 END AS paid_amount
-        FROM ro
-        WHERE is_visit_type
-        GROUP BY vin, settle_date, is_own
-    """,
-        kind,
-    )
-    _replace(
-        con,
-        "other_visits",
-        """
-        SELECT DISTINCT vin, settle_date AS day, dealer_code
-        FROM ro
-        WHERE is_visit_type AND NOT is_own
-    """,
-        kind,
-    )
+    _replace(con, "visits", VISITS_SQL, kind)
+    _replace(con, "other_visits", OTHER_VISITS_SQL, kind)
     con.execute(f"""
-        CREATE OR REPLACE TEMP VIEW sold_by_us AS
-        SELECT vin, sale_date, sale_channel, outlet
-        FROM vehicles
-        WHERE sale_channel IN ('own', 'secondary') AND sale_date IS NOT NULL
+        CREATE OR REPLACE TEMP VIEW sold_by_us AS {SOLD_BY_US_SQL}
               {scope.replace("WHERE", "AND")}
     """)
     con.execute(f"""
@@ -212,3 +220,46 @@ def install(
         SELECT * FROM ours(x)
         WHERE vin NOT IN (SELECT vin FROM vehicles WHERE vehicle_status IN {in_list(GONE)})
     """)
+
+
+def _ro_sql(config: Config) -> str:
+    own, excludes = in_list(config.own_dealers), in_list(config.visit_excludes)
+    return f"""
+        SELECT r.*,
+               coalesce(r.dealer_code IN {own}, true) AS is_own,
+               coalesce(r.ro_type NOT IN {excludes}, true) AS is_visit_type,
+               (r.payer = 'customer' AND r.total_amount > 0) AS is_customer_paid
+        FROM repair_orders r"""
+
+
+VISITS_SQL = """
+    SELECT vin, settle_date AS day, is_own,
+           is_own AND bool_or(is_customer_paid) AS is_paid,
+           CASE WHEN is_own THEN sum(CASE WHEN is_customer_paid
+                                      THEN CAST(total_amount AS DECIMAL(18, 2)) ELSE 0 END)
+                ELSE 0 END AS paid_amount
+    FROM ro
+    WHERE is_visit_type
+    GROUP BY vin, settle_date, is_own"""
+
+OTHER_VISITS_SQL = """
+    SELECT DISTINCT vin, settle_date AS day, dealer_code
+    FROM ro
+    WHERE is_visit_type AND NOT is_own"""
+
+SOLD_BY_US_SQL = """
+    SELECT vin, sale_date, sale_channel, outlet
+    FROM vehicles
+    WHERE sale_channel IN ('own', 'secondary') AND sale_date IS NOT NULL"""
+
+
+def _install_engine(eng: engine.Engine, config: Config, snapshot: bool) -> None:
+    """The facts on an engine other than the embedded store (Spark): views over the maker's
+    tables; with snapshot, visits and other_visits cached once for the run."""
+    for name in eng.temp_names("_rule_"):
+        eng.drop(name)
+    eng.stage("ro", _ro_sql(config))
+    eng.stage("visits", VISITS_SQL, table=snapshot)
+    eng.stage("other_visits", OTHER_VISITS_SQL, table=snapshot)
+    eng.stage("sold_by_us", SOLD_BY_US_SQL)
+    eng.snapshot = snapshot  # type: ignore[attr-defined]

@@ -151,13 +151,9 @@ def _reminders(con: duckdb.DuckDBPyConnection, cfg: Config, as_of: date) -> list
         for m in (month_of(as_of), month_of(as_of, 1))
     ]
     lists: dict[str, list[dict[str, Any]]] = {}
-    for day in sorted({basis for *_, basis in due} | {as_of}):  # the km rates once per day
-        with campaigns.rates_table(con, cfg, day):
-            for i, (sql, params, order, basis) in enumerate(due):
-                if basis == day:
-                    lists[f"due{i}"] = churn.call_list_rows(con, sql, params, order)
-            if day == as_of:
-                lists["warranty"] = churn.call_list_rows(con, *campaigns.warranty_query(cfg, as_of))
+    for i, (sql, params, order, _) in enumerate(due):  # the queries compute the km rates
+        lists[f"due{i}"] = churn.call_list_rows(con, sql, params, order)
+    lists["warranty"] = churn.call_list_rows(con, *campaigns.warranty_query(cfg, as_of))
     seen: set[str] = set()
     for r in lists["due0"] + lists["due1"]:
         if r["vin"] in seen:

@@ -24,8 +24,9 @@ from typing import Any, cast
 import duckdb
 import polars as pl
 
-from . import facts
+from . import engine, facts
 from .config import Config
+from .errors import CrmError
 from .period import add_months
 from .sqltext import in_list
 
@@ -81,21 +82,29 @@ def _install(con: duckdb.DuckDBPyConnection, cfg: Config) -> None:
     the vehicles sold by us, their milestone visits."""
     r = cfg.retention
     types = in_list(r.milestone_types)
-    con.execute("""
-        CREATE OR REPLACE TEMP TABLE _ret_visits AS
+    eng = engine.of(con)
+    eng.stage(
+        "_ret_visits",
+        """
         SELECT v.vin, v.day, lead(v.day) OVER (PARTITION BY v.vin ORDER BY v.day) AS next_day,
                lag(v.day) OVER (PARTITION BY v.vin ORDER BY v.day) AS prev_day
         FROM visits v LEFT JOIN vehicles s ON s.vin = v.vin
         WHERE v.is_own AND (s.sale_date IS NULL OR v.day > s.sale_date)
-    """)
-    con.execute("""
-        CREATE OR REPLACE TEMP TABLE _ret_sold AS
+    """,
+        table=True,
+    )
+    eng.stage(
+        "_ret_sold",
+        """
         SELECT s.vin, s.sale_date
         FROM sold_by_us s
         WHERE s.sale_date >= (SELECT min(settle_date) FROM ro WHERE is_own)
-    """)
-    con.execute(f"""
-        CREATE OR REPLACE TEMP TABLE _ret_milestones AS
+    """,
+        table=True,
+    )
+    eng.stage(
+        "_ret_milestones",
+        f"""
         WITH m AS (
             SELECT DISTINCT r.vin, r.settle_date AS day
             FROM ro r JOIN _ret_sold s ON s.vin = r.vin
@@ -107,9 +116,11 @@ def _install(con: duckdb.DuckDBPyConnection, cfg: Config) -> None:
             FROM m
         )
         SELECT vin, k, day, next_day,
-               CAST(day + to_months({int(r.window_months)}) - INTERVAL 1 DAY AS DATE) AS window_end
+               CAST(day + to_months({int(r.window_months)}) AS DATE) - 1 AS window_end
         FROM numbered WHERE k <= {int(r.milestones)} + 1
-    """)
+    """,
+        table=True,
+    )
 
 
 def _dates(con: duckdb.DuckDBPyConnection, cfg: Config, days: list[date]) -> None:
@@ -118,11 +129,13 @@ def _dates(con: duckdb.DuckDBPyConnection, cfg: Config, days: list[date]) -> Non
     rows = []
     for d in days:
         fs_from, fs_to = _closed_sale_months(d, r.pool_months, r.window_months)
-        rows.append((d, month_end_on_or_before(d), fs_from, fs_to))
-    con.execute(
-        "CREATE OR REPLACE TEMP TABLE _ret_dates (d DATE, m_end DATE, fs_from DATE, fs_to DATE)"
+        dates = (d, month_end_on_or_before(d), fs_from, fs_to)
+        rows.append("(" + ", ".join(f"DATE '{x.isoformat()}'" for x in dates) + ")")
+    engine.of(con).stage(
+        "_ret_dates",
+        f"SELECT * FROM (VALUES {', '.join(rows)}) AS ret_dates(d, m_end, fs_from, fs_to)",
+        table=True,
     )
-    con.executemany("INSERT INTO _ret_dates VALUES (?, ?, ?, ?)", rows)
 
 
 # -- splits: the group of a vehicle on a reference day ----------------------------------------
@@ -131,7 +144,10 @@ def _dates(con: duckdb.DuckDBPyConnection, cfg: Config, days: list[date]) -> Non
 def _groups(con: duckdb.DuckDBPyConnection, cfg: Config, by: str | None, refs: str) -> str:
     """SQL for a table (vin, ref, g): the group of each vehicle on each reference day of
     `refs` (a query of (vin, ref) rows). Series and sale channel do not depend on the day;
-    advisor is the last own advisor up to ref; tier the tier at ref."""
+    advisor is the last own advisor up to ref; tier the tier at ref. On DuckDB only for
+    advisor and tier (an ASOF join, a table per day)."""
+    if engine.is_spark(con) and by in ("advisor", "tier"):
+        raise CrmError(f"--by {by} is not available with --engine spark (DuckDB only)")
     if by in ("series", "sale_channel"):
         return f"""SELECT x.vin, x.ref, coalesce(CAST(v.{by} AS VARCHAR), '{UNKNOWN}') AS g
                    FROM ({refs}) x LEFT JOIN vehicles v ON v.vin = x.vin"""
@@ -172,17 +188,21 @@ def _grouped(
 ) -> str:
     """Materialise `rows` (with vin and ref columns) joined to its group as temp table
     `name`, and return the name."""
+    eng = engine.of(con)
     if by in (None, "dealer"):
-        con.execute(f"CREATE OR REPLACE TEMP TABLE {name} AS SELECT *, '{ALL}' AS g FROM ({rows})")
+        eng.stage(name, f"SELECT *, '{ALL}' AS g FROM ({rows}) grouped_rows", table=True)
         return name
-    con.execute(f"CREATE OR REPLACE TEMP TABLE {name}_rows AS {rows}")
+    eng.stage(f"{name}_rows", rows, table=True)
     groups = _groups(con, cfg, by, f"SELECT DISTINCT vin, ref FROM {name}_rows")
-    con.execute(f"""
-        CREATE OR REPLACE TEMP TABLE {name} AS
+    eng.stage(
+        name,
+        f"""
         SELECT r.*, g.g FROM {name}_rows r
         LEFT JOIN ({groups}) g ON g.vin = r.vin AND g.ref IS NOT DISTINCT FROM r.ref
-    """)
-    con.execute(f"DROP TABLE {name}_rows")
+    """,
+        table=True,
+    )
+    eng.drop(f"{name}_rows")
     return name
 
 
@@ -198,40 +218,45 @@ def first_service(con: duckdb.DuckDBPyConnection, cfg: Config, by: str | None) -
         cfg,
         by,
         f"""
-        SELECT s.vin, s.sale_date - 1 AS ref, date_trunc('month', s.sale_date) AS mon,
-               coalesce(m.day <= CAST(s.sale_date + to_months({months}) - INTERVAL 1 DAY
-                                      AS DATE), false) AS returned
+        SELECT s.vin, s.sale_date - 1 AS ref,
+               CAST(date_trunc('month', s.sale_date) AS DATE) AS mon,
+               coalesce(m.day <= CAST(s.sale_date + to_months({months}) AS DATE) - 1, false)
+                   AS returned
         FROM _ret_sold s LEFT JOIN _ret_milestones m ON m.vin = s.vin AND m.k = 1
     """,
         "_ret_fs",
     )
-    return con.sql(f"""
+    return engine.of(con).frame(f"""
         SELECT d.d AS as_of, t.g AS "group", count(t.vin) AS sold,
                count(t.vin) FILTER (WHERE t.returned) AS returned
         FROM _ret_dates d JOIN {t} t ON t.mon BETWEEN d.fs_from AND d.fs_to
-        GROUP BY ALL ORDER BY ALL
-    """).pl()
+        GROUP BY d.d, t.g ORDER BY as_of, "group"
+    """)
 
 
 def milestones(con: duckdb.DuckDBPyConnection, cfg: Config, by: str | None) -> pl.DataFrame:
     """Per as_of day, group and k: reached (k-th milestone ≤ as_of), eligible (its window
     closed), next (eligible and milestone k+1 inside k's window)."""
     t = _grouped(
-        con, cfg, by, "SELECT vin, day - 1 AS ref, * EXCLUDE (vin) FROM _ret_milestones", "_ret_ms"
+        con,
+        cfg,
+        by,
+        "SELECT vin, day - 1 AS ref, k, day, next_day, window_end FROM _ret_milestones",
+        "_ret_ms",
     )
-    return con.sql(f"""
+    return engine.of(con).frame(f"""
         WITH agg AS (
             SELECT g, k, day, window_end, coalesce(next_day <= window_end, false) AS has_next,
                    count(*) AS n
-            FROM {t} GROUP BY ALL
+            FROM {t} GROUP BY g, k, day, window_end, coalesce(next_day <= window_end, false)
         )
         SELECT d.d AS as_of, a.g AS "group", a.k,
                sum(a.n) AS reached,
                coalesce(sum(a.n) FILTER (WHERE a.window_end <= d.d), 0) AS eligible,
                coalesce(sum(a.n) FILTER (WHERE a.window_end <= d.d AND a.has_next), 0) AS next
         FROM _ret_dates d JOIN agg a ON a.day <= d.d
-        GROUP BY ALL ORDER BY ALL
-    """).pl()
+        GROUP BY d.d, a.g, a.k ORDER BY as_of, "group", k
+    """)
 
 
 def retention_12_24(con: duckdb.DuckDBPyConnection, cfg: Config, by: str | None) -> pl.DataFrame:
@@ -240,6 +265,8 @@ def retention_12_24(con: duckdb.DuckDBPyConnection, cfg: Config, by: str | None)
     w = int(cfg.retention.window_days)
     if by in STATIC:
         return _retention_12_24_by_intervals(con, by, w)
+    if engine.is_spark(con):
+        raise CrmError(f"--by {by} is not available with --engine spark (DuckDB only)")
     t = _grouped(
         con,
         cfg,
@@ -271,34 +298,34 @@ def _retention_12_24_by_intervals(
     (previous p, next n) puts its car in the base for as_of in [max(v + w, p + 2w), v + 2w − 1]
     (the union of every visit's [v + w, v + 2w − 1], in disjoint pieces) and in the base but
     not retained for as_of in [v + w, min(v + 2w − 1, n − 1)] (v is then the car's last visit);
-    counts at a day are running sums of +1 / −1 at the pieces' ends."""
-    return con.sql(f"""
+    counts at a day are sums of the +1 / −1 at the pieces' ends up to that day."""
+    return engine.of(con).frame(f"""
         WITH v AS ({_static_visits(by)}),
         pieces AS (
-            SELECT g, 'base' AS what, greatest(day + {w}, coalesce(prev_day + {2 * w}, day + {w}))
-                   AS first, day + {2 * w - 1} AS last FROM v
+            SELECT g, 'base' AS what,
+                   greatest(day + {w}, coalesce(prev_day + {2 * w}, day + {w})) AS p_first,
+                   day + {2 * w - 1} AS p_last FROM v
             UNION ALL
-            SELECT g, 'lost', day + {w}, least(day + {2 * w - 1},
-                                              coalesce(next_day - 1, day + {2 * w - 1})) FROM v
+            SELECT g, 'lost' AS what, day + {w} AS p_first,
+                   least(day + {2 * w - 1}, coalesce(next_day - 1, day + {2 * w - 1})) AS p_last
+            FROM v
         ), deltas AS (
-            SELECT g, what, first AS day, 1 AS n FROM pieces WHERE first <= last
+            SELECT g, what, p_first AS day, 1 AS n FROM pieces WHERE p_first <= p_last
             UNION ALL
-            SELECT g, what, last + 1, -1 FROM pieces WHERE first <= last
-        ), daily AS (SELECT g, what, day, sum(n) AS n FROM deltas GROUP BY ALL),
-        running AS (
-            SELECT g, what, day, sum(n) OVER (PARTITION BY g, what ORDER BY day) AS n FROM daily
-        ), at_day AS (
-            SELECT k.d, r.g, r.what, r.n
-            FROM (SELECT d.d, x.g, x.what
-                  FROM _ret_dates d CROSS JOIN (SELECT DISTINCT g, what FROM running) x) k
-            ASOF JOIN running r ON r.g = k.g AND r.what = k.what AND k.d >= r.day
+            SELECT g, what, p_last + 1 AS day, -1 AS n FROM pieces WHERE p_first <= p_last
+        ), daily AS (SELECT g, what, day, sum(n) AS n FROM deltas GROUP BY g, what, day),
+        at_day AS (
+            SELECT d.d, r.g, r.what, sum(r.n) AS n
+            FROM _ret_dates d JOIN daily r ON r.day <= d.d
+            GROUP BY d.d, r.g, r.what
         )
         SELECT d AS as_of, g AS "group", CAST(sum(n) FILTER (WHERE what = 'base') AS BIGINT)
                  AS base,
                CAST(sum(n) FILTER (WHERE what = 'base') - coalesce(sum(n) FILTER (WHERE
                  what = 'lost'), 0) AS BIGINT) AS retained
-        FROM at_day GROUP BY ALL HAVING sum(n) FILTER (WHERE what = 'base') > 0 ORDER BY ALL
-    """).pl()
+        FROM at_day GROUP BY d, g HAVING sum(n) FILTER (WHERE what = 'base') > 0
+        ORDER BY as_of, "group"
+    """)
 
 
 def return_after(con: duckdb.DuckDBPyConnection, cfg: Config, by: str | None) -> pl.DataFrame:
@@ -311,11 +338,13 @@ def return_after(con: duckdb.DuckDBPyConnection, cfg: Config, by: str | None) ->
         by,
         f"""
         WITH per_month AS (
-            SELECT vin, date_trunc('month', day) AS mon, arg_max_null(next_day, day) AS next_day
-            FROM _ret_visits GROUP BY ALL
+            SELECT vin, CAST(date_trunc('month', day) AS DATE) AS mon,
+                   arg_max_null(next_day, day) AS next_day
+            FROM _ret_visits GROUP BY vin, CAST(date_trunc('month', day) AS DATE)
         ), targets AS (
             SELECT d.d, d.m_end, n.n,
-                   CAST(date_trunc('month', d.m_end) - to_months(n.n) AS DATE) AS mon
+                   CAST(CAST(date_trunc('month', d.m_end) AS DATE) - to_months(n.n) AS DATE)
+                       AS mon
             FROM _ret_dates d CROSS JOIN (VALUES {ns}) n(n)
         )
         SELECT t.d, t.n, p.vin, t.mon - 1 AS ref, coalesce(p.next_day <= t.m_end, false) AS returned
@@ -323,11 +352,11 @@ def return_after(con: duckdb.DuckDBPyConnection, cfg: Config, by: str | None) ->
     """,
         "_ret_back",
     )
-    return con.sql(f"""
+    return engine.of(con).frame(f"""
         SELECT d AS as_of, g AS "group", n, count(*) AS vehicles,
                count(*) FILTER (WHERE returned) AS returned
-        FROM {t} GROUP BY ALL ORDER BY ALL
-    """).pl()
+        FROM {t} GROUP BY d, g, n ORDER BY as_of, "group", n
+    """)
 
 
 def ownership_years(
@@ -343,11 +372,12 @@ def ownership_years(
         by,
         f"""
         SELECT s.vin, s.sale_date - 1 AS ref, year(s.sale_date) AS sale_year,
-               list_distinct(list(CAST(floor((v.day - s.sale_date) / 365) AS INTEGER) + 1)
-                             FILTER (WHERE v.day IS NOT NULL)) AS years
+               list_distinct(list(
+                   CAST(floor(date_diff('day', s.sale_date, v.day) / 365) AS INTEGER) + 1)
+                   FILTER (WHERE v.day IS NOT NULL)) AS years
         FROM _ret_sold s LEFT JOIN _ret_visits v ON v.vin = s.vin
-        WHERE s.sale_date <= '{as_of.isoformat()}'
-        GROUP BY ALL
+        WHERE s.sale_date <= DATE '{as_of.isoformat()}'
+        GROUP BY s.vin, s.sale_date
     """,
         "_ret_own",
     )
@@ -356,13 +386,13 @@ def ownership_years(
                  THEN count(*) FILTER (WHERE list_contains(years, {k})) END AS year_{k}"""
         for k in range(1, years + 1)
     )
-    return con.sql(
+    return engine.of(con).frame(
         f"""
         SELECT sale_year, g AS "group", count(*) AS sold, {cells}
-        FROM {t} GROUP BY sale_year, g ORDER BY sale_year, g
+        FROM {t} GROUP BY sale_year, g ORDER BY sale_year, "group"
     """,
-        params={"as_of": as_of},
-    ).pl()
+        {"as_of": as_of},
+    )
 
 
 def time_to_return(con: duckdb.DuckDBPyConnection, cfg: Config, by: str | None) -> pl.DataFrame:
@@ -373,11 +403,12 @@ def time_to_return(con: duckdb.DuckDBPyConnection, cfg: Config, by: str | None) 
     if by in STATIC:  # one row per (group, visit day, next visit day): far fewer than visits
         t = f"""(
             WITH pairs AS (SELECT g, day, next_day, count(*) AS n
-                           FROM ({_static_visits(by)}) GROUP BY ALL)
+                           FROM ({_static_visits(by)}) sv GROUP BY g, day, next_day)
             SELECT d.d, p.g, p.n,
-                   CASE WHEN p.next_day <= d.d THEN p.next_day - p.day ELSE d.d - p.day END AS t,
+                   CASE WHEN p.next_day <= d.d THEN date_diff('day', p.day, p.next_day)
+                        ELSE date_diff('day', p.day, d.d) END AS t,
                    coalesce(p.next_day <= d.d, false) AS event
-            FROM _ret_dates d JOIN pairs p ON p.day BETWEEN d.d - {span - 1} AND d.d)"""
+            FROM _ret_dates d JOIN pairs p ON p.day BETWEEN d.d - {span - 1} AND d.d) km"""
     else:
         t = _grouped(
             con,
@@ -385,27 +416,30 @@ def time_to_return(con: duckdb.DuckDBPyConnection, cfg: Config, by: str | None) 
             by,
             f"""
         SELECT d.d, v.vin, d.d - {span} AS ref, 1 AS n,
-               CASE WHEN v.next_day <= d.d THEN v.next_day - v.day ELSE d.d - v.day END AS t,
+               CASE WHEN v.next_day <= d.d THEN date_diff('day', v.day, v.next_day)
+                    ELSE date_diff('day', v.day, d.d) END AS t,
                coalesce(v.next_day <= d.d, false) AS event
         FROM _ret_dates d JOIN _ret_visits v ON v.day BETWEEN d.d - {span - 1} AND d.d
     """,
             "_ret_km",
         )
-    return (
-        con.sql(f"""
+    # the product over event times is taken here, on the small curve (Spark has no product())
+    curve = engine.of(con).frame(f"""
         WITH c AS (
             SELECT d, g, t, coalesce(sum(n) FILTER (WHERE event), 0) AS events, sum(n) AS n
-            FROM {t} GROUP BY ALL
+            FROM {t} GROUP BY d, g, t
         ), risk AS (
             SELECT *, sum(n) OVER (PARTITION BY d, g ORDER BY t DESC) AS at_risk,
                    sum(n) OVER (PARTITION BY d, g) AS spells
             FROM c
         )
         SELECT d AS as_of, g AS "group", t, spells, at_risk, events,
-               product(1 - events / at_risk) OVER (PARTITION BY d, g ORDER BY t) AS s
-        FROM risk ORDER BY ALL
+               1 - events / at_risk AS factor
+        FROM risk ORDER BY as_of, "group", t
     """)
-        .pl()
+    return (
+        curve.with_columns(s=pl.col("factor").cum_prod().over("as_of", "group"))
+        .drop("factor")
         .filter(pl.col("events") > 0)
     )
 
@@ -483,11 +517,9 @@ def compute(
             curve=curve,
         )
     finally:
-        for (name,) in con.execute(
-            "SELECT table_name FROM duckdb_tables() WHERE temporary "
-            "AND starts_with(table_name, '_ret_')"
-        ).fetchall():
-            con.execute(f"DROP TABLE {name}")
+        eng = engine.of(con)
+        for name in eng.temp_names("_ret_"):
+            eng.drop(name)
 
 
 def _by_dealer(
@@ -666,14 +698,15 @@ def first_service_missing(con: duckdb.DuckDBPyConnection, cfg: Config, as_of: da
     r = cfg.retention
     _install(con, cfg)
     sql = f"""
-        SELECT s.vin, s.sale_date,
-               CAST(s.sale_date + to_months({int(r.window_months)}) - INTERVAL 1 DAY AS DATE)
-                 AS window_end,
-               window_end - $as_of AS days_left
-        FROM _ret_sold s
-        WHERE s.sale_date <= $as_of
-          AND NOT EXISTS (SELECT 1 FROM _ret_milestones m WHERE m.vin = s.vin AND m.day <= $as_of)
-          AND window_end BETWEEN $as_of AND $as_of + {int(r.closing_days)}
+        SELECT vin, sale_date, window_end, date_diff('day', $as_of, window_end) AS days_left
+        FROM (
+            SELECT s.vin, s.sale_date,
+                   CAST(s.sale_date + to_months({int(r.window_months)}) AS DATE) - 1 AS window_end
+            FROM _ret_sold s
+            WHERE s.sale_date <= $as_of
+              AND NOT EXISTS (SELECT 1 FROM _ret_milestones m
+                              WHERE m.vin = s.vin AND m.day <= $as_of)) fs
+        WHERE window_end BETWEEN $as_of AND $as_of + {int(r.closing_days)}
     """
     return churn.call_list(con, sql, {"as_of": as_of}, "days_left, l.vin")
 
@@ -687,7 +720,7 @@ def milestone_stalled(con: duckdb.DuckDBPyConnection, cfg: Config, as_of: date) 
     _install(con, cfg)
     sql = f"""
         SELECT m.vin, m.k AS milestone, m.day AS milestone_date, m.window_end,
-               m.window_end - $as_of AS days_left
+               date_diff('day', $as_of, m.window_end) AS days_left
         FROM _ret_milestones m
         WHERE m.day <= $as_of AND (m.next_day IS NULL OR m.next_day > $as_of)
           AND m.window_end BETWEEN $as_of AND $as_of + {int(r.closing_days)}

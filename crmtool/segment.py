@@ -15,10 +15,11 @@ from typing import TYPE_CHECKING
 
 import duckdb
 
+from . import engine
 from . import segment_registry as registry
 from .codes import GONE
 from .config import Config
-from .facts import last_advisor_sql
+from .facts import last_advisor_sql, ours_sql
 from .lazy import lazy
 from .segment_registry import frequency_labels, mileage_labels
 from .sqltext import in_list
@@ -36,7 +37,7 @@ else:
 def age_stage_sql(cfg: Config, sale_date: str = "sale_date") -> str:
     """new / mid / old by years = (as_of − sale_date) / 365.25; unknown without a sale date."""
     new_until, mid_until = (float(x) for x in cfg.segments.age_stage_years[:2])
-    years = f"(($as_of - {sale_date}) / 365.25)"
+    years = f"(date_diff('day', {sale_date}, $as_of) / 365.25)"
     return (
         f"CASE WHEN {sale_date} IS NULL THEN 'unknown' "
         f"WHEN {years} < {new_until} THEN 'new' "
@@ -75,68 +76,72 @@ def birth_decade_sql(birth_date: str = "birth_date", birth_year: str = "birth_ye
 # -- mileage: readings, rollbacks, daily rate ------------------------------------------------
 
 
-def rates_sql(cfg: Config) -> str:
+def rates_sql(cfg: Config, day: str = "$as_of") -> str:
     """Per vehicle (every vin of vehicles or with a reading): last_reading, last_reading_date,
-    daily_km, est_mileage, mileage_rollbacks at $as_of (docs/rules.md §4, §17 "Tiers and segments").
+    daily_km, est_mileage, mileage_rollbacks at `day` (docs/rules.md §4, §17 "Tiers and
+    segments").
 
     Readings: mileage_km > 0 of repair orders at any dealer settled up to $as_of, in
     settle_date order (same day: lower reading first). A reading is dropped (and counted) when
     it is below the previous kept reading or implies more than max_daily_km per day since it
     (same-day readings count as 1 day apart). The first reading is always kept.
 
-    The rule is sequential: each vehicle's readings, in order, are folded with list_reduce,
-    carrying the last kept reading and the count of dropped ones.
+    The rule is sequential: each vehicle's readings, sorted, are folded with list_reduce,
+    carrying the last kept reading and the count of dropped ones (the fold starts from the
+    first reading, which then keeps itself).
     """
     s = cfg.segments
     max_km, min_days = float(s.max_daily_km), int(s.min_rate_days)
     return f"""
-        WITH readings AS (
-            SELECT vin, list({{'km': mileage_km, 'day': settle_date}}
-                             ORDER BY settle_date, mileage_km) AS r
+        WITH m_readings AS (
+            SELECT vin, list_sort(list({{'day': settle_date, 'km': mileage_km}})) AS r
             FROM ro
-            WHERE mileage_km > 0 AND settle_date <= $as_of AND vin IS NOT NULL
+            WHERE mileage_km > 0 AND settle_date <= {day} AND vin IS NOT NULL
             GROUP BY vin),
-        walked AS (
+        m_walked AS (
             SELECT vin, r[1].km AS first_km, r[1].day AS first_day,
-                   list_reduce(r[2:], lambda k, x: CASE
-                       WHEN x.km >= k.km AND (x.km - k.km) / greatest(x.day - k.day, 1) <= {max_km}
+                   list_reduce(r, lambda k, x: CASE
+                       WHEN x.km >= k.km AND (x.km - k.km)
+                            / greatest(date_diff('day', k.day, x.day), 1) <= {max_km}
                        THEN {{'km': x.km, 'day': x.day, 'dropped': k.dropped}}
                        ELSE {{'km': k.km, 'day': k.day, 'dropped': k.dropped + 1}} END,
-                       {{'km': r[1].km, 'day': r[1].day, 'dropped': 0}}) AS last
-            FROM readings),
-        kept AS (
-            SELECT vin, last.km AS last_km, last.day AS last_day, last.dropped AS rollbacks,
-                   first_km, first_day
-            FROM walked),
-        cars AS (
+                       {{'km': r[1].km, 'day': r[1].day, 'dropped': 0}}) AS last_kept
+            FROM m_readings),
+        m_kept AS (
+            SELECT vin, last_kept.km AS last_km, last_kept.day AS last_day,
+                   last_kept.dropped AS rollbacks, first_km, first_day
+            FROM m_walked),
+        m_cars AS (
             SELECT vin, sale_date FROM vehicles WHERE vin IS NOT NULL
             UNION ALL
-            SELECT vin, NULL FROM kept WHERE vin NOT IN (SELECT vin FROM vehicles)),
-        rated AS (
+            SELECT vin, CAST(NULL AS DATE) AS sale_date FROM m_kept
+            WHERE vin NOT IN (SELECT vin FROM vehicles WHERE vin IS NOT NULL)),
+        m_rated AS (
             SELECT c.vin, c.sale_date, k.last_km, k.last_day, coalesce(k.rollbacks, 0) AS rb,
                    least(CASE
-                       WHEN k.last_day - k.first_day >= {min_days}
-                           THEN (k.last_km - k.first_km) / (k.last_day - k.first_day)
-                       WHEN k.last_day - c.sale_date >= {min_days}
-                           THEN k.last_km / (k.last_day - c.sale_date)
+                       WHEN date_diff('day', k.first_day, k.last_day) >= {min_days}
+                           THEN (k.last_km - k.first_km)
+                                / date_diff('day', k.first_day, k.last_day)
+                       WHEN date_diff('day', c.sale_date, k.last_day) >= {min_days}
+                           THEN k.last_km / date_diff('day', c.sale_date, k.last_day)
                        ELSE {float(s.default_daily_km)} END, {max_km}) AS daily_km
-            FROM cars c LEFT JOIN kept k USING (vin))
+            FROM m_cars c LEFT JOIN m_kept k USING (vin))
         SELECT vin, last_km AS last_reading, last_day AS last_reading_date, daily_km,
                CAST(round(CASE
                    WHEN last_km IS NOT NULL
-                       THEN last_km + daily_km * greatest($as_of - last_day, 0)
+                       THEN last_km + daily_km * greatest(date_diff('day', last_day, {day}), 0)
                    WHEN sale_date IS NOT NULL
-                       THEN daily_km * greatest($as_of - sale_date, 0) END) AS BIGINT)
-                   AS est_mileage,
+                       THEN daily_km * greatest(date_diff('day', sale_date, {day}), 0) END)
+                   AS BIGINT) AS est_mileage,
                CAST(rb AS INTEGER) AS mileage_rollbacks
-        FROM rated
+        FROM m_rated
     """
 
 
 def daily_rates(con: duckdb.DuckDBPyConnection, cfg: Config, as_of: date) -> pl.DataFrame:
     """Per vehicle: vin, last_reading, last_reading_date, daily_km, est_mileage (whole km),
     mileage_rollbacks (readings dropped). Needs facts.install."""
-    return con.sql(rates_sql(cfg) + " ORDER BY vin", params={"as_of": as_of}).pl()
+    return engine.of(con).frame(rates_sql(cfg) + " ORDER BY vin", {"as_of": as_of})
 
 
 # -- the segment list ------------------------------------------------------------------------
@@ -182,27 +187,27 @@ def segments_sql(cfg: Config) -> str:
         for c in registry.list_columns()
     )
     return f"""
-        WITH t AS ({tiers_sql(cfg)}),
-        r AS ({rates_sql(cfg)}),
-        own AS (
+        WITH seg_t AS ({tiers_sql(cfg)}),
+        seg_r AS ({rates_sql(cfg)}),
+        seg_own AS (
             SELECT vin, max(day) AS last_visit,
                    count(*) FILTER (WHERE day >= $as_of - {window - 1}) AS own_visits_12m
             FROM visits WHERE is_own AND day <= $as_of GROUP BY vin),
-        adv AS ({last_advisor_sql()}),
+        seg_adv AS ({last_advisor_sql()}),
         seg AS (
             SELECT t.vin, v.plate, v.customer_id, c.name, coalesce(c.phone, v.phone) AS phone,
                    t.tier, t.ticket, t.visits_12m, t.cycle_days, r.est_mileage,
                    coalesce(own.own_visits_12m, 0) AS own_visits_12m,
                    own.last_visit, adv.last_advisor,
-                   $as_of - coalesce(own.last_visit, v.sale_date) AS days_since,
+                   date_diff('day', coalesce(own.last_visit, v.sale_date), $as_of) AS days_since,
                    {sources}
                    CASE WHEN v.vehicle_status IN {in_list(GONE)} THEN v.vehicle_status END AS _gone
-            FROM t
+            FROM seg_t t
             LEFT JOIN vehicles v USING (vin)
             LEFT JOIN customers c ON c.customer_id = v.customer_id
-            LEFT JOIN r USING (vin)
-            LEFT JOIN own USING (vin)
-            LEFT JOIN adv USING (vin))
+            LEFT JOIN seg_r r USING (vin)
+            LEFT JOIN seg_own own USING (vin)
+            LEFT JOIN seg_adv adv USING (vin))
         SELECT {columns}, _gone
         FROM seg
     """
@@ -211,10 +216,19 @@ def segments_sql(cfg: Config) -> str:
 def segment_list(con: duckdb.DuckDBPyConnection, cfg: Config, as_of: date) -> SegmentResult:
     """The segment list: one row per vehicle ours at as_of (tier first, then vin), scrapped and
     transferred vehicles left out and counted. Needs facts.install."""
-    frame = con.sql(segments_sql(cfg) + " ORDER BY tier, vin", params={"as_of": as_of}).pl()
-    counts = frame["_gone"].value_counts()
+    eng, params = engine.of(con), {"as_of": as_of}
+    sql = segments_sql(cfg)
+    cols = ", ".join(c for c in eng.columns(sql, params) if c != "_gone")
+    frame = eng.frame(
+        f"SELECT {cols} FROM ({sql}) seg_list WHERE _gone IS NULL ORDER BY tier, vin", params
+    )
     left_out = {g: 0 for g in GONE}
-    for g, n in counts.iter_rows():
-        if g is not None:
-            left_out[g] = int(n)
-    return SegmentResult(frame.filter(pl.col("_gone").is_null()).drop("_gone"), left_out)
+    # the list's vehicles are those ours at as_of (tiers_sql): count the gone ones there
+    for g, n in eng.rows(
+        f"""SELECT v.vehicle_status, count(*) AS n
+            FROM ({ours_sql(cfg, "$as_of")}) o JOIN vehicles v USING (vin)
+            WHERE v.vehicle_status IN {in_list(GONE)} GROUP BY v.vehicle_status""",
+        params,
+    ):
+        left_out[g] = int(n)
+    return SegmentResult(frame, left_out)

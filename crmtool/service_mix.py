@@ -6,6 +6,7 @@ from typing import Any
 
 import duckdb
 
+from . import engine
 from .codes import RO_TYPES
 from .config import Config
 from .period import Period
@@ -19,15 +20,15 @@ def service_mix(
     count = own repair orders (台次); share = count / all own repair orders in the period;
     revenue = sum of their total_amount whatever the payer (产值).
     """
-    rows = con.execute(
+    rows = engine.of(con).rows(
         """
         SELECT coalesce(ro_type, 'other') AS ro_type, count(*) AS n,
                coalesce(sum(total_amount), 0) AS revenue
         FROM ro WHERE is_own AND settle_date BETWEEN $start AND $end
-        GROUP BY 1
+        GROUP BY coalesce(ro_type, 'other')
     """,
         {"start": period.start, "end": period.end},
-    ).fetchall()
+    )
     found = {t: (n, rev) for t, n, rev in rows}
     total = sum(n for n, _ in found.values())
     out: dict[str, dict[str, Any]] = {}

@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING
 
 import duckdb
 
-from . import facts
+from . import engine, facts
 from .codes import TIERS
 from .config import Config
 from .lazy import lazy
@@ -73,39 +73,39 @@ def tiers_sql(cfg: Config, with_cuts: bool = False) -> str:
     else:  # strict: the lowest grade is the latest letter
         tier = "greatest(ticket_grade, visits_grade, cycle_grade)"
     return f"""
-        WITH base AS (SELECT vin FROM ours($as_of)),
-        paid AS (
+        WITH t_base AS ({facts.ours_sql(cfg, "$as_of")}),
+        t_paid AS (
             SELECT vin, day, paid_amount FROM visits
-            WHERE is_paid AND day <= $as_of AND vin IN (SELECT vin FROM base)),
-        in_window AS (
+            WHERE is_paid AND day <= $as_of AND vin IN (SELECT vin FROM t_base)),
+        t_in_window AS (
             SELECT vin, paid_amount,
-                   day - lag(day) OVER (PARTITION BY vin ORDER BY day) AS gap
-            FROM paid WHERE day >= $as_of - {int(t.window_days) - 1}),
-        w AS (
+                   date_diff('day', lag(day) OVER (PARTITION BY vin ORDER BY day), day) AS gap
+            FROM t_paid WHERE day >= $as_of - {int(t.window_days) - 1}),
+        t_w AS (
             SELECT vin, count(*) AS visits_12m, sum(paid_amount) AS paid_amount_12m,
                    avg(gap) AS mean_gap
-            FROM in_window GROUP BY vin),
-        life AS (
+            FROM t_in_window GROUP BY vin),
+        t_life AS (
             SELECT vin, max(day) AS last_paid_visit, sum(paid_amount) AS lifetime_paid
-            FROM paid GROUP BY vin),
-        dims AS (
+            FROM t_paid GROUP BY vin),
+        t_dims AS (
             SELECT b.vin, v.series, coalesce(s.tier_group, d.tier_group) AS tier_group,
                    coalesce(s.ticket_a, d.ticket_a) AS ticket_a,
                    coalesce(s.ticket_b, d.ticket_b) AS ticket_b,
                    coalesce(s.ticket_c, d.ticket_c) AS ticket_c,
-                   w.paid_amount_12m / w.visits_12m AS ticket,
+                   CAST(w.paid_amount_12m AS DOUBLE) / w.visits_12m AS ticket,
                    coalesce(w.visits_12m, 0) AS visits_12m,
                    CASE WHEN w.visits_12m >= 2 THEN w.mean_gap
-                        ELSE $as_of - l.last_paid_visit END AS cycle_days,
+                        ELSE date_diff('day', l.last_paid_visit, $as_of) END AS cycle_days,
                    coalesce(w.paid_amount_12m, 0) AS paid_amount_12m,
                    coalesce(l.lifetime_paid, 0) AS lifetime_paid
-            FROM base b
+            FROM t_base b
             LEFT JOIN vehicles v USING (vin)
-            LEFT JOIN w USING (vin)
-            LEFT JOIN life l USING (vin)
+            LEFT JOIN t_w w USING (vin)
+            LEFT JOIN t_life l USING (vin)
             LEFT JOIN ({_cuts_sql(cfg)}) s ON s.series = v.series
-            CROSS JOIN (SELECT * FROM ({_cuts_sql(cfg)}) WHERE series IS NULL) d),
-        grades AS (
+            CROSS JOIN (SELECT * FROM ({_cuts_sql(cfg)}) cuts_all WHERE series IS NULL) d),
+        t_grades AS (
             SELECT *,
                 CASE WHEN ticket >= ticket_a THEN 'A' WHEN ticket >= ticket_b THEN 'B'
                      WHEN ticket >= ticket_c THEN 'C' ELSE 'D' END AS ticket_grade,
@@ -113,14 +113,14 @@ def tiers_sql(cfg: Config, with_cuts: bool = False) -> str:
                      WHEN visits_12m >= {vc} THEN 'C' ELSE 'D' END AS visits_grade,
                 CASE WHEN cycle_days <= {ca} THEN 'A' WHEN cycle_days <= {cb} THEN 'B'
                      WHEN cycle_days <= {cc} THEN 'C' ELSE 'D' END AS cycle_grade
-            FROM dims)
+            FROM t_dims)
         SELECT vin, series, tier_group, {"ticket_a, ticket_b, ticket_c," if with_cuts else ""}
-               round(ticket, 2) AS ticket, visits_12m,
-               round(cycle_days, 2) AS cycle_days,
+               {facts.round_exact("ticket")} AS ticket, visits_12m,
+               {facts.round_exact("cycle_days")} AS cycle_days,
                CAST(paid_amount_12m AS DOUBLE) AS paid_amount_12m,
                CAST(lifetime_paid AS DOUBLE) AS lifetime_paid,
                ticket_grade, visits_grade, cycle_grade, {tier} AS tier
-        FROM grades
+        FROM t_grades
     """
 
 
@@ -134,31 +134,31 @@ def tiers_source(
 def vehicle_tiers(con: duckdb.DuckDBPyConnection, cfg: Config, as_of: date) -> pl.DataFrame:
     """Per vehicle ours at as_of: vin, series, tier_group, ticket, visits_12m, cycle_days,
     paid_amount_12m, lifetime_paid, ticket_grade, visits_grade, cycle_grade, tier."""
-    return con.sql(tiers_sql(cfg) + " ORDER BY vin", params={"as_of": as_of}).pl()
+    return engine.of(con).frame(tiers_sql(cfg) + " ORDER BY vin", {"as_of": as_of})
 
 
 def customer_tiers(con: duckdb.DuckDBPyConnection, cfg: Config, as_of: date) -> pl.DataFrame:
     """Per customer with a vehicle ours at as_of: customer_id, tier (best of their vehicles)."""
-    return con.sql(
+    return engine.of(con).frame(
         f"""
         SELECT v.customer_id, min(t.tier) AS tier
         FROM ({tiers_sql(cfg)}) t JOIN vehicles v USING (vin)
         WHERE v.customer_id IS NOT NULL
         GROUP BY v.customer_id ORDER BY v.customer_id
     """,
-        params={"as_of": as_of},
-    ).pl()
+        {"as_of": as_of},
+    )
 
 
 def tier_counts(con: duckdb.DuckDBPyConnection, cfg: Config, as_of: date) -> dict[str, int]:
     """The summary's "tiers" block: the vehicles counted at as_of (facts.counted) per tier."""
     src, params = tiers_source(con, cfg, as_of)
     rows = dict(
-        con.execute(
-            f"SELECT tier, count(*) FROM {src} WHERE vin IN "
-            "(SELECT vin FROM counted($as_of)) GROUP BY 1",
+        engine.of(con).rows(
+            f"SELECT tier, count(*) AS n FROM {src} WHERE vin IN "
+            f"(SELECT vin FROM ({facts.counted_sql(cfg, '$as_of')}) c) GROUP BY tier",
             {**params, "as_of": as_of},
-        ).fetchall()
+        )
     )
     return {k: int(rows.get(k, 0)) for k in TIERS}
 
@@ -167,7 +167,7 @@ def tier_table(con: duckdb.DuckDBPyConnection, cfg: Config, as_of: date) -> pl.D
     """Per series (most vehicles first): tier_group, ticket cut points, counts A–D, vehicles
     (the vehicles counted at as_of: facts.counted)."""
     src, params = tiers_source(con, cfg, as_of)
-    return con.sql(
+    return engine.of(con).frame(
         f"""
         SELECT series, any_value(tier_group) AS tier_group,
                any_value(ticket_a) AS ticket_a, any_value(ticket_b) AS ticket_b,
@@ -178,11 +178,11 @@ def tier_table(con: duckdb.DuckDBPyConnection, cfg: Config, as_of: date) -> pl.D
                count(*) FILTER (WHERE tier = 'D') AS "D",
                count(*) AS vehicles
         FROM {src} t
-        WHERE vin IN (SELECT vin FROM counted($as_of))
+        WHERE vin IN (SELECT vin FROM ({facts.counted_sql(cfg, "$as_of")}) c)
         GROUP BY series ORDER BY vehicles DESC, series NULLS LAST
     """,
-        params={**params, "as_of": as_of},
-    ).pl()
+        {**params, "as_of": as_of},
+    )
 
 
 def tier_counts_by_series(
@@ -248,7 +248,9 @@ def suggest(
     shares = [x / total for x in mix]
     counted = [
         vin
-        for (vin,) in con.execute("SELECT vin FROM counted($as_of)", {"as_of": as_of}).fetchall()
+        for (vin,) in engine.of(con).rows(
+            f"SELECT vin FROM ({facts.counted_sql(cfg, '$as_of')}) c", {"as_of": as_of}
+        )
     ]
     tiers = vehicle_tiers(con, cfg, as_of).filter(
         pl.col("series").is_not_null() & pl.col("vin").is_in(counted)

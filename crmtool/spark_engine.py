@@ -1,0 +1,130 @@
+"""Rules on Spark (docs/rules.md "Spark"): a SparkSession as a crmtool Engine.
+
+The maker's tables (repair_orders, vehicles, customers, dealers in canonical columns) are
+temp views of the session: tables of a catalog database, or Parquet folders such as those
+`crmtool export --parquet` writes. Each rule query is rewritten to Spark SQL
+(crmtool/spark_sql.py) and run there; only results come back, as Arrow.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from .engine import Params
+from .errors import CrmError
+from .schema import stored_fields
+from .spark_sql import to_spark
+
+if TYPE_CHECKING:
+    import polars as pl
+    import pyarrow as pa
+    from pyspark.sql import SparkSession
+
+TABLES = ("repair_orders", "vehicles", "customers", "dealers")
+
+
+def session(master: str = "local[2]", app_name: str = "crmtool") -> SparkSession:
+    """A SparkSession for the rules: UI off, few shuffle partitions on a local master, UTC,
+    the legacy (non-ANSI) arithmetic of Spark 3.x that DuckDB's NULL on x / 0 matches."""
+    try:
+        from pyspark.sql import SparkSession
+    except ImportError:
+        raise CrmError(
+            "--engine spark needs pyspark: pip install 'crmtool[spark]' (and Java 17)"
+        ) from None
+    builder = (
+        SparkSession.builder.master(master)
+        .appName(app_name)
+        .config("spark.ui.enabled", "false")
+        .config("spark.sql.session.timeZone", "UTC")
+        .config("spark.sql.ansi.enabled", "false")
+        .config("spark.sql.sources.partitionColumnTypeInference.enabled", "false")
+    )
+    if master.startswith("local"):
+        builder = builder.config("spark.sql.shuffle.partitions", "2").config(
+            "spark.driver.memory", "1g"
+        )
+    spark = builder.getOrCreate()
+    spark.sparkContext.setLogLevel("ERROR")
+    return spark
+
+
+class SparkEngine:
+    """A SparkSession; staged results are temp views, cached when asked for a table."""
+
+    name = "spark"
+
+    def __init__(self, spark: SparkSession) -> None:
+        self.spark = spark
+        self.snapshot = False  # facts cached (summary) rather than plain views
+
+    def sql(self, sql: str, params: Params = None) -> Any:
+        """The Spark DataFrame of a rule query."""
+        return self.spark.sql(to_spark(sql, params))
+
+    def arrow(self, sql: str, params: Params = None) -> pa.Table:
+        return self.sql(sql, params).toArrow()
+
+    def frame(self, sql: str, params: Params = None) -> pl.DataFrame:
+        import polars as pl
+
+        out = pl.from_arrow(self.arrow(sql, params))
+        assert isinstance(out, pl.DataFrame)
+        return out
+
+    def rows(self, sql: str, params: Params = None) -> list[tuple[Any, ...]]:
+        return [tuple(r) for r in self.sql(sql, params).collect()]
+
+    def columns(self, sql: str, params: Params = None) -> list[str]:
+        return list(self.sql(sql, params).columns)
+
+    def stage(self, name: str, sql: str, params: Params = None, *, table: bool = False) -> None:
+        self.drop(name)
+        df = self.sql(sql, params)
+        df.createOrReplaceTempView(name)
+        if table:
+            self.spark.catalog.cacheTable(name)
+
+    def drop(self, name: str) -> None:
+        if self.spark.catalog.tableExists(name):
+            if self._cached(name):
+                self.spark.catalog.uncacheTable(name)
+            self.spark.catalog.dropTempView(name)
+
+    def _cached(self, name: str) -> bool:
+        try:
+            return bool(self.spark.catalog.isCached(name))
+        except Exception:  # noqa: BLE001 - a table of the catalog, not a temp view
+            return False
+
+    def exists(self, name: str) -> bool:
+        return bool(self.spark.catalog.tableExists(name))
+
+    def temp_names(self, prefix: str) -> list[str]:
+        return [t.name for t in self.spark.catalog.listTables() if t.name.startswith(prefix)]
+
+    # -- the maker's tables -----------------------------------------------------------------
+
+    def use_parquet(self, folder: str | Path) -> None:
+        """The canonical tables from a folder of `crmtool export --parquet` (one sub-folder
+        per table, partitioned by dealer where the table has one)."""
+        root = Path(folder)
+        for table in TABLES:
+            path = root / table
+            if not path.exists():
+                raise CrmError(f"{path}: no {table} table (write it with crmtool export --parquet)")
+            cols = [f.name for f in stored_fields(table)]
+            self.spark.read.parquet(str(path)).select(*cols).createOrReplaceTempView(table)
+
+    def use_tables(self, names: Mapping[str, str], database: str | None = None) -> None:
+        """The canonical tables from the catalog: names maps each canonical table to the
+        maker's table ([spark] config), looked up in `database` when given."""
+        for table in TABLES:
+            source = names.get(table, table)
+            if database and "." not in source:
+                source = f"{database}.{source}"
+            if not self.spark.catalog.tableExists(source):
+                raise CrmError(f"spark table {source} ({table}) does not exist")
+            self.spark.table(source).createOrReplaceTempView(table)

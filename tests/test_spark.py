@@ -1,0 +1,137 @@
+"""The rules on Spark equal the rules on DuckDB (issue 19; rulebook §16 "Speed and Spark").
+
+One local Spark session for the module (local[2], UI off, 2 shuffle partitions); the demo
+store is loaded into DuckDB once and its canonical tables staged once for Spark as Parquet
+(`crmtool export --parquet`, phones shown so the lists compare). Every rule entry point runs
+on both engines at two as_of dates; rows and types must be equal exactly, types compared
+through the mapping of rules §16 (integers of any width → integer, DECIMAL/DOUBLE → number).
+Every compared result is non-empty. Without pyspark or Java the module is skipped, unless
+CI=true: then it must run.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+from collections.abc import Callable
+from datetime import date
+from typing import Any
+
+import polars as pl
+import pytest
+
+from crmtool import campaigns, churn, facts, segment, service_mix, value_tiers
+from crmtool.config import load_config
+from crmtool.db import connect
+from crmtool.ingest import load
+from crmtool.period import Period, month_of, parse_period
+from crmtool.sample import bundled_sample_dir
+
+
+def _spark_missing() -> str | None:
+    try:
+        import pyspark  # noqa: F401
+    except ImportError:
+        return "pyspark is not installed (pip install 'crmtool[spark]')"
+    if not shutil.which("java") and not os.environ.get("JAVA_HOME"):
+        return "no Java (apt-get install openjdk-17-jre-headless)"
+    return None
+
+
+_MISSING = _spark_missing()
+if _MISSING and os.environ.get("CI") != "true":
+    pytest.skip(_MISSING, allow_module_level=True)
+
+DAYS = (date(2021, 12, 31), date(2021, 6, 30))
+
+
+@pytest.fixture(scope="module")
+def engines(tmp_path_factory: pytest.TempPathFactory) -> Any:
+    """(duckdb connection, spark engine, config): the demo on both, facts installed."""
+    assert _MISSING is None, _MISSING  # CI=true: the Spark test never skips
+    from crmtool.export import export_parquet
+    from crmtool.spark_engine import SparkEngine, session
+
+    folder = tmp_path_factory.mktemp("spark")
+    sample = bundled_sample_dir()
+    cfg = load_config(sample / "crmtool.toml")
+    con = connect(folder / "demo.duckdb")
+    load(con, [sample], cfg)
+    export_parquet(con, folder / "parquet", show_pii=True)
+    spark = session("local[2]")
+    eng = SparkEngine(spark)
+    eng.use_parquet(folder / "parquet")
+    facts.install(con, cfg, snapshot=True)
+    facts.install(eng, cfg, snapshot=True)
+    yield con, eng, cfg
+    spark.stop()
+    con.close()
+
+
+def _year(as_of: date) -> Period:
+    return parse_period(f"{as_of.year}H{1 if as_of.month <= 6 else 2}")
+
+
+Entry = Callable[[Any, Any, date], Any]
+ENTRIES: dict[str, Entry] = {
+    "vehicle_tiers": lambda c, cfg, d: value_tiers.vehicle_tiers(c, cfg, d),
+    "customer_tiers": lambda c, cfg, d: value_tiers.customer_tiers(c, cfg, d),
+    "tier_counts": lambda c, cfg, d: value_tiers.tier_counts(c, cfg, d),
+    "tier_table": lambda c, cfg, d: value_tiers.tier_table(c, cfg, d),
+    "daily_rates": lambda c, cfg, d: segment.daily_rates(c, cfg, d),
+    "segment_list": lambda c, cfg, d: segment.segment_list(c, cfg, d),
+    "vehicle_status": lambda c, cfg, d: churn.vehicle_status(c, cfg, d),
+    "status_counts": lambda c, cfg, d: churn.status_counts(c, cfg, d),
+    "churn_list": lambda c, cfg, d: churn.churn_list(c, cfg, d),
+    "leakage": lambda c, cfg, d: churn.leakage(c, cfg, _year(d)),
+    "leakage_list": lambda c, cfg, d: churn.leakage_list(c, cfg, _year(d)),
+    "leakage_summary": lambda c, cfg, d: churn.leakage_summary(c, cfg, _year(d)),
+    "defected_by_dealer": lambda c, cfg, d: churn.defected_by_dealer(c, cfg, _year(d)),
+    "new_car_defection": lambda c, cfg, d: churn.new_car_defection(c, cfg, _year(d), d),
+    "secondary_network": lambda c, cfg, d: churn.secondary_network(c, cfg, _year(d), d),
+    "never_returned": lambda c, cfg, d: churn.never_returned(c, cfg, d),
+    "never_returned_count": lambda c, cfg, d: churn.never_returned_count(c, cfg, d),
+    "service_mix": lambda c, cfg, d: service_mix.service_mix(c, cfg, _year(d)),
+    "maintenance_due": lambda c, cfg, d: campaigns.maintenance_due(c, cfg, month_of(d, 1), d),
+    "maintenance_return_rate": lambda c, cfg, d: campaigns.maintenance_return_rate(
+        c, cfg, month_of(d)
+    ),
+    "warranty_expiring": lambda c, cfg, d: campaigns.warranty_expiring(c, cfg, d),
+    "insurance_renewal": lambda c, cfg, d: campaigns.insurance_renewal(c, cfg, d, 180),
+    "loyal_reward": lambda c, cfg, d: campaigns.loyal_reward(c, cfg, _year(d)),
+    "winback": lambda c, cfg, d: campaigns.winback(c, cfg, d),
+}
+
+
+def _kind(dtype: pl.DataType) -> str:
+    """The type mapping of rules §16."""
+    if dtype.is_integer():
+        return "integer"
+    if dtype.is_float() or dtype.is_decimal():
+        return "number"
+    return str(dtype.base_type())
+
+
+def _comparable(result: Any) -> Any:
+    """A frame as (columns, mapped types, rows); a ListResult with its left-out count; a
+    dict or number as JSON."""
+    if hasattr(result, "frame"):
+        extra = {k: v for k, v in vars(result).items() if k != "frame"}
+        return (_comparable(result.frame), json.dumps(extra, sort_keys=True, default=str))
+    if isinstance(result, pl.DataFrame):
+        assert result.height > 0, "an empty result compares nothing"
+        kinds = [_kind(t) for t in result.dtypes]
+        return (result.columns, kinds, result.rows())
+    text = json.dumps(result, sort_keys=True, default=str)
+    assert text not in ("{}", "[]", "0", "null"), "an empty result compares nothing"
+    return text
+
+
+@pytest.mark.parametrize("as_of", DAYS, ids=str)
+@pytest.mark.parametrize("name", list(ENTRIES))
+def test_rule_equal_on_spark(engines: Any, name: str, as_of: date) -> None:
+    con, eng, cfg = engines
+    on_duckdb = _comparable(ENTRIES[name](con, cfg, as_of))
+    on_spark = _comparable(ENTRIES[name](eng, cfg, as_of))
+    assert on_spark == on_duckdb
