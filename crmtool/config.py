@@ -163,6 +163,20 @@ class ReportConfig:
 
 
 @dataclass
+class SparkConfig:
+    """The maker's tables for `--engine spark` (docs/rules.md §22 "Spark"): catalog tables in
+    canonical columns, or a folder written by `crmtool export --parquet`."""
+
+    master: str = ""  # --spark-master; empty: local[*]
+    database: str = ""  # --spark-database: the catalog database holding the tables
+    parquet: str = ""  # a folder of `crmtool export --parquet`, instead of catalog tables
+    repair_orders: str = "repair_orders"
+    vehicles: str = "vehicles"
+    customers: str = "customers"
+    dealers: str = "dealers"
+
+
+@dataclass
 class DefaultsConfig:
     """What a load assumes where an export says nothing (docs/rules.md §1 "Repair-order exports")."""
 
@@ -217,6 +231,10 @@ class Config:
     retention: RetentionConfig = field(default_factory=RetentionConfig)
     forecast: ForecastConfig = field(default_factory=ForecastConfig)
     report: ReportConfig = field(default_factory=ReportConfig)
+
+
+@dataclass
+    spark: SparkConfig = field(default_factory=SparkConfig)
     limits: LimitsConfig = field(default_factory=LimitsConfig)
     # [columns.<table>] field = ["extra header", ...]
     columns: dict[str, dict[str, list[str]]] = field(default_factory=dict)

@@ -39,6 +39,7 @@ COMMENTS = {
     "loyal": "loyal-customer campaign",
     "winback": "win-back campaign",
     "limits": "what a file may make the readers allocate (docs/robustness.md)",
+    "spark": "--engine spark: the maker's tables (catalog names, or a parquet folder)",
     "columns": 'extra header names, e.g. [columns.repair_orders] ro_id = ["单据编号"]',
     "values": 'extra code values, e.g. [values.ro_type] maintenance = ["15K保养"]',
 }

@@ -1,4 +1,4 @@
-"""The engine the rules run on (docs/rules.md "Spark"): DuckDB embedded by default, Spark
+"""The engine the rules run on (docs/rules.md §22 "Spark"): DuckDB embedded by default, Spark
 through a SparkSession for a maker's network.
 
 A rule is SQL text (DuckDB dialect, in the portable subset of crmtool/spark_sql.py) with

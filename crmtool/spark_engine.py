@@ -1,4 +1,4 @@
-"""Rules on Spark (docs/rules.md "Spark"): a SparkSession as a crmtool Engine.
+"""Rules on Spark (docs/rules.md §22 "Spark"): a SparkSession as a crmtool Engine.
 
 The maker's tables (repair_orders, vehicles, customers, dealers in canonical columns) are
 temp views of the session: tables of a catalog database, or Parquet folders such as those
@@ -8,6 +8,7 @@ temp views of the session: tables of a catalog database, or Parquet folders such
 
 from __future__ import annotations
 
+import tempfile
 from collections.abc import Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -38,13 +39,18 @@ def session(master: str = "local[2]", app_name: str = "crmtool") -> SparkSession
         SparkSession.builder.master(master)
         .appName(app_name)
         .config("spark.ui.enabled", "false")
+        .config("spark.ui.showConsoleProgress", "false")  # stderr carries crmtool's messages
         .config("spark.sql.session.timeZone", "UTC")
         .config("spark.sql.ansi.enabled", "false")
         .config("spark.sql.sources.partitionColumnTypeInference.enabled", "false")
     )
-    if master.startswith("local"):
-        builder = builder.config("spark.sql.shuffle.partitions", "2").config(
-            "spark.driver.memory", "1g"
+    if master.startswith("local"):  # one machine: few partitions, no code generation
+        warehouse = tempfile.mkdtemp(prefix="crmtool-spark-")  # not ./spark-warehouse
+        builder = (
+            builder.config("spark.sql.warehouse.dir", warehouse)
+            .config("spark.sql.shuffle.partitions", "2")
+            .config("spark.default.parallelism", "2")
+            .config("spark.sql.codegen.wholeStage", "false")
         )
     spark = builder.getOrCreate()
     spark.sparkContext.setLogLevel("ERROR")
@@ -107,9 +113,10 @@ class SparkEngine:
 
     # -- the maker's tables -----------------------------------------------------------------
 
-    def use_parquet(self, folder: str | Path) -> None:
+    def use_parquet(self, folder: str | Path, *, cache: bool = False) -> None:
         """The canonical tables from a folder of `crmtool export --parquet` (one sub-folder
-        per table, partitioned by dealer where the table has one)."""
+        per table, partitioned by dealer where the table has one); `cache` keeps them in
+        memory (a local run that reads them many times)."""
         root = Path(folder)
         for table in TABLES:
             path = root / table
@@ -117,6 +124,8 @@ class SparkEngine:
                 raise CrmError(f"{path}: no {table} table (write it with crmtool export --parquet)")
             cols = [f.name for f in stored_fields(table)]
             self.spark.read.parquet(str(path)).select(*cols).createOrReplaceTempView(table)
+            if cache:
+                self.spark.catalog.cacheTable(table)
 
     def use_tables(self, names: Mapping[str, str], database: str | None = None) -> None:
         """The canonical tables from the catalog: names maps each canonical table to the

@@ -1,5 +1,5 @@
 """crmtool's rule SQL (DuckDB) as Spark SQL: one mechanical rewrite on the pinned sqlglot
-(docs/rules.md "Spark"; rulebook §16 "Speed and Spark").
+(docs/rules.md §22 "Spark"; rulebook §16 "Speed and Spark").
 
 The rules are written in the subset both engines run after this rewrite: date differences
 with date_diff, ordered lists by sorting structs, no macros, every output column named,

@@ -1,7 +1,9 @@
 """The summary of a period (docs/rules.md §11 "Summary"): every figure of §3–§10 in one JSON-ready dict.
 
 The keys of the contract are fixed; extra keys (maintenance_due, tiers_by_series,
-defected_by_dealer, rejects_by_reason, flags_by_kind) feed the report.
+defected_by_dealer, rejects_by_reason, flags_by_kind) feed the report. On Spark (a maker's
+repair_orders, vehicles, customers, dealers) the blocks whose inputs only the embedded store
+has (leads, data_quality, rejects, flags, care, forecast) are null (docs/rules.md §22 "Spark").
 """
 
 from __future__ import annotations
@@ -11,7 +13,7 @@ from typing import Any
 
 import duckdb
 
-from . import churn, facts, leads, retention, service_mix, value_tiers
+from . import churn, engine, facts, leads, retention, service_mix, value_tiers
 from .config import Config, with_dealer
 from .load import ingest
 from .period import Period
@@ -63,9 +65,10 @@ def _build(
         "secondary_network": churn.secondary_network(con, cfg, period, as_of),
         "never_returned": churn.never_returned_count(con, cfg, as_of),
         "service_mix": service_mix.service_mix(con, cfg, period),
-        "leads": leads.lead_summary(con, cfg, period, as_of),
-        "data_quality": ingest.data_quality(con),
     }
+    local = not engine.is_spark(con)  # the store's own tables: leads, loads, rejects, flags
+    out["leads"] = leads.lead_summary(con, cfg, period, as_of) if local else None
+    out["data_quality"] = ingest.data_quality(con) if local else None
     out["retention"] = retention.block(
         retention.compute(con, cfg, [as_of], cohorts=False), cfg, as_of
     )
@@ -107,14 +110,17 @@ def _extras(
         "maintenance_due": campaigns.maintenance_return_rate(con, cfg, period),
         "tiers_by_series": value_tiers.tier_counts_by_series(con, cfg, as_of),
         "defected_by_dealer": churn.defected_by_dealer(con, cfg, period),
-        "rejects_by_reason": _rows(
-            con,
-            """
-            SELECT regexp_replace(reason, ':.*$', '') AS reason, count(*) AS count
-            FROM rejects GROUP BY 1 ORDER BY count DESC, reason""",
-        ),
-        "flags_by_kind": _rows(con, FLAG_COUNTS_SQL),
     }
+    if engine.is_spark(con):  # no loads, rejects, flags or contacts; the model fit is local
+        nulls = ("rejects_by_reason", "flags_by_kind", "care", "forecast")
+        return {**extras, **dict.fromkeys(nulls)}
+    extras["rejects_by_reason"] = _rows(
+        con,
+        """
+        SELECT regexp_replace(reason, ':.*$', '') AS reason, count(*) AS count
+        FROM rejects GROUP BY 1 ORDER BY count DESC, reason""",
+    )
+    extras["flags_by_kind"] = _rows(con, FLAG_COUNTS_SQL)
     from . import care
 
     extras["care"] = care.care_summary(con, cfg, as_of)

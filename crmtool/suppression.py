@@ -16,13 +16,17 @@ from datetime import date, timedelta
 import duckdb
 import polars as pl
 
+from . import engine
 from .config import Config
 
 REASONS = ("do_not_contact", "wrong_number", "recent")
 
 
 def has_contacts(con: duckdb.DuckDBPyConnection) -> bool:
-    """True when the store has a contacts table (databases made before issue 8 have none)."""
+    """True when the store has a contacts table (databases made before issue 8 have none;
+    a maker's tables on Spark have none either)."""
+    if engine.is_spark(con):
+        return False
     rows = con.execute(
         "SELECT count(*) FROM information_schema.tables WHERE table_name = 'contacts'"
     ).fetchall()

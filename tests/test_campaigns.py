@@ -2,11 +2,8 @@
 
 from __future__ import annotations
 
-import sys
-import types
 from datetime import date
 
-import polars as pl
 from builders import insert_ro
 
 from crmtool import campaigns, facts
@@ -194,11 +191,15 @@ def test_loyal_reward_tiers_first(con, monkeypatch):
     for vin, n in visits.items():
         for i in range(n):
             ro(con, vin, date(2022, 2, 1 + i))
-    fake = types.ModuleType("crmtool.value_tiers")
-    fake.vehicle_tiers = lambda con, cfg, as_of: pl.DataFrame(
-        {"vin": ["LA", "LB", "LC", "LD", "LE"], "tier": ["C", "A", "B", "A", "D"]}
+    # the tiers are joined in SQL (no Python round trip, issue 19): give them as a query
+    monkeypatch.setattr(
+        campaigns,
+        "tiers_sql",
+        lambda cfg: (
+            "SELECT vin, tier FROM (VALUES ('LA', 'C'), ('LB', 'A'), ('LC', 'B'), "
+            "('LD', 'A'), ('LE', 'D')) t(vin, tier) WHERE $as_of IS NOT NULL"
+        ),
     )
-    monkeypatch.setitem(sys.modules, "crmtool.value_tiers", fake)
     facts.install(con, CFG)
     # a half (181 days): ≥ 2 own visits; A/B first (LB, LC: 2 visits, tier A before B),
     # then by visits: LE 5, LA 3; LD has 1 visit

@@ -183,6 +183,9 @@ class State:
     quiet: bool = False
     wait: float = 0.0
     dealer: str | None = None  # --dealer: one own dealer of a group
+    engine: str = "duckdb"  # --engine: where the rules run (docs/rules.md §22 "Spark")
+    spark_master: str | None = None
+    spark_database: str | None = None
     _config: Config | None = field(default=None, repr=False)
     _warned: set[str] = field(default_factory=set, repr=False, compare=False)
 
@@ -248,10 +251,30 @@ def _global(
             help="Only this own dealer of a dealer group (one of the config's own_dealers).",
         ),
     ] = None,
+    engine: Annotated[
+        str,
+        typer.Option(
+            "--engine",
+            metavar="ENGINE",
+            help="Where the rules run: duckdb (the store, default) or spark (a maker's tables).",
+        ),
+    ] = "duckdb",
+    spark_master: Annotated[
+        str | None,
+        typer.Option("--spark-master", metavar="URL", help="Spark master (default local[*])."),
+    ] = None,
+    spark_database: Annotated[
+        str | None,
+        typer.Option(
+            "--spark-database", metavar="NAME", help="Spark catalog database of the tables."
+        ),
+    ] = None,
     version: Annotated[
         bool, typer.Option("--version", callback=_version, is_eager=True, help="Print the version.")
     ] = False,
 ) -> None:
+    if engine not in ("duckdb", "spark"):
+        raise typer.BadParameter("must be duckdb or spark", param_hint="--engine")
     ctx.obj = State(
         db=db,
         config_path=config,
@@ -259,6 +282,9 @@ def _global(
         quiet=quiet,
         wait=wait,
         dealer=dealer,
+        engine=engine,
+        spark_master=spark_master,
+        spark_database=spark_database,
     )
 
 

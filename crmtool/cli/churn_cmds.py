@@ -18,6 +18,7 @@ from .forecast_cmds import ForecastOpt, with_forecast
 from .lazy import lazy
 from .lists import suppress
 from .options import FromOpt, IncludeRecentOpt, ListOutput, MonthOpt, PeriodOpt, ToOpt, list_command
+from .store import rules_store
 
 if TYPE_CHECKING:  # exact types for mypy; churn is imported lazily at run time
     import duckdb
@@ -35,8 +36,7 @@ leads = lazy("crmtool.leads")
 
 def _open(st: State, as_of: date | None = None) -> duckdb.DuckDBPyConnection:
     """The database with the rules' views; warns when as_of is long after the data."""
-    con = db.connect(st.db, read_only=True, wait=st.wait)
-    facts.install(con, st.config)
+    con = rules_store(st)  # --engine spark: the maker's tables
     notice.check_as_of(st, con, as_of or st.as_of or date.today())
     return con
 

@@ -13,6 +13,7 @@ from .app import app, state
 from .lazy import lazy
 from .lists import suppress
 from .options import ListOutput, list_command
+from .store import rules_store
 
 # imported on first use: not for --help (docs/rules.md §18)
 db = lazy("crmtool.db")
@@ -87,8 +88,7 @@ def retention_cmd(
             raise UsageError(f"--list takes {', '.join(retention.LISTS)}; got {list_!r}")
         if by or trend or cohort:
             raise UsageError("--list goes without --by, --trend and --cohort")
-        con = db.connect(st.db, read_only=True, wait=st.wait)
-        facts.install(con, cfg)
+        con = rules_store(st)
         res = getattr(retention, list_)(con, cfg, as_of)
         if res.left_out:
             st.say(f"{res.left_out} scrapped or transferred vehicle(s) left out of the list")
@@ -96,8 +96,7 @@ def retention_cmd(
         return
     if trend and cohort:
         raise UsageError("--trend and --cohort are separate tables; give one")
-    con = db.connect(st.db, read_only=True, wait=st.wait)
-    facts.install(con, cfg, snapshot=True)  # several KPIs over the same visits
+    con = rules_store(st, snapshot=True)  # several KPIs over the same visits
     if trend:
         days = retention.trend_days(as_of, trend)
         res = retention.compute(con, cfg, days, by, cohorts=False)

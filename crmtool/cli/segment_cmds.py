@@ -21,6 +21,7 @@ from .forecast_cmds import ForecastOpt, with_forecast
 from .lazy import lazy
 from .lists import suppress
 from .options import IncludeRecentOpt, ListOutput, list_command, split_csv
+from .store import rules_store
 
 if TYPE_CHECKING:  # exact types for mypy; polars is imported lazily at run time
     import duckdb
@@ -36,8 +37,8 @@ value_tiers = lazy("crmtool.value_tiers")
 
 
 def _open(st: State) -> duckdb.DuckDBPyConnection:
-    con = db.connect(st.db, read_only=True, wait=st.wait)
-    facts.install(con, st.config, snapshot=True)  # tiers, segments and status share the visits
+    # tiers, segments and status share the visits; --engine spark: the maker's tables
+    con = rules_store(st, snapshot=True)
     notice.check_as_of(st, con, st.as_of or date.today())
     return con
 

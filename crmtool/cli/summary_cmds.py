@@ -20,6 +20,7 @@ from . import notice
 from .app import app, state
 from .lazy import lazy
 from .options import FromOpt, LangOpt, PeriodOpt, ToOpt
+from .store import rules_store
 
 db = lazy("crmtool.db")
 
@@ -48,7 +49,7 @@ def summary_cmd(
     if fmt not in ("table", "json"):
         raise typer.BadParameter("must be table or json", param_hint="--format")
     p = resolve_period(period, date_from, date_to, st.as_of or date.today())
-    con = db.connect(st.db, read_only=True, wait=st.wait)
+    con = rules_store(st, facts_installed=False)  # --engine spark: the maker's tables
     as_of = st.as_of or p.end
     notice.check_as_of(st, con, as_of)
     notice.check_period(st, con, p)

@@ -15,8 +15,8 @@ from pathlib import Path
 
 import duckdb
 
-from . import forget
-from .schema import stored_fields
+from .. import forget
+from ..schema import stored_fields
 
 TABLES = ("repair_orders", "vehicles", "customers", "dealers")
 PARTITIONED = ("repair_orders", "customers")  # tables with a dealer_code of their own
