@@ -231,9 +231,6 @@ class Config:
     retention: RetentionConfig = field(default_factory=RetentionConfig)
     forecast: ForecastConfig = field(default_factory=ForecastConfig)
     report: ReportConfig = field(default_factory=ReportConfig)
-
-
-@dataclass
     spark: SparkConfig = field(default_factory=SparkConfig)
     limits: LimitsConfig = field(default_factory=LimitsConfig)
     # [columns.<table>] field = ["extra header", ...]
