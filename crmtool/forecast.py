@@ -26,6 +26,7 @@ from . import churn, value_tiers
 from . import forecast_model as fm
 from .config import Config
 from .errors import CrmError
+from .labels import words
 
 BANDS = ("x0", "[0,0.2)", "[0.2,0.5)", "[0.5,0.8)", "[0.8,1]")
 X_BUCKETS = ("0", "1", "2", "3", "4", "5", "6", "7+")
@@ -101,24 +102,23 @@ class Forecast:
         return self
 
 
-def notes(fc: Forecast) -> list[str]:
-    """Warnings a reader of the forecast should see (on stderr)."""
+def note_codes(fc: Forecast) -> list[dict[str, str]]:
+    """What a reader of the forecast should be warned about, as codes with a value (the
+    report words them in its language, labels.py `fc_note_<code>`): `no_dropout` (the mean
+    chance to leave per visit, a/(a+b) < 1e-4) and `edge` (parameters at a model limit)."""
     out = []
     _, _, a, b = fc.bgnbd.params
     if a / (a + b) < 1e-4:
-        out.append(
-            f"note: the fit finds almost no drop-out (mean chance per visit a/(a+b) = "
-            f"{a / (a + b):.1g}): p_alive is near 1 for every car here; the loyalty "
-            "status (days since the last visit) is the better guide"
-        )
+        out.append({"code": "no_dropout", "value": f"{a / (a + b):.1g}"})
     edge = [*fc.bgnbd.edge, *fc.gamma_gamma.edge]
     if edge:
-        out.append(
-            f"note: {', '.join(edge)} ran to the edge of the model (the data show "
-            "little spread between cars there); the forecasts hold, but their standard "
-            "errors mean nothing"
-        )
+        out.append({"code": "edge", "value": ", ".join(edge)})
     return out
+
+
+def notes(fc: Forecast) -> list[str]:
+    """The warnings of `note_codes` as lines for stderr."""
+    return ["note: " + words("en")[f"fc_note_{n['code']}"].format(**n) for n in note_codes(fc)]
 
 
 def _key(cfg: Config, cal: date, *extra: object) -> str:
@@ -143,7 +143,12 @@ def visit_summary(con: duckdb.DuckDBPyConnection, cal: date) -> pl.DataFrame:
     return con.sql(summary_sql() + " ORDER BY vin", params={"cal": cal}).pl()
 
 
-def _fit_summary(summary: pl.DataFrame, cal: date) -> Forecast:
+def _fit_summary(summary: pl.DataFrame, cal: date, dealers: list[str]) -> Forecast:
+    if summary.is_empty():
+        raise CrmError(
+            f"forecast: no paid visit at {', '.join(dealers) or 'the own dealers'} on or "
+            f"before {cal}; nothing to forecast"
+        )
     x = summary["x"].to_numpy().astype(float)
     tx = summary["t_x"].to_numpy().astype(float)
     T = summary["T"].to_numpy().astype(float)
@@ -234,7 +239,7 @@ def _fit_and_scores(
         fc = _fit_from_json(text)
         return fc, (score_name if _cached(con, score_name) else None)
     summary = visit_summary(con, cal)
-    fc = _fit_summary(summary, cal)
+    fc = _fit_summary(summary, cal, cfg.own_dealers)
     if keep:
         con.execute(
             f"CREATE OR REPLACE TEMP TABLE {fit_name} AS SELECT ? AS fit", [_fit_to_json(fc)]
@@ -467,6 +472,7 @@ def summary_block(con: duckdb.DuckDBPyConnection, cfg: Config, as_of: date) -> d
             for s in churn.STATUSES
         },
         "notes": notes(fc),
+        "note_codes": note_codes(fc),
     }
 
 

@@ -333,7 +333,7 @@ def fit_gamma_gamma(x: Array, m: Array) -> Fit:
     x, m = x[keep], m[keep]
     n = len(x)
     if n < 2:
-        raise FitError(f"Gamma-Gamma needs vehicles with a repeat paid visit; {n} found")
+        raise FitError(f"Gamma-Gamma needs at least 2 vehicles with a repeat paid visit; {n} found")
     s = float(np.mean(m))
     data = _Spends(x, m / s)
     lp, val, grad, ok, its, msg = _minimise(_gg_objective, np.zeros(3), data)

@@ -837,6 +837,21 @@ _FORECAST_WORDS: dict[str, Label] = {
     "fc_at_risk": ("准流失及流失客户的预计价值", "Value at risk (at-risk and lost cars)"),
     "fc_bands": ("仍在本店概率分布（按价值等级）", "P(alive) by value tier"),
     "fc_x0": ("仅一次有偿回站", "One paid visit (x = 0)"),
+    "fc_by_status": ("各忠诚状态的预计12个月价值", "Expected value, 12 months, by status"),
+    # the fit's warnings (forecast.note_codes; {value} is the code's value)
+    "fc_note_no_dropout": (
+        "提示：模型几乎看不到流失（每次回站后流失的平均概率 a/(a+b) = {value}），"
+        "所有车辆的仍在本店概率都接近1；请以忠诚状态（距上次回站天数）为准。",
+        "the fit finds almost no drop-out (mean chance per visit a/(a+b) = {value}): "
+        "p_alive is near 1 for every car here; the loyalty status (days since the last "
+        "visit) is the better guide",
+    ),
+    "fc_note_edge": (
+        "提示：参数 {value} 到达模型边界（车辆之间在这方面差异很小）；预测仍可用，"
+        "但其标准误没有意义。",
+        "{value} ran to the edge of the model (the data show little spread between cars "
+        "there); the forecasts hold, but their standard errors mean nothing",
+    ),
 }
 
 
