@@ -26,7 +26,7 @@ from . import churn, value_tiers
 from . import forecast_model as fm
 from .config import Config
 from .errors import CrmError
-from .labels import words
+from .output.labels import words
 
 BANDS = ("x0", "[0,0.2)", "[0.2,0.5)", "[0.5,0.8)", "[0.8,1]")
 X_BUCKETS = ("0", "1", "2", "3", "4", "5", "6", "7+")

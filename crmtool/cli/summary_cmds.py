@@ -14,7 +14,7 @@ from rich.console import Console
 from rich.table import Table
 
 from ..config import Config, find_config_path, load_config
-from ..output.labels import check_lang, flatten, value_label, words
+from ..output.labels import check_lang, column_label, flatten, value_label, words
 from ..period import Period, parse_period, resolve_period
 from . import notice
 from .app import app, state
@@ -186,6 +186,8 @@ def print_summary(s: dict[str, Any], console: Console, lang: str = "zh") -> None
                 (fig, t["value"]),
             )
         )
+    if isinstance(s.get("forecast"), dict):
+        _print_forecast(s["forecast"], console, t, lang)
     console.print(
         _table(
             t["dq_all"],
@@ -193,6 +195,31 @@ def print_summary(s: dict[str, Any], console: Console, lang: str = "zh") -> None
             (fig, t["count"]),
         )
     )
+
+
+def _print_forecast(fc: dict[str, Any], console: Console, t: dict[str, str], lang: str) -> None:
+    """价值预测: vehicles, 12-month value, value at risk and the P(alive) bands (x = 0 apart),
+    then the fit's notes; the reason in one line when the fit cannot be used."""
+    from ..report.common import forecast_notes
+
+    if "error" in fc:
+        console.print(f"[bold]{t['forecast']}[/bold]  {fc['error']}")
+        return
+    by_status = fc.get("value_12m_by_status") or {}
+    at_risk = float(by_status.get("at_risk") or 0) + float(by_status.get("lost") or 0)
+    bands = fc.get("p_alive_bands") or {}
+    pa = column_label("p_alive", lang)
+    sep = "：" if lang == "zh" else ": "
+    rows: list[tuple[Any, ...]] = [
+        (t["vehicles"], fc.get("vehicles", 0)),
+        (t["fc_value"], float(fc.get("value_12m") or 0)),
+        (t["fc_at_risk"], at_risk),
+        (t["fc_x0"], bands.get("x0", 0)),
+        *[(f"{pa}{sep}{b}", bands.get(b, 0)) for b in list(bands) if b != "x0"],
+    ]
+    console.print(_table(t["forecast"], rows, (t["item"], t["value"])))
+    for line in forecast_notes(fc, t):
+        console.print(line, markup=False, highlight=False)
 
 
 @app.command("demo")

@@ -85,3 +85,12 @@ def mask_people(frame: pl.DataFrame) -> pl.DataFrame:
     """output.mask_pii, but dealer names (not people) stay readable."""
     keep = [c for c in NOT_PEOPLE if c in frame.columns]
     return mask_pii(frame).with_columns(frame.select(keep)) if keep else mask_pii(frame)
+
+
+def forecast_notes(fc: Mapping[str, Any], t: Mapping[str, str]) -> list[str]:
+    """The forecast's warnings (summary block `note_codes`) in the report's language."""
+    return [
+        t[f"fc_note_{n['code']}"].format(value=n.get("value", ""))
+        for n in fc.get("note_codes") or []
+        if isinstance(n, Mapping) and f"fc_note_{n.get('code')}" in t
+    ]

@@ -20,7 +20,7 @@ from ..call_lists import report_order
 from ..codes import RO_TYPES, STATUSES, TIERS
 from ..output.labels import column_label, flatten, translate_values, value_label
 from . import charts
-from .common import by_dealer_rows, labels, mask_people
+from .common import by_dealer_rows, forecast_notes, labels, mask_people
 
 # P(alive) bands: x = 0 grey, then low (red) to high (green)
 FORECAST_COLORS = ("#bfbfbf", "#c00000", "#ed7d31", "#ffc000", "#70ad47")
@@ -798,7 +798,7 @@ def _forecast(s: Mapping[str, Any], t: Mapping[str, str]) -> Section | None:
                     fmt_pct(ratio(at_risk, fc.get("value_12m") or 0)),
                 ),
             ],
-            note=" ".join(str(n) for n in _l(fc, "notes")),
+            note=" ".join(forecast_notes(fc, t)),
             wide=True,
         )
     )

@@ -18,8 +18,8 @@ from ..call_lists import report_order
 from ..codes import RO_TYPES, STATUSES, TIERS
 from ..output.formats import print_setup, write_xlsx_sheets
 from ..output.labels import translate_values, value_label
-from .common import by_dealer_rows, labels, mask_people
-from .html import KPI_SPEC, _kpi_values
+from .common import by_dealer_rows, forecast_notes, labels, mask_people
+from .html import FORECAST_COLORS, KPI_SPEC, _kpi_values
 
 if TYPE_CHECKING:
     from .lists import ListSheet
@@ -502,6 +502,67 @@ def _retention_sheet(
     return s.ws
 
 
+def _forecast_sheet(
+    wb: Workbook, summary: Mapping[str, Any], t: Mapping[str, str], used: set[str]
+) -> Worksheet | None:
+    """价值预测: the expected 12-month value per status with the value at risk (at_risk +
+    lost) and the P(alive) bands per tier as a stacked bar chart (docs/rules.md §20); no
+    sheet when the summary has no usable forecast (as the HTML page)."""
+    fc = summary.get("forecast")
+    if not isinstance(fc, Mapping) or "error" in fc:
+        return None
+    name = _sheet_name(t["forecast"], used)
+    s = _Summary(wb, wb.add_worksheet(name), name)
+    s.text(t["forecast"], s.f_title)
+    s.text(t["forecast_note"])
+    for line in forecast_notes(fc, t):
+        s.text(line)
+    s.row += 1
+    total = _n(fc, "value_12m")
+    by_status = fc.get("value_12m_by_status") or {}
+    at_risk = _n(by_status, "at_risk") + _n(by_status, "lost")
+
+    def share(v: float) -> float | None:
+        return v / total if total else None
+
+    s.table(
+        t["fc_by_status"],
+        [t["status"], t["fc_value"], t["share"]],
+        [[t[f"st_{k}"], _n(by_status, k), share(_n(by_status, k))] for k in STATUSES]
+        + [[t["fc_at_risk"], at_risk, share(at_risk)], [t["total"], total, share(total)]],
+        ["text", "money", "pct"],
+    )
+    bands = ("x0", "[0,0.2)", "[0.2,0.5)", "[0.5,0.8)", "[0.8,1]")
+    by_tier = fc.get("p_alive_bands_by_tier") or {}
+    rows = [[k, *(_n(by_tier.get(k) or {}, b) for b in bands)] for k in "ABCD"]
+    s.table(
+        t["fc_bands"],
+        [t["tier"], t["fc_x0"], *bands[1:]],
+        rows,
+        ["text"] + ["int"] * len(bands),
+    )
+    top = s.row - 1 - len(rows)
+    chart = wb.add_chart({"type": "bar", "subtype": "percent_stacked"})
+    for j, colour in enumerate(FORECAST_COLORS, start=1):
+        chart.add_series(
+            {
+                "name": [name, top - 1, j],
+                "categories": [name, top, 0, top + len(rows) - 1, 0],
+                "values": [name, top, j, top + len(rows) - 1, j],
+                "fill": {"color": colour},
+                "gap": 60,
+            }
+        )
+    chart.set_title({"name": t["fc_bands"], "name_font": {"size": 11}})
+    chart.set_y_axis({"reverse": True})
+    chart.set_legend({"position": "bottom"})
+    s.ws.insert_chart(top - 2, 7, chart, {"x_scale": 1.1, "y_scale": 1.0})
+    s.last_col = max(s.last_col, CHART_LAST_COL + 2)
+    s.row = max(s.row, top - 2 + CHART_ROWS)
+    s.finish()
+    return s.ws
+
+
 def _move_first(wb: Workbook, ws: Worksheet, *more: Worksheet) -> None:
     """Put the summary sheet (added last by the hook) in front, followed by `more`, and make
     it the active one."""
@@ -554,6 +615,7 @@ def write_xlsx_report(
         ws = _summary_sheet(wb, summary, t, used)
         by_dealer = _by_dealer_sheet(wb, summary, t, used)
         kept = _retention_sheet(wb, summary, t, used)
-        _move_first(wb, ws, *[x for x in (by_dealer, kept) if x is not None])
+        fc = _forecast_sheet(wb, summary, t, used)
+        _move_first(wb, ws, *[x for x in (by_dealer, kept, fc) if x is not None])
 
     write_xlsx_sheets(path, sheets, lang=lang, workbook_hook=hook, notes=notes)
