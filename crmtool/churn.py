@@ -115,28 +115,52 @@ def status_case_sql(
     )
 
 
-def status_sql(cfg: Config) -> str:
-    s = cfg.status
+def _status_ctes(cfg: Config, gaps: bool) -> str:
+    """The CTEs of the §5 status, ending in s_st (vin, last_own_visit, days_since,
+    own_visits_12m, own_visits_total, status); with `gaps` also median_gap, the median of the
+    days between own visits, which only the churn warning needs (and which costs the most)."""
+    gap = (
+        ", date_diff('day', lag(day) OVER (PARTITION BY vin ORDER BY day), day) AS gap"
+        if gaps
+        else ""
+    )
     return f"""
-        WITH s_base AS ({facts.ours_sql(cfg, "$as_of")}),
+        s_base AS ({facts.ours_sql(cfg, "$as_of")}),
         s_own AS (
-            SELECT vin, day,
-                   date_diff('day', lag(day) OVER (PARTITION BY vin ORDER BY day), day) AS gap
+            SELECT vin, day{gap}
             FROM visits WHERE is_own AND day <= $as_of AND vin IN (SELECT vin FROM s_base)),
         s_per AS (
             SELECT vin, max(day) AS last_own_visit, count(*) AS own_visits_total,
                    count(*) FILTER (WHERE day >= $as_of - {int(cfg.tiers.window_days) - 1})
-                       AS own_visits_12m,
-                   median(gap) AS median_gap
+                       AS own_visits_12m{", median(gap) AS median_gap" if gaps else ""}
             FROM s_own GROUP BY vin),
         s_days AS (
             SELECT b.vin, p.last_own_visit,
                    date_diff('day', coalesce(p.last_own_visit, v.sale_date), $as_of)
                        AS days_since,
                    coalesce(p.own_visits_12m, 0) AS own_visits_12m,
-                   coalesce(p.own_visits_total, 0) AS own_visits_total, p.median_gap
+                   coalesce(p.own_visits_total, 0) AS own_visits_total{", p.median_gap" if gaps else ""}
             FROM s_base b LEFT JOIN s_per p USING (vin) LEFT JOIN vehicles v USING (vin)),
-        s_st AS (SELECT *, {status_case_sql(cfg)} AS status FROM s_days),
+        s_st AS (SELECT *, {status_case_sql(cfg)} AS status FROM s_days)"""
+
+
+def status_core_sql(cfg: Config) -> str:
+    """Per vehicle ours at $as_of: the §5 status with its inputs (last_own_visit, days_since,
+    own_visits_12m, own_visits_total), without the churn warning: no visit gaps and no
+    median, so a list that shows only the status (forecast) does not pay for them."""
+    return f"""
+        WITH {_status_ctes(cfg, gaps=False)}
+        SELECT vin, status, days_since, last_own_visit, own_visits_12m, own_visits_total
+        FROM s_st
+    """
+
+
+def status_sql(cfg: Config) -> str:
+    """The §5 status with the churn warning: median_gap, risk_ratio = days_since / median
+    gap, warn."""
+    s = cfg.status
+    return f"""
+        WITH {_status_ctes(cfg, gaps=True)},
         s_r AS (
             SELECT *, CASE WHEN status IN ('loyal', 'general')
                                 AND own_visits_total >= {int(s.warn_min_visits)}

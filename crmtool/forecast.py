@@ -22,7 +22,7 @@ import duckdb
 import numpy as np
 import polars as pl
 
-from . import churn, value_tiers
+from . import churn, facts, value_tiers
 from . import forecast_model as fm
 from .config import Config
 from .errors import CrmError
@@ -286,7 +286,8 @@ def forecast_list(con: duckdb.DuckDBPyConnection, cfg: Config, as_of: date) -> c
     Scrapped and transferred vehicles are left out (counted)."""
     scores = scores_source(con, cfg, as_of)
     tiers, p1 = value_tiers.tiers_source(con, cfg, as_of)
-    status, p2 = churn.status_source(con, cfg, as_of)
+    # the status and days since, without the churn warning's visit gaps (not shown here)
+    status, p2 = facts.rule_source(con, churn.status_core_sql(cfg), {"as_of": as_of})
     return churn.call_list(
         con,
         _list_sql(scores, tiers, status),
