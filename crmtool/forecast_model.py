@@ -21,6 +21,7 @@ from scipy.special import (
     expit,
     gammaln,
     hyp2f1,
+    log_expit,
 )
 
 EDGE = 9.0  # |log parameter| beyond this (rescaled, e^±9): the maximum is at a model limit
@@ -117,18 +118,19 @@ def _bgnbd_objective(lp: Array, d: _Visits) -> tuple[float, Array]:
     ll_x = gammaln(urx) - gammaln(r) + r * np.log(alpha) + betaln(a, b + ux) - betaln(a, b)
     c4 = np.where(uhas, np.log(a) - np.log(bx1), -np.inf)
     rx, c4i = urx[d.ix], c4[d.ix]
-    l_t, l_tx = np.log(alpha + d.T), np.log(alpha + d.tx)
-    a3 = -rx * l_t
-    a4 = c4i - rx * l_tx
-    mix = np.logaddexp(a3, a4)
-    w = np.exp(a4 - mix)  # share of the "dropped out after t_x" term
-    ll = _dot(cnt, ll_x) + float(mix.sum())
+    a_t, a_tx = alpha + d.T, alpha + d.tx
+    l_t = np.log(a_t)
+    dl = np.log(a_t / a_tx)  # log((α+T)/(α+t_x)) ≥ 0
+    # the two terms of the likelihood, a3 = −(r+x)·log(α+T) and a4 = a3 + z, mixed in log
+    # space: log(e^a3 + e^a4) = a3 + softplus(z) = a3 − log σ(−z); w = σ(z) is the share of
+    # the "dropped out after t_x" term
+    z = c4i + rx * dl
+    w = expit(z)
+    ll = _dot(cnt, ll_x) - _dot(rx, l_t) - float(log_expit(-z).sum())
     w_x = np.bincount(d.ix, weights=w, minlength=len(ux))  # sum of w per distinct x
     dab = digamma(a + b) - digamma(a + b + ux)
-    d_r = _dot(cnt, digamma(urx) - digamma(r) + np.log(alpha)) - float(
-        l_t.sum() - (w * l_t).sum() + (w * l_tx).sum()
-    )
-    d_alpha = r / alpha * d.n - float((rx * ((1 - w) / (alpha + d.T) + w / (alpha + d.tx))).sum())
+    d_r = _dot(cnt, digamma(urx) - digamma(r) + np.log(alpha)) - float(l_t.sum()) + _dot(w, dl)
+    d_alpha = r / alpha * d.n - _dot(rx, (1 - w) / a_t + w / a_tx)
     d_a = _dot(cnt, dab) + w_x.sum() / a
     d_b = _dot(cnt, dab + digamma(b + ux) - digamma(b)) - _dot(w_x, 1.0 / bx1)
     grad = np.array([d_r * r, d_alpha * alpha, d_a * a, d_b * b])
@@ -205,18 +207,37 @@ def _hessian(objective: Objective, lp: Array, *args: Any) -> Array:
     return (h + h.T) / 2
 
 
+class _Hessians:
+    """The Hessian of one objective at a point, kept for the last point asked: the Newton
+    polish, the check for a maximum and the standard errors all ask for the final one. A
+    point within 1e-6 of the kept one (in log-parameters: the last Newton step before the
+    gradient vanished) reuses it; the Hessian changes there by far less than its own
+    finite-difference error."""
+
+    def __init__(self, objective: Objective, args: tuple[Any, ...]) -> None:
+        self.objective, self.args = objective, args
+        self.at: Array | None = None
+        self.value = np.zeros((0, 0))
+
+    def __call__(self, lp: Array) -> Array:
+        if self.at is None or not np.max(np.abs(self.at - lp)) < 1e-6:
+            self.at, self.value = lp.copy(), _hessian(self.objective, lp, *self.args)
+        return self.value
+
+
 def _minimise(
-    objective: Objective, start: Array, *args: Any
+    objective: Objective, start: Array, hessians: _Hessians
 ) -> tuple[Array, float, Array, bool, int, str]:
     """Minimise from `start` (L-BFGS-B, then Newton polish steps with the Hessian while they
     improve); returns lp, value, gradient, optimiser success, iterations, message."""
     with np.errstate(all="ignore"):  # trial steps may overflow; they are rejected, not shown
-        return _minimise_quietly(objective, start, *args)
+        return _minimise_quietly(objective, start, hessians)
 
 
 def _minimise_quietly(
-    objective: Objective, start: Array, *args: Any
+    objective: Objective, start: Array, hessians: _Hessians
 ) -> tuple[Array, float, Array, bool, int, str]:
+    args = hessians.args
     lp, its = np.asarray(start, dtype=float), 0
     # log-parameters within ±LOG_BOUND: the line search never tries e^700
     bounds = [(-LOG_BOUND, LOG_BOUND)] * len(lp)
@@ -239,7 +260,7 @@ def _minimise_quietly(
     for _ in range(20):  # Newton polish: quadratic convergence near the optimum
         if np.max(np.abs(grad)) < 1e-12:
             break
-        hess = _hessian(objective, lp, *args)
+        hess = hessians(lp)
         try:
             step = np.linalg.solve(hess, grad)
         except np.linalg.LinAlgError:
@@ -263,7 +284,7 @@ def _minimise_quietly(
         # positive semi-definite (a direction flat to 1e-6 of the steepest one: a limit of
         # the model such as no drop-out, reported as `edge`)
         try:
-            eig = np.linalg.eigvalsh(_hessian(objective, lp, *args))
+            eig = np.linalg.eigvalsh(hessians(lp))
             minimum = bool(np.all(np.isfinite(eig)) and eig[-1] > 0 and eig[0] > -1e-6 * eig[-1])
         except np.linalg.LinAlgError:
             minimum = False
@@ -272,11 +293,11 @@ def _minimise_quietly(
     return lp, val, grad, ok, its, msg
 
 
-def _std_errors(objective: Objective, lp: Array, n: int, *args: Any) -> Array:
+def _std_errors(hessians: _Hessians, lp: Array, n: int) -> Array:
     """Standard errors of the (rescaled) parameters from the Hessian of the total negative
     log-likelihood in log-parameters: se(θ) = θ · sqrt(diag(H⁻¹))."""
     with np.errstate(all="ignore"):
-        hess = _hessian(objective, lp, *args) * n
+        hess = hessians(lp) * n
     try:
         cov = np.linalg.inv(hess)
         var = np.diag(cov)
@@ -302,10 +323,10 @@ def fit_bgnbd(x: Array, tx: Array, T: Array) -> Fit:
             f"{int(np.sum(x > 0)) if n else 0} with one"
         )
     s = _time_scale(T)
-    args = (_Visits(x, tx / s, T / s),)
-    lp, val, grad, ok, its, msg = _minimise(_bgnbd_objective, np.zeros(4), *args)
+    hessians = _Hessians(_bgnbd_objective, (_Visits(x, tx / s, T / s),))
+    lp, val, grad, ok, its, msg = _minimise(_bgnbd_objective, np.zeros(4), hessians)
     max_grad = float(np.max(np.abs(grad)))
-    se = _std_errors(_bgnbd_objective, lp, n, *args)
+    se = _std_errors(hessians, lp, n)
     r, alpha, a, b = np.exp(lp)
     ll = -val * n - float(np.sum(x)) * np.log(s)  # back to the caller's time unit
     edge = tuple(k for k, v in zip(("r", "alpha", "a", "b"), lp, strict=True) if abs(v) > EDGE)
@@ -335,10 +356,10 @@ def fit_gamma_gamma(x: Array, m: Array) -> Fit:
     if n < 2:
         raise FitError(f"Gamma-Gamma needs at least 2 vehicles with a repeat paid visit; {n} found")
     s = float(np.mean(m))
-    data = _Spends(x, m / s)
-    lp, val, grad, ok, its, msg = _minimise(_gg_objective, np.zeros(3), data)
+    hessians = _Hessians(_gg_objective, (_Spends(x, m / s),))
+    lp, val, grad, ok, its, msg = _minimise(_gg_objective, np.zeros(3), hessians)
     max_grad = float(np.max(np.abs(grad)))
-    se = _std_errors(_gg_objective, lp, n, data)
+    se = _std_errors(hessians, lp, n)
     p, q, g = np.exp(lp)
     ll = -val * n - n * np.log(s)
     edge = tuple(k for k, v in zip(("p", "q", "gamma"), lp, strict=True) if abs(v) > EDGE)
