@@ -534,7 +534,7 @@ def _forecast_sheet(
     )
     bands = ("x0", "[0,0.2)", "[0.2,0.5)", "[0.5,0.8)", "[0.8,1]")
     by_tier = fc.get("p_alive_bands_by_tier") or {}
-    rows = [[k, *(_n(by_tier.get(k) or {}, b) for b in bands)] for k in "ABCD"]
+    rows = [[k, *(_n(by_tier.get(k) or {}, b) for b in bands)] for k in TIERS]
     s.table(
         t["fc_bands"],
         [t["tier"], t["fc_x0"], *bands[1:]],
