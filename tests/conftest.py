@@ -2,9 +2,17 @@
 
 from __future__ import annotations
 
+import shutil
+import tempfile
+from collections.abc import Iterator
+from pathlib import Path
+
 import pytest
 
 from crmtool import db
+from crmtool.config import load_config
+from crmtool.load.ingest import load
+from crmtool.sample import bundled_sample_dir
 
 
 @pytest.fixture
@@ -13,3 +21,36 @@ def con():
     c = db.connect(":memory:")
     yield c
     c.close()
+
+
+@pytest.fixture(autouse=True)
+def private_tmpdir(
+    tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch
+) -> Iterator[Path]:
+    """Every test runs with $TMPDIR (and Python's tempfile) in a folder of its own, also for
+    the crmtool processes it starts, and fails when a `crmtool-*` file or folder is left in
+    it: copies of exports hold people's data and never belong in the shared temp folder
+    (an older reader left /tmp/crmtool-XXXX.csv behind each killed load)."""
+    folder = tmp_path_factory.mktemp("tmpdir")
+    for name in ("TMPDIR", "TEMP", "TMP"):
+        monkeypatch.setenv(name, str(folder))
+    monkeypatch.setattr(tempfile, "tempdir", str(folder))
+    yield folder
+    left = sorted(p.name for p in folder.glob("crmtool-*"))
+    assert not left, f"left in $TMPDIR: {left}"
+
+
+@pytest.fixture(scope="session")
+def demo(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The bundled sample loaded with its own config, as `crmtool demo --keep` leaves it:
+    crmtool-demo.duckdb and crmtool-demo.toml in a folder (copy the database before a command
+    that may write to it)."""
+    folder = tmp_path_factory.mktemp("demo")
+    sample = bundled_sample_dir()
+    shutil.copyfile(sample / "crmtool.toml", folder / "crmtool-demo.toml")
+    c = db.connect(folder / "crmtool-demo.duckdb")
+    try:
+        load(c, [sample], load_config(sample / "crmtool.toml"))
+    finally:
+        c.close()
+    return folder

@@ -13,27 +13,18 @@ from pathlib import Path
 
 import openpyxl
 import pytest
-import typer
+from builders import commands
 from typer.testing import CliRunner
 
 from crmtool.cli import app
 from crmtool.config import load_config
 from crmtool.db import connect
-from crmtool.load.ingest import load
-from crmtool.sample import bundled_sample_dir
 
 runner = CliRunner()
 AS_OF = "2021-12-31"  # the sample's own as_of (sample.json)
 
 
-def _commands(group, path: tuple[str, ...] = ()) -> list[tuple[str, ...]]:  # noqa: ANN001
-    out = []
-    for name, cmd in getattr(group, "commands", {}).items():
-        out += _commands(cmd, (*path, name)) if hasattr(cmd, "commands") else [(*path, name)]
-    return out
-
-
-COMMANDS = [(), *_commands(typer.main.get_command(app))]
+COMMANDS = [(), *commands()]
 
 
 def _examples(command: tuple[str, ...], columns: int) -> list[str]:
@@ -71,18 +62,6 @@ NOT_ON_THE_DEMO = {
     "crmtool unload 7",
     "crmtool unload 5 --and-later",  # load ids of a longer history
 }
-
-
-@pytest.fixture(scope="module")
-def demo(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """The bundled sample loaded with its own config: crmtool-demo.duckdb / .toml."""
-    folder = tmp_path_factory.mktemp("demo")
-    sample = bundled_sample_dir()
-    shutil.copyfile(sample / "crmtool.toml", folder / "crmtool-demo.toml")
-    con = connect(folder / "crmtool-demo.duckdb")
-    load(con, [sample], load_config(sample / "crmtool.toml"))
-    con.close()
-    return folder
 
 
 def _rows(path: Path) -> int:
