@@ -6,7 +6,7 @@ import subprocess
 import sys
 
 import pytest
-import typer
+from builders import commands
 from typer.testing import CliRunner
 
 from crmtool import __version__
@@ -19,17 +19,7 @@ from crmtool.sample import bundled_sample_dir
 runner = CliRunner()
 
 
-def _commands(group, path: tuple[str, ...] = ()) -> list[tuple[str, ...]]:  # noqa: ANN001
-    out = []
-    for name, cmd in getattr(group, "commands", {}).items():
-        if hasattr(cmd, "commands"):
-            out += _commands(cmd, (*path, name))
-        else:
-            out.append((*path, name))
-    return out
-
-
-COMMANDS = _commands(typer.main.get_command(app))
+COMMANDS = commands()
 
 
 def test_every_command_the_brief_names_exists() -> None:

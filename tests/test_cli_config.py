@@ -7,9 +7,9 @@ import tomllib
 from pathlib import Path
 
 import pytest
+from builders import assert_error, invoke, order, store, vehicle
 from typer.testing import CliRunner
 
-from crmtool import db
 from crmtool.cli import app
 from crmtool.config import Config, load_config
 from crmtool.config_toml import config_toml
@@ -90,10 +90,7 @@ def test_config_shapes_are_checked_with_the_key_named(
 ) -> None:
     cfg = tmp_path / "crmtool.toml"
     cfg.write_text(toml, encoding="utf-8")
-    r = runner.invoke(app, ["--config", str(cfg), "config", "show"])
-    assert r.exit_code == 1
-    assert r.stderr.splitlines() == ["crmtool: error: " + message]
-    assert "unexpected" not in r.stderr
+    assert_error(invoke("config", "show", config=cfg), 1, message)
 
 
 def test_the_defaults_pass_the_checks() -> None:
@@ -134,20 +131,11 @@ def test_config_show_without_a_file_says_so(tmp_path: Path, monkeypatch) -> None
 
 def _db(path: Path) -> Path:
     """Two series with paid visits at 2021-12-31: V1 迈腾 800, V2 朗逸 500."""
-    con = db.connect(path)
-    con.execute(
-        "INSERT INTO vehicles (vin, series, sale_date, sale_channel) VALUES "
-        "('V1', '迈腾', DATE '2020-01-01', 'own'),"
-        " ('V2', '朗逸', DATE '2020-01-01', 'own')"
+    return store(
+        path,
+        vehicles=[vehicle("V1", "迈腾", "2020-01-01"), vehicle("V2", "朗逸", "2020-01-01")],
+        repair_orders=[order("R1", "V1", "2021-11-01", 800), order("R2", "V2", "2021-12-01", 500)],
     )
-    con.execute(
-        "INSERT INTO repair_orders (ro_id, dealer_code, vin, settle_date, ro_type, payer,"
-        " total_amount) VALUES ('R1', 'D001', 'V1', DATE '2021-11-01', 'maintenance',"
-        " 'customer', 800), ('R2', 'D001', 'V2', DATE '2021-12-01', 'maintenance',"
-        " 'customer', 500)"
-    )
-    con.close()
-    return path
 
 
 def test_the_tiers_help_example_works_after_config_init(tmp_path: Path, monkeypatch) -> None:  # noqa: ANN001
@@ -177,6 +165,5 @@ def test_the_tiers_help_example_works_after_config_init(tmp_path: Path, monkeypa
 
 
 def test_write_goes_with_suggest(tmp_path: Path) -> None:
-    r = runner.invoke(app, ["--db", str(_db(tmp_path / "c.duckdb")), "tiers", "--write"])
-    assert r.exit_code == 2
-    assert r.stderr == "crmtool: error: --write goes with --suggest\n"
+    r = invoke("tiers", "--write", db=_db(tmp_path / "c.duckdb"))
+    assert_error(r, 2, "--write goes with --suggest")

@@ -7,58 +7,36 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from typer.testing import CliRunner
-
-from crmtool import db
-from crmtool.cli import app
-
-runner = CliRunner()
+from builders import assert_error, customer, invoke, order, store, vehicle, warnings
 
 
 @pytest.fixture
 def dbfile(tmp_path: Path) -> Path:
     """Own repair orders 2021-11-01 (V1, owner 张三) and 2021-12-01 (V2); both sold by us
     2020-01-01."""
-    path = tmp_path / "crm.duckdb"
-    con = db.connect(path)
-    con.execute(
-        "INSERT INTO customers (customer_id, name, phone) VALUES ('C1', '张三', '13800000001')"
+    return store(
+        tmp_path / "crm.duckdb",
+        customers=[customer("C1", "张三", "13800000001")],
+        vehicles=[
+            vehicle("V1", "迈腾", "2020-01-01", customer_id="C1"),
+            vehicle("V2", "朗逸", "2020-01-01"),
+        ],
+        repair_orders=[order("R1", "V1", "2021-11-01", 800), order("R2", "V2", "2021-12-01", 500)],
     )
-    con.execute(
-        "INSERT INTO vehicles (vin, customer_id, series, sale_date, sale_channel) VALUES "
-        "('V1', 'C1', '迈腾', DATE '2020-01-01', 'own'),"
-        " ('V2', NULL, '朗逸', DATE '2020-01-01', 'own')"
-    )
-    con.execute(
-        "INSERT INTO repair_orders (ro_id, dealer_code, vin, settle_date, ro_type, payer,"
-        " total_amount) VALUES ('R1', 'D001', 'V1', DATE '2021-11-01', 'maintenance',"
-        " 'customer', 800), ('R2', 'D001', 'V2', DATE '2021-12-01', 'maintenance',"
-        " 'customer', 500)"
-    )
-    con.close()
-    return path
 
 
 def run(dbfile: Path, *args: str):
-    return runner.invoke(app, ["--db", str(dbfile), *args])
-
-
-def warnings(result) -> list[str]:  # noqa: ANN001
-    return [line for line in result.stderr.splitlines() if line.startswith("crmtool: warning:")]
+    return invoke(*args, db=dbfile)
 
 
 def test_failed_load_creates_no_database(tmp_path: Path) -> None:
     target = tmp_path / "new.duckdb"
     r = run(target, "load", str(tmp_path / "nonexistent"))
-    assert r.exit_code == 1
-    assert r.stderr == f"crmtool: error: {tmp_path / 'nonexistent'}: no such file or folder\n"
+    assert_error(r, 1, f"{tmp_path / 'nonexistent'}: no such file or folder")
     assert not target.exists() and not Path(str(target) + ".wal").exists()
     # and the commands after it say the database is missing instead of answering 0 rows
     after = run(target, "segment", "--format", "csv")
-    assert after.exit_code == 1
-    assert after.stderr == (
-        f"crmtool: error: database {target} does not exist; run `crmtool load` first\n"
-    )
+    assert_error(after, 1, f"database {target} does not exist; run `crmtool load` first")
 
 
 def test_failed_load_keeps_an_existing_database(dbfile: Path, tmp_path: Path) -> None:
@@ -135,11 +113,12 @@ def test_summary_without_vehicles_warns(dbfile: Path) -> None:
 def test_report_of_a_period_without_data_exits_1(dbfile: Path, tmp_path: Path) -> None:
     out = tmp_path / "reports"
     r = run(dbfile, "report", "--period", "2015-06", "--out", str(out), "-q")
-    assert r.exit_code == 1
-    assert r.stderr == (
-        "crmtool: error: period 2015-06 has no data: no own repair order "
-        "settled from 2015-06-01 to 2015-06-30 (the data runs 2021-11-01 … "
-        "2021-12-01); pass --allow-empty to write the report anyway\n"
+    assert_error(
+        r,
+        1,
+        "period 2015-06 has no data: no own repair order settled from 2015-06-01 to "
+        "2015-06-30 (the data runs 2021-11-01 … 2021-12-01); pass --allow-empty to write the "
+        "report anyway",
     )
     assert not list(out.glob("crmtool-report-*")) if out.exists() else True
     allowed = run(

@@ -8,7 +8,7 @@ from datetime import date
 from pathlib import Path
 
 import pytest
-import typer
+from builders import assert_error, commands, invoke, order, store, vehicle
 from typer.testing import CliRunner
 
 from crmtool.cli import app
@@ -18,17 +18,7 @@ app_module = sys.modules["crmtool.cli.app"]
 runner = CliRunner()
 
 
-def _commands(group, path: tuple[str, ...] = ()) -> list[tuple[str, ...]]:  # noqa: ANN001
-    out = []
-    for name, cmd in getattr(group, "commands", {}).items():
-        if hasattr(cmd, "commands"):
-            out += _commands(cmd, (*path, name))
-        else:
-            out.append((*path, name))
-    return out
-
-
-COMMANDS = _commands(typer.main.get_command(app))
+COMMANDS = commands()
 GLOBALS = [
     "--db",
     "x.duckdb",
@@ -104,23 +94,11 @@ def test_option_values_and_arguments_are_left_alone(states) -> None:
 
 def _db(tmp_path: Path) -> Path:
     """Two vehicles ours at 2021-12-31: V1 (visit 2021-11-01), V2 (visit 2021-12-01)."""
-    from crmtool import db
-
-    path = tmp_path / "crm.duckdb"
-    con = db.connect(path)
-    con.execute(
-        "INSERT INTO vehicles (vin, series, sale_date, sale_channel) VALUES "
-        "('V1', '迈腾', DATE '2020-01-01', 'own'),"
-        " ('V2', '朗逸', DATE '2020-01-01', 'own')"
+    return store(
+        tmp_path / "crm.duckdb",
+        vehicles=[vehicle("V1", "迈腾", "2020-01-01"), vehicle("V2", "朗逸", "2020-01-01")],
+        repair_orders=[order("R1", "V1", "2021-11-01", 800), order("R2", "V2", "2021-12-01", 500)],
     )
-    con.execute(
-        "INSERT INTO repair_orders (ro_id, dealer_code, vin, settle_date, ro_type, payer,"
-        " total_amount) VALUES ('R1', 'D001', 'V1', DATE '2021-11-01', 'maintenance',"
-        " 'customer', 800), ('R2', 'D001', 'V2', DATE '2021-12-01', 'maintenance',"
-        " 'customer', 500)"
-    )
-    con.close()
-    return path
 
 
 def test_same_answer_before_and_after(tmp_path: Path) -> None:
@@ -172,20 +150,18 @@ def test_quiet_after_load(tmp_path: Path) -> None:
     [
         (
             ["segment", "--no-such-flag"],
-            "crmtool: error: No such option: --no-such-flag (try 'crmtool segment --help')",
+            "No such option: --no-such-flag (try 'crmtool segment --help')",
         ),
-        (["bogus"], "crmtool: error: No such command 'bogus' (try 'crmtool --help')"),
+        (["bogus"], "No such command 'bogus' (try 'crmtool --help')"),
         (
             ["care", "callbacks", "--date"],
-            "crmtool: error: Option '--date' requires an argument (try 'crmtool care callbacks --help')",
+            "Option '--date' requires an argument (try 'crmtool care callbacks --help')",
         ),
-        (["report"], "crmtool: error: Missing option '--out' / '-o' (try 'crmtool report --help')"),
+        (["report"], "Missing option '--out' / '-o' (try 'crmtool report --help')"),
     ],
 )
 def test_usage_error_is_one_line_with_a_hint(args: list[str], line: str) -> None:
-    r = runner.invoke(app, args)
-    assert r.exit_code == 2
-    assert r.stderr.splitlines() == [line]
+    assert_error(runner.invoke(app, args), 2, line)
 
 
 @pytest.mark.parametrize(
@@ -204,6 +180,4 @@ def test_usage_error_is_one_line_with_a_hint(args: list[str], line: str) -> None
     ],
 )
 def test_errors_name_the_option_typed(tmp_path: Path, args: list[str], line: str) -> None:
-    r = runner.invoke(app, ["--db", str(_db(tmp_path)), *args])
-    assert r.exit_code == 2
-    assert r.stderr.splitlines() == ["crmtool: error: " + line]
+    assert_error(invoke(*args, db=_db(tmp_path)), 2, line)

@@ -9,42 +9,27 @@ import sys
 from pathlib import Path
 
 import pytest
-from typer.testing import CliRunner
-
-from crmtool import db
-from crmtool.cli import app
-
-runner = CliRunner()
+from builders import assert_error, customer, invoke, order, store, vehicle
 
 
 @pytest.fixture
 def dbfile(tmp_path: Path) -> Path:
     """At 2021-12-31: V1 (迈腾, paid 800 on 2021-11-01) and V2 (朗逸, paid 500 on 2021-12-01)
     are counted; V3 (sold by us 2021-06-01) is scrapped: ours, but never counted."""
-    path = tmp_path / "crm.duckdb"
-    con = db.connect(path)
-    con.execute(
-        "INSERT INTO customers (customer_id, name, phone) VALUES "
-        "('C1', '张三', '13800000001'), ('C2', '李四', '13900000002')"
+    return store(
+        tmp_path / "crm.duckdb",
+        customers=[customer("C1", "张三", "13800000001"), customer("C2", "李四", "13900000002")],
+        vehicles=[
+            vehicle("V1", "迈腾", "2020-01-01", customer_id="C1"),
+            vehicle("V2", "朗逸", "2020-01-01", customer_id="C2"),
+            vehicle("V3", "朗逸", "2021-06-01", customer_id="C2", vehicle_status="scrapped"),
+        ],
+        repair_orders=[order("R1", "V1", "2021-11-01", 800), order("R2", "V2", "2021-12-01", 500)],
     )
-    con.execute(
-        "INSERT INTO vehicles (vin, customer_id, series, sale_date, sale_channel,"
-        " vehicle_status) VALUES ('V1', 'C1', '迈腾', DATE '2020-01-01', 'own', NULL),"
-        " ('V2', 'C2', '朗逸', DATE '2020-01-01', 'own', NULL),"
-        " ('V3', 'C2', '朗逸', DATE '2021-06-01', 'own', 'scrapped')"
-    )
-    con.execute(
-        "INSERT INTO repair_orders (ro_id, dealer_code, vin, settle_date, ro_type, payer,"
-        " total_amount) VALUES ('R1', 'D001', 'V1', DATE '2021-11-01', 'maintenance',"
-        " 'customer', 800), ('R2', 'D001', 'V2', DATE '2021-12-01', 'maintenance',"
-        " 'customer', 500)"
-    )
-    con.close()
-    return path
 
 
 def run(dbfile: Path, *args: str):
-    return runner.invoke(app, ["--db", str(dbfile), "--as-of", "2021-12-31", *args])
+    return invoke(*args, db=dbfile, as_of="2021-12-31")
 
 
 @pytest.mark.parametrize(
@@ -79,10 +64,11 @@ def test_format_follows_the_extension_and_a_conflict_is_exit_2(
 ) -> None:
     out = tmp_path / "x.xlsx"
     bad = run(dbfile, "segment", "--format", "csv", "-o", str(out))
-    assert bad.exit_code == 2
-    assert bad.stderr == (
-        f"crmtool: error: --format csv does not match -o {out} (a .xlsx "
-        "file); give one of them, or a file name that ends in .csv\n"
+    assert_error(
+        bad,
+        2,
+        f"--format csv does not match -o {out} (a .xlsx file); give one of them, or a file "
+        "name that ends in .csv",
     )
     assert not out.exists()
     ok = run(dbfile, "segment", "-o", str(out))
