@@ -13,7 +13,7 @@ from collections.abc import Iterable, Sequence
 from datetime import date
 from itertools import count
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 from typer.testing import CliRunner, Result
 
@@ -153,13 +153,13 @@ def commands() -> list[tuple[str, ...]]:
     return walk(typer.main.get_command(app), ())
 
 
-def warnings(result: Result | subprocess.CompletedProcess) -> list[str]:
+def warnings(result: Result | Done | subprocess.CompletedProcess) -> list[str]:
     """The `crmtool: warning: …` lines of a run."""
     return [line for line in result.stderr.splitlines() if line.startswith("crmtool: warning:")]
 
 
 def assert_error(
-    result: Result | subprocess.CompletedProcess,
+    result: Result | Done | subprocess.CompletedProcess,
     exit_code: int,
     message: str,
     *,
@@ -233,7 +233,15 @@ def crmtool_process(*args: str, **kw: Any) -> subprocess.Popen:
     )
 
 
-def finish(p: subprocess.Popen, timeout: float = 300) -> subprocess.CompletedProcess:
-    """Wait for a started process: its exit code, stdout and stderr."""
+class Done(NamedTuple):
+    """A finished process: unpacks as (returncode, stdout, stderr)."""
+
+    returncode: int
+    stdout: str
+    stderr: str
+
+
+def finish(p: subprocess.Popen, timeout: float = 300) -> Done:
+    """Wait for a started process."""
     out, err = p.communicate(timeout=timeout)
-    return subprocess.CompletedProcess(p.args, p.returncode, out, err)
+    return Done(p.returncode, out, err)

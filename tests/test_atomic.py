@@ -11,10 +11,8 @@ from pathlib import Path
 
 import polars as pl
 import pytest
-from typer.testing import CliRunner
+from builders import customer, invoke, store, vehicle
 
-from crmtool import db
-from crmtool.cli import app
 from crmtool.errors import CrmError
 from crmtool.output.atomic import TMP_DIR, atomic_path, resolve, write_output
 
@@ -23,34 +21,17 @@ CSV = "vin\nV1\n"
 
 @pytest.fixture(scope="module")
 def dbfile(tmp_path_factory) -> Path:
-    path = tmp_path_factory.mktemp("atomic") / "crm.duckdb"
-    con = db.connect(path)
-    con.execute(
-        "INSERT INTO customers (customer_id, name, phone) VALUES ('C1', '张三', '13800138000')"
+    """One car, V1, sold by us to 张三 in 2019: the segment list is `vin\nV1\n`."""
+    return store(
+        tmp_path_factory.mktemp("atomic") / "crm.duckdb",
+        customers=[customer("C1", "张三", "13800138000")],
+        vehicles=[vehicle("V1", "迈腾", "2019-07-01", customer_id="C1")],
     )
-    con.execute(
-        "INSERT INTO vehicles (vin, customer_id, series, sale_date, sale_channel) "
-        "VALUES ('V1', 'C1', '迈腾', DATE '2019-07-01', 'own')"
-    )
-    con.close()
-    return path
 
 
 def segment(dbfile: Path, *args: str):
-    return CliRunner().invoke(
-        app,
-        [
-            "--db",
-            str(dbfile),
-            "--as-of",
-            "2022-06-30",
-            "segment",
-            "--columns",
-            "vin",
-            "--format",
-            "csv",
-            *args,
-        ],
+    return invoke(
+        "segment", "--columns", "vin", "--format", "csv", *args, db=dbfile, as_of="2022-06-30"
     )
 
 

@@ -9,35 +9,17 @@ from pathlib import Path
 
 import duckdb
 import pytest
-from typer.testing import CliRunner
+from builders import assert_error, invoke, query, write_export
 
 from crmtool import db
 from crmtool.config import config_from_dict, with_dealer
 from crmtool.forget import marker
 
-runner = CliRunner()
 V1, V2, V3 = "LSVAA4183E2000001", "LSVAA4185E2000002", "LSVAA4187E2000003"
 
 
-def write(path: Path, lines: list[str], encoding: str = "utf-8") -> Path:
-    path.write_bytes(("\n".join(lines) + "\n").encode(encoding))
-    return path
-
-
 def run(dbfile: Path, cfg: Path, *args: str):
-    from crmtool.cli import app
-
-    return runner.invoke(
-        app, ["--db", str(dbfile), "--config", str(cfg), "--as-of", "2022-06-30", *args]
-    )
-
-
-def rows(dbfile: Path, sql: str) -> list[tuple]:
-    con = db.connect(dbfile, read_only=True)
-    try:
-        return con.execute(sql).fetchall()
-    finally:
-        con.close()
+    return invoke(*args, db=dbfile, config=cfg, as_of="2022-06-30")
 
 
 @pytest.fixture
@@ -47,7 +29,7 @@ def exports(tmp_path: Path) -> dict[str, Path]:
     d = tmp_path / "exports"
     d.mkdir()
     return {
-        "cu1": write(
+        "cu1": write_export(
             d / "cu_d001.csv",
             [
                 "客户编号,客户姓名,手机,经销商代码",
@@ -56,27 +38,29 @@ def exports(tmp_path: Path) -> dict[str, Path]:
             ],
             "gbk",
         ),
-        "ve1": write(
+        "ve1": write_export(
             d / "ve_d001.csv",
             [
                 "VIN,车牌号,客户编号,车系,购车日期,经销商代码",
                 f"{V1},浙A11111,C0001,朗逸,2020-01-01,D001",
             ],
         ),
-        "le1": write(
+        "le1": write_export(
             d / "le_d001.csv", ["线索编号,电话,来源,经销商代码", "L001,13600136000,展厅,D001"]
         ),
-        "cu2": write(d / "cu_d002.csv", ["客户编号,客户姓名,手机", "C0001,王五,13700137000"]),
-        "ve2": write(
+        "cu2": write_export(
+            d / "cu_d002.csv", ["客户编号,客户姓名,手机", "C0001,王五,13700137000"]
+        ),
+        "ve2": write_export(
             d / "ve_d002.csv",
             ["VIN,车牌号,客户编号,车系,购车日期", f"{V2},浙B22222,C0001,迈腾,2021-01-01"],
         ),
-        "le2": write(d / "le_d002.csv", ["线索编号,电话,来源", "L001,13500135000,网络"]),
-        "ct2": write(
+        "le2": write_export(d / "le_d002.csv", ["线索编号,电话,来源", "L001,13500135000,网络"]),
+        "ct2": write_export(
             d / "ct_d002.csv", ["回访编号,回访日期,客户编号,回访结果", "K1,2022-06-01,C0001,满意"]
         ),
         # a combined repair-order export of D002 that also carries the owner
-        "ro2": write(
+        "ro2": write_export(
             d / "ro_d002.csv",
             [
                 "工单号,经销商代码,VIN,结算日期,客户编号,车主姓名,车主电话,车系",
@@ -89,7 +73,7 @@ def exports(tmp_path: Path) -> dict[str, Path]:
 
 @pytest.fixture
 def group(tmp_path: Path, exports: dict[str, Path]) -> tuple[Path, Path]:
-    cfg = write(tmp_path / "crmtool.toml", ['own_dealers = ["D001", "D002"]'])
+    cfg = write_export(tmp_path / "crmtool.toml", ['own_dealers = ["D001", "D002"]'])
     dbfile = tmp_path / "crm.duckdb"
     r = run(dbfile, cfg, "load", *(str(exports[k]) for k in ("cu1", "ve1", "le1")))
     assert r.exit_code == 0, r.output
@@ -120,7 +104,7 @@ def test_dealer_flag_keeps_the_configured_group():
 
 def test_group_keeps_both_stores_customers_apart(group):
     dbfile, _ = group
-    assert rows(
+    assert query(
         dbfile, "SELECT customer_id, name, phone, dealer_code FROM customers ORDER BY 1"
     ) == [
         ("D001/C0001", "张三", "13800138000", "D001"),
@@ -128,22 +112,22 @@ def test_group_keeps_both_stores_customers_apart(group):
         ("D002/C0001", "王五", "13700137000", "D002"),
         ("D002/C0003", "赵六", "13300133000", "D002"),
     ]  # fed by the combined export
-    assert rows(dbfile, "SELECT vin, customer_id FROM vehicles ORDER BY 1") == [
+    assert query(dbfile, "SELECT vin, customer_id FROM vehicles ORDER BY 1") == [
         (V1, "D001/C0001"),
         (V2, "D002/C0001"),
         (V3, "D002/C0003"),
     ]
-    assert rows(dbfile, "SELECT lead_id, phone, dealer_code FROM leads ORDER BY 1") == [
+    assert query(dbfile, "SELECT lead_id, phone, dealer_code FROM leads ORDER BY 1") == [
         ("D001/L001", "13600136000", "D001"),
         ("D002/L001", "13500135000", "D002"),
     ]
-    assert rows(dbfile, "SELECT contact_id, customer_id FROM contacts") == [("K1", "D002/C0001")]
-    assert rows(dbfile, "SELECT dealer_code, ro_id FROM repair_orders ORDER BY 2") == [
+    assert query(dbfile, "SELECT contact_id, customer_id FROM contacts") == [("K1", "D002/C0001")]
+    assert query(dbfile, "SELECT dealer_code, ro_id FROM repair_orders ORDER BY 2") == [
         ("D002", "R1"),
         ("D002", "R2"),
     ]
     # every vehicle's owner is known
-    assert rows(
+    assert query(
         dbfile,
         "SELECT count(*) FROM vehicles v WHERE NOT EXISTS (SELECT 1 FROM "
         "customers c WHERE c.customer_id = v.customer_id)",
@@ -153,7 +137,7 @@ def test_group_keeps_both_stores_customers_apart(group):
 def test_keyed_export_loads_idempotently(group, tmp_path):
     dbfile, cfg = group
     # D002's re-export (other bytes: one more customer) replaces its own C0001 only
-    again = write(
+    again = write_export(
         tmp_path / "cu_d002_v2.csv",
         [
             "客户编号,客户姓名,手机,经销商代码",
@@ -164,7 +148,7 @@ def test_keyed_export_loads_idempotently(group, tmp_path):
     r = run(dbfile, cfg, "load", str(again))
     assert r.exit_code == 0, r.output
     assert f"{again}: read 2 = loaded 1 + duplicates 1 + rejected 0 (customers)" in r.stderr
-    assert rows(dbfile, "SELECT customer_id, name FROM customers ORDER BY 1") == [
+    assert query(dbfile, "SELECT customer_id, name FROM customers ORDER BY 1") == [
         ("D001/C0001", "张三"),
         ("D001/C0002", "李四"),
         ("D002/C0001", "王五五"),
@@ -194,12 +178,12 @@ def test_find_takes_keyed_and_bare_ids(group):
 def test_forget_bare_id_of_several_stores_is_refused(group):
     dbfile, cfg = group
     r = run(dbfile, cfg, "forget", "--customer", "C0001", "--yes")
-    assert r.exit_code == 2
-    assert r.stderr.splitlines() == [
-        "crmtool: error: customer_id 'C0001' is used by several stores: D001/C0001, "
-        "D002/C0001; give one of them"
-    ]
-    assert rows(dbfile, "SELECT count(*) FROM customers") == [(4,)]  # nothing removed
+    assert_error(
+        r,
+        2,
+        "customer_id 'C0001' is used by several stores: D001/C0001, D002/C0001; give one of them",
+    )
+    assert query(dbfile, "SELECT count(*) FROM customers") == [(4,)]  # nothing removed
 
 
 def test_forget_keyed_id_removes_one_store_customer(group, exports, tmp_path):
@@ -207,12 +191,12 @@ def test_forget_keyed_id_removes_one_store_customer(group, exports, tmp_path):
     r = run(dbfile, cfg, "forget", "--customer", "D002/C0001", "--yes")
     assert r.exit_code == 0, r.output
     assert "customers: 1" in r.stdout.splitlines() and "contacts: 1" in r.stdout.splitlines()
-    assert rows(dbfile, "SELECT customer_id FROM customers ORDER BY 1") == [
+    assert query(dbfile, "SELECT customer_id FROM customers ORDER BY 1") == [
         ("D001/C0001",),
         ("D001/C0002",),
         ("D002/C0003",),
     ]
-    assert rows(dbfile, "SELECT vin, customer_id FROM vehicles ORDER BY 1") == [
+    assert query(dbfile, "SELECT vin, customer_id FROM vehicles ORDER BY 1") == [
         (V1, "D001/C0001"),
         (V2, None),
         (V3, "D002/C0003"),
@@ -222,13 +206,13 @@ def test_forget_keyed_id_removes_one_store_customer(group, exports, tmp_path):
         [("customer_id", marker(con, "D002/C0001")), ("phone", marker(con, "13700137000"))]
     )
     con.close()
-    assert sorted(rows(dbfile, "SELECT kind, hash FROM forgotten")) == expected
+    assert sorted(query(dbfile, "SELECT kind, hash FROM forgotten")) == expected
     # a later load skips D002's C0001, never D001's
-    d1 = write(
+    d1 = write_export(
         tmp_path / "cu_d001_v2.csv",
         ["客户编号,客户姓名,手机,经销商代码", "C0001,张三,13800138000,D001"],
     )
-    d2 = write(tmp_path / "cu_d002_v2.csv", ["客户编号,客户姓名", "C0001,王五"])
+    d2 = write_export(tmp_path / "cu_d002_v2.csv", ["客户编号,客户姓名", "C0001,王五"])
     r = run(dbfile, cfg, "--dealer", "D002", "load", str(d1), str(d2))
     assert r.exit_code == 0, r.output
     assert f"{d1}: read 1 = loaded 0 + duplicates 1 + rejected 0 (customers)" in r.stderr
@@ -239,37 +223,37 @@ def test_forget_keyed_id_removes_one_store_customer(group, exports, tmp_path):
     # a bare id that one store uses names that store's customer
     r = run(dbfile, cfg, "forget", "--customer", "C0002", "--yes")
     assert r.exit_code == 0, r.output
-    assert rows(dbfile, "SELECT customer_id FROM customers ORDER BY 1") == [
+    assert query(dbfile, "SELECT customer_id FROM customers ORDER BY 1") == [
         ("D001/C0001",),
         ("D002/C0003",),
     ]
 
 
 def test_single_dealer_keeps_bare_ids(tmp_path, exports):
-    cfg = write(tmp_path / "crmtool.toml", ['own_dealers = ["D001"]'])
+    cfg = write_export(tmp_path / "crmtool.toml", ['own_dealers = ["D001"]'])
     dbfile = tmp_path / "crm.duckdb"
     r = run(dbfile, cfg, "load", *(str(exports[k]) for k in ("cu1", "ve1", "le1", "ro2")))
     assert r.exit_code == 0, r.output
-    assert rows(dbfile, "SELECT customer_id, name, dealer_code FROM customers ORDER BY 1") == [
+    assert query(dbfile, "SELECT customer_id, name, dealer_code FROM customers ORDER BY 1") == [
         ("C0001", "张三", "D001"),
         ("C0002", "李四", "D001"),
         ("C0003", "赵六", "D002"),
     ]
-    assert rows(dbfile, "SELECT vin, customer_id FROM vehicles ORDER BY 1") == [
+    assert query(dbfile, "SELECT vin, customer_id FROM vehicles ORDER BY 1") == [
         (V1, "C0001"),
         (V2, "C0001"),
         (V3, "C0003"),
     ]
-    assert rows(dbfile, "SELECT lead_id, dealer_code FROM leads") == [("L001", "D001")]
+    assert query(dbfile, "SELECT lead_id, dealer_code FROM leads") == [("L001", "D001")]
     # the other store's export overwrites C0001: one store has one numbering
     r = run(dbfile, cfg, "load", str(exports["cu2"]), str(exports["le2"]))
     assert r.exit_code == 0, r.output
-    assert rows(dbfile, "SELECT customer_id, name, dealer_code FROM customers ORDER BY 1") == [
+    assert query(dbfile, "SELECT customer_id, name, dealer_code FROM customers ORDER BY 1") == [
         ("C0001", "王五", "D001"),
         ("C0002", "李四", "D001"),
         ("C0003", "赵六", "D002"),
     ]
-    assert rows(dbfile, "SELECT lead_id, dealer_code FROM leads") == [("L001", "D001")]
+    assert query(dbfile, "SELECT lead_id, dealer_code FROM leads") == [("L001", "D001")]
     r = run(dbfile, cfg, "find", "C0001", "--format", "json")
     assert [c["customer"]["customer_id"] for c in json.loads(r.stdout)] == ["C0001"]
 
@@ -290,12 +274,12 @@ def test_old_database_gets_the_dealer_columns(tmp_path, exports):
         "_line BIGINT, _load_id BIGINT)"
     )
     con.close()
-    cfg = write(tmp_path / "crmtool.toml", ['own_dealers = ["D001"]'])
+    cfg = write_export(tmp_path / "crmtool.toml", ['own_dealers = ["D001"]'])
     r = run(dbfile, cfg, "load", str(exports["cu1"]), str(exports["le1"]))
     assert r.exit_code == 0, r.output
-    assert rows(dbfile, "SELECT customer_id, dealer_code FROM customers ORDER BY 1") == [
+    assert query(dbfile, "SELECT customer_id, dealer_code FROM customers ORDER BY 1") == [
         ("C0001", "D001"),
         ("C0002", "D001"),
         ("C9", None),
     ]
-    assert rows(dbfile, "SELECT lead_id, dealer_code FROM leads") == [("L001", "D001")]
+    assert query(dbfile, "SELECT lead_id, dealer_code FROM leads") == [("L001", "D001")]

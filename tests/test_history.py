@@ -10,24 +10,17 @@ from pathlib import Path
 
 import duckdb
 import pytest
-from typer.testing import CliRunner
+from builders import assert_error, invoke, query, write_export
 
 from crmtool import db
-from crmtool.cli import app
 from crmtool.load import history
 
-runner = CliRunner()
 V1, V2, V3 = "LSVAA4183E2000001", "LSVAA4185E2000002", "LSVAA4187E2000003"
 TABLES = (*history.TABLES, "rejects", "flags", "loads", "forgotten")
 
 
-def write(path: Path, lines: list[str]) -> Path:
-    path.write_bytes(("\n".join(lines) + "\n").encode("utf-8"))
-    return path
-
-
 def run(dbfile: Path, *args: str):
-    return runner.invoke(app, ["--db", str(dbfile), *args])
+    return invoke(*args, db=dbfile)
 
 
 def snapshot(dbfile: Path) -> dict[str, list[tuple]]:
@@ -52,24 +45,16 @@ def snapshot(dbfile: Path) -> dict[str, list[tuple]]:
         con.close()
 
 
-def rows(dbfile: Path, sql: str) -> list[tuple]:
-    con = db.connect(dbfile, read_only=True)
-    try:
-        return con.execute(sql).fetchall()
-    finally:
-        con.close()
-
-
 @pytest.fixture
 def first(tmp_path: Path) -> tuple[Path, Path]:
     """Load 1: two customers, three vehicles (V3 has a phone but no known owner yet), two
     repair orders."""
     d = tmp_path / "in"
     d.mkdir()
-    cu = write(
+    cu = write_export(
         d / "cu1.csv", ["客户编号,客户姓名,手机", "C1,张三,13800138000", "C2,李四,13900139000"]
     )
-    ve = write(
+    ve = write_export(
         d / "ve1.csv",
         [
             "VIN,车牌号,客户编号,手机,车系,购车日期",
@@ -78,7 +63,7 @@ def first(tmp_path: Path) -> tuple[Path, Path]:
             f"{V3},浙C11111,,13700137000,迈腾,2022-01-01",
         ],
     )
-    ro = write(
+    ro = write_export(
         d / "ro1.csv",
         ["工单号,VIN,结算日期,结算金额", f"R1,{V1},2021-07-01,300", f"R2,{V2},2021-08-01,500"],
     )
@@ -91,7 +76,7 @@ def first(tmp_path: Path) -> tuple[Path, Path]:
 def second(d: Path) -> list[str]:
     """Load 2: C2 replaced, C3 new, C4 merged into C1 by phone, a reject; V1 replaced; R1
     replaced, R3 new, and the combined file fills V2's empty series; V3 gets owner C3."""
-    cu = write(
+    cu = write_export(
         d / "cu2.csv",
         [
             "客户编号,客户姓名,手机",
@@ -101,11 +86,11 @@ def second(d: Path) -> list[str]:
             ",李某,",
         ],
     )
-    ve = write(
+    ve = write_export(
         d / "ve2.csv",
         ["VIN,车牌号,客户编号,手机,车系,购车日期", f"{V1},浙A12345,C1,,朗逸Pro,2021-01-01"],
     )
-    ro = write(
+    ro = write_export(
         d / "ro2.csv",
         [
             "工单号,VIN,结算日期,结算金额,车系",
@@ -129,17 +114,17 @@ def test_unload_gives_back_the_database_before_the_load(first):
         "also fed: vehicles +0",
     ]
     # the load did change what the undo must put back
-    assert rows(dbfile, "SELECT customer_id, name FROM customers ORDER BY 1") == [
+    assert query(dbfile, "SELECT customer_id, name FROM customers ORDER BY 1") == [
         ("C1", "张三"),
         ("C2", "李四四"),
         ("C3", "王五"),
     ]
-    assert rows(dbfile, "SELECT vin, customer_id, series FROM vehicles ORDER BY 1") == [
+    assert query(dbfile, "SELECT vin, customer_id, series FROM vehicles ORDER BY 1") == [
         (V1, "C1", "朗逸Pro"),
         (V2, "C2", "宝来"),
         (V3, "C3", "迈腾"),
     ]
-    assert rows(dbfile, "SELECT ro_id, total_amount FROM repair_orders ORDER BY 1") == [
+    assert query(dbfile, "SELECT ro_id, total_amount FROM repair_orders ORDER BY 1") == [
         ("R1", 350.0),
         ("R2", 500.0),
         ("R3", 800.0),
@@ -155,7 +140,7 @@ def test_unload_gives_back_the_database_before_the_load(first):
     ]
     assert snapshot(dbfile) == before
     assert all(
-        not rows(dbfile, f"SELECT * FROM history_{t} WHERE _replaced_by = 2")
+        not query(dbfile, f"SELECT * FROM history_{t} WHERE _replaced_by = 2")
         for t in history.TABLES
     )
     # and the first load too: an empty store
@@ -206,17 +191,12 @@ def test_unload_of_an_earlier_load_needs_and_later(first):
     assert run(dbfile, "load", *second(d)).exit_code == 0
     before = snapshot(dbfile)
     r = run(dbfile, "unload", "1")
-    assert (r.exit_code, r.stderr) == (
-        2,
-        "crmtool: error: load 1 is not the latest: load 2 "
-        "came after it; pass --and-later to undo it too\n",
+    assert_error(
+        r, 2, "load 1 is not the latest: load 2 came after it; pass --and-later to undo it too"
     )
     assert snapshot(dbfile) == before  # nothing changed
     r = run(dbfile, "unload", "9")
-    assert (r.exit_code, r.stderr) == (
-        2,
-        "crmtool: error: no load 9; loads are 1…2 (`crmtool loads` lists them)\n",
-    )
+    assert_error(r, 2, "no load 9; loads are 1…2 (`crmtool loads` lists them)")
     r = run(dbfile, "unload", "1", "--and-later")
     assert r.exit_code == 0, r.output
     assert r.stderr.startswith("unloaded load 2, 1 (6 file(s)): ")
@@ -235,7 +215,7 @@ def test_force_loads_the_same_bytes_again_and_unload_undoes_it(first):
     assert r.stderr.splitlines()[0] == (
         f"{d}/ro1.csv: read 2 = loaded 0 + duplicates 2 + rejected 0 (repair_orders)"
     )
-    assert rows(dbfile, "SELECT DISTINCT _load_id FROM repair_orders") == [(3,)]
+    assert query(dbfile, "SELECT DISTINCT _load_id FROM repair_orders") == [(3,)]
     r = run(dbfile, "unload", "3")
     assert r.stderr.startswith(
         "unloaded load 3 (1 file(s)): removed 0 row(s) it added, restored 2 row(s) it replaced"
@@ -246,10 +226,10 @@ def test_force_loads_the_same_bytes_again_and_unload_undoes_it(first):
 def test_wrong_kind_is_one_unload_to_fix(first):
     """A file loaded with the wrong --kind: unload it, and it loads again without --force."""
     dbfile, d = first
-    f = write(d / "odd.csv", ["VIN,客户编号,车系", f"{V2},C9,宝来"])
+    f = write_export(d / "odd.csv", ["VIN,客户编号,车系", f"{V2},C9,宝来"])
     r = run(dbfile, "load", "--kind", "customers", str(f))
     assert r.exit_code == 0, r.output
-    assert rows(dbfile, "SELECT customer_id FROM customers ORDER BY 1") == [
+    assert query(dbfile, "SELECT customer_id FROM customers ORDER BY 1") == [
         ("C1",),
         ("C2",),
         ("C9",),
@@ -260,7 +240,7 @@ def test_wrong_kind_is_one_unload_to_fix(first):
     assert (
         r.stderr.splitlines()[0] == f"{f}: read 1 = loaded 0 + duplicates 1 + rejected 0 (vehicles)"
     )
-    assert rows(dbfile, "SELECT customer_id FROM customers ORDER BY 1") == [("C1",), ("C2",)]
+    assert query(dbfile, "SELECT customer_id FROM customers ORDER BY 1") == [("C1",), ("C2",)]
 
 
 def test_unload_never_brings_back_a_forgotten_person(first):
@@ -270,11 +250,11 @@ def test_unload_never_brings_back_a_forgotten_person(first):
     assert r.exit_code == 0, r.output
     assert r.stdout.splitlines()[-1] == "undo history: 2"  # C1 and V1 as load 1 wrote them
     assert run(dbfile, "unload", "2").exit_code == 0
-    assert rows(dbfile, "SELECT customer_id FROM customers ORDER BY 1") == [("C2",)]
-    assert rows(
+    assert query(dbfile, "SELECT customer_id FROM customers ORDER BY 1") == [("C2",)]
+    assert query(
         dbfile, f"SELECT customer_id, phone, plate, series FROM vehicles WHERE vin = '{V1}'"
     ) == [(None, None, None, "朗逸")]
-    assert not rows(dbfile, "SELECT * FROM customers WHERE phone = '13800138000' OR name = '张三'")
+    assert not query(dbfile, "SELECT * FROM customers WHERE phone = '13800138000' OR name = '张三'")
 
 
 def test_loads_made_before_history_cannot_be_undone(tmp_path):
@@ -291,9 +271,9 @@ def test_loads_made_before_history_cannot_be_undone(tmp_path):
     )
     con.close()
     r = run(dbfile, "unload", "1")
-    assert (r.exit_code, r.stderr) == (
+    assert_error(
+        r,
         2,
-        "crmtool: error: load 1 was made before crmtool kept "
-        "what loads replace (loads from 2 on can be undone); "
-        "it cannot be undone exactly\n",
+        "load 1 was made before crmtool kept what loads replace (loads from 2 on can be "
+        "undone); it cannot be undone exactly",
     )

@@ -22,6 +22,8 @@ from __future__ import annotations
 from pathlib import Path
 from xml.sax.saxutils import escape
 
+from builders import write_export
+
 _W = (8, 7, 6, 5, 4, 3, 2, 10, 0, 9, 8, 7, 6, 5, 4, 3, 2)
 
 
@@ -44,8 +46,8 @@ V = {i: vin(i) for i in range(1, 21)}
 
 
 def _csv(path: Path, rows: list[list[str]], encoding: str = "utf-8") -> Path:
-    path.write_bytes(("\r\n".join(",".join(r) for r in rows) + "\r\n").encode(encoding))
-    return path
+    """A CSV export as Windows DMSs write it: CRLF line ends."""
+    return write_export(path, rows, encoding=encoding, newline="\r\n")
 
 
 # ---------------------------------------------------------------- 1. OEM repair orders

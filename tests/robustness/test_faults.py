@@ -24,6 +24,7 @@ from pathlib import Path
 
 import duckdb
 import pytest
+from builders import crmtool_process, customer, finish, order, signalled, store, vehicle
 
 from crmtool import db
 
@@ -31,55 +32,6 @@ V1 = "LSVAA4183E2000001"
 H = "工单号,VIN,结算日期,结算金额\n"
 N_FILES = 8
 pytestmark = pytest.mark.skipif(sys.platform == "win32", reason="POSIX signals and rlimits")
-
-
-def crmtool(*args: str, **kw) -> subprocess.Popen:
-    return subprocess.Popen(
-        [sys.executable, "-m", "crmtool", *args],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-        **kw,
-    )
-
-
-# crmtool in a fresh interpreter that sends itself SIGNAL right after HOOK (module:attr)
-# returns from its N-th call; argv: HOOK N SIGNAL crmtool-args...
-SELF_SIGNAL = textwrap.dedent("""
-    import importlib, os, sys
-    module, _, attr = sys.argv[1].rpartition(":")
-    owner_path, _, name = attr.rpartition(".")
-    owner = importlib.import_module(module)
-    for part in filter(None, owner_path.split(".")):
-        owner = getattr(owner, part)
-    original, nth, sig = getattr(owner, name), int(sys.argv[2]), int(sys.argv[3])
-    calls = [0]
-
-    def hook(*args, **kwargs):
-        out = original(*args, **kwargs)
-        calls[0] += 1
-        if calls[0] == nth:
-            os.kill(os.getpid(), sig)
-        return out
-
-    setattr(owner, name, hook)
-    from crmtool.cli.app import main
-    main(sys.argv[4:])
-""")
-
-
-def crmtool_signalled(hook: str, nth: int, sig: int, *args: str) -> subprocess.Popen:
-    return subprocess.Popen(
-        [sys.executable, "-c", SELF_SIGNAL, hook, str(nth), str(int(sig)), *args],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
-
-
-def finish(p: subprocess.Popen, timeout: float = 120) -> tuple[int, str, str]:
-    out, err = p.communicate(timeout=timeout)
-    return p.returncode, out, err
 
 
 def _check_exit(rc: int, err: str, sig: int) -> None:
@@ -129,11 +81,11 @@ def exports(tmp_path_factory) -> Path:
         ("客户编号,姓名,手机\nC1,张三,13800138000\nC2,李四,13900139000\n").encode("gbk")
     )
     base = root / "before.duckdb"
-    rc, _, err = finish(crmtool("--db", str(base), "load", str(root / "first.csv")))
+    rc, _, err = finish(crmtool_process("--db", str(base), "load", str(root / "first.csv")))
     assert rc == 0, err
     after = root / "after.duckdb"
     shutil.copy(base, after)
-    rc, _, err = finish(crmtool("--db", str(after), "load", str(root / "in")))
+    rc, _, err = finish(crmtool_process("--db", str(after), "load", str(root / "in")))
     assert rc == 0, err
     return root
 
@@ -157,7 +109,7 @@ def test_interrupted_load_is_all_or_nothing(exports, tmp_path, sig, hook, nth, e
     target = tmp_path / "crm.duckdb"
     shutil.copy(exports / "before.duckdb", target)
     rc, out, err = finish(
-        crmtool_signalled(hook, nth, sig, "--db", str(target), "load", str(exports / "in"))
+        signalled(hook, "--db", str(target), "load", str(exports / "in"), nth=nth, sig=sig)
     )
     assert "Traceback" not in err
     _check_exit(rc, err, sig)
@@ -166,23 +118,19 @@ def test_interrupted_load_is_all_or_nothing(exports, tmp_path, sig, hook, nth, e
 
 
 def _report_db(path: Path) -> None:
-    con = db.connect(path)
-    con.execute(
-        "INSERT INTO customers (customer_id, name, phone) VALUES"
-        " ('C1', '张三', '13800138000'), ('C2', '李四', '13900139000')"
+    """Two customers and their cars; an insurance body-paint order in the report's May."""
+    store(
+        path,
+        customers=[customer("C1", "张三", "13800138000"), customer("C2", "李四", "13900139000")],
+        vehicles=[
+            vehicle("V1", "迈腾", "2021-01-01", customer_id="C1"),
+            vehicle("V2", "朗逸", "2021-10-01", customer_id="C2"),
+        ],
+        repair_orders=[
+            order("R1", "V1", "2021-06-01", 500),
+            order("R9", "V2", "2022-05-20", 12000, ro_type="body_paint", payer="insurance"),
+        ],
     )
-    con.execute(
-        "INSERT INTO vehicles (vin, customer_id, series, sale_date, sale_channel) VALUES"
-        " ('V1', 'C1', '迈腾', DATE '2021-01-01', 'own'),"
-        " ('V2', 'C2', '朗逸', DATE '2021-10-01', 'own')"
-    )
-    con.execute(
-        "INSERT INTO repair_orders (ro_id, dealer_code, vin, settle_date, ro_type, payer,"
-        " total_amount) VALUES ('R1', 'D001', 'V1', DATE '2021-06-01', 'maintenance',"
-        " 'customer', 500), ('R9', 'D001', 'V2', DATE '2022-05-20', 'body_paint',"
-        " 'insurance', 12000)"
-    )
-    con.close()
 
 
 def _visible(folder: Path) -> dict[str, bytes]:
@@ -202,7 +150,7 @@ def report_base(tmp_path_factory) -> Path:
     """A database and a folder with the finished report of 2022-05 (copied by each test)."""
     root = tmp_path_factory.mktemp("report")
     _report_db(root / "crm.duckdb")
-    rc, _, err = finish(crmtool(*_report_args(root, root / "reports")))
+    rc, _, err = finish(crmtool_process(*_report_args(root, root / "reports")))
     assert rc == 0, err
     return root
 
@@ -229,14 +177,14 @@ def test_interrupted_report_leaves_previous_files(report_base, tmp_path, sig, ho
     previous = _visible(out)
     assert sorted(previous) == ["crmtool-report-2022-05.html", "crmtool-report-2022-05.xlsx"]
     args = _report_args(report_base, out)
-    rc, _, err = finish(crmtool_signalled(hook, nth, sig, *args))
+    rc, _, err = finish(signalled(hook, *args, nth=nth, sig=sig))
     _check_exit(rc, err, sig)
     assert rc in (130, -signal.SIGKILL), err
     assert _visible(out) == previous  # nothing partial, temporary or new is visible
     with zipfile.ZipFile(out / "crmtool-report-2022-05.xlsx") as z:
         assert z.testzip() is None and "xl/workbook.xml" in z.namelist()
     if sig == signal.SIGKILL:  # not handled: the next run clears its leftovers
-        rc, _, err = finish(crmtool(*args))
+        rc, _, err = finish(crmtool_process(*args))
         assert rc == 0, err
     assert sorted(p.name for p in out.iterdir()) == sorted(previous)
 
@@ -266,7 +214,7 @@ def test_two_loads_at_once_one_waits_or_fails_cleanly(exports, tmp_path):
     second.write_bytes((H + f"S1,{V1},2021-03-01,5\n").encode())
     # while another process holds the database, a load fails at once, in one line
     holder = duckdb.connect(str(target))
-    rc_b, _, err_b = finish(crmtool("--db", str(target), "load", str(second)))
+    rc_b, _, err_b = finish(crmtool_process("--db", str(target), "load", str(second)))
     holder.close()
     assert rc_b == 1
     assert err_b == (
@@ -297,8 +245,8 @@ def test_two_loads_at_once_one_waits_or_fails_cleanly(exports, tmp_path):
     rc_c, _, err_c = finish(c)
     assert rc_c == 0, err_c
     # two loads started together with --wait: both complete, in some order, nothing lost
-    a = crmtool("--db", str(target), "--wait", "120", "load", str(exports / "in"))
-    d = crmtool("--db", str(target), "--wait", "120", "load", str(exports / "first.csv"))
+    a = crmtool_process("--db", str(target), "--wait", "120", "load", str(exports / "in"))
+    d = crmtool_process("--db", str(target), "--wait", "120", "load", str(exports / "first.csv"))
     assert finish(a)[0] == 0 and finish(d)[0] == 0
     con = duckdb.connect(str(target), read_only=True)
     assert con.execute("SELECT count(*) FROM repair_orders").fetchall() == [(N_FILES * 25 + 1,)]
@@ -331,7 +279,7 @@ def test_full_disk_on_list_output(tmp_path):
     _list_db(dbp)
     out = tmp_path / "out"
     out.mkdir()
-    p = crmtool(
+    p = crmtool_process(
         "--db",
         str(dbp),
         "--as-of",
@@ -356,7 +304,7 @@ def test_full_disk_on_report(tmp_path):
     out = tmp_path / "reports"
     out.mkdir()
     (out / "keep.txt").write_text("previous")
-    p = crmtool(
+    p = crmtool_process(
         "--db",
         str(dbp),
         "--as-of",

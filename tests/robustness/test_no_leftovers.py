@@ -5,81 +5,57 @@ so the test is deterministic: no sleeps, no timing."""
 from __future__ import annotations
 
 import os
-import subprocess
 import sys
-import textwrap
 from pathlib import Path
 
 import pytest
-
-from crmtool import db
+from builders import (
+    Done,
+    assert_error,
+    crmtool_process,
+    customer,
+    finish,
+    order,
+    signalled,
+    store,
+    vehicle,
+)
 
 pytestmark = pytest.mark.skipif(sys.platform == "win32", reason="POSIX signals")
 
-# Runs crmtool in a fresh interpreter after patching HOOK (module:attribute) so that, once it
-# has run, the process sends itself SIGTERM; crmtool's handler turns it into an interrupt.
-SCRIPT = textwrap.dedent("""
-    import importlib, os, signal, sys
-    module, _, attr = sys.argv[1].rpartition(":")
-    owner_path, _, name = attr.rpartition(".")
-    owner = importlib.import_module(module)
-    for part in filter(None, owner_path.split(".")):
-        owner = getattr(owner, part)
-    original = getattr(owner, name)
-
-    def hook(*args, **kwargs):
-        out = original(*args, **kwargs)
-        os.kill(os.getpid(), signal.SIGTERM)
-        return out
-
-    setattr(owner, name, hook)
-    from crmtool.cli.app import main
-    main(sys.argv[2:])
-""")
 XLSX_PARTS = "xlsxwriter.packager:Packager._create_package"  # parts assembled, not yet zipped
 
 
-def run_killed(hook: str, tmpdir: Path, *args: str) -> subprocess.CompletedProcess:
-    env = {**os.environ, "TMPDIR": str(tmpdir), "TEMP": str(tmpdir), "TMP": str(tmpdir)}
-    return subprocess.run(
-        [sys.executable, "-c", SCRIPT, hook, *args],
-        capture_output=True,
-        text=True,
-        env=env,
-        timeout=300,
-    )
+def run_killed(hook: str, tmpdir: Path, *args: str) -> Done:
+    """crmtool ARGS with $TMPDIR in `tmpdir`, sent SIGTERM once HOOK has run (the signal
+    comes from the process itself at that point: no sleeps, no timing)."""
+    env = {"TMPDIR": str(tmpdir), "TEMP": str(tmpdir), "TMP": str(tmpdir)}
+    return finish(signalled(hook, *args, env=env))
 
 
 @pytest.fixture(scope="module")
 def dbfile(tmp_path_factory) -> Path:
-    path = tmp_path_factory.mktemp("leftovers") / "crm.duckdb"
-    con = db.connect(path)
-    con.execute(
-        "INSERT INTO customers (customer_id, name, phone) VALUES"
-        " ('C1', '张三', '13800138000'), ('C2', '李四', '13900139000')"
+    return store(
+        tmp_path_factory.mktemp("leftovers") / "crm.duckdb",
+        customers=[customer("C1", "张三", "13800138000"), customer("C2", "李四", "13900139000")],
+        vehicles=[
+            vehicle("V1", "迈腾", "2021-01-01", customer_id="C1"),
+            vehicle("V2", "朗逸", "2021-10-01", customer_id="C2"),
+        ],
+        repair_orders=[
+            order("R1", "V1", "2021-06-01", 500),
+            order("R9", "V2", "2022-05-20", 12000, ro_type="body_paint", payer="insurance"),
+        ],
     )
-    con.execute(
-        "INSERT INTO vehicles (vin, customer_id, series, sale_date, sale_channel) VALUES"
-        " ('V1', 'C1', '迈腾', DATE '2021-01-01', 'own'),"
-        " ('V2', 'C2', '朗逸', DATE '2021-10-01', 'own')"
-    )
-    con.execute(
-        "INSERT INTO repair_orders (ro_id, dealer_code, vin, settle_date, ro_type, payer,"
-        " total_amount) VALUES ('R1', 'D001', 'V1', DATE '2021-06-01', 'maintenance',"
-        " 'customer', 500), ('R9', 'D001', 'V2', DATE '2022-05-20', 'body_paint',"
-        " 'insurance', 12000)"
-    )
-    con.close()
-    return path
 
 
 def everything(folder: Path) -> list[str]:
     return sorted(str(p.relative_to(folder)) for p in folder.rglob("*"))
 
 
-def assert_interrupted(r: subprocess.CompletedProcess) -> None:
+def assert_interrupted(r: Done) -> None:
     assert "Traceback" not in r.stderr, r.stderr
-    assert (r.returncode, r.stderr) == (130, "crmtool: error: interrupted\n")
+    assert_error(r, 130, "interrupted")
 
 
 def test_sigterm_during_report_leaves_nothing(dbfile, tmp_path):
@@ -168,23 +144,7 @@ def test_uninterrupted_run_of_the_harness_writes_the_file(dbfile, tmp_path):
     tmpdir.mkdir()
     out.mkdir()
     env = {**os.environ, "TMPDIR": str(tmpdir)}
-    r = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "crmtool",
-            "--db",
-            str(dbfile),
-            "--as-of",
-            "2022-06-30",
-            "segment",
-            "-o",
-            str(out / "calls.xlsx"),
-        ],
-        capture_output=True,
-        text=True,
-        env=env,
-        timeout=300,
-    )
+    args = ("--db", str(dbfile), "--as-of", "2022-06-30", "segment", "-o", str(out / "calls.xlsx"))
+    r = finish(crmtool_process(*args, env=env))
     assert r.returncode == 0, r.stderr
     assert everything(out) == ["calls.xlsx"] and everything(tmpdir) == []
