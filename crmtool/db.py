@@ -74,10 +74,7 @@ def connect(
     # DuckDB draws its progress bar on stdout for queries over 2 s: it would corrupt CSV output
     con.execute("SET enable_progress_bar = false")
     if not read_only:
-        from . import forget
-        from .load import history
-
-        for stmt in [*ddl(), *history.ddl(), *forget.ddl()]:
+        for stmt in ddl():
             con.execute(stmt)
         if target != ":memory:":
             _clear_rebuilds(Path(target))

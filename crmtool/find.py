@@ -352,21 +352,3 @@ def _cards(
             }
         )
     return out
-
-
-def masked(card: dict[str, Any]) -> dict[str, Any]:
-    """The card with the person's name and phones masked (--mask-pii)."""
-    from .output.formats import mask_name, mask_phone
-
-    person = card["customer"] and {
-        **card["customer"],
-        "name": mask_name(card["customer"].get("name")),
-        "phone": mask_phone(card["customer"].get("phone")),
-    }
-    vehicles = [
-        {**v, "phone": mask_phone(v.get("phone"))} if "phone" in v else v for v in card["vehicles"]
-    ]
-    contact = card.get("last_contact")
-    if contact and "phone" in contact:
-        contact = {**contact, "phone": mask_phone(contact["phone"])}
-    return {**card, "customer": person, "vehicles": vehicles, "last_contact": contact}

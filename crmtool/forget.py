@@ -33,14 +33,6 @@ _FIELDS = f"list_transform({_SPLIT}, lambda x: trim(x, ' \"'))"
 _DIGITS = f"list_transform({_SPLIT}, lambda x: regexp_replace(x, '[^0-9]', '', 'g'))"
 
 
-def ddl() -> list[str]:
-    """The secret of the markers and the scheme column of `forgotten` (old rows: NULL)."""
-    return [
-        "CREATE TABLE IF NOT EXISTS secret (name VARCHAR, value VARCHAR)",
-        "ALTER TABLE forgotten ADD COLUMN IF NOT EXISTS scheme VARCHAR",
-    ]
-
-
 def _secret(con: duckdb.DuckDBPyConnection, *, create: bool) -> bytes | None:
     rows = con.execute("SELECT value FROM secret WHERE name = 'forget'").fetchall()
     if rows:

@@ -12,6 +12,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 from .config import Config
+from .sqltext import ident
 
 
 @dataclass(frozen=True)
@@ -407,4 +408,35 @@ def ddl() -> list[str]:
         """CREATE TABLE IF NOT EXISTS forgotten (
             kind VARCHAR, hash VARCHAR, forgotten_on DATE)""",
     ]
+    return stmts + _history_ddl() + _forget_ddl()
+
+
+def _history_ddl() -> list[str]:
+    """history_<table> for each canonical table (crmtool/load/history.py keeps the rows a load
+    replaces there), and `undo_since`: the first load whose replaced rows are kept (loads
+    made before crmtool kept history cannot be undone)."""
+    stmts = []
+    for t in TABLES:
+        cols = ", ".join(f"{ident(f.name)} {f.type}" for f in stored_fields(t))
+        stmts.append(
+            f"CREATE TABLE IF NOT EXISTS history_{t} ({cols}, {PROVENANCE}, _replaced_by BIGINT)"
+        )
+        stmts += [
+            f"ALTER TABLE history_{t} ADD COLUMN IF NOT EXISTS {ident(f.name)} {f.type}"
+            for f in stored_fields(t)
+            if (t, f.name) in ADDED_COLUMNS
+        ]
+    stmts.append(
+        "CREATE TABLE IF NOT EXISTS undo_since AS "
+        "SELECT coalesce(max(load_id), 0) + 1 AS load_id FROM loads"
+    )
     return stmts
+
+
+def _forget_ddl() -> list[str]:
+    """The secret of forget's markers (crmtool/forget.py) and the scheme column of
+    `forgotten` (old rows: NULL)."""
+    return [
+        "CREATE TABLE IF NOT EXISTS secret (name VARCHAR, value VARCHAR)",
+        "ALTER TABLE forgotten ADD COLUMN IF NOT EXISTS scheme VARCHAR",
+    ]

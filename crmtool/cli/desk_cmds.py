@@ -28,6 +28,7 @@ else:
 
 db = lazy("crmtool.db")
 finder = lazy("crmtool.find")
+pii = lazy("crmtool.output.pii")
 
 
 def _text(value: Any, column: str, lang: str) -> str:
@@ -235,7 +236,7 @@ def find_cmd(
     if not cards:
         raise CrmError(f"no customer or vehicle matches {query!r}")
     if mask_pii:
-        cards = [finder.masked(card) for card in cards]
+        cards = [pii.mask_card(card) for card in cards]
     if fmt == "json":
         typer.echo(json.dumps(cards, ensure_ascii=False, default=str, indent=2))
         return

@@ -27,28 +27,6 @@ def columns(table: str) -> list[str]:
     return [f.name for f in schema.stored_fields(table)] + ["_file", "_line", "_load_id"]
 
 
-def ddl() -> list[str]:
-    """history_<table> for each canonical table, and `undo_since`: the first load whose
-    replaced rows are kept (loads made before crmtool kept history cannot be undone)."""
-    stmts = []
-    for t in TABLES:
-        cols = ", ".join(f"{ident(f.name)} {f.type}" for f in schema.stored_fields(t))
-        stmts.append(
-            f"CREATE TABLE IF NOT EXISTS history_{t} ({cols}, {schema.PROVENANCE}, "
-            "_replaced_by BIGINT)"
-        )
-        stmts += [
-            f"ALTER TABLE history_{t} ADD COLUMN IF NOT EXISTS {ident(f.name)} {f.type}"
-            for f in schema.stored_fields(t)
-            if (t, f.name) in schema.ADDED_COLUMNS
-        ]
-    stmts.append(
-        "CREATE TABLE IF NOT EXISTS undo_since AS "
-        "SELECT coalesce(max(load_id), 0) + 1 AS load_id FROM loads"
-    )
-    return stmts
-
-
 def _key_match(table: str, a: str, b: str) -> str:
     return " AND ".join(f"{a}.{k} = {b}.{k}" for k in schema.KEYS[table])
 

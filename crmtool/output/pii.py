@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
+from typing import Any
 
 import polars as pl
 
@@ -177,3 +178,19 @@ def mask_pii(frame: pl.DataFrame) -> pl.DataFrame:
             if not masked.equals(frame.get_column(col), null_equal=True):
                 out[col] = masked
     return frame.with_columns(list(out.values())) if out else frame
+
+
+def mask_card(card: dict[str, Any]) -> dict[str, Any]:
+    """A `find` card (crmtool/find.py) with the person's name and phones masked (--mask-pii)."""
+    person = card["customer"] and {
+        **card["customer"],
+        "name": mask_name(card["customer"].get("name")),
+        "phone": mask_phone(card["customer"].get("phone")),
+    }
+    vehicles = [
+        {**v, "phone": mask_phone(v.get("phone"))} if "phone" in v else v for v in card["vehicles"]
+    ]
+    contact = card.get("last_contact")
+    if contact and "phone" in contact:
+        contact = {**contact, "phone": mask_phone(contact["phone"])}
+    return {**card, "customer": person, "vehicles": vehicles, "last_contact": contact}
