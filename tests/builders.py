@@ -179,7 +179,7 @@ def assert_error(
 # -- crmtool in a process that signals itself ---------------------------------------------------
 
 # crmtool in a fresh interpreter that sends itself SIGNAL right after HOOK (module:attribute,
-# e.g. crmtool.ingest:load_sheet or xlsxwriter.packager:Packager._create_package) returns from
+# e.g. crmtool.load.ingest:load_sheet or xlsxwriter.packager:Packager._create_package) returns from
 # its N-th call: argv HOOK N SIGNAL crmtool-args... No sleeps, no timing: the signal lands at
 # the same point of the work every time.
 SELF_SIGNAL = textwrap.dedent("""
