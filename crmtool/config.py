@@ -237,7 +237,7 @@ class Config:
     columns: dict[str, dict[str, list[str]]] = field(default_factory=dict)
     # [values.<kind>] code = ["extra raw value", ...]   (kind: ro_type, payer, sale_channel ...)
     values: dict[str, dict[str, list[str]]] = field(default_factory=dict)
-    # a vendor's bundle of header names and coded values (crmtool/load/profiles.py): "yonyou" ...
+    # a vendor's bundle of header names and coded values (crmtool/profiles.py): "yonyou" ...
     profile: str = ""
     defaults: DefaultsConfig = field(default_factory=DefaultsConfig)
 
@@ -349,7 +349,7 @@ def _validate(cfg: Config) -> Config:
             "'forecast.horizon_days' at least 1"
         )
     check_shapes(cfg)
-    from .load.profiles import PROFILES
+    from .profiles import PROFILES
     from .schema import CODES
 
     if cfg.profile and cfg.profile not in PROFILES:

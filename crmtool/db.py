@@ -142,3 +142,14 @@ def first_row(con: duckdb.DuckDBPyConnection, sql: str, params: list | None = No
     fetchone(), and the connection refuses other work until it is finished)."""
     rows = con.execute(sql, params or []).fetchall()
     return rows[0] if rows else ()
+
+
+def data_quality(con: duckdb.DuckDBPyConnection) -> dict[str, int]:
+    """read / loaded / duplicates / rejected summed over every recorded load (the summary's
+    data_quality block)."""
+    row = first_row(
+        con,
+        "SELECT coalesce(sum(read), 0), coalesce(sum(loaded), 0), "
+        "coalesce(sum(duplicates), 0), coalesce(sum(rejected), 0) FROM loads",
+    )
+    return dict(zip(("read", "loaded", "duplicates", "rejected"), map(int, row), strict=True))

@@ -317,7 +317,7 @@ def header_sources(table: str, config: Config | None = None) -> dict[str, tuple[
     [columns.<table>] names come first and win, also over a built-in name of another field
     (that name then no longer maps to the other field); then the profile's, then built-ins.
     Precedence orders the headers of one field: the user's, the profile's, then §1's order."""
-    from .load.profiles import profile_of
+    from .profiles import profile_of
 
     out: dict[str, tuple[str, int, str]] = {}
     user = config.columns.get(table, {}) if config else {}
@@ -347,7 +347,7 @@ def header_map(table: str, config: Config | None = None) -> dict[str, tuple[str,
 def code_sources(kind: str, config: Config | None = None) -> dict[str, tuple[str, str]]:
     """normalised raw value -> (canonical code, source) for a code kind: the user's
     [values.<kind>] first (they win over a built-in value), then the profile's, then §1's."""
-    from .load.profiles import profile_of
+    from .profiles import profile_of
 
     out: dict[str, tuple[str, str]] = {}
     prof = profile_of(config.profile) if config else None

@@ -13,9 +13,8 @@ from typing import Any
 
 import duckdb
 
-from . import churn, engine, facts, leads, retention, service_mix, value_tiers
+from . import churn, db, engine, facts, leads, retention, service_mix, value_tiers
 from .config import Config, with_dealer
-from .load import ingest
 from .period import Period
 
 
@@ -68,7 +67,7 @@ def _build(
     }
     local = not engine.is_spark(con)  # the store's own tables: leads, loads, rejects, flags
     out["leads"] = leads.lead_summary(con, cfg, period, as_of) if local else None
-    out["data_quality"] = ingest.data_quality(con) if local else None
+    out["data_quality"] = db.data_quality(con) if local else None
     out["retention"] = retention.block(
         retention.compute(con, cfg, [as_of], cohorts=False), cfg, as_of
     )

@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 import xlsxwriter
 
+from crmtool import db
 from crmtool.config import Config, config_from_dict
 from crmtool.db import connect
 from crmtool.errors import CrmError
@@ -101,7 +102,7 @@ def test_repair_orders_chinese_headers(con, tmp_path):
     assert rows(con, "SELECT read, loaded, duplicates, rejected, totals_rows, kind FROM loads") == [
         (12, 7, 0, 5, 1, "repair_orders")
     ]
-    assert ingest.data_quality(con) == {"read": 12, "loaded": 7, "duplicates": 0, "rejected": 5}
+    assert db.data_quality(con) == {"read": 12, "loaded": 7, "duplicates": 0, "rejected": 5}
 
 
 def test_repair_orders_english_and_alias_headers(con, tmp_path):
@@ -355,7 +356,7 @@ def test_idempotent_and_newer_export_wins(con, tmp_path):
     ingest.load(con, [jan], Config())
     again = ingest.load(con, [jan], Config())
     assert [(s.skipped, s.read) for s in again.sheets] == [("already loaded", 0)]
-    assert ingest.data_quality(con) == {"read": 2, "loaded": 2, "duplicates": 0, "rejected": 0}
+    assert db.data_quality(con) == {"read": 2, "loaded": 2, "duplicates": 0, "rejected": 0}
     # February's export repeats R2 (settled late, amount corrected) and adds R3
     feb = write(
         tmp_path / "2021-02.csv",
@@ -368,7 +369,7 @@ def test_idempotent_and_newer_export_wins(con, tmp_path):
         ("R2", 250.0, str(feb)),
         ("R3", 300.0, str(feb)),
     ]
-    assert ingest.data_quality(con) == {"read": 4, "loaded": 3, "duplicates": 1, "rejected": 0}
+    assert db.data_quality(con) == {"read": 4, "loaded": 3, "duplicates": 1, "rejected": 0}
 
 
 def test_last_line_wins_within_file_and_dms_meets_icrop(con, tmp_path):

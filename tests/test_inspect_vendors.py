@@ -33,7 +33,7 @@ def test_yonyou_codes_suggest_the_profile_and_load_with_it(tmp_path):
     # all 11 coded 维修类型 values are unknown without it; the profile knows each
     assert r.stdout == (
         "# the yonyou profile knows 11 unknown values and 0 missing columns of "
-        'these files (crmtool/load/profiles.py)\nprofile = "yonyou"\n'
+        'these files (crmtool/profiles.py)\nprofile = "yonyou"\n'
     )
     cfg = toml(tmp_path, r.stdout)
     shown = run(tmp_path, "inspect", "--lang", "en", str(book), config=cfg)

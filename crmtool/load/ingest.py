@@ -1044,13 +1044,3 @@ def load_unread(
     )
     con.execute(f"DROP TABLE IF EXISTS {sheet.table}")
     return res
-
-
-def data_quality(con: duckdb.DuckDBPyConnection) -> dict[str, int]:
-    """read / loaded / duplicates / rejected summed over every recorded load."""
-    row = first_row(
-        con,
-        "SELECT coalesce(sum(read), 0), coalesce(sum(loaded), 0), "
-        "coalesce(sum(duplicates), 0), coalesce(sum(rejected), 0) FROM loads",
-    )
-    return dict(zip(("read", "loaded", "duplicates", "rejected"), map(int, row), strict=True))

@@ -45,7 +45,7 @@ def guess_code(kind: str, raw: str, config: Config | None) -> str | None:
 def best_profile(report: Report, config: Config) -> tuple[str, int, int] | None:
     """The vendor profile (profiles.PROFILES) that makes the most unknown code values known
     and missing required fields found, when the config names none: (name, values, fields)."""
-    from .profiles import PROFILES
+    from ..profiles import PROFILES
 
     if config.profile:
         return None
@@ -79,7 +79,7 @@ def suggest(report: Report, config: Config, existing: dict[str, Any] | None = No
         name, nv, nf = prof
         top.append(
             f"# the {name} profile knows {nv} unknown values and {nf} missing columns "
-            "of these files (crmtool/load/profiles.py)"
+            "of these files (crmtool/profiles.py)"
         )
         top.append(f"profile = {_toml(name)}")
         config = replace(config, profile=name)

@@ -37,9 +37,8 @@ import polars as pl
 from ..config import LimitsConfig
 from ..db import first_row
 from ..errors import CrmError
-from ..report import html_tables
 from ..sqltext import literal
-from . import scratch, workbook_guard
+from . import html_tables, scratch, workbook_guard
 
 if TYPE_CHECKING:
     from xml.etree.ElementTree import Element
