@@ -64,7 +64,7 @@ class _Csv:
 
     def __init__(self, path: Path, head: list[str], encoding: str) -> None:
         self.path, self.tmp = path, path.with_name(path.name + ".part")
-        self.f: BinaryIO = open(self.tmp, "wb")  # noqa: SIM115
+        self.f: BinaryIO = open(self.tmp, "wb")  # noqa: SIM115 - open across chunks: close()
         self.rows, self.encoding = 0, encoding
         self.f.write(_text([head]).encode(encoding))
 
