@@ -94,7 +94,7 @@ class DuckDBEngine:
 def of(con: Any) -> Engine:
     """The engine of `con`: an Engine as it is, a DuckDB connection wrapped."""
     if hasattr(con, "stage") and hasattr(con, "frame"):
-        return con  # type: ignore[no-any-return]
+        return con
     return DuckDBEngine(con)
 
 
