@@ -8,6 +8,8 @@ temp views of the session: tables of a catalog database, or Parquet folders such
 
 from __future__ import annotations
 
+import atexit
+import shutil
 import tempfile
 from collections.abc import Mapping
 from pathlib import Path
@@ -46,6 +48,7 @@ def session(master: str = "local[2]", app_name: str = "crmtool") -> SparkSession
     )
     if master.startswith("local"):  # one machine: few partitions, no code generation
         warehouse = tempfile.mkdtemp(prefix="crmtool-spark-")  # not ./spark-warehouse
+        atexit.register(shutil.rmtree, warehouse, True)  # empty (temp views only): never left
         builder = (
             builder.config("spark.sql.warehouse.dir", warehouse)
             .config("spark.sql.shuffle.partitions", "2")
