@@ -73,7 +73,10 @@ def test_every_option_is_documented(command: str, option: str) -> None:
 # -- every citation of docs/rules.md points at an existing section ----------------------------
 
 # a section number with an optional quoted part name: §17 "Loading"; ranges §5–§8, §5–7
-_ONE = r"§\s?(\d+)(?:\s?[–-]\s?§?\s?(\d+))?(?:\s+[\"“']([^\"”'\n]{2,60})[\"”'])?"
+_ONE = (
+    r"§\s?(\d+)(?:\s?[–-]\s?§?\s?(\d+))?"
+    r"(?:\s+(?:\"([^\"\n]{2,60})\"|“([^”\n]{2,60})”|'([^'\n]{2,60})'))?"
+)
 _GROUP = re.compile(
     r"(?P<prefix>rulebook|docs/rules\.md|rules\.md|(?<![\w/.-])rules)?\s*(?P<cites>"
     + _ONE
@@ -89,13 +92,18 @@ def _sections() -> dict[int, list[str]]:
     """Section number -> its heading and the names of its parts (### headings, lines that
     stand alone as a label, bold terms that open a paragraph or a bullet)."""
     out: dict[int, list[str]] = {}
+    TEXTS.clear()
     current = None
     lines = RULES.read_text(encoding="utf-8").splitlines()
     for i, line in enumerate(lines):
         if m := re.match(r"## (\d+)\. (.+)", line):
             current = int(m.group(1))
             out[current] = [m.group(2)]
+            TEXTS[current] = ""
         elif current is None:
+            continue
+        TEXTS[current] += line + "\n"
+        if line.startswith("## "):
             continue
         elif line.startswith("### "):
             out[current].append(line[4:])
@@ -112,6 +120,7 @@ def _sections() -> dict[int, list[str]]:
     return out
 
 
+TEXTS: dict[int, str] = {}  # section number -> its text
 SECTIONS = _sections()
 
 
@@ -130,7 +139,8 @@ def _citations() -> list[tuple[str, int, str | None, str]]:
                 if (prefix or "").lower() == "rulebook" or (prefix is None and not own):
                     continue
                 for c in _CITE.finditer(g.group("cites")):
-                    first, last, name = int(c.group(1)), c.group(2), c.group(3)
+                    first, last = int(c.group(1)), c.group(2)
+                    name = c.group(3) or c.group(4) or c.group(5)
                     for s in range(first, int(last or first) + 1):
                         found.append((f"{rel}:{n}", s, name, g.group(0).strip()))
     return found
@@ -156,7 +166,9 @@ def test_citation_points_at_an_existing_section(
     assert section in SECTIONS, f"{where}: {text!r}: docs/rules.md has no §{section}"
     if name is not None:
         parts = SECTIONS[section]
-        assert any(name.lower() in p.lower() for p in parts), (
-            f"{where}: {text!r}: docs/rules.md §{section} ({parts[0]}) has no part {name!r}; "
+        named = any(name.lower() in p.lower() for p in parts) or name in TEXTS[section]
+        assert named, (
+            f"{where}: {text!r}: docs/rules.md §{section} ({parts[0]}) has no part {name!r} "
+            "and does not say it; "
             f"its parts: {parts[1:]}"
         )
