@@ -26,6 +26,7 @@ from scipy.special import (
 
 EDGE = 9.0  # |log parameter| beyond this (rescaled, e^±9): the maximum is at a model limit
 LOG_BOUND = 30.0  # parameters of the rescaled problem stay within e^±30
+CHUNK = 16_384  # vehicles per slice of the likelihood loops (`_pieces`)
 GRAD_TOL = 1e-4  # converged = optimiser success and max |gradient| below this (rescaled problem)
 Array = np.ndarray
 Objective = Callable[..., tuple[float, Array]]
@@ -75,15 +76,29 @@ def _dot(a: Array, b: Array) -> float:
     return float(np.multiply(a, b).sum())
 
 
+def _pieces(x: Array) -> tuple[Array, Array, Array, list[tuple[int, int, int]]]:
+    """x sorted: the order, the distinct values, their counts, and (k, lo, hi) slices of the
+    sorted data, each within the k-th distinct value and at most CHUNK long. The likelihoods
+    walk these slices: within one x the x-terms are scalars, and a slice's intermediates stay
+    in the processor's cache instead of streaming arrays of millions through memory."""
+    order = np.argsort(x, kind="stable")
+    ux, start, counts = np.unique(x[order], return_index=True, return_counts=True)
+    pieces = [
+        (k, lo, min(lo + CHUNK, s + c))
+        for k, (s, c) in enumerate(zip(start.tolist(), counts.tolist(), strict=True))
+        for lo in range(s, s + c, CHUNK)
+    ]
+    return order, ux, counts.astype(float), pieces
+
+
 class _Visits:
-    """The BG/NBD data with the terms that depend on x alone taken once per distinct x
-    (repeat counts are small integers: a few hundred distinct values among millions)."""
+    """The BG/NBD data sorted by x, with the terms that depend on x alone taken once per
+    distinct x (repeat counts are small integers: a few hundred distinct values among
+    millions)."""
 
     def __init__(self, x: Array, tx: Array, T: Array) -> None:
-        self.ux, self.ix, counts = np.unique(x, return_inverse=True, return_counts=True)
-        self.cnt = counts.astype(float)
-        self.x, self.tx, self.T = x, tx, T
-        self.has = x > 0
+        order, self.ux, self.cnt, self.pieces = _pieces(x)
+        self.tx, self.T = tx[order], T[order]
         self.n = len(x)
 
 
@@ -117,20 +132,37 @@ def _bgnbd_objective(lp: Array, d: _Visits) -> tuple[float, Array]:
     # per distinct x: the parts of the likelihood and gradient that do not involve times
     ll_x = gammaln(urx) - gammaln(r) + r * np.log(alpha) + betaln(a, b + ux) - betaln(a, b)
     c4 = np.where(uhas, np.log(a) - np.log(bx1), -np.inf)
-    rx, c4i = urx[d.ix], c4[d.ix]
-    a_t, a_tx = alpha + d.T, alpha + d.tx
-    l_t = np.log(a_t)
-    dl = np.log(a_t / a_tx)  # log((α+T)/(α+t_x)) ≥ 0
-    # the two terms of the likelihood, a3 = −(r+x)·log(α+T) and a4 = a3 + z, mixed in log
-    # space: log(e^a3 + e^a4) = a3 + softplus(z) = a3 − log σ(−z); w = σ(z) is the share of
-    # the "dropped out after t_x" term
-    z = c4i + rx * dl
-    w = expit(z)
-    ll = _dot(cnt, ll_x) - _dot(rx, l_t) - float(log_expit(-z).sum())
-    w_x = np.bincount(d.ix, weights=w, minlength=len(ux))  # sum of w per distinct x
+    # per vehicle, a slice of equal x at a time: a3 = −(r+x)·log(α+T) and a4 = a3 + z, mixed
+    # in log space as log(e^a3 + e^a4) = a3 + softplus(z) = a3 − log σ(−z); w = σ(z) is the
+    # share of the "dropped out after t_x" term (0 when x = 0). Sums are kept per distinct x
+    # and added up at the end: log(α+T), log σ(−z), w·log((α+T)/(α+t_x)),
+    # (1−w)/(α+T) + w/(α+t_x) and w
+    l_k, sp_k, wdl_k, al_k, w_x = (np.zeros(len(ux)) for _ in range(5))
+    for k, lo, hi in d.pieces:
+        a_t = alpha + d.T[lo:hi]
+        l_k[k] += np.log(a_t).sum()
+        if not uhas[k]:  # z = −∞: w = 0
+            al_k[k] += np.reciprocal(a_t).sum()
+            continue
+        a_tx = alpha + d.tx[lo:hi]
+        dl = np.log(a_t / a_tx)  # log((α+T)/(α+t_x)) ≥ 0
+        z = c4[k] + urx[k] * dl
+        w = expit(z)
+        sp_k[k] += log_expit(-z).sum()
+        wdl_k[k] += _dot(w, dl)
+        w_x[k] += w.sum()
+        al_k[k] += ((1 - w) / a_t + w / a_tx).sum()
+    s_l, s_rl, s_sp, s_wdl, s_al = (
+        l_k.sum(),
+        _dot(urx, l_k),
+        sp_k.sum(),
+        wdl_k.sum(),
+        _dot(urx, al_k),
+    )
+    ll = _dot(cnt, ll_x) - s_rl - s_sp
     dab = digamma(a + b) - digamma(a + b + ux)
-    d_r = _dot(cnt, digamma(urx) - digamma(r) + np.log(alpha)) - float(l_t.sum()) + _dot(w, dl)
-    d_alpha = r / alpha * d.n - _dot(rx, (1 - w) / a_t + w / a_tx)
+    d_r = _dot(cnt, digamma(urx) - digamma(r) + np.log(alpha)) - s_l + s_wdl
+    d_alpha = r / alpha * d.n - s_al
     d_a = _dot(cnt, dab) + w_x.sum() / a
     d_b = _dot(cnt, dab + digamma(b + ux) - digamma(b)) - _dot(w_x, 1.0 / bx1)
     grad = np.array([d_r * r, d_alpha * alpha, d_a * a, d_b * b])
@@ -156,17 +188,17 @@ def gg_ll(lp: Array, x: Array, m: Array) -> Array:
 
 
 class _Spends:
-    """The Gamma-Gamma data with the sums that do not involve the parameters taken once and
-    the terms of x alone taken per distinct x."""
+    """The Gamma-Gamma data sorted by x (in slices as `_pieces`), with the sums that do not
+    involve the parameters taken once and the terms of x alone taken per distinct x."""
 
     def __init__(self, x: Array, m: Array) -> None:
-        self.ux, self.ix, counts = np.unique(x, return_inverse=True, return_counts=True)
-        self.cnt = counts.astype(float)
-        self.x, self.m, self.n = x, m, len(x)
-        log_m = np.log(m)
-        self.mx = m * x
+        order, self.ux, self.cnt, self.pieces = _pieces(x)
+        self.x, self.m, self.n = x[order], m[order], len(x)
+        log_m = np.log(self.m)
+        self.mx = self.m * self.x
         self.sum_log_m = float(log_m.sum())
-        self.sum_x_log_mx = float((x * (log_m + np.log(x))).sum())  # Σ x·(log m + log x)
+        # Σ x·(log m + log x)
+        self.sum_x_log_mx = float((self.x * (log_m + np.log(self.x))).sum())
 
 
 def _gg_objective(lp: Array, d: _Spends) -> tuple[float, Array]:
@@ -174,20 +206,26 @@ def _gg_objective(lp: Array, d: _Spends) -> tuple[float, Array]:
     p, q, g = np.exp(lp)
     ux, cnt, n = d.ux, d.cnt, d.n
     pux = p * ux
-    lgm = np.log(g + d.mx)
-    pxq = p * d.x + q
+    # per slice: Σ log(γ + m·x) and Σ 1/(γ + m·x); weighted by x or p·x + q per distinct x
+    lg, inv = np.zeros(len(ux)), np.zeros(len(ux))
+    for k, lo, hi in d.pieces:
+        g_mx = g + d.mx[lo:hi]
+        lg[k] += np.log(g_mx).sum()
+        inv[k] += np.reciprocal(g_mx).sum()
+    pxq = pux + q
+    s_lg, s_pxq_lg, s_x_lg, s_ratio = lg.sum(), _dot(pxq, lg), _dot(ux, lg), _dot(pxq, inv)
     ll = (
         _dot(cnt, gammaln(pux + q) - gammaln(pux))
         - n * gammaln(q)
         + n * q * np.log(g)
         + p * d.sum_x_log_mx
         - d.sum_log_m
-        - _dot(pxq, lgm)
+        - s_pxq_lg
     )
     dig = digamma(pux + q)
-    d_p = _dot(cnt, ux * (dig - digamma(pux))) + d.sum_x_log_mx - _dot(d.x, lgm)
-    d_q = _dot(cnt, dig) - n * digamma(q) + n * np.log(g) - float(lgm.sum())
-    d_g = n * q / g - float((pxq / (g + d.mx)).sum())
+    d_p = _dot(cnt, ux * (dig - digamma(pux))) + d.sum_x_log_mx - s_x_lg
+    d_q = _dot(cnt, dig) - n * digamma(q) + n * np.log(g) - s_lg
+    d_g = n * q / g - s_ratio
     grad = np.array([d_p * p, d_q * q, d_g * g])
     return -ll / n, -grad / n
 
