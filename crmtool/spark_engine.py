@@ -22,7 +22,7 @@ from .spark_sql import to_spark
 
 if TYPE_CHECKING:
     import polars as pl
-    import pyarrow as pa
+    import pyarrow as pa  # type: ignore[import-untyped]
     from pyspark.sql import SparkSession
 
 TABLES = ("repair_orders", "vehicles", "customers", "dealers")
