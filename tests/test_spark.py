@@ -110,8 +110,9 @@ LOCAL_BLOCKS = {"leads", "data_quality", "rejects_by_reason", "flags_by_kind", "
 
 
 def _kind(dtype: pl.DataType) -> str:
-    """The type mapping of rules §16."""
-    if dtype.is_integer():
+    """The type mapping of rules §16. DuckDB's HUGEINT (a sum of counts) arrives as
+    Decimal(38, 0): an integer."""
+    if dtype.is_integer() or (isinstance(dtype, pl.Decimal) and dtype.scale == 0):
         return "integer"
     if dtype.is_float() or dtype.is_decimal():
         return "number"
