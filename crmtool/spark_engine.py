@@ -22,7 +22,7 @@ from .spark_sql import to_spark
 
 if TYPE_CHECKING:
     import polars as pl
-    import pyarrow as pa  # type: ignore[import-untyped]
+    import pyarrow as pa
     from pyspark.sql import SparkSession
 
 TABLES = ("repair_orders", "vehicles", "customers", "dealers")
