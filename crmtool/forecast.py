@@ -50,7 +50,7 @@ def paid_days_sql() -> str:
     customer-paid orders of a visit type are netted (a negative reversal order reduces its
     day's amount); a day whose net is not above 0 was fully reversed and is no paid visit."""
     return """
-        SELECT vin, settle_date AS day, CAST(net AS DOUBLE) AS amount
+        SELECT vin, settle_date AS day, net AS amount
         FROM (
             SELECT vin, settle_date,
                    sum(CAST(total_amount AS DECIMAL(18, 2)))
@@ -66,14 +66,16 @@ def paid_days_sql() -> str:
 def summary_sql() -> str:
     """Per vehicle with a paid visit up to $cal: x (paid visits after the first), t_x (days
     first → last paid visit), T (days first paid visit → $cal), mean_paid (mean amount of the
-    repeat paid visits, the first excluded; null when x = 0), first_paid, last_paid."""
+    repeat paid visits, the first excluded; null when x = 0; summed exactly in DECIMAL, so
+    the same database gives the same bits whatever the threads), first_paid, last_paid."""
     return f"""
         WITH paid AS ({paid_days_sql()})
         SELECT vin, CAST(count(*) - 1 AS INTEGER) AS x,
                CAST(max(day) - min(day) AS INTEGER) AS t_x,
                CAST($cal - min(day) AS INTEGER) AS "T",
                CASE WHEN count(*) > 1
-                    THEN (sum(amount) - arg_min(amount, day)) / (count(*) - 1) END AS mean_paid,
+                    THEN CAST(sum(amount) - arg_min(amount, day) AS DOUBLE) / (count(*) - 1)
+                    END AS mean_paid,
                min(day) AS first_paid, max(day) AS last_paid
         FROM paid GROUP BY vin
     """
