@@ -202,60 +202,82 @@ def worker_pymc(d: dict[str, np.ndarray]) -> dict[str, object]:
 
 
 def worker_pipeline(d: dict[str, np.ndarray], db: str) -> dict[str, object]:
-    """The whole `crmtool forecast` (visits summary in DuckDB, both fits, scoring, list)."""
-    from typer.testing import CliRunner
-
-    from crmtool.cli import app
-
-    t0, w0 = _cpu(), time.perf_counter()
-    r = CliRunner().invoke(
-        app,
-        [
-            "--db",
-            db,
-            "--as-of",
-            AS_OF.isoformat(),
-            "forecast",
-            "--format",
-            "parquet",
-            "-o",
-            str(CACHE / "forecast.parquet"),
-        ],
+    """The whole `crmtool forecast` as a user runs it, in a child process (visits summary in
+    DuckDB, both fits, scoring, the list with tiers and status, written to parquet): wall
+    time, the child's CPU seconds (DuckDB's threads included) and its peak RSS."""
+    out = str(CACHE / "forecast.parquet")
+    cmd = [sys.executable, "-m", "crmtool", "--db", db, "--as-of", AS_OF.isoformat()]
+    cmd += ["forecast", "--format", "parquet", "-o", out]
+    env = {"CRMTOOL_THREADS": str(os.cpu_count() or 2), "CRMTOOL_MEMORY_LIMIT": "1GB"}
+    env.update({k: v for k, v in os.environ.items() if k.startswith("CRMTOOL_")})
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    w0 = time.perf_counter()
+    proc = subprocess.run(
+        cmd, capture_output=True, text=True, check=False, env={**os.environ, **env}
     )
+    wall = time.perf_counter() - w0
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
     return {
-        "cpu_s": _cpu() - t0,
-        "wall_s": time.perf_counter() - w0,
-        "rc": r.exit_code,
-        "stderr": r.stderr[-300:],
+        "cpu_s": cpu,
+        "wall_s": wall,
+        "rc": proc.returncode,
+        "stderr": proc.stderr[-300:],
+        "child_rss_mb": after.ru_maxrss / 1024,
+        "threads": env["CRMTOOL_THREADS"],
+        "memory_limit": env["CRMTOOL_MEMORY_LIMIT"],
     }
 
 
-def build_store(d: dict[str, np.ndarray], db: str) -> int:
-    """A crmtool store with one customer-paid maintenance order per simulated paid visit."""
+def build_store(d: dict[str, np.ndarray], db: str, seed: int = 18) -> int:
+    """A crmtool store: one customer-paid maintenance order per simulated paid visit, plus
+    what a real store also holds so that the visits summary has to sort it out: a PDS order
+    (internal) on each vehicle's sale day, warranty orders on 15 % of the paid visit days
+    and on other days, and a reversal (a negative customer-paid order, then a re-issued one)
+    on 2 % of the paid visits; ≈ 10 orders per 7.5 paid visits."""
     import polars as pl
 
     from crmtool import db as crmdb
 
+    g = np.random.default_rng(seed)
     n = len(d["x"])
     first = np.datetime64(AS_OF) - d["T"].astype("timedelta64[D]")
     days = first[d["owner"]] + d["offset"].astype("timedelta64[D]")
-    ros = pl.DataFrame(
-        {
-            "ro_id": np.char.add("R", np.arange(len(days)).astype(str)),
-            "dealer_code": "D001",
-            "vin": np.char.add("V", d["owner"].astype(str)),
-            "settle_date": days,
-            "ro_type": "maintenance",
-            "payer": "customer",
-            "total_amount": d["amount"],
-        }
+    vins = np.char.add("V", np.arange(n).astype(str))
+    paid = len(days)
+    same = g.random(paid) < 0.15  # warranty work on the same day as a paid visit
+    rev = g.random(paid) < 0.02  # a paid order reversed (−amount) and re-issued (+amount)
+    k_other = int(0.05 * paid)  # warranty-only days
+    other_owner = g.integers(0, n, k_other)
+    other_day = first[other_owner] + g.integers(0, 400, k_other).astype("timedelta64[D]")
+    other_day = np.minimum(other_day, np.datetime64(AS_OF))
+    parts = [
+        (d["owner"], days, "maintenance", "customer", d["amount"]),
+        (np.arange(n), first - np.timedelta64(30, "D"), "pds", "internal", np.full(n, 300.0)),
+        (d["owner"][same], days[same], "warranty", "warranty", np.full(int(same.sum()), 900.0)),
+        (other_owner, other_day, "warranty", "warranty", np.full(k_other, 650.0)),
+        (d["owner"][rev], days[rev], "maintenance", "customer", -d["amount"][rev]),
+        (d["owner"][rev], days[rev], "maintenance", "customer", d["amount"][rev]),
+    ]
+    ros = pl.concat(
+        [
+            pl.DataFrame(
+                {
+                    "vin": vins[owner],
+                    "settle_date": day,
+                    "ro_type": kind,
+                    "payer": payer,
+                    "total_amount": amount,
+                }
+            )
+            for owner, day, kind, payer, amount in parts
+        ]
     )
+    ros = ros.with_columns(
+        ro_id=pl.format("R{}", pl.int_range(pl.len())), dealer_code=pl.lit("D001")
+    ).select("ro_id", "dealer_code", "vin", "settle_date", "ro_type", "payer", "total_amount")
     vehicles = pl.DataFrame(
-        {
-            "vin": np.char.add("V", np.arange(n).astype(str)),
-            "sale_channel": "own",
-            "sale_date": first - np.timedelta64(30, "D"),
-        }
+        {"vin": vins, "sale_channel": "own", "sale_date": first - np.timedelta64(30, "D")}
     )
     con = crmdb.connect(db)
     con.register("_ros", ros)
@@ -271,9 +293,11 @@ def build_store(d: dict[str, np.ndarray], db: str) -> int:
 
 def _run_worker(name: str, data: Path, extra: list[str]) -> dict[str, object]:
     cmd = [sys.executable, __file__, "--worker", name, "--data", str(data), *extra]
+    load0 = os.getloadavg()[0]
     w = time.perf_counter()
     proc = subprocess.run(cmd, capture_output=True, text=True, check=False)
     wall = time.perf_counter() - w
+    load = (load0, os.getloadavg()[0])  # 1-minute load average before and after
     rss = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
     try:
         out = json.loads(proc.stdout.strip().splitlines()[-1])
@@ -282,7 +306,15 @@ def _run_worker(name: str, data: Path, extra: list[str]) -> dict[str, object]:
         out = {"error": tail[:200]}
     out.setdefault("rss_mb", out.get("rss_mb") or rss)
     out["wall_s"] = out.get("wall_s", wall)
+    out["load"] = load
     return out
+
+
+def _orders(db: str) -> int:
+    import duckdb
+
+    with duckdb.connect(db, read_only=True) as con:
+        return int(con.execute("SELECT count(*) FROM repair_orders").fetchall()[0][0])
 
 
 def _sig(a: float, b: float) -> bool:
@@ -326,6 +358,7 @@ def main() -> None:
         if not Path(db).exists():
             print("building store:", build_store(d, db), "repair orders", flush=True)
         results["pipeline"] = _run_worker("pipeline", data, ["--db", db])
+        results["pipeline"]["orders"] = _orders(db)
         print("pipeline", json.dumps(results["pipeline"], default=float), flush=True)
     print()
     print(table(results, n))
@@ -365,14 +398,32 @@ def table(results: dict[str, dict], n: int) -> str:
             + " | ".join(f"{p[k]:.4g}" for k in ("r", "alpha", "a", "b", "p", "q", "gamma"))
             + f" | {agree} |"
         )
+    loads = [
+        f"{lib} {r['load'][0]:.1f} → {r['load'][1]:.1f}"
+        for lib, r in results.items()
+        if lib != "pipeline" and "load" in r
+    ]
+    if loads:
+        lines.append("")
+        lines.append(
+            "Wall seconds per library process (imports and data included): "
+            + ", ".join(
+                f"{lib} {r['wall_s']:.0f}" for lib, r in results.items() if lib != "pipeline"
+            )
+            + f". 1-minute load average before → after each: {', '.join(loads)} "
+            f"({os.cpu_count()} cores)."
+        )
     if "pipeline" in results:
         r = results["pipeline"]
         lines.append("")
         lines.append(
             f"Whole `crmtool forecast` (DuckDB visits summary, both fits, scoring, list "
-            f"to parquet): {r.get('wall_s', float('nan')):.1f} s wall, "
+            f"to parquet; {r.get('orders', '?'):,} repair orders; CRMTOOL_THREADS="
+            f"{r.get('threads')}, CRMTOOL_MEMORY_LIMIT={r.get('memory_limit')}): "
+            f"{r.get('wall_s', float('nan')):.1f} s wall, "
             f"{r.get('cpu_s', float('nan')):.1f} CPU s, peak RSS "
-            f"{r.get('rss_mb', float('nan')):.0f} MB, exit {r.get('rc', r.get('error'))}."
+            f"{r.get('child_rss_mb', float('nan')):.0f} MB, exit {r.get('rc', r.get('error'))}; "
+            f"load average {r['load'][0]:.1f} before, {r['load'][1]:.1f} after."
         )
     return "\n".join(lines)
 
