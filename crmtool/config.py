@@ -240,6 +240,9 @@ class Config:
     # a vendor's bundle of header names and coded values (crmtool/profiles.py): "yonyou" ...
     profile: str = ""
     defaults: DefaultsConfig = field(default_factory=DefaultsConfig)
+    # the whole group's own dealers after `--dealer` narrowed own_dealers to one store (set by
+    # with_dealer; empty: own_dealers is the group). Not a config key.
+    dealer_scope: list[str] = field(default_factory=list, metadata={"config_key": False})
 
     @property
     def own_dealer(self) -> str:
@@ -249,8 +252,8 @@ class Config:
     @property
     def dealer_group(self) -> list[str]:
         """The own dealers as the config lists them, also after `--dealer` narrowed
-        own_dealers to one store (kept by with_dealer; not a config key)."""
-        return getattr(self, "_dealer_group", None) or self.own_dealers
+        own_dealers to one store (dealer_scope, kept by with_dealer)."""
+        return self.dealer_scope or self.own_dealers
 
     @property
     def is_group(self) -> bool:
@@ -276,9 +279,7 @@ def with_dealer(cfg: Config, dealer: str | None) -> Config:
             f"--dealer {code!r} is not an own dealer; configured own_dealers: "
             f"{', '.join(cfg.own_dealers)}"
         )
-    one = replace(cfg, own_dealers=[code])
-    one._dealer_group = list(cfg.dealer_group)  # type: ignore[attr-defined]
-    return one
+    return replace(cfg, own_dealers=[code], dealer_scope=list(cfg.dealer_group))
 
 
 def _check(value: Any, tp: Any, key: str) -> Any:
@@ -322,7 +323,7 @@ def _check(value: Any, tp: Any, key: str) -> Any:
 
 def _build(cls: type, data: dict[str, Any], prefix: str = "") -> Any:
     hints = typing.get_type_hints(cls)
-    known = {f.name for f in fields(cls)}
+    known = {f.name for f in fields(cls) if f.metadata.get("config_key", True)}
     for k in data:
         if k not in known:
             raise ConfigError(f"unknown config key '{prefix}{k}'")

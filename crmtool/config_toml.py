@@ -5,7 +5,7 @@ values that differ from the defaults marked (`config show`), and the in-place up
 from __future__ import annotations
 
 import os
-from dataclasses import asdict
+from dataclasses import asdict, fields
 from pathlib import Path
 from typing import Any
 
@@ -89,6 +89,13 @@ def _fill(table: Any, data: dict[str, Any], default: Any, prefix: str, mark: boo
         table.add(key, sub)
 
 
+def _keys(cfg: Config) -> dict[str, Any]:
+    """The config's keys and values (fields that are no config key, e.g. dealer_scope, left
+    out)."""
+    skip = {f.name for f in fields(cfg) if not f.metadata.get("config_key", True)}
+    return {k: v for k, v in asdict(cfg).items() if k not in skip}
+
+
 def config_toml(cfg: Config, *, mark: bool = False, source: Path | None = None) -> str:
     """The config as TOML; with `mark`, a header naming the file in force and a
     `# changed; default …` comment on every value that differs from the defaults."""
@@ -108,7 +115,7 @@ def config_toml(cfg: Config, *, mark: bool = False, source: Path | None = None) 
             tomlkit.comment("crmtool configuration: every key at its default (see docs/rules.md).")
         )
     doc.add(tomlkit.nl())
-    _fill(doc, asdict(cfg), asdict(Config()), "", mark)
+    _fill(doc, _keys(cfg), _keys(Config()), "", mark)
     return tomlkit.dumps(doc)
 
 
