@@ -105,14 +105,15 @@ def maintenance_due(
     """Vehicles whose service falls due in `month`, plus the overdue ones (due before the
     month, not serviced since, at most overdue_max_days late on the month's first day)."""
     sql, params, order, _ = maintenance_due_query(cfg, month, as_of)
-    return churn.call_list(con, sql, params, order)
+    return churn.call_list(con, sql, params, order, advisor_until=None)
 
 
 def maintenance_due_query(
     cfg: Config, month: Period, as_of: date
 ) -> tuple[str, dict[str, Any], str, date]:
     """`maintenance_due`'s query, parameters and order, and the day of the service history
-    and km rates it reads (basis)."""
+    and km rates it reads (basis). Its rows carry no $as_of: the last advisor is taken from
+    every order (call_list's advisor_until=None)."""
     basis = _month_basis(month, as_of)
     sql = f"""
         SELECT *, due_date < $start AS overdue,
@@ -263,6 +264,7 @@ def loyal_reward(con: duckdb.DuckDBPyConnection, cfg: Config, period: Period) ->
         sql,
         {"start": period.start, "end": period.end, "tier_day": period.end},
         f"coalesce(tier IN {in_list(codes.TIERS[:2])}, false) DESC, own_visits DESC, tier, l.vin",
+        advisor_until=None,
     )
 
 

@@ -78,7 +78,8 @@ def callbacks(con: duckdb.DuckDBPyConnection, cfg: Config, day: date) -> ListRes
         "visit_day": day - _days(cfg.care.callback_days),
         "sale_day": day - _days(cfg.care.delivery_days),
     }
-    return churn.call_list(con, sql, params, "l.callback, l.event_date, c.customer_id, l.vin")
+    order = "l.callback, l.event_date, c.customer_id, l.vin"
+    return churn.call_list(con, sql, params, order, advisor_until=None)
 
 
 def _days(n: int) -> timedelta:

@@ -36,13 +36,13 @@ class ListResult:
 # -- call lists: the owner's contact for every row -------------------------------------------
 
 
-def _contacts_sql(up_to_as_of: bool) -> str:
+def _contacts_sql(advisor_until: str | None) -> str:
     return f"""
         SELECT v.vin, v.customer_id, c.name, coalesce(c.phone, v.phone) AS phone, v.series,
                v.vehicle_status, a.last_advisor
         FROM vehicles v
         LEFT JOIN customers c USING (customer_id)
-        LEFT JOIN ({facts.last_advisor_sql(up_to_as_of)}) a USING (vin)
+        LEFT JOIN ({facts.last_advisor_sql(advisor_until)}) a USING (vin)
     """
 
 
@@ -52,12 +52,15 @@ def call_list_sql(
     params: dict[str, Any],
     order_by: str,
     last_advisor: bool = True,
+    advisor_until: str | None = "as_of",
 ) -> str:
     """The query of a call list: rows of `sql` (which has a vin column) with vin, customer_id,
-    name, phone, series first, last_advisor last; scrapped / transferred vehicles left out."""
+    name, phone, series first, last_advisor last; scrapped / transferred vehicles left out.
+    The last advisor is taken from the orders settled up to the bind parameter
+    `advisor_until` ($as_of; None: every order, for a list without an as_of)."""
     rest = "".join(f", l.{c}" for c in engine.of(con).columns(sql, params) if c != "vin")
     return f"""
-        WITH l AS ({sql}), c AS ({_contacts_sql("as_of" in params)})
+        WITH l AS ({sql}), c AS ({_contacts_sql(advisor_until)})
         SELECT l.vin, c.customer_id, c.name, c.phone, c.series{rest}
                {", c.last_advisor" if last_advisor else ""}
         FROM l LEFT JOIN c USING (vin)
@@ -72,11 +75,13 @@ def call_list(
     params: dict[str, Any],
     order_by: str,
     last_advisor: bool = True,
+    advisor_until: str | None = "as_of",
 ) -> ListResult:
     """The call list of `sql` (call_list_sql) and how many scrapped / transferred vehicles
     were left out of it."""
     eng = engine.of(con)
-    frame = eng.frame(call_list_sql(con, sql, params, order_by, last_advisor), params)
+    query = call_list_sql(con, sql, params, order_by, last_advisor, advisor_until)
+    frame = eng.frame(query, params)
     (left_out,) = eng.rows(
         f"SELECT count(*) AS n FROM ({sql}) l JOIN vehicles v USING (vin) "
         f"WHERE v.vehicle_status IN {in_list(GONE)}",
@@ -86,11 +91,15 @@ def call_list(
 
 
 def call_list_rows(
-    con: duckdb.DuckDBPyConnection, sql: str, params: dict[str, Any], order_by: str
+    con: duckdb.DuckDBPyConnection,
+    sql: str,
+    params: dict[str, Any],
+    order_by: str,
+    advisor_until: str | None = "as_of",
 ) -> list[dict[str, Any]]:
     """The rows `call_list` keeps, as dicts, without a data frame (the customer card)."""
     eng = engine.of(con)
-    query = call_list_sql(con, sql, params, order_by)
+    query = call_list_sql(con, sql, params, order_by, advisor_until=advisor_until)
     cols = eng.columns(query, params)
     return [dict(zip(cols, r, strict=True)) for r in eng.rows(query, params)]
 
@@ -201,10 +210,11 @@ def status_counts(con: duckdb.DuckDBPyConnection, cfg: Config, as_of: date) -> d
     return {k: int(rows.get(k, 0)) for k in STATUSES}
 
 
-def _went_to_sql() -> str:
-    """Per vin, the other dealer visited on most days after `since` up to $as_of
-    (ties: the one visited latest), with its name and the last visit there."""
-    return """
+def _went_to_sql(until: str = "as_of") -> str:
+    """Per vin, the other dealer visited on most days after `since` up to the bind parameter
+    named `until` ($as_of; the leakage table's $end) (ties: the one visited latest), with its
+    name and the last visit there."""
+    return f"""
         SELECT vin, dealer_code AS other_dealer, d.name AS other_dealer_name, region,
                last_day AS last_other_visit
         FROM (
@@ -213,7 +223,7 @@ def _went_to_sql() -> str:
                                       ORDER BY count(*) DESC, max(o.day) DESC,
                                                o.dealer_code) AS went_rank
             FROM other_visits o JOIN since s ON o.vin = s.vin
-            WHERE o.day > s.since AND o.day <= $as_of
+            WHERE o.day > s.since AND o.day <= ${until}
             GROUP BY o.vin, o.dealer_code) went_ranked
         LEFT JOIN dealers d USING (dealer_code)
         WHERE went_rank = 1
@@ -282,14 +292,14 @@ def _own_region(con: duckdb.DuckDBPyConnection, cfg: Config) -> str | None:
 
 
 def _leakage_sql(cfg: Config) -> str:
-    return """
-        WITH lk_base AS ({ours}),
+    return f"""
+        WITH lk_base AS ({facts.ours_sql(cfg, "$base_day")}),
         lk_own AS (SELECT vin, count(*) AS own_visits FROM visits
                 WHERE is_own AND day BETWEEN $start AND $end GROUP BY vin),
         lk_oth AS (SELECT vin, count(DISTINCT day) AS other_visit_days FROM other_visits
                 WHERE day BETWEEN $start AND $end GROUP BY vin),
         since AS (SELECT vin, $start - 1 AS since FROM lk_base),
-        went AS ({went})
+        went AS ({_went_to_sql("end")})
         SELECT b.vin,
                CASE WHEN own_visits > 0 AND other_visit_days > 0 THEN 'cross_shop'
                     WHEN own_visits > 0 THEN 'retained'
@@ -304,9 +314,7 @@ def _leakage_sql(cfg: Config) -> str:
                last_other_visit
         FROM lk_base b LEFT JOIN lk_own USING (vin) LEFT JOIN lk_oth USING (vin)
         LEFT JOIN went USING (vin)
-    """.replace("{went}", _went_to_sql().replace("$as_of", "$end")).replace(
-        "{ours}", facts.ours_sql(cfg, "$base_day")
-    )
+    """
 
 
 def _leakage_params(con: duckdb.DuckDBPyConnection, cfg: Config, period: Period) -> dict[str, Any]:
@@ -333,7 +341,13 @@ def _leakage_source(
 
 def leakage_list(con: duckdb.DuckDBPyConnection, cfg: Config, period: Period) -> ListResult:
     """The where-they-go table as a call list."""
-    return call_list(con, _leakage_sql(cfg), _leakage_params(con, cfg, period), "leakage, l.vin")
+    return call_list(
+        con,
+        _leakage_sql(cfg),
+        _leakage_params(con, cfg, period),
+        "leakage, l.vin",
+        advisor_until=None,
+    )
 
 
 def leakage_summary(con: duckdb.DuckDBPyConnection, cfg: Config, period: Period) -> dict[str, Any]:

@@ -120,11 +120,12 @@ def rule_source(
     return name, {}
 
 
-def last_advisor_sql(up_to_as_of: bool = True) -> str:
-    """Per vehicle, the service advisor of its latest own repair order (up to $as_of; same
-    day: the highest ro_id), with that order's (day, ro_id) as `latest`, to compare the
-    vehicles of one customer."""
-    upto = "AND settle_date <= $as_of" if up_to_as_of else ""
+def last_advisor_sql(until: str | None = "as_of") -> str:
+    """Per vehicle, the service advisor of its latest own repair order (settled up to the
+    bind parameter named `until`, $as_of by default; None: every order; same day: the highest
+    ro_id), with that order's (day, ro_id) as `latest`, to compare the vehicles of one
+    customer."""
+    upto = f"AND settle_date <= ${until}" if until else ""
     return f"""
         SELECT vin, max({{'d': settle_date, 'id': ro_id}}) AS latest,
                arg_max(advisor, {{'d': settle_date, 'id': ro_id}}) AS last_advisor

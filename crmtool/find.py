@@ -152,7 +152,7 @@ def _reminders(con: duckdb.DuckDBPyConnection, cfg: Config, as_of: date) -> list
     ]
     lists: dict[str, list[dict[str, Any]]] = {}
     for i, (sql, params, order, _) in enumerate(due):  # the queries compute the km rates
-        lists[f"due{i}"] = churn.call_list_rows(con, sql, params, order)
+        lists[f"due{i}"] = churn.call_list_rows(con, sql, params, order, advisor_until=None)
     lists["warranty"] = churn.call_list_rows(con, *campaigns.warranty_query(cfg, as_of))
     seen: set[str] = set()
     for r in lists["due0"] + lists["due1"]:

@@ -37,3 +37,19 @@ def in_list(values: Iterable[Value]) -> str:
     nothing (x IN (NULL) is NULL, so wrap it in coalesce where a boolean is needed)."""
     items = [literal(v) for v in values]
     return f"({', '.join(items)})" if items else "(NULL)"
+
+
+def cte(sql: str, name: str) -> str:
+    """The query `sql` cut at its step `name`: its WITH steps up to that one, then
+    `SELECT * FROM name` (to test or read one step of a rule, as dbt tests a model's CTE).
+    The text is re-rendered by sqlglot in DuckDB's dialect."""
+    import sqlglot
+    from sqlglot import exp
+
+    tree = sqlglot.parse_one(sql, read="duckdb")
+    with_ = tree.args.get("with_")
+    if not isinstance(with_, exp.With) or name not in [c.alias for c in with_.expressions]:
+        raise ValueError(f"no step {name!r} in the query")
+    out = exp.select("*").from_(name)
+    out.set("with_", with_.copy())
+    return out.sql(dialect="duckdb")
