@@ -102,6 +102,16 @@ def _report_data(db: Path, toml: Path) -> list[str]:
         _line("report previous", _json(json.dumps(previous, default=str))),
     ]
     out += [_line(f"report list {k}", lists[k].write_csv()) for k in sorted(lists)]
+    try:  # the rendered report: the HTML page and the workbook's bytes
+        from crmtool.report.html import render_html
+        from crmtool.report.xlsx import write_xlsx_report
+    except ImportError:  # before the package re-layout
+        from crmtool.render_html import render_html
+        from crmtool.render_xlsx import write_xlsx_report
+    out.append(_line("report html", render_html(summary, previous, lists)))
+    book = Path(db).with_name("digest-report.xlsx")
+    write_xlsx_report(book, summary, lists)
+    out.append(_line("report xlsx", hashlib.sha256(book.read_bytes()).hexdigest()))
     return out
 
 

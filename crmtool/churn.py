@@ -18,6 +18,7 @@ from .config import Config
 from .lazy import lazy
 from .period import Period
 from .sqltext import in_list
+from .summary_types import Leakage, NewCarDefection, Outlet, SecondaryNetwork
 
 if TYPE_CHECKING:
     import polars as pl
@@ -350,23 +351,29 @@ def leakage_list(con: duckdb.DuckDBPyConnection, cfg: Config, period: Period) ->
     )
 
 
-def leakage_summary(con: duckdb.DuckDBPyConnection, cfg: Config, period: Period) -> dict[str, Any]:
-    """The summary's "leakage" block (counted by the engine: one row per class, visits and
-    region come back, not one per vehicle)."""
+def leakage_summary(con: duckdb.DuckDBPyConnection, cfg: Config, period: Period) -> Leakage:
+    """The summary's "leakage" block: vehicles per class (codes.LEAKAGE), cross-shoppers by
+    own visits and by the other dealer's region (counted by the engine: one row per class,
+    visits and region come back, not one per vehicle)."""
     src, params = _leakage_source(con, cfg, period)
     rows = engine.of(con).rows(
         f"""SELECT leakage, least(own_visits, 5) AS visits, region, count(*) AS n
             FROM {src} lk GROUP BY leakage, least(own_visits, 5), region""",
         params,
     )
-    out: dict[str, Any] = {k: sum(int(n) for c, _, _, n in rows if c == k) for k in LEAKAGE}
-    cross = [(int(v), r, int(n)) for c, v, r, n in rows if c == "cross_shop"]
-    out["cross_shop_by_own_visits"] = {
-        **{str(k): sum(n for v, _, n in cross if v == k) for k in range(1, 5)},
-        "5+": sum(n for v, _, n in cross if v >= 5),
+    n = {k: sum(int(m) for c, _, _, m in rows if c == k) for k in LEAKAGE}
+    cross = [(int(v), r, int(m)) for c, v, r, m in rows if c == "cross_shop"]
+    return {
+        "retained": n["retained"],
+        "cross_shop": n["cross_shop"],
+        "defected": n["defected"],
+        "out_of_channel": n["out_of_channel"],
+        "cross_shop_by_own_visits": {
+            **{str(k): sum(m for v, _, m in cross if v == k) for k in range(1, 5)},
+            "5+": sum(m for v, _, m in cross if v >= 5),
+        },
+        "cross_shop_region": {k: sum(m for _, r, m in cross if r == k) for k in REGIONS},
     }
-    out["cross_shop_region"] = {k: sum(n for _, r, n in cross if r == k) for k in REGIONS}
-    return out
 
 
 def defected_by_dealer(
@@ -400,7 +407,7 @@ def defected_by_dealer(
 
 def new_car_defection(
     con: duckdb.DuckDBPyConnection, cfg: Config, period: Period, as_of: date
-) -> dict[str, int]:
+) -> NewCarDefection:
     """New cars sold by us in the period: sold, defected (an other-dealer visit on or after
     the sale up to as_of), direct (of those, no own visit before the first one)."""
     row = engine.of(con).rows(
@@ -426,7 +433,7 @@ def new_car_defection(
 
 def secondary_network(
     con: duckdb.DuckDBPyConnection, cfg: Config, period: Period, as_of: date
-) -> dict[str, Any]:
+) -> SecondaryNetwork:
     """Vehicles sold by secondary outlets in the period, total and per outlet: sold,
     returned_paid, revenue (paid amounts after the sale up to as_of), no_paid, no_ro
     (no own repair order of any type, PDS included, up to as_of)."""
@@ -447,7 +454,7 @@ def secondary_network(
     """,
         {"start": period.start, "end": period.end, "as_of": as_of},
     )
-    by_outlet = [
+    by_outlet: list[Outlet] = [
         {
             "outlet": o,
             "sold": int(n),
@@ -458,14 +465,12 @@ def secondary_network(
         }
         for o, n, r, rev, nr in rows
     ]
-    total = {k: sum(b[k] for b in by_outlet) for k in ("sold", "returned_paid", "no_paid", "no_ro")}
-    total["revenue"] = round(sum(b["revenue"] for b in by_outlet), 2)
     return {
-        "sold": total["sold"],
-        "returned_paid": total["returned_paid"],
-        "revenue": total["revenue"],
-        "no_paid": total["no_paid"],
-        "no_ro": total["no_ro"],
+        "sold": sum(b["sold"] for b in by_outlet),
+        "returned_paid": sum(b["returned_paid"] for b in by_outlet),
+        "revenue": round(sum(b["revenue"] for b in by_outlet), 2),
+        "no_paid": sum(b["no_paid"] for b in by_outlet),
+        "no_ro": sum(b["no_ro"] for b in by_outlet),
         "by_outlet": by_outlet,
     }
 

@@ -18,6 +18,7 @@ from .errors import CrmError, UsageError
 from .output.formats import atomic_path
 from .report.html import render_html
 from .report.xlsx import write_xlsx_report
+from .summary_types import KpiSummary, Summary
 
 if TYPE_CHECKING:
     from .report.lists import ListSheet
@@ -39,8 +40,8 @@ def report_paths(out_dir: Path, label: str, formats: Sequence[str] = FORMATS) ->
 def write_report(
     out_dir: Path,
     label: str,
-    summary: dict,
-    previous: dict | None,
+    summary: Summary,
+    previous: KpiSummary | None,
     lists: dict[str, pl.DataFrame],
     *,
     formats: Sequence[str] = FORMATS,

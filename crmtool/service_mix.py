@@ -2,19 +2,16 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 import duckdb
 
 from . import engine
 from .codes import RO_TYPES
 from .config import Config
 from .period import Period
+from .summary_types import MixRow
 
 
-def service_mix(
-    con: duckdb.DuckDBPyConnection, cfg: Config, period: Period
-) -> dict[str, dict[str, Any]]:
+def service_mix(con: duckdb.DuckDBPyConnection, cfg: Config, period: Period) -> dict[str, MixRow]:
     """{ro_type: {count, share, revenue}} for every canonical ro_type, zeros included.
 
     count = own repair orders (台次); share = count / all own repair orders in the period;
@@ -31,7 +28,7 @@ def service_mix(
     )
     found = {t: (n, rev) for t, n, rev in rows}
     total = sum(n for n, _ in found.values())
-    out: dict[str, dict[str, Any]] = {}
+    out: dict[str, MixRow] = {}
     for t in RO_TYPES:
         n, rev = found.get(t, (0, 0.0))
         out[t] = {

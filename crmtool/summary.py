@@ -16,11 +16,12 @@ import duckdb
 from . import churn, db, engine, facts, leads, retention, service_mix, value_tiers
 from .config import Config, with_dealer
 from .period import Period
+from .summary_types import DealerFigures, KpiSummary, Summary
 
 
 def build_summary(
     con: duckdb.DuckDBPyConnection, cfg: Config, period: Period, as_of: date | None = None
-) -> dict[str, Any]:
+) -> Summary:
     """All figures for `period`; as_of defaults to the period's end."""
     as_of = as_of or period.end
     if facts.is_snapshot(con):  # the caller's snapshot (the report's), shared with its lists
@@ -35,7 +36,7 @@ def build_summary(
 
 def kpi_summary(
     con: duckdb.DuckDBPyConnection, cfg: Config, period: Period, as_of: date
-) -> dict[str, Any]:
+) -> KpiSummary:
     """The blocks of the summary the report's KPI tiles compare with the previous period
     (tiers, status, leakage, never_returned, service_mix, leads), computed as build_summary
     does; facts installed."""
@@ -51,10 +52,8 @@ def kpi_summary(
     }
 
 
-def _build(
-    con: duckdb.DuckDBPyConnection, cfg: Config, period: Period, as_of: date
-) -> dict[str, Any]:
-    out: dict[str, Any] = {
+def _build(con: duckdb.DuckDBPyConnection, cfg: Config, period: Period, as_of: date) -> Summary:
+    out: Summary = {
         "as_of": as_of.isoformat(),
         "period": {"start": period.start.isoformat(), "end": period.end.isoformat()},
         "tiers": value_tiers.tier_counts(con, cfg, as_of),
@@ -71,7 +70,7 @@ def _build(
     out["retention"] = retention.block(
         retention.compute(con, cfg, [as_of], cohorts=False), cfg, as_of
     )
-    out.update(_extras(con, cfg, period, as_of))
+    out.update(_extras(con, cfg, period, as_of))  # type: ignore[typeddict-item]  # report extras
     if len(cfg.own_dealers) > 1:
         out["by_dealer"] = by_dealer(con, cfg, period, as_of)
     return out
@@ -79,11 +78,11 @@ def _build(
 
 def by_dealer(
     con: duckdb.DuckDBPyConnection, cfg: Config, period: Period, as_of: date
-) -> dict[str, dict[str, Any]]:
+) -> dict[str, DealerFigures]:
     """Per own dealer of a group, the figures with only that dealer as own (as --dealer does):
     tiers, status, service_mix, never_returned. Service-mix counts add up to the group's;
     tiers and status need not (a vehicle serviced at two stores is ours for both)."""
-    out: dict[str, dict[str, Any]] = {}
+    out: dict[str, DealerFigures] = {}
     try:
         for code in cfg.own_dealers:
             one = with_dealer(cfg, code)

@@ -16,6 +16,7 @@ from rich.table import Table
 from ..config import Config, find_config_path, load_config
 from ..output.labels import check_lang, column_label, flatten, value_label, words
 from ..period import Period, parse_period, resolve_period
+from ..summary_types import Summary
 from . import notice
 from .app import app, state
 from .lazy import lazy
@@ -88,7 +89,7 @@ def _pct(n: float) -> str:
     return f"{n * 100:.1f}%"
 
 
-def print_summary(s: dict[str, Any], console: Console, lang: str = "zh") -> None:
+def print_summary(s: Summary, console: Console, lang: str = "zh") -> None:
     """The summary as readable tables (the same figures as the JSON), labelled in `lang`."""
     t = words(lang)
     zh = lang == "zh"

@@ -4,46 +4,38 @@ themselves live in the label table (crmtool/output/labels.py)."""
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, Literal
 
 import polars as pl
 
 from ..codes import STATUSES, TIERS
 from ..output.formats import mask_pii
 from ..output.labels import words
+from ..summary_types import DealerFigures, Summary
 
 NOT_PEOPLE = ("other_dealer_name", "dealer_name")  # *_name columns that name no person
 
 
 def by_dealer_rows(
-    summary: Mapping[str, Any], t: Mapping[str, str]
+    summary: Summary, t: Mapping[str, str]
 ) -> tuple[list[str], list[tuple[str, str, list[float | None]]]] | None:
     """The "by dealer" table of a dealer group's report, from the summary's `by_dealer`:
     (column headers, rows of (label, kind int|money, one value per dealer then the group's)).
     None when the summary has no by_dealer (a single own dealer, or --dealer)."""
     by = summary.get("by_dealer")
-    if not isinstance(by, Mapping) or not by:
+    if not by:
         return None
-    blocks = [b if isinstance(b, Mapping) else {} for b in by.values()] + [summary]
+    blocks: list[DealerFigures] = [*by.values(), summary]  # the group's own figures last
 
-    def get(block: Mapping[str, Any], key: str, sub: str | None = None) -> float | None:
-        v = block.get(key)
-        if sub is not None:
-            v = v.get(sub) if isinstance(v, Mapping) else None
-        return float(v) if isinstance(v, int | float) and not isinstance(v, bool) else None
-
-    def mix_total(block: Mapping[str, Any], what: str) -> float | None:
-        mix = block.get("service_mix")
-        if not isinstance(mix, Mapping):
-            return None
-        return sum(float(r.get(what) or 0) for r in mix.values() if isinstance(r, Mapping))
+    def mix_total(block: DealerFigures, what: Literal["count", "revenue"]) -> float | None:
+        return float(sum(r[what] for r in block["service_mix"].values()))
 
     rows: list[tuple[str, str, list[float | None]]] = []
-    rows += [(f"{t['tier']} {k}", "int", [get(b, "tiers", k) for b in blocks]) for k in TIERS]
-    rows += [(t[f"st_{k}"], "int", [get(b, "status", k) for b in blocks]) for k in STATUSES]
+    rows += [(f"{t['tier']} {k}", "int", [float(b["tiers"][k]) for b in blocks]) for k in TIERS]
+    rows += [(t[f"st_{k}"], "int", [float(b["status"][k]) for b in blocks]) for k in STATUSES]
     rows.append((t["bd_orders"], "int", [mix_total(b, "count") for b in blocks]))
     rows.append((t["kpi_revenue"], "money", [mix_total(b, "revenue") for b in blocks]))
-    rows.append((t["never_returned"], "int", [get(b, "never_returned") for b in blocks]))
+    rows.append((t["never_returned"], "int", [float(b["never_returned"]) for b in blocks]))
     return [t["item"], *map(str, by), t["group"]], rows
 
 

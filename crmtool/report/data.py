@@ -12,11 +12,12 @@ from .. import call_lists, facts
 from ..config import Config
 from ..period import Period
 from ..summary import build_summary, kpi_summary
+from ..summary_types import KpiSummary, Summary
 
 
 def collect_report_data(
     con: duckdb.DuckDBPyConnection, cfg: Config, period: Period, as_of: date | None = None
-) -> tuple[dict, dict | None, dict[str, pl.DataFrame]]:
+) -> tuple[Summary, KpiSummary | None, dict[str, pl.DataFrame]]:
     """(summary, previous summary, call lists) for `period`; as_of defaults to its end.
 
     Lists: every call list with a `report` builder in the registry (crmtool/call_lists.py):
@@ -39,7 +40,7 @@ def collect_report_data(
 
 def _collect(
     con: duckdb.DuckDBPyConnection, cfg: Config, period: Period, as_of: date
-) -> tuple[dict, dict | None, dict[str, pl.DataFrame]]:
+) -> tuple[Summary, KpiSummary | None, dict[str, pl.DataFrame]]:
     summary = build_summary(con, cfg, period, as_of)
     summary["retention_detail"] = _retention_detail(con, cfg, as_of)
     prev = period.previous()

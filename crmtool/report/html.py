@@ -19,6 +19,7 @@ from markupsafe import Markup
 from ..call_lists import report_order
 from ..codes import RO_TYPES, STATUSES, TIERS
 from ..output.labels import column_label, flatten, translate_values, value_label
+from ..summary_types import KpiSummary, Summary
 from . import charts
 from .common import by_dealer_rows, forecast_notes, labels, mask_people
 
@@ -188,21 +189,20 @@ def _l(obj: Mapping[str, Any], key: str) -> list[Mapping[str, Any]]:
 # ----------------------------------------------------------------------------- KPIs
 
 
-def _kpi_values(s: Mapping[str, Any] | None) -> dict[str, float | None]:
+def _kpi_values(s: KpiSummary | None) -> dict[str, float | None]:
     if not s:
         return {}
-    tiers, status = _d(s, "tiers"), _d(s, "status")
-    ours = sum(int(tiers.get(k) or 0) for k in TIERS) if tiers else None
-    mix = _d(s, "service_mix")
+    tiers, status, mix = s["tiers"], s["status"], s["service_mix"]
+    ours = sum(tiers[k] for k in TIERS)
     return {
         "ours": ours,
-        "tier_a": ratio(tiers.get("A"), ours) if tiers else None,
-        "lost": status.get("lost"),
-        "at_risk": status.get("at_risk"),
-        "cross_shop": _d(s, "leakage").get("cross_shop"),
-        "never_returned": s.get("never_returned"),
-        "revenue": (sum(float(_d(mix, k).get("revenue") or 0) for k in mix) if mix else None),
-        "conversion": _d(s, "leads").get("conversion"),
+        "tier_a": ratio(tiers["A"], ours),
+        "lost": status["lost"],
+        "at_risk": status["at_risk"],
+        "cross_shop": s["leakage"]["cross_shop"],
+        "never_returned": s["never_returned"],
+        "revenue": sum(float(r["revenue"]) for r in mix.values()) if mix else None,
+        "conversion": s["leads"].get("conversion"),
     }
 
 
@@ -219,9 +219,7 @@ KPI_SPEC = (
 )
 
 
-def _kpis(
-    summary: Mapping[str, Any], previous: Mapping[str, Any] | None, t: Mapping[str, str]
-) -> list[Kpi]:
+def _kpis(summary: Summary, previous: KpiSummary | None, t: Mapping[str, str]) -> list[Kpi]:
     now, before = _kpi_values(summary), _kpi_values(previous)
     out = []
     for key, kind, up_good in KPI_SPEC:
@@ -248,11 +246,11 @@ def _kpis(
 # ----------------------------------------------------------------------------- sections
 
 
-def _tiers(s: Mapping[str, Any], t: Mapping[str, str]) -> Section:
+def _tiers(s: Summary, t: Mapping[str, str]) -> Section:
     sec = Section("tiers", t["tiers"], t["tiers_note"])
-    tiers = _d(s, "tiers")
-    total = sum(int(tiers.get(k) or 0) for k in TIERS)
-    items = [(k, int(tiers.get(k) or 0)) for k in TIERS]
+    tiers = s["tiers"]
+    total = sum(tiers[k] for k in TIERS)
+    items = [(k, tiers[k]) for k in TIERS]
     sec.panels.append(
         Panel(
             chart=charts.hbar(
@@ -270,7 +268,7 @@ def _tiers(s: Mapping[str, Any], t: Mapping[str, str]) -> Section:
             wide=True,
         )
     )
-    by_series = _l(s, "tiers_by_series")
+    by_series = s.get("tiers_by_series") or []
     if by_series:
         rows, chart_rows = [], []
         for r in by_series:
@@ -301,16 +299,16 @@ def _tiers(s: Mapping[str, Any], t: Mapping[str, str]) -> Section:
     return sec
 
 
-def _status(s: Mapping[str, Any], t: Mapping[str, str]) -> Section:
+def _status(s: Summary, t: Mapping[str, str]) -> Section:
     sec = Section("status", t["status"], t["status_note"])
-    st = _d(s, "status")
+    st = s["status"]
     keys = STATUSES
-    total = sum(int(st.get(k) or 0) for k in keys)
+    total = sum(st[k] for k in keys)
     steps = [
         (
             t[f"st_{k}"],
-            int(st.get(k) or 0),
-            f"{int(st.get(k) or 0):,} · {fmt_pct(ratio(st.get(k) or 0, total))}",
+            st[k],
+            f"{st[k]:,} · {fmt_pct(ratio(st[k], total))}",
             STATUS_COLORS[k],
         )
         for k in keys
@@ -330,14 +328,18 @@ def _status(s: Mapping[str, Any], t: Mapping[str, str]) -> Section:
     return sec
 
 
-def _leakage(s: Mapping[str, Any], t: Mapping[str, str], top: int) -> Section:
+def _leakage(s: Summary, t: Mapping[str, str], top: int) -> Section:
     sec = Section("leakage", t["leakage"], t["leakage_note"])
-    lk = _d(s, "leakage")
-    keys = ("retained", "cross_shop", "defected", "out_of_channel")
-    base = sum(int(lk.get(k) or 0) for k in keys)
+    lk = s["leakage"]
+    counts = {
+        "retained": lk["retained"],
+        "cross_shop": lk["cross_shop"],
+        "defected": lk["defected"],
+        "out_of_channel": lk["out_of_channel"],
+    }
+    base = sum(counts.values())
     parts = [
-        (t[f"lk_{k}"], int(lk.get(k) or 0), fmt_pct(ratio(lk.get(k) or 0, base)), LEAK_COLORS[k])
-        for k in keys
+        (t[f"lk_{k}"], counts[k], fmt_pct(ratio(counts[k], base)), LEAK_COLORS[k]) for k in counts
     ]
     sec.panels.append(
         Panel(
@@ -351,8 +353,8 @@ def _leakage(s: Mapping[str, Any], t: Mapping[str, str], top: int) -> Section:
             wide=True,
         )
     )
-    by_visits = _d(lk, "cross_shop_by_own_visits")
-    cross = int(lk.get("cross_shop") or 0)
+    by_visits = lk["cross_shop_by_own_visits"]
+    cross = lk["cross_shop"]
     vis = [
         (t["visits_5"] if k == "5+" else t["visits_n"].format(n=k), int(by_visits.get(k) or 0))
         for k in ("1", "2", "3", "4", "5+")
@@ -442,10 +444,10 @@ def _leakage(s: Mapping[str, Any], t: Mapping[str, str], top: int) -> Section:
     return sec
 
 
-def _follow(s: Mapping[str, Any], t: Mapping[str, str]) -> Section:
+def _follow(s: Summary, t: Mapping[str, str]) -> Section:
     sec = Section("follow", t["follow"])
-    nc = _d(s, "new_car_defection")
-    sold, defected, direct = (int(nc.get(k) or 0) for k in ("sold", "defected", "direct"))
+    nc = s["new_car_defection"]
+    sold, defected, direct = nc["sold"], nc["defected"], nc["direct"]
     sec.panels.append(
         Panel(
             title=t["new_car"],
@@ -461,7 +463,7 @@ def _follow(s: Mapping[str, Any], t: Mapping[str, str]) -> Section:
                     fmt_int(direct),
                     f"{t['nc_of_defected']} {fmt_pct(ratio(direct, defected))}",
                 ),
-                (t["never_returned"], fmt_int(s.get("never_returned")), ""),
+                (t["never_returned"], fmt_int(s["never_returned"]), ""),
             ],
             wide=True,
         )
@@ -593,7 +595,7 @@ def _service(s: Mapping[str, Any], t: Mapping[str, str]) -> Section:
     return sec
 
 
-def _by_dealer(s: Mapping[str, Any], t: Mapping[str, str]) -> Section | None:
+def _by_dealer(s: Summary, t: Mapping[str, str]) -> Section | None:
     """A dealer group: each figure per own dealer, and the group's (summary by_dealer)."""
     table = by_dealer_rows(s, t)
     if table is None:
@@ -967,8 +969,8 @@ def _env() -> jinja2.Environment:
 
 
 def render_html(
-    summary: dict,
-    previous: dict | None,
+    summary: Summary,
+    previous: KpiSummary | None,
     lists: dict[str, pl.DataFrame],
     *,
     lang: str = "zh",

@@ -18,6 +18,7 @@ from ..call_lists import report_order
 from ..codes import RO_TYPES, STATUSES, TIERS
 from ..output.formats import print_setup, write_xlsx_sheets
 from ..output.labels import translate_values, value_label
+from ..summary_types import Summary
 from .common import by_dealer_rows, forecast_notes, labels, mask_people
 from .html import FORECAST_COLORS, KPI_SPEC, _kpi_values
 
@@ -149,21 +150,26 @@ class _Summary:
         self.ws.insert_chart(anchor, 5, chart, {"x_scale": 1.1, "y_scale": 1.0})
 
 
+def _extra_rows(summary: Mapping[str, Any], key: str) -> list[dict[str, Any]]:
+    """The rows of one of the summary's optional list blocks (empty when it is left out)."""
+    rows = summary.get(key)
+    return rows if isinstance(rows, list) else []
+
+
 def _n(d: Mapping[str, Any], k: str) -> float:
     v = d.get(k) if isinstance(d, Mapping) else None
     return float(v) if isinstance(v, int | float) else 0.0
 
 
 def _summary_sheet(
-    wb: Workbook, summary: Mapping[str, Any], t: Mapping[str, str], used: set[str]
+    wb: Workbook, summary: Summary, t: Mapping[str, str], used: set[str]
 ) -> Worksheet:
     name = _sheet_name(t["sheet_summary"], used)
     s = _Summary(wb, wb.add_worksheet(name), name)
-    period = summary.get("period") or {}
+    period = summary["period"]
     s.text(t["title"], s.f_title)
     s.text(
-        f"{t['period']}: {period.get('start', '')} ~ {period.get('end', '')}    "
-        f"{t['as_of']}: {summary.get('as_of', '')}"
+        f"{t['period']}: {period['start']} ~ {period['end']}    {t['as_of']}: {summary['as_of']}"
     )
     s.row += 1
     kv = _kpi_values(summary)
@@ -182,12 +188,12 @@ def _summary_sheet(
         s.row += 1
     s.row += 1
 
-    tiers = summary.get("tiers") or {}
-    total = sum(_n(tiers, k) for k in TIERS)
+    tiers = {k: float(summary["tiers"][k]) for k in TIERS}
+    total = sum(tiers.values())
     s.table(
         t["tiers"],
         [t["tier"], t["vehicles"], t["share"]],
-        [[k, _n(tiers, k), _n(tiers, k) / total if total else None] for k in TIERS],
+        [[k, n, n / total if total else None] for k, n in tiers.items()],
         ["text", "int", "pct"],
         {"type": "column"},
     )
@@ -200,28 +206,32 @@ def _summary_sheet(
             ["text", "int", "int", "int", "int"],
         )
 
-    st = summary.get("status") or {}
-    keys: tuple[str, ...] = STATUSES
-    total = sum(_n(st, k) for k in keys)
+    st = {k: float(summary["status"][k]) for k in STATUSES}
+    total = sum(st.values())
     s.table(
         t["status"],
         [t["status"], t["vehicles"], t["share"]],
-        [[t[f"st_{k}"], _n(st, k), _n(st, k) / total if total else None] for k in keys],
+        [[t[f"st_{k}"], n, n / total if total else None] for k, n in st.items()],
         ["text", "int", "pct"],
         {"type": "bar"},
     )
 
-    lk = summary.get("leakage") or {}
-    keys = ("retained", "cross_shop", "defected", "out_of_channel")
-    base = sum(_n(lk, k) for k in keys)
+    lk = summary["leakage"]
+    classes = {
+        "retained": float(lk["retained"]),
+        "cross_shop": float(lk["cross_shop"]),
+        "defected": float(lk["defected"]),
+        "out_of_channel": float(lk["out_of_channel"]),
+    }
+    base = sum(classes.values())
     s.table(
         t["leakage"],
         ["", t["vehicles"], t["share"]],
-        [[t[f"lk_{k}"], _n(lk, k), _n(lk, k) / base if base else None] for k in keys],
+        [[t[f"lk_{k}"], n, n / base if base else None] for k, n in classes.items()],
         ["text", "int", "pct"],
         {"type": "bar"},
     )
-    by_visits = lk.get("cross_shop_by_own_visits") or {}
+    by_visits = lk["cross_shop_by_own_visits"]
     s.table(
         t["cross_by_visits"],
         [t["own_visits"], t["vehicles"]],
@@ -231,7 +241,7 @@ def _summary_sheet(
         ],
         ["text", "int"],
     )
-    region = lk.get("cross_shop_region") or {}
+    region = lk["cross_shop_region"]
     s.table(
         t["cross_region"],
         [t["region"], t["vehicles"]],
@@ -336,7 +346,7 @@ def _summary_sheet(
         t["leads"], [t[f"ld_{k}"] for k in lead_cols], [[_n(ld, k) for k in lead_cols]], lead_kinds
     )
     for key, name_key in (("leads_by_source", "source"), ("leads_by_consultant", "consultant")):
-        rows_ = summary.get(key) or []
+        rows_ = _extra_rows(summary, key)
         if rows_:
             s.table(
                 t[key],
@@ -357,7 +367,7 @@ def _summary_sheet(
         ("rejects_by_reason", "reason", "reject"),
         ("flags_by_kind", "flag", "flag"),
     ):
-        rows_ = summary.get(key) or []
+        rows_ = _extra_rows(summary, key)
         if rows_:
             s.table(
                 t[key],
@@ -370,7 +380,7 @@ def _summary_sheet(
 
 
 def _by_dealer_sheet(
-    wb: Workbook, summary: Mapping[str, Any], t: Mapping[str, str], used: set[str]
+    wb: Workbook, summary: Summary, t: Mapping[str, str], used: set[str]
 ) -> Worksheet | None:
     """A dealer group: the sheet of each figure per own dealer and the group's (by_dealer)."""
     table = by_dealer_rows(summary, t)
@@ -401,7 +411,7 @@ def _by_dealer_sheet(
 
 
 def _retention_sheet(
-    wb: Workbook, summary: Mapping[str, Any], t: Mapping[str, str], used: set[str]
+    wb: Workbook, summary: Summary, t: Mapping[str, str], used: set[str]
 ) -> Worksheet | None:
     """售后保持: the 24-month trend (line chart), the milestone funnel (bar chart), the cohort
     table (colour scale) and the time-to-return curve (docs/rules.md §19)."""
@@ -590,7 +600,7 @@ def _for_people(frame: pl.DataFrame, lang: str, mask: bool) -> pl.DataFrame:
 
 def write_xlsx_report(
     path: Path,
-    summary: dict,
+    summary: Summary,
     lists: dict[str, pl.DataFrame],
     *,
     lang: str = "zh",
