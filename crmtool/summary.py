@@ -53,6 +53,7 @@ def kpi_summary(
 
 
 def _build(con: duckdb.DuckDBPyConnection, cfg: Config, period: Period, as_of: date) -> Summary:
+    local = not engine.is_spark(con)  # the store's own tables: leads, loads, rejects, flags
     out: Summary = {
         "as_of": as_of.isoformat(),
         "period": {"start": period.start.isoformat(), "end": period.end.isoformat()},
@@ -63,10 +64,9 @@ def _build(con: duckdb.DuckDBPyConnection, cfg: Config, period: Period, as_of: d
         "secondary_network": churn.secondary_network(con, cfg, period, as_of),
         "never_returned": churn.never_returned_count(con, cfg, as_of),
         "service_mix": service_mix.service_mix(con, cfg, period),
+        "leads": leads.lead_summary(con, cfg, period, as_of) if local else None,
+        "data_quality": db.data_quality(con) if local else None,
     }
-    local = not engine.is_spark(con)  # the store's own tables: leads, loads, rejects, flags
-    out["leads"] = leads.lead_summary(con, cfg, period, as_of) if local else None
-    out["data_quality"] = db.data_quality(con) if local else None
     out["retention"] = retention.block(
         retention.compute(con, cfg, [as_of], cohorts=False), cfg, as_of
     )

@@ -79,7 +79,7 @@ class KpiSummary(TypedDict):
     leakage: Leakage
     never_returned: int
     service_mix: dict[str, MixRow]
-    leads: dict[str, Any]
+    leads: dict[str, Any] | None  # None on Spark (the store's own table)
 
 
 class Summary(KpiSummary):
@@ -87,7 +87,7 @@ class Summary(KpiSummary):
 
     new_car_defection: NewCarDefection
     secondary_network: SecondaryNetwork
-    data_quality: Counts
+    data_quality: Counts | None  # None on Spark (the loads table is the store's)
     retention: NotRequired[dict[str, Any]]
     # the report's extras
     maintenance_due: NotRequired[dict[str, Any]]

@@ -158,7 +158,7 @@ def print_summary(s: Summary, console: Console, lang: str = "zh") -> None:
             (t["ro_type"], t["ro_count"], t["share"], t["revenue"]),
         )
     )
-    ld = s["leads"]
+    ld = s["leads"] or {}  # None on Spark: the leads table is the store's
     console.print(
         _table(
             t["leads"],
@@ -192,7 +192,7 @@ def print_summary(s: Summary, console: Console, lang: str = "zh") -> None:
     console.print(
         _table(
             t["dq_all"],
-            [(t.get(f"dq_{k}", k), v) for k, v in s["data_quality"].items()],
+            [(t.get(f"dq_{k}", k), v) for k, v in (s["data_quality"] or {}).items()],
             (fig, t["count"]),
         )
     )

@@ -202,7 +202,7 @@ def _kpi_values(s: KpiSummary | None) -> dict[str, float | None]:
         "cross_shop": s["leakage"]["cross_shop"],
         "never_returned": s["never_returned"],
         "revenue": sum(float(r["revenue"]) for r in mix.values()) if mix else None,
-        "conversion": s["leads"].get("conversion"),
+        "conversion": (s["leads"] or {}).get("conversion"),
     }
 
 
