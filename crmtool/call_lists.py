@@ -40,6 +40,9 @@ class CallList:
     columns: the columns `build` gives, in order (each has a label in crmtool/labels.py)
     command: the command that makes it with options (for help texts)
     report:  its rows in the monthly report workbook, else None (not in the report)
+    export:  the arguments of the command that exports the report's whole list at as_of (the
+             report's campaign lists keep recently contacted customers, its care lists do
+             not, as `care` does by default)
     best:    for --per-customer, the sort that picks a customer's row ((column, descending)…);
              None keeps the list's own order (the most urgent vehicle first)
     """
@@ -50,6 +53,7 @@ class CallList:
     columns: tuple[str, ...]
     command: str
     report: Builder | None = None
+    export: Callable[[date], str] | None = None
     best: tuple[tuple[str, bool], ...] | None = None
 
 
@@ -87,13 +91,35 @@ def _loyal(con: Con, cfg: Config, as_of: date) -> pl.DataFrame:
     return loyal_reward(con, cfg, last_full_half(as_of)).frame
 
 
+def _report_half(as_of: date):  # noqa: ANN202 - Period
+    """The report's loyal half year: the six months ending on as_of."""
+    from .period import Period, add_months
+
+    return Period(add_months(as_of, -6) + timedelta(days=1), as_of, "half")
+
+
 def _loyal_report(con: Con, cfg: Config, as_of: date) -> pl.DataFrame:
     """The report's loyal list: the half-year ending on as_of."""
     from .campaigns import loyal_reward
-    from .period import Period, add_months
 
-    half = Period(add_months(as_of, -6) + timedelta(days=1), as_of, "half")
-    return loyal_reward(con, cfg, half).frame
+    return loyal_reward(con, cfg, _report_half(as_of)).frame
+
+
+def _loyal_export(as_of: date) -> str:
+    """`campaign loyal` with the report's half year: --half for a calendar half, else
+    --from/--to."""
+    from .period import add_months
+
+    start = _report_half(as_of).start
+    calendar_half = (
+        start.day == 1 and start.month in (1, 7) and add_months(start, 6) == as_of + timedelta(1)
+    )
+    half = (
+        f"--half {start.year}H{1 if start.month == 1 else 2}"
+        if calendar_half
+        else f"--from {start.isoformat()} --to {as_of.isoformat()}"
+    )
+    return f"campaign loyal {half} --include-recent"
 
 
 def _winback(con: Con, cfg: Config, as_of: date) -> pl.DataFrame:
@@ -185,6 +211,7 @@ LISTS: dict[str, CallList] = {
             ),
             "crmtool due",
             report=_due,
+            export=lambda as_of: f"due --month {_next_month(as_of).label} --include-recent",
         ),
         CallList(
             "warranty",
@@ -201,6 +228,7 @@ LISTS: dict[str, CallList] = {
             ),
             "crmtool campaign warranty",
             report=_warranty,
+            export=lambda as_of: "campaign warranty --include-recent",
         ),
         CallList(
             "insurance",
@@ -219,6 +247,7 @@ LISTS: dict[str, CallList] = {
             ),
             "crmtool campaign insurance",
             report=_insurance,
+            export=lambda as_of: "campaign insurance --include-recent",
         ),
         CallList(
             "loyal",
@@ -227,6 +256,7 @@ LISTS: dict[str, CallList] = {
             (*_CONTACT, "own_visits", "paid_amount", "tier", "gift", "last_advisor"),
             "crmtool campaign loyal",
             report=_loyal_report,
+            export=_loyal_export,
         ),
         CallList(
             "winback",
@@ -235,6 +265,7 @@ LISTS: dict[str, CallList] = {
             (*_CONTACT, *_STATUS[:3], *_REASON, "gift", "last_advisor"),
             "crmtool campaign winback",
             report=_winback,
+            export=lambda as_of: "campaign winback --include-recent",
         ),
         CallList(
             "churn",
@@ -268,6 +299,7 @@ LISTS: dict[str, CallList] = {
             ),
             "crmtool care birthdays",
             report=_suppressed(_birthdays),
+            export=lambda as_of: f"care birthdays --month {_next_month(as_of).label}",
         ),
         CallList(
             "callbacks",
@@ -276,6 +308,7 @@ LISTS: dict[str, CallList] = {
             (*_CONTACT, "callback", "event_date", "ro_id", "ro_type", "advisor", "last_advisor"),
             "crmtool care callbacks",
             report=_suppressed(_callbacks, _one_per_customer),
+            export=lambda as_of: "care callbacks",
         ),
         CallList(
             "complaints",
@@ -298,6 +331,7 @@ LISTS: dict[str, CallList] = {
             ),
             "crmtool care complaints",
             report=_suppressed(_complaints, _complaints_per_customer, recent=True),
+            export=lambda as_of: "care complaints",
         ),
     )
 }

@@ -198,7 +198,10 @@ def due_cmd(
     )
 
 
-CAMPAIGNS = ("warranty", "insurance", "loyal", "winback")
+# the call lists `campaign KIND` makes (crmtool/call_lists.py), in the registry's order
+CAMPAIGNS = tuple(
+    e.name for e in call_lists.LISTS.values() if e.command.startswith("crmtool campaign ")
+)
 
 
 def _loyal_period(

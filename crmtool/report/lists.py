@@ -8,13 +8,13 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import date
 from typing import TYPE_CHECKING
 
+from .. import call_lists
 from ..config import Config
 from ..lazy import lazy
 from ..output.labels import words
-from ..period import add_months, month_of
 
 if TYPE_CHECKING:
     import duckdb
@@ -42,30 +42,8 @@ def export_command(key: str, cfg: Config, as_of: date) -> str:
     if cfg.is_group and len(cfg.own_dealers) == 1:  # the report of one store (--dealer)
         head += f" --dealer {cfg.own_dealers[0]}"
     head += f" --as-of {as_of.isoformat()}"
-    next_month = month_of(as_of, 1).label
-    start = add_months(as_of, -6) + timedelta(days=1)  # the loyal list's half year
-    calendar_half = (
-        start.day == 1
-        and start.month in (1, 7)
-        and add_months(start, 6) == (as_of + timedelta(days=1))
-    )
-    loyal = (
-        f"--half {start.year}H{1 if start.month == 1 else 2}"
-        if calendar_half
-        else f"--from {start.isoformat()} --to {as_of.isoformat()}"
-    )
-    # the report's campaign lists leave no recently contacted customer out, its care lists do
-    # (as `care` does by default)
-    args = {
-        "due": f"due --month {next_month} --include-recent",
-        "warranty": "campaign warranty --include-recent",
-        "insurance": "campaign insurance --include-recent",
-        "loyal": f"campaign loyal {loyal} --include-recent",
-        "winback": "campaign winback --include-recent",
-        "callbacks": "care callbacks",
-        "birthdays": f"care birthdays --month {next_month}",
-        "complaints": "care complaints",
-    }.get(key)
+    entry = call_lists.LISTS.get(key)
+    args = entry.export(as_of) if entry and entry.export else None
     return f"{head} {args} -o {key}.xlsx" if args else ""
 
 
