@@ -250,8 +250,8 @@ def loyal_reward(con: duckdb.DuckDBPyConnection, cfg: Config, period: Period) ->
     """Vehicles with at least loyal.year_visits own visits in a year period (half_visits in a
     half-year or shorter period); tier A and B first, then most visits."""
     need = cfg.loyal.half_visits if period.days <= 184 else cfg.loyal.year_visits
-    # the tiers at the period's end ($tier_day: the contact's advisor is the latest one)
-    tiers = tiers_sql(cfg).replace("$as_of", "$tier_day")
+    # the tiers at the period's end ($as_of); the contact's advisor is the latest one
+    tiers = tiers_sql(cfg)
     sql = f"""
         SELECT v.vin, count(*) AS own_visits, CAST(sum(paid_amount) AS DOUBLE) AS paid_amount,
                any_value(t.tier) AS tier, {literal(cfg.loyal.gift)} AS gift
@@ -262,7 +262,7 @@ def loyal_reward(con: duckdb.DuckDBPyConnection, cfg: Config, period: Period) ->
     return churn.call_list(
         con,
         sql,
-        {"start": period.start, "end": period.end, "tier_day": period.end},
+        {"start": period.start, "end": period.end, "as_of": period.end},
         f"coalesce(tier IN {in_list(codes.TIERS[:2])}, false) DESC, own_visits DESC, tier, l.vin",
         advisor_until=None,
     )
