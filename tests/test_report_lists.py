@@ -103,8 +103,7 @@ def test_per_store_in_a_group():
         "完整清单共 6 行，本表按清单优先顺序列出每家经销商的前 2 行（共 5 行）。"
         "导出完整清单：crmtool --as-of 2021-12-31 campaign winback --include-recent -o winback.xlsx"
     )
-    one = dataclasses.replace(cfg, own_dealers=["D002"])  # --dealer D002 of the group
-    one._dealer_group = ["D001", "D002"]  # type: ignore[attr-defined]
+    one = dataclasses.replace(cfg, own_dealers=["D002"], dealer_scope=["D001", "D002"])  # --dealer
     assert export_command("due", one, AS_OF) == (
         "crmtool --dealer D002 --as-of 2021-12-31 due --month 2022-01 --include-recent -o due.xlsx"
     )

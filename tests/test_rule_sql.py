@@ -87,7 +87,7 @@ def test_literals_identifiers_and_in_lists() -> None:
     ]
 
 
-# -- the mileage fold (rates, step `kept`) -----------------------------------------------------
+# -- the mileage fold (rates, step `m_kept`) -----------------------------------------------------
 
 
 def test_mileage_fold_drops_rollbacks_and_jumps(con) -> None:  # noqa: ANN001
@@ -105,11 +105,11 @@ def test_mileage_fold_drops_rollbacks_and_jumps(con) -> None:  # noqa: ANN001
         insert_ro(con, "V1", date.fromisoformat(day), dealer_code="D001", mileage_km=km)
     facts.install(con, cfg)
     sql = rule_catalog.RULES["rates"].sql(cfg)
-    kept = con.sql(cte(sql, "kept"), params={"as_of": DAY}).fetchall()
+    kept = con.sql(cte(sql, "m_kept"), params={"as_of": DAY}).fetchall()
     assert kept == [("V1", 12000, date(2021, 7, 1), 2, 5000, date(2021, 3, 1))]
-    # step `rated`: (12000 − 5000) km over 2021-03-01 … 2021-07-01 = 122 days
+    # step `m_rated`: (12000 − 5000) km over 2021-03-01 … 2021-07-01 = 122 days
     rated = con.sql(
-        f"SELECT vin, rb, round(daily_km, 4) FROM ({cte(sql, 'rated')})", params={"as_of": DAY}
+        f"SELECT vin, rb, round(daily_km, 4) FROM ({cte(sql, 'm_rated')})", params={"as_of": DAY}
     ).fetchall()
     assert rated == [("V1", 2, round(7000 / 122, 4))]
     # the rule's result: 12000 + 7000/122 × (2022-06-30 − 2021-07-01 = 364 days), rounded
@@ -125,13 +125,13 @@ def test_same_day_readings_count_one_day_apart(con) -> None:  # noqa: ANN001
     insert_ro(con, "V1", date(2021, 3, 1), dealer_code="D001", mileage_km=5400)  # 400 in "1 day"
     insert_ro(con, "V1", date(2021, 3, 1), dealer_code="D001", mileage_km=6000)  # 600 > 500
     facts.install(con, Config())
-    sql = cte(rule_catalog.RULES["rates"].sql(Config()), "kept")
+    sql = cte(rule_catalog.RULES["rates"].sql(Config()), "m_kept")
     assert con.sql(sql, params={"as_of": DAY}).fetchall() == [
         ("V1", 5400, date(2021, 3, 1), 1, 5000, date(2021, 3, 1))
     ]
 
 
-# -- the tier grades (tiers, step `grades`) ---------------------------------------------------
+# -- the tier grades (tiers, step `t_grades`) ---------------------------------------------------
 
 
 def _paid(con, vin: str, day: str, amount: float) -> None:  # noqa: ANN001
@@ -162,7 +162,7 @@ def test_tier_grades(con, combine: str, tier_v2: str) -> None:  # noqa: ANN001
     sql = rule_catalog.RULES["tiers"].sql(cfg)
     grades = con.sql(
         f"SELECT vin, ticket, visits_12m, cycle_days, ticket_grade, visits_grade, cycle_grade "
-        f"FROM ({cte(sql, 'grades')}) ORDER BY vin",
+        f"FROM ({cte(sql, 't_grades')}) ORDER BY vin",
         params={"as_of": DAY},
     ).fetchall()
     assert grades == [
