@@ -7,6 +7,7 @@ headers of one file map to the same field, the one earlier in the field's list w
 
 from __future__ import annotations
 
+import functools
 import unicodedata
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -286,7 +287,18 @@ CODE_FALLBACK = {
 def normalise_header(text: str) -> str:
     """Header key: NFKC (full-width → ASCII, （） → ()), no spaces, lower case. Repeated until
     it no longer changes ('A´' → 'a' + combining acute, which NFKC composes to 'á')."""
-    out = str(text)
+    text = str(text)
+    return _normalise_cached(text) if len(text) <= 256 else _normalise_header(text)
+
+
+@functools.lru_cache(maxsize=8192)
+def _normalise_cached(text: str) -> str:
+    """Header detection asks for the same (short) names thousands of times per file: every
+    candidate row, delimiter and table."""
+    return _normalise_header(text)
+
+
+def _normalise_header(out: str) -> str:
     for _ in range(4):
         key = "".join(unicodedata.normalize("NFKC", out).split()).lower()
         if key == out:

@@ -264,14 +264,17 @@ def stage_sql(
     item_cols: list[int] | None = None,
 ) -> str:
     """One statement: raw sheet table -> typed canonical columns, reject reason, the raw
-    text of every value that did not parse (b_*), out of range (o_*), VIN/phone flags (f_*).
+    text of every value that did not parse (b_*), out of range (o_*), VIN/phone flags (f_*);
+    _raw stays NULL (fill_raw gives the rejected rows theirs).
     Repair orders also get the rules of ro_rules (VIN by plate, synthetic key when the file
     has no ro_id column, payer by type) and _item: the cells of `item_cols` (line items)."""
     flds = schema.TABLES[table]
     ro = table == "repair_orders"
     synthetic = ro and "ro_id" not in fields
     items = ", ".join(f"c{i}" for i in item_cols or [])
-    raw_cols = ["_line", "_raw"] + (
+    # _raw (the source line) is filled in for rejected rows only, by fill_raw: computing it
+    # for every row (a concat of every cell) cost more than the parse of several columns
+    raw_cols = ["_line", "CAST(NULL AS VARCHAR) AS _raw"] + (
         [f"hash(list_value({items})) AS _item" if items else "0 AS _item"] if ro else []
     )
     parsed = ["_line", "_raw"] + (["_item"] if ro else [])
@@ -330,7 +333,7 @@ def stage_sql(
             "phone, vin) IS NOT NULL THEN concat_ws('/', contact_date, "
             "coalesce(phone, vin), purpose) END) AS contact_id"
         )
-    out = ["_line", "_reject", "CASE WHEN _reject IS NOT NULL THEN _raw END AS _raw"]
+    out = ["_line", "_reject", "_raw"]
     if ro:
         out += ["_item", "_vin_from_plate", "_payer_inferred", "r_ro_type", "r_plate"]
     for f in flds:
@@ -486,23 +489,40 @@ def upsert(
     """Kept rows of the staged sheet into the table: the last line of a key wins; a key
     already in the table is replaced (a duplicate), a new key is loaded.
     Returns (loaded, duplicates)."""
-    cols = _columns(table)
-    keys = schema.KEYS[table]
     valid = _count(con, f"SELECT count(*) FROM {stage} WHERE _reject IS NULL")
     if valid == 0:
         return 0, 0
-    part = ", ".join(keys)
-    select = ", ".join(ident(c) for c in cols)
+    part = ", ".join(schema.KEYS[table])
+    select = ", ".join(ident(c) for c in _columns(table))
     empty = _count(con, f"SELECT count(*) FROM (SELECT 1 FROM {table} LIMIT 1)") == 0
-    distinct = _count(
-        con, f"SELECT count(*) FROM (SELECT DISTINCT {part} FROM {stage} WHERE _reject IS NULL)"
+    # the last line of each key (a staged _line is unique): a hash aggregate, not a window sort
+    con.execute(
+        f"CREATE OR REPLACE TEMP TABLE _crm_last AS SELECT max(_line) AS _line "
+        f"FROM {stage} WHERE _reject IS NULL GROUP BY {part}"
     )
-    dedupe = (
-        ""
-        if distinct == valid
-        else (f" QUALIFY row_number() OVER (PARTITION BY {part} ORDER BY _line DESC) = 1")
-    )
+    distinct = _count(con, "SELECT count(*) FROM _crm_last")
+    dedupe = "" if distinct == valid else " AND _line IN (SELECT _line FROM _crm_last)"
     win = f"SELECT {select}, _line FROM {stage} WHERE _reject IS NULL{dedupe}"
+    counts = _upsert(con, table, win, valid, distinct, empty, file, load_id, config)
+    con.execute("DROP TABLE _crm_last")
+    return counts
+
+
+def _upsert(
+    con: duckdb.DuckDBPyConnection,
+    table: str,
+    win: str,
+    valid: int,
+    distinct: int,
+    empty: bool,
+    file: str,
+    load_id: int,
+    config: Config,
+) -> tuple[int, int]:
+    """upsert of the rows of `win` (one per key): (loaded, duplicates)."""
+    cols = _columns(table)
+    keys = schema.KEYS[table]
+    select = ", ".join(ident(c) for c in cols)
     if table == "customers":
         return _upsert_customers(con, win, valid, file, load_id, config)
     insert = (
@@ -639,6 +659,16 @@ def link_vehicles(con: duckdb.DuckDBPyConnection, config: Config, load_id: int) 
 
 
 FORGOTTEN = forgetting.REASON
+
+
+def fill_raw(con: duckdb.DuckDBPyConnection, source: str, stage: str = "_crm_stage") -> None:
+    """The source line (_raw) of each rejected staged row, from the raw sheet (one row per
+    _line)."""
+    if _count(con, f"SELECT count(*) FROM {stage} WHERE _reject IS NOT NULL"):
+        con.execute(
+            f"UPDATE {stage} s SET _raw = r._raw FROM {source} r "
+            "WHERE s._reject IS NOT NULL AND s._line = r._line"
+        )
 
 
 def skip_forgotten(con: duckdb.DuckDBPyConnection, table: str, stage: str = "_crm_stage") -> int:
@@ -810,6 +840,7 @@ def load_sheet(
     ro = table == "repair_orders"
     items = _item_columns(sheet.headers, fields, config) if ro else None
     con.execute(stage_sql(sheet.table, table, fields, config, load_id=load_id, item_cols=items))
+    fill_raw(con, sheet.table)
     res.forgotten = skip_forgotten(con, table)
     bad = [(line, "malformed", reason, raw) for line, raw, reason in sheet.malformed]
     bad, scrubbed = scrub_rejects(con, bad, config)
@@ -833,7 +864,8 @@ def load_sheet(
         con.execute(sql, [load_id, file])
     if ro:
         res.notes, res.warnings = _ro_notes(con, label, fields, config, as_of)
-        item_rows, orders = ro_rules.sum_line_items(con)
+        # without item columns every _item is 0: no order has items to sum
+        item_rows, orders = ro_rules.sum_line_items(con) if items else (0, 0)
         if orders:
             res.notes.append(f"line items: {item_rows} rows summed into {orders} orders")
     res.loaded, res.duplicates = upsert(con, table, file, load_id, config)

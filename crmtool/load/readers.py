@@ -58,6 +58,7 @@ _KEEP = bytes([ord('"'), ord("\n")])
 _DROP = bytes(b for b in range(256) if b not in _KEEP)
 _ODD_LINE = re.compile(rb'(?m)^(?:"")*"$')  # a line (of the reduced text) with an odd quote count
 _BLANK = re.compile(rb"\n(?=[ \t]*\r?\n)")  # in "\n" + text: a blank line starts here
+_BLANK_START = (b"\n", b" ", b"\t", b"\r")  # the first byte of every blank line
 RAW_HEAD = 200  # characters of an over-long line kept as its reject's raw text
 
 Recognise = Callable[[list[str]], bool]
@@ -271,12 +272,16 @@ class _Scan:
                 else:
                     self.open_line = ln
                 self.in_quote = not self.in_quote
+        if block[:1] in _BLANK_START or any(b"\n" + c in block for c in _BLANK_START):
+            self._blanks(block, base)
+        self.lines = base + block.count(b"\n")
+
+    def _blanks(self, block: bytes, base: int) -> None:
         pos, idx = 0, 0
         for m in _BLANK.finditer(b"\n" + block):
             idx += block.count(b"\n", pos, m.start())
             pos = m.start()
             self.blanks.append(base + idx + 1)
-        self.lines = base + block.count(b"\n")
 
 
 def _line_ends_quoted(line: bytes, delim: int, inside: bool) -> bool:
@@ -343,19 +348,24 @@ def _precise_scan(source: Path, delim: str, max_line: int) -> _Scan:
 
 
 def _utf8_pass(
-    path: Path, scan: _Scan, progress: Progress, chunk: int, size: int
+    path: Path, scan: _Scan, progress: Progress, chunk: int, size: int, *, full: bool = True
 ) -> tuple[bool, bool]:
-    """Validate UTF-8 over the whole file while scanning it: (valid, needs LF line ends).
+    """Validate UTF-8 while scanning the file: (valid, needs LF line ends).
 
-    DuckDB reads LF or CR LF files but not a mix, nor lone CRs: those are rewritten."""
+    DuckDB reads LF or CR LF files but not a mix, nor lone CRs: those are rewritten.
+    Without `full`, only the head (HEAD_BYTES, where the header is looked for) is decoded
+    here: DuckDB's reader checks the encoding of every row it reads (an INVALID ENCODING
+    reject), and _read_csv validates the whole file here when the read was not clean."""
     dec = codecs.getincrementaldecoder("utf-8")()
-    done, prev_cr, seen_crlf, seen_lf = 0, False, False, False
+    done, prev_cr, seen_crlf, seen_lf, partial = 0, False, False, False, False
     with open(path, "rb") as fh:
         while data := fh.read(chunk):
             if b"\x00" in data:
                 raise Unrecognised("binary file, not a text export (NUL bytes)", file=str(path))
             try:
-                if not data.isascii():
+                if not (full or done < HEAD_BYTES):
+                    partial = True
+                elif not data.isascii():
                     dec.decode(data)
             except UnicodeDecodeError:
                 return False, False
@@ -374,7 +384,8 @@ def _utf8_pass(
             if progress:
                 progress(done, size)
     try:
-        dec.decode(b"", final=True)
+        if not partial:
+            dec.decode(b"", final=True)
     except UnicodeDecodeError:
         return False, False
     if prev_cr:
@@ -535,13 +546,21 @@ def _read_csv(
     work: Path,
     strict: bool,
     forced: str | None = None,
+    exact: bool = False,
 ) -> RawSheet | Unread:
+    """One text file -> RawSheet (or Unread). Unless `exact`, UTF-8 is validated in Python
+    over the head only (the rest by DuckDB's reader, see _utf8_pass); a read that is not
+    clean (any malformed row, over-long line, no header, a recount) then validates the
+    whole file, and a file that turns out not to be UTF-8 is read again, exactly."""
     max_line = limits.max_line_mib << 20
     scan = _Scan(max_line)
+    again = (con, path, recognise, progress, chunk, size, limits, work, strict, forced, True)
+    trusted = True
     if forced:  # UTF-16: always rewritten as UTF-8
         valid, lone_cr, encoding = False, False, forced
     else:
-        valid, lone_cr = _utf8_pass(path, scan, progress, chunk, size)
+        valid, lone_cr = _utf8_pass(path, scan, progress, chunk, size, full=exact)
+        trusted = exact or size <= HEAD_BYTES  # every byte decoded by Python above
         with open(path, "rb") as fh:
             bom = fh.read(3) == b"\xef\xbb\xbf"
         encoding = ("utf-8-sig" if bom else "utf-8") if valid else "gb18030"
@@ -549,7 +568,7 @@ def _read_csv(
     if not valid and not forced and (tmp := _iconv(path, work)):  # glibc's iconv: ~4x Python's
         scan, tsize = _Scan(max_line), tmp.stat().st_size
         scaled = (lambda d, _: progress(d * size // tsize, size)) if progress else None
-        ok, lone_cr = _utf8_pass(tmp, scan, scaled, chunk, tsize)
+        ok, lone_cr = _utf8_pass(tmp, scan, scaled, chunk, tsize, full=False)  # iconv's
         if ok and not lone_cr:
             source = tmp
         else:  # lone CR line ends: the Python rewrite below also fixes those
@@ -560,6 +579,9 @@ def _read_csv(
         scan = _Scan(max_line)
         with open(tmp, "wb") as out:
             ok = _transcode(path, "utf-8" if valid else encoding, out, scan, progress, chunk, size)
+        if not ok and valid and not exact:  # not UTF-8 after the head: decide exactly
+            tmp.unlink()
+            return _read_csv(*again)
         if not ok:
             raise Unrecognised(
                 f"cannot decode the file: neither UTF-8 nor "
@@ -575,25 +597,57 @@ def _read_csv(
         raw = fh.read(HEAD_BYTES)
     complete = len(raw) < HEAD_BYTES
     text = raw.decode("utf-8", errors="ignore").removeprefix("\ufeff")
+    unsure = not forced and valid and source == path and not trusted
     try:
         delim, h_start, h_end, cells = _find_header(text, complete, recognise, path)
     except NoHeader as e:
+        if unsure and not _is_utf8(path, chunk):
+            return _read_csv(*again)
         if strict:
             raise
         return _unread_text(con, path, source, scan, str(e).removeprefix(f"{path}: "))
     headers = [c.strip() for c in cells]
     args = (con, path, source, delim, headers, h_start, h_end, encoding, max_line)
     try:
-        return _duck_csv(*args, scan)
-    except _Mismatch:  # the fast pass misread a stray quote: count again, exactly
-        exact = _precise_scan(source, delim, max_line)
-        exact.long = scan.long  # blank in the copy DuckDB reads, records all the same
-        long = {ln for ln, _ in scan.long}
-        exact.blanks = [b for b in exact.blanks if b not in long]
-        try:
-            return _duck_csv(*args, exact)
-        except _Mismatch as e:
-            raise CrmError(str(e), file=str(path)) from None
+        sheet = _duck_csv(*args, scan)
+    except (_Mismatch, CrmError) as e:
+        if unsure and not _is_utf8(path, chunk):
+            return _read_csv(*again)
+        if not isinstance(e, _Mismatch):
+            raise
+        sheet = _recount(args, scan, source, delim, max_line, path)
+    if unsure and (sheet.malformed or scan.long) and not _is_utf8(path, chunk):
+        con.execute(f"DROP TABLE IF EXISTS {sheet.table}")
+        return _read_csv(*again)
+    return sheet
+
+
+def _is_utf8(path: Path, chunk: int) -> bool:
+    """The whole file decodes as UTF-8."""
+    dec = codecs.getincrementaldecoder("utf-8")()
+    try:
+        with open(path, "rb") as fh:
+            while data := fh.read(chunk):
+                if not data.isascii():
+                    dec.decode(data)
+        dec.decode(b"", final=True)
+    except UnicodeDecodeError:
+        return False
+    return True
+
+
+def _recount(
+    args: tuple, scan: _Scan, source: Path, delim: str, max_line: int, path: Path
+) -> RawSheet:
+    """The fast pass misread a stray quote: count again, exactly, and read."""
+    exact = _precise_scan(source, delim, max_line)
+    exact.long = scan.long  # blank in the copy DuckDB reads, records all the same
+    long = {ln for ln, _ in scan.long}
+    exact.blanks = [b for b in exact.blanks if b not in long]
+    try:
+        return _duck_csv(*args, exact)
+    except _Mismatch as e:
+        raise CrmError(str(e), file=str(path)) from None
 
 
 class _Mismatch(Exception):
