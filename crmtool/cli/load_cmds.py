@@ -56,7 +56,7 @@ def load_cmd(
       crmtool load --kind repair_orders odd_export.txt
     """
     from ..db import connect, db_path
-    from ..load import ingest
+    from ..load import ingest, swap
 
     st = state(ctx)
     if kind is not None and kind not in TABLES:
@@ -67,19 +67,14 @@ def load_cmd(
                 f"{folder}: no {' '.join(ingest.EXTENSIONS)} file in this folder; "
                 "nothing loaded from it"
             )
-    target = db_path(st.db)
-    new_db = not target.exists()
-    try:
-        con = connect(st.db, wait=st.wait)
+    # a copy of the database is loaded and swapped in: find and the lists read the database
+    # as it was meanwhile; a failed load leaves it as it was (or none, when it was new)
+    with swap.writable_copy(db_path(st.db), wait=st.wait) as path:
+        con = connect(path, wait=st.wait)
         try:
             result = _load(con, st, paths, kind, force)
         finally:
             con.close()
-    except BaseException:
-        if new_db:  # a failed load leaves no (empty) database behind
-            for leftover in (target, target.with_name(target.name + ".wal")):
-                leftover.unlink(missing_ok=True)
-        raise
     for s in result.sheets:
         st.say(s.describe())
     st.say(result.describe())
