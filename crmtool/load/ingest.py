@@ -533,14 +533,21 @@ def _upsert(
         return distinct, valid - distinct
     con.execute(f"CREATE OR REPLACE TEMP TABLE _crm_win AS {win}")
     on = " AND ".join(f"t.{k} = w.{k}" for k in keys)
-    existing = _count(
-        con, f"SELECT count(*) FROM _crm_win w WHERE EXISTS (SELECT 1 FROM {table} t WHERE {on})"
+    # the table's rows this sheet replaces, found once by key (the table may hold ten million
+    # rows; only its key columns are read): the history copy and the delete go by rowid.
+    # (Reading the replaced rows whole in this join instead cost more than the second scan.)
+    con.execute(
+        f"CREATE OR REPLACE TEMP TABLE _crm_hit AS SELECT t.rowid AS rid, w._line "
+        f"FROM {table} t JOIN _crm_win w ON {on}"
     )
+    existing = _count(con, "SELECT count(DISTINCT _line) FROM _crm_hit")
     if existing:  # replaced rows: kept for an undo (history), then deleted
-        history.keep(con, table, load_id, f"EXISTS (SELECT 1 FROM _crm_win w WHERE {on})")
-        con.execute(f"DELETE FROM {table} t USING _crm_win w WHERE {on}")
+        hit = "t.rowid IN (SELECT rid FROM _crm_hit)"
+        history.keep(con, table, load_id, hit)
+        con.execute(f"DELETE FROM {table} t WHERE {hit}")
     con.execute(insert + "_crm_win", [file, load_id])
     con.execute("DROP TABLE _crm_win")
+    con.execute("DROP TABLE _crm_hit")
     loaded = distinct - existing
     return loaded, valid - loaded
 
@@ -841,6 +848,8 @@ def load_sheet(
     items = _item_columns(sheet.headers, fields, config) if ro else None
     con.execute(stage_sql(sheet.table, table, fields, config, load_id=load_id, item_cols=items))
     fill_raw(con, sheet.table)
+    if not feed_fields(table, sheet.headers, config):  # the raw sheet is not read again: its
+        con.execute(f"DROP TABLE {sheet.table}")  # memory is free for the upsert
     res.forgotten = skip_forgotten(con, table)
     bad = [(line, "malformed", reason, raw) for line, raw, reason in sheet.malformed]
     bad, scrubbed = scrub_rejects(con, bad, config)
