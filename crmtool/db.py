@@ -57,11 +57,28 @@ def connect(
         config["memory_limit"] = memory_limit
     if temp := os.environ.get("CRMTOOL_TEMP_DIRECTORY"):
         config["temp_directory"] = temp
+    con = _open(target, read_only, config, wait)
+    # DuckDB draws its progress bar on stdout for queries over 2 s: it would corrupt CSV output
+    con.execute("SET enable_progress_bar = false")
+    if not read_only:
+        for stmt in ddl():
+            con.execute(stmt)
+        if target != ":memory:":
+            _clear_rebuilds(Path(target))
+    return con
+
+
+def _open(
+    target: str,
+    read_only: bool,
+    config: dict[str, str | bool | int | float | list[str]],
+    wait: float,
+) -> duckdb.DuckDBPyConnection:
+    """duckdb.connect, retrying for `wait` seconds while another process holds the file."""
     deadline = time.monotonic() + max(wait, 0.0)
     while True:
         try:
-            con = duckdb.connect(target, read_only=read_only, config=config)
-            break
+            return duckdb.connect(target, read_only=read_only, config=config)
         except duckdb.Error as e:
             if not _is_lock_error(e):
                 raise CrmError(f"cannot open database {target}: {str(e).splitlines()[0]}") from None
@@ -71,14 +88,12 @@ def connect(
                     "try again later or pass --wait SECONDS"
                 ) from None
             time.sleep(0.2)
-    # DuckDB draws its progress bar on stdout for queries over 2 s: it would corrupt CSV output
-    con.execute("SET enable_progress_bar = false")
-    if not read_only:
-        for stmt in ddl():
-            con.execute(stmt)
-        if target != ":memory:":
-            _clear_rebuilds(Path(target))
-    return con
+
+
+def hold(path: str | os.PathLike[str], *, wait: float = 0.0) -> duckdb.DuckDBPyConnection:
+    """A read-only connection that only holds the database: other processes may read it, no
+    process may write it until it is closed (load.swap)."""
+    return _open(str(path), True, {}, wait)
 
 
 REBUILD = ".{name}.rebuild-"  # the new file of a rebuild, beside the database

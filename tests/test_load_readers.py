@@ -137,7 +137,7 @@ def test_find_and_lists_answer_from_the_old_data_while_a_load_runs(store, tmp_pa
         # writers wait for the load: a second load, and an unload
         r = run(store, "load", str(people))
         assert r.exit_code == 1
-        assert "is being loaded by another crmtool process" in r.stderr
+        assert "is in use by another crmtool process" in r.stderr
         r = run(store, "unload", "1")
         assert r.exit_code == 1 and "in use by another crmtool process" in r.stderr
         load.stdin.write("go on\n")

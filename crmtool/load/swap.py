@@ -50,7 +50,7 @@ def writable_copy(target: Path, *, wait: float = 0.0) -> Iterator[Path]:
         # drops this process's POSIX locks on it, the read-only guard's included
         fd = os.open(target, os.O_RDONLY)
         try:
-            guard = db.connect(target, read_only=True, wait=wait)
+            guard = db.hold(target, wait=wait)
             try:
                 if Path(str(target) + ".wal").exists():
                     guard.close()
@@ -140,7 +140,7 @@ def _folder_lock(target: Path, wait: float) -> Iterator[None]:
             except BlockingIOError:
                 if time.monotonic() >= deadline:
                     raise DatabaseLocked(
-                        f"database {target} is being loaded by another crmtool process; "
+                        f"database {target} is in use by another crmtool process; "
                         "try again later or pass --wait SECONDS"
                     ) from None
                 time.sleep(0.2)
