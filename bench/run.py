@@ -10,6 +10,7 @@ writes bench/cache/results-<size>.json and bench/RESULTS.md (from every results 
 from __future__ import annotations
 
 import argparse
+import csv
 import json
 import os
 import platform
@@ -18,6 +19,7 @@ import statistics
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 from report import describe, write_results
@@ -85,9 +87,15 @@ def run_once(cmd: list[str], env: dict[str, str], log: Path) -> dict:
 
 
 def measure(
-    name: str, cmd: list[str], repeat: int, env: dict[str, str], before: list[Path] | None = None
+    name: str,
+    cmd: list[str],
+    repeat: int,
+    env: dict[str, str],
+    before: list[Path] | None = None,
+    setup: Callable[[], object] | None = None,
 ) -> dict:
-    """Median wall time and max RSS of `repeat` runs (files in `before` deleted first)."""
+    """Median wall time and max RSS of `repeat` runs (files in `before` deleted first, then
+    `setup` called, both outside the timing)."""
     walls, rss = [], []
     log = CACHE / "logs" / f"{name}.log"
     log.parent.mkdir(parents=True, exist_ok=True)
@@ -96,6 +104,8 @@ def measure(
         for p in before or []:
             p.unlink(missing_ok=True)
             Path(str(p) + ".wal").unlink(missing_ok=True)
+        if setup is not None:
+            setup()
         r = run_once(cmd, env, log)
         walls.append(r["wall"])
         rss.append(r["rss_mb"])
@@ -217,6 +227,7 @@ def bench(size: str, repeat: int, skip_pandas: bool) -> dict:
     r["load_utf8"] = measure(
         "crmtool load utf8", crm + ["--db", str(db), "load", str(utf8)], repeat, env, [db]
     )
+    r.update(monthly(db, utf8, work, repeat, env))
     seg = work / "segment.parquet"
     r["segment"] = measure(
         "crmtool segment",
@@ -253,6 +264,56 @@ def bench(size: str, repeat: int, skip_pandas: bool) -> dict:
     r.update(baselines(db, work, seg, repeat, env, skip_pandas))
     r["loadavg"] = os.getloadavg()
     return r
+
+
+def month_file(utf8: Path, work: Path) -> Path:
+    """One month of repair orders (settled in PERIOD) exported from the sample as one file,
+    as a DMS's monthly export would be (same header, same CSV dialect)."""
+    folder = work / "monthly"
+    out = folder / f"repair_orders_{PERIOD}.csv"
+    if out.exists():
+        return out
+    folder.mkdir(parents=True, exist_ok=True)
+    part = out.with_suffix(".part")
+    with open(part, "w", encoding="utf-8", newline="") as fh:
+        writer = None
+        for src in sorted(utf8.glob("repair_orders*.csv")):
+            with open(src, encoding="utf-8", newline="") as rows:
+                reader = csv.reader(rows)
+                header = next(reader)
+                if writer is None:
+                    writer = csv.writer(fh, lineterminator="\n")
+                    writer.writerow(header)
+                col = header.index("结算日期")
+                writer.writerows(r for r in reader if len(r) > col and r[col].startswith(PERIOD))
+    part.replace(out)
+    return out
+
+
+def monthly(db: Path, utf8: Path, work: Path, repeat: int, env: dict[str, str]) -> dict:
+    """The monthly incremental load (issue 18): the month's file loaded into a copy of the
+    loaded database (made before each run, not timed); baseline: plain DuckDB read_csv of
+    that file into a new database."""
+    month = month_file(utf8, work)
+    copy, plain = work / "monthly.duckdb", work / "monthly_plain.duckdb"
+    crm = [PY, "-m", "crmtool", "-q", "--db", str(copy), "load", str(month)]
+    return {
+        "load_monthly_plain": measure(
+            "plain monthly load",
+            [PY, str(HERE / "plain_load.py"), str(plain), str(month.parent)],
+            repeat,
+            env,
+            [plain],
+        ),
+        "load_monthly": measure(
+            "crmtool monthly load",
+            crm,
+            repeat,
+            env,
+            [copy],
+            setup=lambda: shutil.copyfile(db, copy),
+        ),
+    }
 
 
 def desk(db: Path, work: Path, repeat: int, env: dict[str, str]) -> dict:
