@@ -458,7 +458,7 @@ def test_limits_defaults_are_documented():
 
 KILLED_IN_READ = """
 import os, signal, sys
-from crmtool import readers
+from crmtool.load import readers
 from crmtool.cli.app import main
 
 def die(*args):  # SIGKILL exactly while DuckDB would read the transcoded copy
