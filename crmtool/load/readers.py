@@ -607,7 +607,7 @@ def _read_csv(
             raise
         return _unread_text(con, path, source, scan, str(e).removeprefix(f"{path}: "))
     headers = [c.strip() for c in cells]
-    args = (con, path, source, delim, headers, h_start, h_end, encoding, max_line)
+    args: _DuckArgs = (con, path, source, delim, headers, h_start, h_end, encoding, max_line)
     try:
         sheet = _duck_csv(*args, scan)
     except (_Mismatch, CrmError) as e:
@@ -637,7 +637,7 @@ def _is_utf8(path: Path, chunk: int) -> bool:
 
 
 def _recount(
-    args: tuple, scan: _Scan, source: Path, delim: str, max_line: int, path: Path
+    args: _DuckArgs, scan: _Scan, source: Path, delim: str, max_line: int, path: Path
 ) -> RawSheet:
     """The fast pass misread a stray quote: count again, exactly, and read."""
     exact = _precise_scan(source, delim, max_line)
@@ -770,6 +770,11 @@ def _lines_table(
     )
     con.execute(f"DROP TABLE {name}_x")
     return f"DROP TABLE {name}"
+
+
+# _duck_csv's arguments before the scan: (con, path, source, delim, headers, h_start, h_end,
+# encoding, max_line)
+_DuckArgs = tuple[duckdb.DuckDBPyConnection, Path, Path, str, list[str], int, int, str, int]
 
 
 def _duck_csv(
