@@ -26,7 +26,7 @@ import polars as pl
 
 from . import engine, facts
 from .config import Config
-from .errors import CrmError
+from .errors import UsageError
 from .period import add_months
 from .sqltext import in_list
 
@@ -147,7 +147,7 @@ def _groups(con: duckdb.DuckDBPyConnection, cfg: Config, by: str | None, refs: s
     advisor is the last own advisor up to ref; tier the tier at ref. On DuckDB only for
     advisor and tier (an ASOF join, a table per day)."""
     if engine.is_spark(con) and by in ("advisor", "tier"):
-        raise CrmError(f"--by {by} is not available with --engine spark (DuckDB only)")
+        raise UsageError(f"--by {by} is not available with --engine spark (DuckDB only)")
     if by in ("series", "sale_channel"):
         return f"""SELECT x.vin, x.ref, coalesce(CAST(v.{by} AS VARCHAR), '{UNKNOWN}') AS g
                    FROM ({refs}) x LEFT JOIN vehicles v ON v.vin = x.vin"""
@@ -266,7 +266,7 @@ def retention_12_24(con: duckdb.DuckDBPyConnection, cfg: Config, by: str | None)
     if by in STATIC:
         return _retention_12_24_by_intervals(con, by, w)
     if engine.is_spark(con):
-        raise CrmError(f"--by {by} is not available with --engine spark (DuckDB only)")
+        raise UsageError(f"--by {by} is not available with --engine spark (DuckDB only)")
     t = _grouped(
         con,
         cfg,
