@@ -171,3 +171,24 @@ def test_round_exact_rounds_the_exact_half_up() -> None:
     ).fetchall()[0]
     assert got == 629.01
     assert "DECIMAL(38, 6)" in to_spark(f"SELECT {facts.round_exact('x')} AS t FROM v")
+
+
+class _SparkStub:
+    """An engine that says it is Spark and runs nothing (the check comes before any result)."""
+
+    name = "spark"
+    snapshot = False
+
+    def stage(self, *args: object, **kw: object) -> None: ...
+    def drop(self, name: str) -> None: ...
+    def frame(self, *args: object, **kw: object) -> None: ...
+    def temp_names(self, prefix: str) -> list[str]:
+        return []
+
+
+@pytest.mark.parametrize("by", ["advisor", "tier"])
+def test_retention_by_advisor_or_tier_is_a_usage_error_on_spark(by: str) -> None:
+    from crmtool.errors import UsageError
+
+    with pytest.raises(UsageError, match=f"--by {by} is not available with --engine spark"):
+        retention.compute(_SparkStub(), CFG, [AS_OF], by=by)
