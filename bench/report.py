@@ -144,6 +144,18 @@ def targets(r: dict) -> list[tuple[str, str, bool | None]]:
                 med("report") / med("summary") <= 2.5,
             )
         )
+        big = r["size"] == "10m"  # rulebook §16: absolute targets at 10M
+        out.append(
+            ("summary <= 45 s", f"{med('summary'):.1f} s", med("summary") <= 45 if big else None)
+        )
+        sections = r["report"].get("sections")
+        out.append(
+            (
+                "report <= 120 s with retention trend and forecast",
+                f"{med('report'):.1f} s ({', '.join(sections) if sections else 'sections unknown'})",
+                (med("report") <= 120 and sections == ["retention", "forecast"]) if big else None,
+            )
+        )
     if "load_monthly" in r:
         month, base = med("load_monthly"), med("load_monthly_plain")
         out.append(

@@ -260,6 +260,7 @@ def bench(size: str, repeat: int, skip_pandas: bool) -> dict:
         repeat,
         env,
     )
+    r["report"]["sections"] = report_sections(work / "report" / f"crmtool-report-{PERIOD}.html")
     r["help"] = measure("crmtool --help", [PY, "-m", "crmtool", "--help"], max(repeat, 5), env)
     r.update(baselines(db, work, seg, repeat, env, skip_pandas))
     r["loadavg"] = os.getloadavg()
@@ -314,6 +315,19 @@ def monthly(db: Path, utf8: Path, work: Path, repeat: int, env: dict[str, str]) 
             setup=lambda: shutil.copyfile(db, copy),
         ),
     }
+
+
+REPORT_SECTIONS = ("retention", "forecast")  # this round's sections (rulebook §16)
+
+
+def report_sections(page: Path) -> list[str]:
+    """The sections of this round the report page carries (its retention trend and forecast
+    must be in the timed report); a missing one is said at once."""
+    html = page.read_text(encoding="utf-8")
+    found = [s for s in REPORT_SECTIONS if f'<section class="sec" id="{s}">' in html]
+    if missing := [s for s in REPORT_SECTIONS if s not in found]:
+        print(f"  warning: the report has no {', '.join(missing)} section", flush=True)
+    return found
 
 
 def desk(db: Path, work: Path, repeat: int, env: dict[str, str]) -> dict:

@@ -20,16 +20,21 @@ from .summary_types import DealerFigures, KpiSummary, Summary
 
 
 def build_summary(
-    con: duckdb.DuckDBPyConnection, cfg: Config, period: Period, as_of: date | None = None
+    con: duckdb.DuckDBPyConnection,
+    cfg: Config,
+    period: Period,
+    as_of: date | None = None,
+    retention_run: retention.Retention | None = None,
 ) -> Summary:
-    """All figures for `period`; as_of defaults to the period's end."""
+    """All figures for `period`; as_of defaults to the period's end. `retention_run`: the
+    retention KPIs computed already for days that include as_of (the report's trend)."""
     as_of = as_of or period.end
     if facts.is_snapshot(con):  # the caller's snapshot (the report's), shared with its lists
-        return _build(con, cfg, period, as_of)
+        return _build(con, cfg, period, as_of, retention_run)
     # a dozen analyses over the same visits: compute them once (the data does not change here)
     facts.install(con, cfg, snapshot=True)
     try:
-        return _build(con, cfg, period, as_of)
+        return _build(con, cfg, period, as_of, retention_run)
     finally:
         facts.install(con, cfg)
 
@@ -52,7 +57,13 @@ def kpi_summary(
     }
 
 
-def _build(con: duckdb.DuckDBPyConnection, cfg: Config, period: Period, as_of: date) -> Summary:
+def _build(
+    con: duckdb.DuckDBPyConnection,
+    cfg: Config,
+    period: Period,
+    as_of: date,
+    retention_run: retention.Retention | None = None,
+) -> Summary:
     local = not engine.is_spark(con)  # the store's own tables: leads, loads, rejects, flags
     out: Summary = {
         "as_of": as_of.isoformat(),
@@ -67,9 +78,9 @@ def _build(con: duckdb.DuckDBPyConnection, cfg: Config, period: Period, as_of: d
         "leads": leads.lead_summary(con, cfg, period, as_of) if local else None,
         "data_quality": db.data_quality(con) if local else None,
     }
-    out["retention"] = retention.block(
-        retention.compute(con, cfg, [as_of], cohorts=False), cfg, as_of
-    )
+    if retention_run is None:
+        retention_run = retention.compute(con, cfg, [as_of], cohorts=False)
+    out["retention"] = retention.block(retention_run, cfg, as_of)
     out.update(_extras(con, cfg, period, as_of))  # type: ignore[typeddict-item]  # report extras
     if len(cfg.own_dealers) > 1:
         out["by_dealer"] = by_dealer(con, cfg, period, as_of)

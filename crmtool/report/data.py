@@ -8,7 +8,7 @@ from datetime import date
 import duckdb
 import polars as pl
 
-from .. import call_lists, facts
+from .. import call_lists, facts, retention
 from ..config import Config
 from ..period import Period
 from ..summary import build_summary, kpi_summary
@@ -41,17 +41,15 @@ def collect_report_data(
 def _collect(
     con: duckdb.DuckDBPyConnection, cfg: Config, period: Period, as_of: date
 ) -> tuple[Summary, KpiSummary | None, dict[str, pl.DataFrame]]:
-    summary = build_summary(con, cfg, period, as_of)
-    summary["retention_detail"] = _retention_detail(con, cfg, as_of)
+    from . import retention as section
+
+    # the retention section's month ends end on as_of's month end: the summary's retention
+    # block is that run's last day when it is as_of (a month's report), not a second run
+    days = retention.trend_days(as_of, int(cfg.retention.trend_months))
+    trend = section.trend(con, cfg, as_of)
+    summary = build_summary(con, cfg, period, as_of, trend if days[-1] == as_of else None)
+    summary["retention_detail"] = section.collect(con, cfg, as_of, trend)
     prev = period.previous()
     # the previous period feeds the KPI tiles' changes only (render_html._kpis)
     previous = kpi_summary(con, cfg, prev, min(as_of, prev.end))
     return summary, previous, call_lists.report_lists(con, cfg, as_of)
-
-
-def _retention_detail(con: duckdb.DuckDBPyConnection, cfg: Config, as_of: date) -> dict:
-    """The report's retention section: trend, cohorts, survival curve (docs/rules.md §19);
-    facts installed as a snapshot."""
-    from .retention import collect
-
-    return collect(con, cfg, as_of)

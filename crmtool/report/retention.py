@@ -17,11 +17,17 @@ TREND = ("first_service_rate", "retention_12_24_rate", "return_6m_rate", "return
 COLOURS = ("#1f4e79", "#2e7d32", "#e69b00", "#c62828")
 
 
-def collect(con: duckdb.DuckDBPyConnection, cfg: Config, as_of: date) -> dict[str, Any]:
+def collect(
+    con: duckdb.DuckDBPyConnection,
+    cfg: Config,
+    as_of: date,
+    res: retention.Retention | None = None,
+) -> dict[str, Any]:
     """The section's data (facts installed): trend rows of the last `trend_months` month
-    ends, the cohort rows and the survival curve at the last of them."""
+    ends, the cohort rows and the survival curve at the last of them; `res`: the KPIs at those
+    days, computed already (`trend`)."""
     days = retention.trend_days(as_of, int(cfg.retention.trend_months))
-    res = retention.compute(con, cfg, days)
+    res = res if res is not None else trend(con, cfg, as_of)
     last = days[-1]
     curve = res.curve.filter(res.curve["as_of"] == last)
     return {
@@ -31,6 +37,11 @@ def collect(con: duckdb.DuckDBPyConnection, cfg: Config, as_of: date) -> dict[st
         "curve": [(int(t), float(s)) for t, s in zip(curve["t"], curve["s"], strict=True)],
         "block": retention.block(res, cfg, last),
     }
+
+
+def trend(con: duckdb.DuckDBPyConnection, cfg: Config, as_of: date) -> retention.Retention:
+    """The KPIs at each of the section's month ends (cohorts at the last)."""
+    return retention.compute(con, cfg, retention.trend_days(as_of, int(cfg.retention.trend_months)))
 
 
 def trend_series(
