@@ -15,7 +15,7 @@ import duckdb
 
 from . import campaigns, churn, facts, value_tiers
 from .config import Config
-from .load.parsers import normalise_phone, normalise_plate
+from .load import parsers
 from .period import month_of
 
 VISITS_SHOWN = 20
@@ -48,6 +48,33 @@ def customer_ids_named(con: duckdb.DuckDBPyConnection, text: str) -> list[str]:
     ]
 
 
+def _normalised(con: duckdb.DuckDBPyConnection, text: str) -> tuple[str | None, str | None]:
+    """The phone and the plate `text` normalises to, by the loader's own rules (the parser
+    macros crm_phone and crm_plate, load/parsers.py; as its normalise_phone / normalise_plate
+    give them), installed on `con` with the macros they call and no other: the desk does not
+    wait for every code table's macro."""
+    wanted = {"crm_phone", "crm_plate"}
+    defs = {
+        m.group(1): stmt
+        for stmt in parsers.macros(None)
+        if (m := re.search(r"MACRO (\w+)", stmt)) is not None
+    }
+    todo, need = list(wanted), set()
+    while todo:
+        name = todo.pop()
+        if name in need:
+            continue
+        need.add(name)
+        todo += [n for n in defs if n not in need and re.search(rf"\b{n}\(", defs[name])]
+    for name in defs:  # in the loader's order: a macro after those it calls
+        if name in need:
+            con.execute(defs[name])
+    row = con.execute(
+        "SELECT crm_phone(?::VARCHAR), crm_plate(?::VARCHAR)", [text.replace("\x00", "")] * 2
+    ).fetchone()
+    return (row[0], row[1]) if row else (None, None)
+
+
 def matching_vehicles_and_people(
     con: duckdb.DuckDBPyConnection, query: str
 ) -> tuple[set[str], set[str]]:
@@ -62,8 +89,8 @@ def matching_vehicles_and_people(
     ids |= set(customer_ids_named(con, text))
     compact = re.sub(r"[\s·.\-]", "", text).upper()
     digits = re.sub(r"\D", "", text)
+    phone, plate = _normalised(con, text)
     if _PHONE_CHARS.fullmatch(text) and len(digits) >= 7:
-        phone = normalise_phone(text)
         if phone:
             ids |= {
                 r[0]
@@ -75,7 +102,6 @@ def matching_vehicles_and_people(
                 r[0]
                 for r in con.execute("SELECT vin FROM vehicles WHERE phone = ?", [phone]).fetchall()
             }
-    plate = normalise_plate(text)
     if plate and 5 <= len(plate) <= 9 and re.fullmatch(r"[\u3400-\u9fff]?[A-Z0-9]+", plate):
         sql = (
             "SELECT vin FROM vehicles WHERE plate = ?"
