@@ -40,7 +40,16 @@ def _intervals_sql(cfg: Config) -> str:
 # -- maintenance due 保养提醒 --------------------------------------------------------------------
 
 
-def _due_sql(cfg: Config) -> str:
+def _rates(con: duckdb.DuckDBPyConnection, cfg: Config, day: date) -> str | None:
+    """Under a snapshot (the report: several lists and figures at a day), the km rates at
+    `day` (segment.rates_sql) as a table computed once (facts.rule_source); else None: each
+    query computes its own."""
+    if not facts.is_snapshot(con):
+        return None
+    return facts.rule_source(con, rates_sql(cfg), {"as_of": day})[0]
+
+
+def _due_sql(cfg: Config, rates: str | None = None) -> str:
     """Every vehicle ours at $basis with its next service due date (time or km, first wins).
 
     No first_service/maintenance yet and sold by us: sale_date + first_months or first_km;
@@ -56,7 +65,7 @@ def _due_sql(cfg: Config) -> str:
                        FILTER (WHERE mileage_km IS NOT NULL) AS last_service_km
             FROM ro WHERE ro_type IN {SERVICE_TYPES} AND settle_date <= $basis GROUP BY vin),
         iv AS ({_intervals_sql(cfg)}),
-        due_rates AS ({rates_sql(cfg, "$basis")}),
+        due_rates AS ({f"SELECT * FROM {rates}" if rates else rates_sql(cfg, "$basis")}),
         veh AS (
             SELECT o.vin, v.sale_date, sb.vin IS NOT NULL AS sold_by_us,
                    coalesce(si.first_months, bi.first_months, {m.first_months}) AS first_months,
@@ -104,21 +113,23 @@ def maintenance_due(
 ) -> ListResult:
     """Vehicles whose service falls due in `month`, plus the overdue ones (due before the
     month, not serviced since, at most overdue_max_days late on the month's first day)."""
-    sql, params, order, _ = maintenance_due_query(cfg, month, as_of)
+    rates = _rates(con, cfg, _month_basis(month, as_of))
+    sql, params, order, _ = maintenance_due_query(cfg, month, as_of, rates)
     return churn.call_list(con, sql, params, order, advisor_until=None)
 
 
 def maintenance_due_query(
-    cfg: Config, month: Period, as_of: date
+    cfg: Config, month: Period, as_of: date, rates: str | None = None
 ) -> tuple[str, dict[str, Any], str, date]:
     """`maintenance_due`'s query, parameters and order, and the day of the service history
     and km rates it reads (basis). Its rows carry no $as_of: the last advisor is taken from
-    every order (call_list's advisor_until=None)."""
+    every order (call_list's advisor_until=None). `rates`: a table of the rates at basis
+    (`_rates`)."""
     basis = _month_basis(month, as_of)
     sql = f"""
         SELECT *, due_date < $start AS overdue,
                greatest(date_diff('day', due_date, $start), 0) AS days_overdue
-        FROM ({_due_sql(cfg)}) due
+        FROM ({_due_sql(cfg, rates)}) due
         WHERE due_date <= $end
           AND date_diff('day', due_date, $start) <= {int(cfg.maintenance.overdue_max_days)}
     """
@@ -144,9 +155,10 @@ def maintenance_return_rate(
     due = returned = 0
     for month in _months(period):
         basis = month.start - timedelta(days=1)
+        rates = _rates(con, cfg, basis)
         row = engine.of(con).rows(
             f"""
-            WITH due AS (SELECT * FROM ({_due_sql(cfg)}) due_all
+            WITH due AS (SELECT * FROM ({_due_sql(cfg, rates)}) due_all
                          WHERE due_date BETWEEN $start AND $end
                            AND vin NOT IN (SELECT vin FROM vehicles
                                            WHERE vehicle_status IN {in_list(codes.GONE)})),
@@ -175,17 +187,18 @@ def warranty_expiring(
     Warranty end = the earlier of warranty_end (else sale_date + years) and the day the
     estimated mileage reaches the warranty km; ends_by says which.
     """
-    return churn.call_list(con, *warranty_query(cfg, as_of, days))
+    return churn.call_list(con, *warranty_query(cfg, as_of, days, _rates(con, cfg, as_of)))
 
 
 def warranty_query(
-    cfg: Config, as_of: date, days: int | None = None
+    cfg: Config, as_of: date, days: int | None = None, rates: str | None = None
 ) -> tuple[str, dict[str, Any], str]:
-    """`warranty_expiring`'s query, parameters and order."""
+    """`warranty_expiring`'s query, parameters and order; `rates`: a table of the rates at
+    as_of (`_rates`)."""
     w = cfg.warranty
     days = w.horizon_days if days is None else days
     sql = f"""
-        WITH w_rates AS ({rates_sql(cfg)}),
+        WITH w_rates AS ({f"SELECT * FROM {rates}" if rates else rates_sql(cfg)}),
         ends AS (
             SELECT o.vin, v.sale_date,
                    coalesce(v.warranty_end, CAST(v.sale_date + to_years({int(w.years)}) AS DATE))

@@ -56,8 +56,11 @@ def callbacks(con: duckdb.DuckDBPyConnection, cfg: Config, day: date) -> ListRes
         WITH cb AS (SELECT * FROM contacts WHERE purpose = 'callback'),
         r AS (
             SELECT r.vin, r.settle_date, r.ro_id, r.ro_type, r.advisor,
-                   EXISTS (SELECT 1 FROM cb WHERE cb.ro_id = r.ro_id
-                           OR (cb.vin = r.vin AND cb.contact_date >= r.settle_date)) AS done
+                   -- two EXISTS, not one with OR: each is a hash join, not a loop over every
+                   -- (order, contact) pair
+                   EXISTS (SELECT 1 FROM cb WHERE cb.ro_id = r.ro_id)
+                   OR EXISTS (SELECT 1 FROM cb WHERE cb.vin = r.vin
+                                                 AND cb.contact_date >= r.settle_date) AS done
             FROM ro r
             WHERE r.is_own AND r.is_visit_type AND r.settle_date = $visit_day),
         visits3 AS (
@@ -162,10 +165,17 @@ def complaints(con: duckdb.DuckDBPyConnection, cfg: Config, as_of: date) -> pl.D
             SELECT o.* FROM k o
             WHERE (o.result = 'dissatisfied'
                    OR (o.purpose = 'complaint' AND coalesce(o.result, '') <> 'satisfied'))
+              -- one NOT EXISTS per key, not one with OR: each is a hash join, not a loop over
+              -- every (complaint, contact) pair
               AND NOT EXISTS (
                 SELECT 1 FROM k s WHERE s.result = 'satisfied'
-                  AND s.contact_date > o.contact_date
-                  AND (s.customer_id = o.customer_id OR s.phone = o.phone OR s.vin = o.vin))),
+                  AND s.contact_date > o.contact_date AND s.customer_id = o.customer_id)
+              AND NOT EXISTS (
+                SELECT 1 FROM k s WHERE s.result = 'satisfied'
+                  AND s.contact_date > o.contact_date AND s.phone = o.phone)
+              AND NOT EXISTS (
+                SELECT 1 FROM k s WHERE s.result = 'satisfied'
+                  AND s.contact_date > o.contact_date AND s.vin = o.vin)),
         visit AS (SELECT ro_id, min(settle_date) AS settle_date, min(advisor) AS advisor
                   FROM ro WHERE ro_id IN (SELECT ro_id FROM open) GROUP BY ro_id)
         SELECT o.contact_date AS complaint_date,

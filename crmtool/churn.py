@@ -54,18 +54,25 @@ def call_list_sql(
     order_by: str,
     last_advisor: bool = True,
     advisor_until: str | None = "as_of",
+    gone: bool = False,
 ) -> str:
     """The query of a call list: rows of `sql` (which has a vin column) with vin, customer_id,
-    name, phone, series first, last_advisor last; scrapped / transferred vehicles left out.
-    The last advisor is taken from the orders settled up to the bind parameter
-    `advisor_until` ($as_of; None: every order, for a list without an as_of)."""
+    name, phone, series first, last_advisor last; scrapped / transferred vehicles left out
+    (with `gone`: kept, marked in a last column _gone). The last advisor is taken from the
+    orders settled up to the bind parameter `advisor_until` ($as_of; None: every order, for
+    a list without an as_of)."""
     rest = "".join(f", l.{c}" for c in engine.of(con).columns(sql, params) if c != "vin")
+    contacts = _contacts_sql(advisor_until)
+    if facts.is_snapshot(con):  # a run of several lists (the report): the contacts once
+        day = {advisor_until: params[advisor_until]} if advisor_until else {}
+        contacts = f"SELECT * FROM {facts.rule_source(con, contacts, day)[0]}"
+    flag = f"coalesce(c.vehicle_status IN {in_list(GONE)}, false)"
     return f"""
-        WITH l AS ({sql}), c AS ({_contacts_sql(advisor_until)})
+        WITH l AS ({sql}), c AS ({contacts})
         SELECT l.vin, c.customer_id, c.name, c.phone, c.series{rest}
-               {", c.last_advisor" if last_advisor else ""}
+               {", c.last_advisor" if last_advisor else ""}{f", {flag} AS _gone" if gone else ""}
         FROM l LEFT JOIN c USING (vin)
-        WHERE NOT coalesce(c.vehicle_status IN {in_list(GONE)}, false)
+        {"" if gone else f"WHERE NOT {flag}"}
         ORDER BY {order_by}
     """
 
@@ -80,15 +87,12 @@ def call_list(
 ) -> ListResult:
     """The call list of `sql` (call_list_sql) and how many scrapped / transferred vehicles
     were left out of it."""
-    eng = engine.of(con)
-    query = call_list_sql(con, sql, params, order_by, last_advisor, advisor_until)
-    frame = eng.frame(query, params)
-    (left_out,) = eng.rows(
-        f"SELECT count(*) AS n FROM ({sql}) l JOIN vehicles v USING (vin) "
-        f"WHERE v.vehicle_status IN {in_list(GONE)}",
-        params,
-    )[0]
-    return ListResult(frame, int(left_out))
+    # one pass: the scrapped / transferred rows come marked, are counted and dropped here
+    # (the list's query is not run a second time to count them)
+    query = call_list_sql(con, sql, params, order_by, last_advisor, advisor_until, gone=True)
+    frame = engine.of(con).frame(query, params)
+    gone = frame.get_column("_gone")
+    return ListResult(frame.filter(~gone).drop("_gone"), int(gone.sum()))
 
 
 def call_list_rows(
