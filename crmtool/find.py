@@ -13,7 +13,7 @@ from typing import Any
 
 import duckdb
 
-from . import campaigns, churn, facts, value_tiers
+from . import campaigns, churn, db, facts, value_tiers
 from .config import Config
 from .load import parsers
 from .period import month_of
@@ -69,9 +69,9 @@ def _normalised(con: duckdb.DuckDBPyConnection, text: str) -> tuple[str | None, 
     for name in defs:  # in the loader's order: a macro after those it calls
         if name in need:
             con.execute(defs[name])
-    row = con.execute(
-        "SELECT crm_phone(?::VARCHAR), crm_plate(?::VARCHAR)", [text.replace("\x00", "")] * 2
-    ).fetchone()
+    row = db.first_row(
+        con, "SELECT crm_phone(?::VARCHAR), crm_plate(?::VARCHAR)", [text.replace("\x00", "")] * 2
+    )
     return (row[0], row[1]) if row else (None, None)
 
 

@@ -107,6 +107,9 @@ def test_help_examples_return_rows_on_the_demo(
         assert list((tmp_path / "reports").glob("crmtool-report-2021-1?.*"))
     elif line.startswith(("crmtool config init", "crmtool tiers --suggest --write")):
         assert "[tiers" in (tmp_path / "crmtool.toml").read_text(encoding="utf-8")
+    elif line.startswith("crmtool export --parquet"):  # a folder of tables, not stdout
+        folder = tmp_path / words[words.index("--parquet") + 1]
+        assert sum(1 for _ in folder.rglob("*.parquet")) >= 4, line
     elif line.startswith("crmtool forget"):
         assert "customers: 1" in proc.stdout
     elif out:

@@ -201,9 +201,9 @@ def _run(macro: str, text: object, config: Config | None = None) -> Any:
         row = (
             _connection(config)
             .execute(f"SELECT {macro}(?::VARCHAR)", [str(text).replace("\x00", "")])
-            .fetchone()
+            .fetchall()
         )
-    return row[0] if row else None
+    return row[0][0] if row else None
 
 
 def parse_date(text: object) -> date | None:

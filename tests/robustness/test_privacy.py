@@ -242,6 +242,9 @@ ALLOWED = {
     "find.py: {where}": "a detail message, not SQL",
     "cli/load_cmds.py: {where}": "fixed text 'WHERE file = ? OR file LIKE ?', values bound",
     "forget.py: {where}": "forget._where: column names from code with ? placeholders, bound",
+    "output/export.py: {query}": "export._select: a SELECT of a canonical table, names from the "
+    "schema",
+    "output/export.py: {where}": "export._select: the forget check built from code, no value",
     "load/history.py: {where}": "history.keep: conditions ingest writes over code-owned names and "
     "temp tables, no values",
 }
