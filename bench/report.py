@@ -20,6 +20,7 @@ STEPS = [
     ("find_vin_tail", "crmtool find VIN-TAIL"),
     ("find_name", "crmtool find NAME"),
     ("report", "crmtool report --period (HTML + xlsx)"),
+    ("forecast", "crmtool forecast --format parquet"),
     ("help", "crmtool --help"),
     ("segment_sql", "hand-written SQL segment list"),
     ("segment_pandas", "pandas segment list"),
@@ -156,6 +157,16 @@ def targets(r: dict) -> list[tuple[str, str, bool | None]]:
                 (med("report") <= 120 and sections == ["retention", "forecast"]) if big else None,
             )
         )
+    if "forecast" in r:
+        fc = r["forecast"]
+        big = r["size"] == "10m"
+        out.append(
+            (
+                "forecast (whole command) < 30 s and < 1.5 GB",
+                f"{fc['median_s']:.1f} s, {fc['max_rss_mb']:.0f} MB",
+                (fc["median_s"] < 30 and fc["max_rss_mb"] < 1536) if big else None,
+            )
+        )
     if "load_monthly" in r:
         month, base = med("load_monthly"), med("load_monthly_plain")
         out.append(
@@ -230,16 +241,16 @@ def write_results(cache: Path, target: Path) -> None:
             f"## {size} repair orders (repeat {r['repeat']}, load average at the end "
             f"{', '.join(f'{x:.1f}' for x in r['loadavg'])})",
             "",
-            "| step | median s | runs s | max RSS MB |",
-            "|---|---:|---|---:|",
+            "| step | median s | runs s | CPU s | max RSS MB |",
+            "|---|---:|---|---:|---:|",
         ]
         for k, label in STEPS:
             if k in r:
                 s = r[k]
+                cpu = f"{s['cpu_s']:.1f}" if "cpu_s" in s else ""
+                runs = ", ".join(f"{x:.2f}" for x in s["runs_s"])
                 lines.append(
-                    f"| {label} | {s['median_s']:.2f} | "
-                    + ", ".join(f"{x:.2f}" for x in s["runs_s"])
-                    + f" | {s['max_rss_mb']:.0f} |"
+                    f"| {label} | {s['median_s']:.2f} | {runs} | {cpu} | {s['max_rss_mb']:.0f} |"
                 )
         lines += [
             "",

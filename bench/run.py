@@ -96,7 +96,7 @@ def measure(
 ) -> dict:
     """Median wall time and max RSS of `repeat` runs (files in `before` deleted first, then
     `setup` called, both outside the timing)."""
-    walls, rss = [], []
+    walls, rss, cpus = [], [], []
     log = CACHE / "logs" / f"{name}.log"
     log.parent.mkdir(parents=True, exist_ok=True)
     log.unlink(missing_ok=True)
@@ -109,11 +109,17 @@ def measure(
         r = run_once(cmd, env, log)
         walls.append(r["wall"])
         rss.append(r["rss_mb"])
-    res = {"median_s": statistics.median(walls), "runs_s": walls, "max_rss_mb": max(rss)}
+        cpus.append(r["cpu"])
+    res = {
+        "median_s": statistics.median(walls),
+        "runs_s": walls,
+        "cpu_s": statistics.median(cpus),
+        "max_rss_mb": max(rss),
+    }
     print(
         f"  {name:<22} median {res['median_s']:7.2f} s  runs "
         + ", ".join(f"{w:.2f}" for w in walls)
-        + f"  max RSS {res['max_rss_mb']:.0f} MB",
+        + f"  CPU {res['cpu_s']:.1f} s  max RSS {res['max_rss_mb']:.0f} MB",
         flush=True,
     )
     return res
@@ -261,6 +267,14 @@ def bench(size: str, repeat: int, skip_pandas: bool) -> dict:
         env,
     )
     r["report"]["sections"] = report_sections(work / "report" / f"crmtool-report-{PERIOD}.html")
+    r["forecast"] = measure(
+        "crmtool forecast",
+        crm
+        + ["--db", str(db), "--as-of", AS_OF, "forecast", "--format", "parquet"]
+        + ["-o", str(work / "forecast.parquet")],
+        repeat,
+        env,
+    )
     r["help"] = measure("crmtool --help", [PY, "-m", "crmtool", "--help"], max(repeat, 5), env)
     r.update(baselines(db, work, seg, repeat, env, skip_pandas))
     r["loadavg"] = os.getloadavg()
