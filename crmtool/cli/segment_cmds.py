@@ -199,6 +199,8 @@ class _SegmentCommand:
                 filters = {n: kwargs.pop(n) for n in names if n in registry.SEGMENTS}
                 _segment(filters=filters, **kwargs)
 
+            # typer reads the options from the signature built from the registry; functions
+            # carry __signature__ at run time but their type does not declare it
             run.__signature__ = sig  # type: ignore[attr-defined]
             run.__annotations__ = {p.name: p.annotation for p in sig.parameters.values()}
             self._made = (key, list_command(run))
@@ -208,6 +210,7 @@ class _SegmentCommand:
     def __signature__(self) -> inspect.Signature:
         return inspect.signature(self._command())
 
+    # a property over the attribute every object has: the built command's annotations
     @property
     def __annotations__(self) -> dict[str, object]:  # type: ignore[override]
         return self._command().__annotations__
