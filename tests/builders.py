@@ -245,3 +245,20 @@ def finish(p: subprocess.Popen, timeout: float = 300) -> Done:
     """Wait for a started process."""
     out, err = p.communicate(timeout=timeout)
     return Done(p.returncode, out, err)
+
+
+def report_store(path: Path) -> Path:
+    """Two customers and their cars; an insurance body-paint order in the report's May (the
+    store the fault and leftover tests write reports from)."""
+    return store(
+        path,
+        customers=[customer("C1", "张三", "13800138000"), customer("C2", "李四", "13900139000")],
+        vehicles=[
+            vehicle("V1", "迈腾", "2021-01-01", customer_id="C1"),
+            vehicle("V2", "朗逸", "2021-10-01", customer_id="C2"),
+        ],
+        repair_orders=[
+            order("R1", "V1", "2021-06-01", 500),
+            order("R9", "V2", "2022-05-20", 12000, ro_type="body_paint", payer="insurance"),
+        ],
+    )

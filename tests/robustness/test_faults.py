@@ -24,7 +24,7 @@ from pathlib import Path
 
 import duckdb
 import pytest
-from builders import crmtool_process, customer, finish, order, signalled, store, vehicle
+from builders import crmtool_process, finish, report_store, signalled
 
 from crmtool import db
 
@@ -124,18 +124,7 @@ def test_interrupted_load_is_all_or_nothing(exports, tmp_path, sig, hook, nth, e
 
 def _report_db(path: Path) -> None:
     """Two customers and their cars; an insurance body-paint order in the report's May."""
-    store(
-        path,
-        customers=[customer("C1", "张三", "13800138000"), customer("C2", "李四", "13900139000")],
-        vehicles=[
-            vehicle("V1", "迈腾", "2021-01-01", customer_id="C1"),
-            vehicle("V2", "朗逸", "2021-10-01", customer_id="C2"),
-        ],
-        repair_orders=[
-            order("R1", "V1", "2021-06-01", 500),
-            order("R9", "V2", "2022-05-20", 12000, ro_type="body_paint", payer="insurance"),
-        ],
-    )
+    report_store(path)
 
 
 def _visible(folder: Path) -> dict[str, bytes]:

@@ -9,17 +9,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from builders import (
-    Done,
-    assert_error,
-    crmtool_process,
-    customer,
-    finish,
-    order,
-    signalled,
-    store,
-    vehicle,
-)
+from builders import Done, assert_error, crmtool_process, finish, report_store, signalled
 
 pytestmark = pytest.mark.skipif(sys.platform == "win32", reason="POSIX signals")
 
@@ -35,18 +25,7 @@ def run_killed(hook: str, tmpdir: Path, *args: str) -> Done:
 
 @pytest.fixture(scope="module")
 def dbfile(tmp_path_factory) -> Path:
-    return store(
-        tmp_path_factory.mktemp("leftovers") / "crm.duckdb",
-        customers=[customer("C1", "张三", "13800138000"), customer("C2", "李四", "13900139000")],
-        vehicles=[
-            vehicle("V1", "迈腾", "2021-01-01", customer_id="C1"),
-            vehicle("V2", "朗逸", "2021-10-01", customer_id="C2"),
-        ],
-        repair_orders=[
-            order("R1", "V1", "2021-06-01", 500),
-            order("R9", "V2", "2022-05-20", 12000, ro_type="body_paint", payer="insurance"),
-        ],
-    )
+    return report_store(tmp_path_factory.mktemp("leftovers") / "crm.duckdb")
 
 
 def everything(folder: Path) -> list[str]:
