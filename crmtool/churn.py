@@ -32,6 +32,9 @@ class ListResult:
 
     frame: pl.DataFrame
     left_out: int = 0
+    # with an engine that writes lists itself (engine.defers_lists): the list's query, and
+    # frame is empty (docs/rules.md §22 "Spark lists")
+    query: engine.ListQuery | None = None
 
 
 # -- call lists: the owner's contact for every row -------------------------------------------
@@ -55,6 +58,7 @@ def call_list_sql(
     last_advisor: bool = True,
     advisor_until: str | None = "as_of",
     gone: bool = False,
+    ordered: bool = True,
 ) -> str:
     """The query of a call list: rows of `sql` (which has a vin column) with vin, customer_id,
     name, phone, series first, last_advisor last; scrapped / transferred vehicles left out
@@ -73,7 +77,7 @@ def call_list_sql(
                {", c.last_advisor" if last_advisor else ""}{f", {flag} AS _gone" if gone else ""}
         FROM l LEFT JOIN c USING (vin)
         {"" if gone else f"WHERE NOT {flag}"}
-        ORDER BY {order_by}
+        {f"ORDER BY {order_by}" if ordered else ""}
     """
 
 
@@ -89,6 +93,11 @@ def call_list(
     were left out of it."""
     # one pass: the scrapped / transferred rows come marked, are counted and dropped here
     # (the list's query is not run a second time to count them)
+    if engine.defers_lists(con):  # the engine writes the list itself: no frame in Python
+        sql = call_list_sql(
+            con, sql, params, order_by, last_advisor, advisor_until, gone=True, ordered=False
+        )
+        return ListResult(pl.DataFrame(), 0, engine.ListQuery(sql, params, order_by))
     query = call_list_sql(con, sql, params, order_by, last_advisor, advisor_until, gone=True)
     frame = engine.of(con).frame(query, params)
     gone = frame.get_column("_gone")

@@ -168,6 +168,7 @@ class SparkConfig:
     canonical columns, or a folder written by `crmtool export --parquet`."""
 
     master: str = ""  # --spark-master; empty: local[*]
+    catalog: str = ""  # --catalog: the Spark catalog holding the database (iceberg, spark_catalog)
     database: str = ""  # --spark-database: the catalog database holding the tables
     parquet: str = ""  # a folder of `crmtool export --parquet`, instead of catalog tables
     repair_orders: str = "repair_orders"

@@ -10,6 +10,7 @@ take `con` (a DuckDB connection, as every caller has, or an Engine) and call `of
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
 if TYPE_CHECKING:
@@ -18,6 +19,23 @@ if TYPE_CHECKING:
     import pyarrow as pa
 
 Params = Mapping[str, Any] | None
+
+
+@dataclass(frozen=True)
+class ListQuery:
+    """A call list not yet run (docs/rules.md §22 "Spark lists"): `sql` gives every row with
+    a last boolean column _gone (scrapped / transferred: left out and counted), unordered;
+    `order_by` is the list's order (a qualifier l. or c. names one of the list's columns)."""
+
+    sql: str
+    params: Mapping[str, Any] = field(default_factory=dict)
+    order_by: str = ""
+
+
+def defers_lists(con: Any) -> bool:
+    """True when the engine hands call lists back as queries (ListQuery) for the engine to
+    write itself (Spark writing a maker's list as Parquet or a table), not as frames."""
+    return bool(getattr(con, "defer_lists", False))
 
 
 @runtime_checkable

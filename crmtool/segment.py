@@ -153,6 +153,7 @@ class SegmentResult:
 
     frame: pl.DataFrame
     left_out: dict[str, int] = field(default_factory=dict)
+    query: engine.ListQuery | None = None  # as in churn.ListResult
 
 
 # the columns of the `seg` step besides the segments' needs
@@ -219,9 +220,15 @@ def segment_list(con: duckdb.DuckDBPyConnection, cfg: Config, as_of: date) -> Se
     eng, params = engine.of(con), {"as_of": as_of}
     sql = segments_sql(cfg)
     cols = ", ".join(c for c in eng.columns(sql, params) if c != "_gone")
-    frame = eng.frame(
-        f"SELECT {cols} FROM ({sql}) seg_list WHERE _gone IS NULL ORDER BY tier, vin", params
-    )
+    query = None
+    if engine.defers_lists(con):  # the engine writes the list itself: no frame in Python
+        frame = pl.DataFrame()
+        list_sql = f"SELECT {cols}, _gone IS NOT NULL AS _gone FROM ({sql}) seg_list"
+        query = engine.ListQuery(list_sql, params, "tier, vin")
+    else:
+        frame = eng.frame(
+            f"SELECT {cols} FROM ({sql}) seg_list WHERE _gone IS NULL ORDER BY tier, vin", params
+        )
     left_out = {g: 0 for g in GONE}
     # the list's vehicles are those ours at as_of (tiers_sql): count the gone ones there
     for g, n in eng.rows(
@@ -231,4 +238,4 @@ def segment_list(con: duckdb.DuckDBPyConnection, cfg: Config, as_of: date) -> Se
         params,
     ):
         left_out[g] = int(n)
-    return SegmentResult(frame, left_out)
+    return SegmentResult(frame, left_out, query)

@@ -10,13 +10,14 @@ from __future__ import annotations
 
 import atexit
 import shutil
+import sys
 import tempfile
 from collections.abc import Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from .engine import Params
-from .errors import CrmError
+from .errors import CrmError, UsageError
 from .schema import stored_fields
 from .spark_sql import to_spark
 
@@ -51,6 +52,7 @@ def session(master: str = "local[2]", app_name: str = "crmtool") -> SparkSession
         atexit.register(shutil.rmtree, warehouse, True)  # empty (temp views only): never left
         builder = (
             builder.config("spark.sql.warehouse.dir", warehouse)
+            .config("spark.pyspark.python", sys.executable)  # --mask-pii's UDFs: this Python
             .config("spark.sql.shuffle.partitions", "2")
             .config("spark.default.parallelism", "2")
             .config("spark.sql.codegen.wholeStage", "false")
@@ -68,6 +70,7 @@ class SparkEngine:
     def __init__(self, spark: SparkSession) -> None:
         self.spark = spark
         self.snapshot = False  # facts cached (summary) rather than plain views
+        self.defer_lists = False  # call lists as queries Spark writes (engine.defers_lists)
 
     def sql(self, sql: str, params: Params = None) -> Any:
         """The Spark DataFrame of a rule query."""
@@ -130,13 +133,51 @@ class SparkEngine:
             if cache:
                 self.spark.catalog.cacheTable(table)
 
-    def use_tables(self, names: Mapping[str, str], database: str | None = None) -> None:
+    def use_tables(
+        self, names: Mapping[str, str], database: str | None = None, catalog: str | None = None
+    ) -> None:
         """The canonical tables from the catalog: names maps each canonical table to the
-        maker's table ([spark] config), looked up in `database` when given."""
+        maker's table ([spark] config), looked up as catalog.database.table (each part when
+        given; a name with a dot is taken as it is)."""
+        if catalog:
+            if not database:
+                raise UsageError(
+                    f"--catalog {catalog} needs --spark-database (the database in the catalog)"
+                )
+            self._check_catalog(catalog, database)
+        elif database and not self._exists(lambda: self.spark.catalog.databaseExists(database)):
+            raise UsageError(f"--spark-database {database}: no such database")
         for table in TABLES:
             source = names.get(table, table)
-            if database and "." not in source:
-                source = f"{database}.{source}"
-            if not self.spark.catalog.tableExists(source):
+            if "." not in source:
+                source = ".".join(p for p in (catalog, database, source) if p)
+            if not self._exists(lambda s=source: self.spark.catalog.tableExists(s)):
                 raise CrmError(f"spark table {source} ({table}) does not exist")
-            self.spark.table(source).createOrReplaceTempView(table)
+            df = self.spark.table(source)
+            cols = [f.name for f in stored_fields(table)]
+            have = {c.lower() for c in df.columns}
+            if missing := [c for c in cols if c.lower() not in have]:
+                raise CrmError(
+                    f"spark table {source} ({table}) lacks column(s) {', '.join(missing)}"
+                )
+            df.select(*cols).createOrReplaceTempView(table)  # canonical order (rules §1)
+
+    def _check_catalog(self, catalog: str, database: str) -> None:
+        """A usage error in one line for a catalog Spark does not know or a database it lacks."""
+        try:
+            rows = self.spark.sql(f"SHOW NAMESPACES IN `{catalog}`").collect()
+        except Exception as e:  # noqa: BLE001 - AnalysisException, CATALOG_NOT_FOUND
+            first = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
+            raise UsageError(
+                f"--catalog {catalog}: Spark knows no such catalog "
+                f"(set spark.sql.catalog.{catalog}; Spark says: {first[:160]})"
+            ) from None
+        if database.lower() not in {str(r[0]).lower() for r in rows}:
+            raise UsageError(f"--spark-database {database}: no such database in catalog {catalog}")
+
+    @staticmethod
+    def _exists(check: Any) -> bool:
+        try:
+            return bool(check())
+        except Exception:  # noqa: BLE001 - an unknown catalog or a bad name: not there
+            return False

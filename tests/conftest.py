@@ -14,6 +14,8 @@ from crmtool.config import load_config
 from crmtool.load.ingest import load
 from crmtool.sample import bundled_sample_dir
 
+pytest_plugins = ["spark_session"]  # the Spark tests' one session (tests/spark_session.py)
+
 
 @pytest.fixture
 def con():

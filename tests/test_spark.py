@@ -1,8 +1,8 @@
 """The rules on Spark equal the rules on DuckDB (issue 19; rulebook §16 "Speed and Spark").
 
-One local Spark session for the module (local[2], UI off, 2 shuffle partitions); the demo
-store is loaded into DuckDB once and its canonical tables staged once for Spark as Parquet
-(`crmtool export --parquet`, phones shown so the lists compare). Every rule entry point runs
+One local Spark session for the run (tests/spark_session.py: local[2], UI off, 2 shuffle
+partitions); the demo store is loaded into DuckDB once and its canonical tables staged once
+for Spark as Parquet (`crmtool export --parquet`, phones shown so the lists compare). Every rule entry point runs
 on both engines at two as_of dates; rows and types must be equal exactly, types compared
 through the mapping of rules §16 (integers of any width → integer, DECIMAL/DOUBLE → number).
 Every compared result is non-empty. Without pyspark or Java the module is skipped, unless
@@ -12,60 +12,39 @@ CI=true: then it must run.
 from __future__ import annotations
 
 import json
-import os
-import shutil
 from collections.abc import Callable
 from datetime import date
 from typing import Any
 
 import polars as pl
 import pytest
+from spark_session import SparkDemo, skip_without_spark
 
 from crmtool import campaigns, churn, facts, retention, segment, service_mix, summary, value_tiers
 from crmtool.config import load_config
 from crmtool.db import connect
-from crmtool.load.ingest import load
 from crmtool.period import Period, month_of, parse_period
 from crmtool.sample import bundled_sample_dir
 
-
-def _spark_missing() -> str | None:
-    try:
-        import pyspark  # noqa: F401
-    except ImportError:
-        return "pyspark is not installed (pip install 'crmtool[spark]')"
-    if not shutil.which("java") and not os.environ.get("JAVA_HOME"):
-        return "no Java (apt-get install openjdk-17-jre-headless)"
-    return None
-
-
-_MISSING = _spark_missing()
-if _MISSING and os.environ.get("CI") != "true":
-    pytest.skip(_MISSING, allow_module_level=True)
+skip_without_spark()
 
 DAYS = (date(2021, 12, 31), date(2021, 6, 30))
 
 
 @pytest.fixture(scope="module")
-def engines(tmp_path_factory: pytest.TempPathFactory) -> Any:
+def engines(spark_demo: SparkDemo) -> Any:
     """(duckdb connection, spark engine, config): the demo on both, facts installed."""
-    assert _MISSING is None, _MISSING  # CI=true: the Spark test never skips
-    from crmtool.output.export import export_parquet
-    from crmtool.spark_engine import SparkEngine, session
+    from crmtool.spark_engine import SparkEngine
 
-    folder = tmp_path_factory.mktemp("spark")
-    sample = bundled_sample_dir()
-    cfg = load_config(sample / "crmtool.toml")
-    con = connect(folder / "demo.duckdb")
-    load(con, [sample], cfg)
-    export_parquet(con, folder / "parquet", show_pii=True)
-    spark = session("local[2]")
-    eng = SparkEngine(spark)
-    eng.use_parquet(folder / "parquet", cache=True)
+    cfg = load_config(bundled_sample_dir() / "crmtool.toml")
+    con = connect(spark_demo.folder / "demo.duckdb")
+    eng = SparkEngine(spark_demo.spark)
+    eng.use_parquet(spark_demo.parquet, cache=True)
     facts.install(con, cfg, snapshot=True)
     facts.install(eng, cfg, snapshot=True)
     yield con, eng, cfg
-    spark.stop()
+    for table in ("repair_orders", "vehicles", "customers", "dealers"):
+        spark_demo.spark.catalog.uncacheTable(table)
     con.close()
 
 

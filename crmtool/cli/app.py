@@ -186,6 +186,7 @@ class State:
     engine: str = "duckdb"  # --engine: where the rules run (docs/rules.md §22 "Spark")
     spark_master: str | None = None
     spark_database: str | None = None
+    spark_catalog: str | None = None
     _config: Config | None = field(default=None, repr=False)
     _warned: set[str] = field(default_factory=set, repr=False, compare=False)
 
@@ -269,6 +270,14 @@ def _global(
             "--spark-database", metavar="NAME", help="Spark catalog database of the tables."
         ),
     ] = None,
+    catalog: Annotated[
+        str | None,
+        typer.Option(
+            "--catalog",
+            metavar="NAME",
+            help="Spark catalog of that database (e.g. iceberg, spark_catalog for Hive).",
+        ),
+    ] = None,
     version: Annotated[
         bool, typer.Option("--version", callback=_version, is_eager=True, help="Print the version.")
     ] = False,
@@ -285,6 +294,7 @@ def _global(
         engine=engine,
         spark_master=spark_master,
         spark_database=spark_database,
+        spark_catalog=catalog,
     )
 
 

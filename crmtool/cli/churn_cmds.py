@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 from datetime import date
-from typing import TYPE_CHECKING, Annotated
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
@@ -16,7 +16,7 @@ from . import notice
 from .app import State, app, state
 from .forecast_cmds import ForecastOpt, with_forecast
 from .lazy import lazy
-from .lists import suppress
+from .lists import defer, suppress, write_spark_list
 from .options import FromOpt, IncludeRecentOpt, ListOutput, MonthOpt, PeriodOpt, ToOpt, list_command
 from .store import rules_store
 
@@ -24,6 +24,7 @@ if TYPE_CHECKING:  # exact types for mypy; churn is imported lazily at run time
     import duckdb
 
     from .. import churn
+    from ..spark_lists import Target
 else:
     churn = lazy("crmtool.churn")
 
@@ -32,6 +33,7 @@ campaigns = lazy("crmtool.campaigns")
 db = lazy("crmtool.db")
 facts = lazy("crmtool.facts")
 leads = lazy("crmtool.leads")
+spark_lists = lazy("crmtool.spark_lists")
 
 
 def _open(st: State, as_of: date | None = None) -> duckdb.DuckDBPyConnection:
@@ -59,8 +61,27 @@ def _emit(
     con: duckdb.DuckDBPyConnection | None = None,
     include_recent: bool = False,
     sheet: str = "list",
+    *,
+    spark: tuple[Any, Target] | None = None,
+    filters: tuple[str, ...] = (),
 ) -> None:
-    """Write a call list; with `con`, suppressed rows (issue 8) are dropped first."""
+    """Write a call list; with `con`, suppressed rows (issue 8) are dropped first. `spark`:
+    (engine, target) when Spark writes the list itself (res.query), with `filters`."""
+    if spark is not None and res.query is not None:
+        eng, target = spark
+        written = write_spark_list(
+            st,
+            eng,
+            res.query,
+            out,
+            target,
+            filters=filters,
+            suppress=con is not None,
+            include_recent=include_recent,
+        )
+        if written.left_out:
+            st.say(f"{written.left_out} scrapped or transferred vehicle(s) left out of the list")
+        return
     if res.left_out:
         st.say(f"{res.left_out} scrapped or transferred vehicle(s) left out of the list")
     frame = (
@@ -134,15 +155,23 @@ def churn_cmd(
             raise UsageError("--forecast goes with the status list, not --leakage")
         p = resolve_period(period, date_from, date_to, st.as_of or date.today())
         con = _open(st)
+        target = defer(st, con, output)
         notice.check_period(st, con, p)
-        _emit(st, churn.leakage_list(con, st.config, p), output, sheet="churn")
+        res = churn.leakage_list(con, st.config, p)
+        _emit(st, res, output, sheet="churn", spark=(con, target) if target else None)
         return
     if period or date_from or date_to:
         raise UsageError("--period/--from/--to go with --leakage; the status list uses --as-of")
     default = STATUSES if warn else AT_RISK
     wanted = _choices(status, STATUSES, "--status") if status else default
     con = _open(st)
+    target = defer(st, con, output, ("--forecast", with_fc), ("--per-customer", per_customer))
     res = churn.churn_list(con, st.config, st.as_of or date.today(), wanted)
+    if target is not None:  # Spark writes the list: --reason and --warn in its SQL
+        chosen = {"reason": _choices(reason, REASONS, "--reason")} if reason else {}
+        filters = (*spark_lists.filters_in(chosen), *(("warn",) if warn else ()))
+        _emit(st, res, output, con, include_recent, spark=(con, target), filters=filters)
+        return
     frame = res.frame
     if reason:
         frame = frame.filter(pl.col("reason").is_in(_choices(reason, REASONS, "--reason")))
@@ -188,6 +217,7 @@ def due_cmd(
     as_of = st.as_of or date.today()
     m = _month(month, as_of)
     con = _open(st)
+    target = defer(st, con, output)
     _emit(
         st,
         campaigns.maintenance_due(con, st.config, m, as_of),
@@ -195,6 +225,7 @@ def due_cmd(
         con,
         include_recent,
         sheet="due",
+        spark=(con, target) if target else None,
     )
 
 
@@ -289,6 +320,7 @@ def campaign_cmd(
     if kind == "loyal":
         p = _loyal_period(half, year, as_of, date_from, date_to)
     con, cfg = _open(st), st.config
+    target = defer(st, con, output, ("--forecast", with_fc))
     if kind == "warranty":
         res = campaigns.warranty_expiring(con, cfg, as_of, days)
     elif kind == "insurance":
@@ -299,7 +331,7 @@ def campaign_cmd(
         res = campaigns.winback(con, cfg, as_of)
         if with_fc:
             res.frame = with_forecast(st, con, res.frame, as_of)
-    _emit(st, res, output, con, include_recent, sheet=kind)
+    _emit(st, res, output, con, include_recent, sheet=kind, spark=(con, target) if target else None)
 
 
 @app.command("leads")

@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
+from ..errors import UsageError
 from .lazy import lazy
 
 if TYPE_CHECKING:
@@ -50,8 +51,8 @@ OutOpt = Annotated[
         "--output",
         "-o",
         metavar="PATH",
-        dir_okay=False,
-        help="Write to this file (replaced atomically) instead of stdout.",
+        help="Write to this file (replaced atomically) instead of stdout; with --engine spark "
+        "a folder or *.parquet is written by Spark.",
     ),
 ]
 WhereOpt = Annotated[
@@ -116,6 +117,14 @@ SplitByOpt = Annotated[
         "--split-by", metavar="COLUMN", help="xlsx: one sheet per value of COLUMN, e.g. advisor."
     ),
 ]
+SparkTableOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--spark-table",
+        metavar="NAME",
+        help="With --engine spark: write the list to this catalog table (replaced), by Spark.",
+    ),
+]
 PeriodOpt = Annotated[
     str | None,
     typer.Option(
@@ -157,6 +166,7 @@ class ListOutput:
     encoding: str | None = None
     split_by: str | None = None
     wide: bool = False
+    spark_table: str | None = None
     # not an option: where "wrote N rows to FILE" goes (State.say: silent with -q)
     say: Callable[[str], None] | None = field(
         default=None, repr=False, compare=False, metadata={"option": False}
@@ -169,6 +179,8 @@ class ListOutput:
     def write(self, frame: pl.DataFrame, sheet: str = "list") -> None:
         """Apply --where/--sort/--columns/--limit, then write in the chosen format; with -o,
         say how many rows went to which file."""
+        if self.spark_table:
+            raise UsageError("--spark-table needs --engine spark and a list Spark writes")
         shaped = outputs.shape(
             frame,
             where=self.where,
@@ -216,6 +228,7 @@ _OPTION_TYPES = {
     "encoding": EncodingOpt,
     "split_by": SplitByOpt,
     "wide": WideOpt,
+    "spark_table": SparkTableOpt,
 }
 
 

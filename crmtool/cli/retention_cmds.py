@@ -11,7 +11,7 @@ import typer
 from ..errors import UsageError
 from .app import app, state
 from .lazy import lazy
-from .lists import suppress
+from .lists import defer, suppress, write_spark_list
 from .options import ListOutput, list_command
 from .store import rules_store
 
@@ -89,10 +89,16 @@ def retention_cmd(
         if by or trend or cohort:
             raise UsageError("--list goes without --by, --trend and --cohort")
         con = rules_store(st)
+        target = defer(st, con, output)
         res = getattr(retention, list_)(con, cfg, as_of)
+        if target is not None and res.query is not None:  # Spark writes the list
+            res.left_out = write_spark_list(
+                st, con, res.query, output, target, as_of=as_of
+            ).left_out
         if res.left_out:
             st.say(f"{res.left_out} scrapped or transferred vehicle(s) left out of the list")
-        output.write(suppress(st, con, res.frame, as_of), sheet=list_)
+        if target is None:
+            output.write(suppress(st, con, res.frame, as_of), sheet=list_)
         return
     if trend and cohort:
         raise UsageError("--trend and --cohort are separate tables; give one")

@@ -19,7 +19,7 @@ from . import notice
 from .app import State, app, state
 from .forecast_cmds import ForecastOpt, with_forecast
 from .lazy import lazy
-from .lists import suppress
+from .lists import defer, suppress, write_spark_list
 from .options import IncludeRecentOpt, ListOutput, list_command, split_csv
 from .store import rules_store
 
@@ -33,6 +33,7 @@ db = lazy("crmtool.db")
 facts = lazy("crmtool.facts")
 outputs = lazy("crmtool.output.formats")
 segment = lazy("crmtool.segment")
+spark_lists = lazy("crmtool.spark_lists")
 value_tiers = lazy("crmtool.value_tiers")
 
 
@@ -43,6 +44,22 @@ def _open(st: State) -> duckdb.DuckDBPyConnection:
     return con
 
 
+def _values(
+    text: str | None, option: str, allowed: list[str] | tuple[str, ...] | None = None
+) -> list[str] | None:
+    """The comma-separated values of `text` (None: no filter), checked against `allowed`."""
+    values = split_csv(text)
+    if text is None:
+        return None
+    if not values:
+        raise UsageError(f"{option} needs at least one value")
+    if allowed is not None:
+        bad = [v for v in values if v not in allowed]
+        if bad:
+            raise UsageError(f"{option}: unknown value {bad[0]!r}; use {', '.join(allowed)}")
+    return values
+
+
 def _filter(
     frame: pl.DataFrame,
     column: str,
@@ -51,16 +68,8 @@ def _filter(
     allowed: list[str] | tuple[str, ...] | None = None,
 ) -> pl.DataFrame:
     """Keep rows whose `column` is one of the comma-separated values of `text`."""
-    values = split_csv(text)
-    if text is None:
-        return frame
-    if not values:
-        raise UsageError(f"{option} needs at least one value")
-    if allowed is not None:
-        bad = [v for v in values if v not in allowed]
-        if bad:
-            raise UsageError(f"{option}: unknown value {bad[0]!r}; use {', '.join(allowed)}")
-    return frame.filter(pl.col(column).is_in(values))
+    values = _values(text, option, allowed)
+    return frame if values is None else frame.filter(pl.col(column).is_in(values))
 
 
 def _counts(frame: pl.DataFrame, by: str, cfg: Config) -> pl.DataFrame:
@@ -119,7 +128,32 @@ def _segment(
     st = state(ctx)
     cfg = st.config
     con = _open(st)
+    target = defer(
+        st,
+        con,
+        output,
+        ("--forecast", with_fc),
+        ("--per-customer", per_customer),
+        ("--by", by is not None),
+    )
     res = segment.segment_list(con, cfg, st.as_of or date.today())
+    if target is not None and res.query is not None:  # Spark writes the list
+        chosen = {}
+        for name, text in (filters or {}).items():
+            seg = registry.SEGMENTS[name]
+            if (values := _values(text, seg.flag or name, seg.allowed(cfg))) is not None:
+                chosen[name] = values
+        write_spark_list(
+            st,
+            con,
+            res.query,
+            output,
+            target,
+            filters=spark_lists.filters_in(chosen),
+            include_recent=include_recent,
+        )
+        _say_left_out(st, res.left_out)
+        return
     frame = res.frame
     for name, text in (filters or {}).items():  # in the registry's order
         seg = registry.SEGMENTS[name]
@@ -133,9 +167,13 @@ def _segment(
         frame = _counts(outputs.shape(frame, where=output.where), by, cfg)
         output = replace(output, where=None)
     output.write(frame, sheet="segment")
-    gone = sum(res.left_out.values())
+    _say_left_out(st, res.left_out)
+
+
+def _say_left_out(st: State, left_out: dict[str, int]) -> None:
+    gone = sum(left_out.values())
     if gone:
-        why = ", ".join(f"{n} {k}" for k, n in res.left_out.items() if n)
+        why = ", ".join(f"{n} {k}" for k, n in left_out.items() if n)
         st.say(f"{gone} vehicle(s) left out of the list: {why}")
 
 

@@ -37,7 +37,11 @@ def spark_engine(st: State) -> SparkEngine:
             "customers": cfg.customers,
             "dealers": cfg.dealers,
         }
-        eng.use_tables(names, st.spark_database or cfg.database or None)
+        eng.use_tables(
+            names,
+            st.spark_database or cfg.database or None,
+            st.spark_catalog or cfg.catalog or None,
+        )
     return eng
 
 
