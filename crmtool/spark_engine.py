@@ -62,6 +62,18 @@ def session(master: str = "local[2]", app_name: str = "crmtool") -> SparkSession
     return spark
 
 
+def to_arrow(df: Any) -> pa.Table:
+    """A Spark DataFrame as an Arrow table: DataFrame.toArrow on Spark 4; on Spark 3.5 (no
+    toArrow) the same Arrow batches through _collect_as_arrow, typed by the frame's schema."""
+    if hasattr(df, "toArrow"):
+        return df.toArrow()
+    import pyarrow as pa
+    from pyspark.sql.pandas.types import to_arrow_schema
+
+    schema = to_arrow_schema(df.schema)
+    return pa.Table.from_batches(df._collect_as_arrow(), schema=schema)
+
+
 class SparkEngine:
     """A SparkSession; staged results are temp views, cached when asked for a table."""
 
@@ -77,7 +89,7 @@ class SparkEngine:
         return self.spark.sql(to_spark(sql, params))
 
     def arrow(self, sql: str, params: Params = None) -> pa.Table:
-        return self.sql(sql, params).toArrow()
+        return to_arrow(self.sql(sql, params))
 
     def frame(self, sql: str, params: Params = None) -> pl.DataFrame:
         import polars as pl

@@ -188,9 +188,10 @@ def _masked(eng: SparkEngine, df: DataFrame) -> DataFrame:
 
     from .output import pii
 
-    phone = F.udf(pii.mask_phone, "string")
-    name = F.udf(pii.mask_name, "string")
-    text = F.udf(pii.mask_phones_in, "string")
+    def udf(mask: Any) -> Any:  # plain pickled UDFs: no pandas needed on the executors
+        return F.udf(lambda v: mask(v), "string", useArrow=False)  # noqa: PLW0108 - untyped
+
+    phone, name, text = udf(pii.mask_phone), udf(pii.mask_name), udf(pii.mask_phones_in)
     out = []
     for col, kind in df.dtypes:
         c = F.col(q(col))

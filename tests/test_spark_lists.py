@@ -21,6 +21,7 @@ from click.testing import Result
 from spark_session import SparkDemo, skip_without_spark
 
 from crmtool.sample import bundled_sample_dir
+from crmtool.spark_engine import to_arrow
 
 skip_without_spark()
 
@@ -150,7 +151,7 @@ def test_segment_list_to_a_catalog_table_read_through_catalog(
     )
     assert duck.exit_code == 0 and spark.exit_code == 0, spark.stderr
     on_duckdb = pl.read_parquet(tmp_path / "seg.parquet")
-    on_spark = pl.from_arrow(spark_demo.spark.table("crm_demo.segment_ab").toArrow())
+    on_spark = pl.from_arrow(to_arrow(spark_demo.spark.table("crm_demo.segment_ab")))
     assert isinstance(on_spark, pl.DataFrame)
     columns, kinds, rows = _comparable(on_spark)
     assert (columns, kinds) == _comparable(on_duckdb)[:2]
