@@ -245,3 +245,84 @@ def test_no_store_is_warned_not_skipped_silently(tmp_path: Path) -> None:
         f"{tmp_path / 'none.duckdb'}: no store with contacts, so this list is not suppressed "
         "(do-not-contact, wrong numbers, recently contacted); give --db STORE"
     ]
+
+
+def test_suppression_on_spark_is_the_store_rule(spark_demo: SparkDemo, tmp_path: Path) -> None:
+    """The anti-join on Spark suppresses what crmtool/suppression.py suppresses on DuckDB, by
+    customer, phone or vin, the latest answer winning; a _gone row is left out and counted.
+    as_of 2021-12-31, care.recent_days 7: contacts from 2021-12-25 are recent."""
+    from datetime import date
+
+    from builders import insert
+
+    from crmtool import db, suppression
+    from crmtool.config import Config
+    from crmtool.engine import ListQuery
+    from crmtool.spark_engine import SparkEngine
+    from crmtool.spark_lists import Target, contact_rows, stage_contacts, write_list
+
+    def contact(cid: str, day: str, **more: Any) -> dict[str, Any]:
+        return {"contact_id": cid, "contact_date": date.fromisoformat(day), **more}
+
+    con = db.connect(":memory:")
+    insert(
+        con,
+        "contacts",
+        contact("k1", "2021-10-01", customer_id="C1", do_not_contact=True),
+        contact("k2", "2021-11-01", customer_id="C1", do_not_contact=False),  # later: no
+        contact("k3", "2021-10-01", customer_id="C2", do_not_contact=False),
+        contact("k4", "2021-11-01", customer_id="C2", do_not_contact=True),  # later: yes
+        contact("k5", "2021-09-01", phone="13800000003", result="wrong_number"),
+        contact("k6", "2021-09-01", phone="13800000004", result="wrong_number"),
+        contact("k7", "2021-10-01", phone="13800000004", result="answered"),  # later: fine
+        contact("k8", "2021-12-28", vin="V5", result="answered"),  # within 7 days
+        contact("k9", "2022-01-05", customer_id="C7", do_not_contact=True),  # after as_of
+    )
+    rows = [
+        ("V1", "C1", "13800000001", False),
+        ("V2", "C2", "13800000002", False),
+        ("V3", "C3", "13800000003", False),
+        ("V4", "C4", "13800000004", False),
+        ("V5", "C5", "13800000005", False),
+        ("V6", "C6", "13800000006", True),  # scrapped: left out
+        ("V7", "C7", "13800000007", False),
+    ]
+    values = ", ".join(f"('{v}', '{c}', '{p}', {str(g).lower()})" for v, c, p, g in rows)
+    query = ListQuery(
+        f"SELECT * FROM (VALUES {values}) AS t(vin, customer_id, phone, _gone)", {}, "vin"
+    )
+    cfg, as_of = Config(), date(2021, 12, 31)
+    eng = SparkEngine(spark_demo.spark)
+    stage_contacts(eng, contact_rows(con))
+    frame = pl.DataFrame(
+        [r[:3] for r in rows if not r[3]], schema=["vin", "customer_id", "phone"], orient="row"
+    )
+    for include_recent, kept_vins in (
+        (False, ["V1", "V4", "V7"]),
+        (True, ["V1", "V4", "V5", "V7"]),
+    ):
+        out = tmp_path / f"list-{include_recent}"
+        got = write_list(
+            eng,
+            query,
+            Target(path=str(out)),
+            suppress=True,
+            as_of=as_of,
+            recent_days=cfg.care.recent_days,
+            include_recent=include_recent,
+        )
+        kept, dropped = suppression.apply_suppression(con, cfg, frame, as_of, include_recent)
+        assert kept["vin"].to_list() == kept_vins
+        assert _read_folder(out).rows() == kept.rows()
+        assert (got.rows, got.left_out) == (len(kept_vins), 1)
+        recent = 0 if include_recent else 1
+        assert (
+            got.suppressed
+            == dropped
+            == {
+                "do_not_contact": 1,
+                "wrong_number": 1,
+                "recent": recent,
+            }
+        )
+    con.close()
