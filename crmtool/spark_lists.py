@@ -237,6 +237,8 @@ def _write_local(df: DataFrame, final: Path) -> None:
             tmp.rename(final)
     finally:
         with held_signals():
+            if old.exists() and not final.exists():  # the swap failed half way: undo it
+                old.rename(final)
             for leftover in (tmp, old):
                 if leftover.exists():
                     _remove(leftover)
