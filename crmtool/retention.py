@@ -77,19 +77,22 @@ class Scope:
 # -- the facts of §19 -------------------------------------------------------------------------
 
 
-def _install(con: duckdb.DuckDBPyConnection, cfg: Config) -> None:
+def _install(con: duckdb.DuckDBPyConnection, cfg: Config, since: date | None = None) -> None:
     """Temp tables shared by every KPI of a run: counted own visits with the next one,
-    the vehicles sold by us, their milestone visits."""
+    the vehicles sold by us, their milestone visits. `since`: only the visits from that day
+    on (`_since`: all the KPIs but the cohort table need; a first visit's prev_day is then
+    null when its previous visit is older, which no KPI of those days can tell apart)."""
     r = cfg.retention
     types = in_list(r.milestone_types)
     eng = engine.of(con)
     eng.stage(
         "_ret_visits",
-        """
+        f"""
         SELECT v.vin, v.day, lead(v.day) OVER (PARTITION BY v.vin ORDER BY v.day) AS next_day,
                lag(v.day) OVER (PARTITION BY v.vin ORDER BY v.day) AS prev_day
         FROM visits v LEFT JOIN vehicles s ON s.vin = v.vin
         WHERE v.is_own AND (s.sale_date IS NULL OR v.day > s.sale_date)
+          {f"AND v.day >= DATE '{since.isoformat()}'" if since else ""}
     """,
         table=True,
     )
@@ -120,6 +123,22 @@ def _install(con: duckdb.DuckDBPyConnection, cfg: Config) -> None:
         FROM numbered WHERE k <= {int(r.milestones)} + 1
     """,
         table=True,
+    )
+
+
+def _since(cfg: Config, days: list[date]) -> date:
+    """The first visit day any KPI but the cohort table reads for `days`: 12/24-month
+    retention looks back two windows (a visit older than that has left the base before the
+    first day, and its successor's base starts from it: p + 2w ≤ as_of), time to return
+    km_origin_days, return after N months to the first day of month M − N."""
+    r = cfg.retention
+    w, span = int(r.window_days), int(r.km_origin_days)
+    first = min(days)
+    month = month_end_on_or_before(first).replace(day=1)
+    return min(
+        first - timedelta(days=2 * w),
+        first - timedelta(days=span),
+        *(add_months(month, -int(n)) for n in r.lookback_months),
     )
 
 
@@ -337,15 +356,17 @@ def return_after(con: duckdb.DuckDBPyConnection, cfg: Config, by: str | None) ->
         cfg,
         by,
         f"""
-        WITH per_month AS (
-            SELECT vin, CAST(date_trunc('month', day) AS DATE) AS mon,
-                   arg_max_null(next_day, day) AS next_day
-            FROM _ret_visits GROUP BY vin, CAST(date_trunc('month', day) AS DATE)
-        ), targets AS (
+        WITH targets AS (
             SELECT d.d, d.m_end, n.n,
                    CAST(CAST(date_trunc('month', d.m_end) AS DATE) - to_months(n.n) AS DATE)
                        AS mon
             FROM _ret_dates d CROSS JOIN (VALUES {ns}) n(n)
+        ), per_month AS (  -- the target months' visits only
+            SELECT vin, CAST(date_trunc('month', day) AS DATE) AS mon,
+                   arg_max_null(next_day, day) AS next_day
+            FROM _ret_visits
+            WHERE CAST(date_trunc('month', day) AS DATE) IN (SELECT mon FROM targets)
+            GROUP BY vin, CAST(date_trunc('month', day) AS DATE)
         )
         SELECT t.d, t.n, p.vin, t.mon - 1 AS ref, coalesce(p.next_day <= t.m_end, false) AS returned
         FROM targets t JOIN per_month p ON p.mon = t.mon
@@ -503,7 +524,7 @@ def compute(
     Needs facts.install(con, cfg) (a snapshot or views)."""
     if by == "dealer":
         return _by_dealer(con, cfg, days, cohorts)
-    _install(con, cfg)
+    _install(con, cfg, None if cohorts else _since(cfg, days))
     _dates(con, cfg, days)
     try:
         curve = time_to_return(con, cfg, by)
