@@ -77,7 +77,7 @@ def call_list_sql(
                {", c.last_advisor" if last_advisor else ""}{f", {flag} AS _gone" if gone else ""}
         FROM l LEFT JOIN c USING (vin)
         {"" if gone else f"WHERE NOT {flag}"}
-        {f"ORDER BY {order_by}" if ordered else ""}
+        {f"ORDER BY {'_gone, ' if gone else ''}{order_by}" if ordered else ""}
     """
 
 
@@ -91,17 +91,18 @@ def call_list(
 ) -> ListResult:
     """The call list of `sql` (call_list_sql) and how many scrapped / transferred vehicles
     were left out of it."""
-    # one pass: the scrapped / transferred rows come marked, are counted and dropped here
-    # (the list's query is not run a second time to count them)
     if engine.defers_lists(con):  # the engine writes the list itself: no frame in Python
         sql = call_list_sql(
             con, sql, params, order_by, last_advisor, advisor_until, gone=True, ordered=False
         )
         return ListResult(pl.DataFrame(), 0, engine.ListQuery(sql, params, order_by))
+    # one pass: the scrapped / transferred rows come marked and last, are counted and cut
+    # off here (the list's query is not run a second time to count them, and the kept rows
+    # are a slice of the frame, not a copy)
     query = call_list_sql(con, sql, params, order_by, last_advisor, advisor_until, gone=True)
     frame = engine.of(con).frame(query, params)
-    gone = frame.get_column("_gone")
-    return ListResult(frame.filter(~gone).drop("_gone"), int(gone.sum()))
+    left_out = int(frame.get_column("_gone").sum())
+    return ListResult(frame.head(frame.height - left_out).drop("_gone"), left_out)
 
 
 def call_list_rows(

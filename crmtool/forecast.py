@@ -46,20 +46,13 @@ SCORE_COLUMNS = (
 
 
 def paid_days_sql() -> str:
-    """Per (vin, day) up to $cal: the paid visits of docs/rules.md §2 with their amount, where
-    customer-paid orders of a visit type are netted (a negative reversal order reduces its
-    day's amount); a day whose net is not above 0 was fully reversed and is no paid visit."""
+    """Per (vin, day) up to $cal: the paid visits of docs/rules.md §2 with their amount, the
+    net of the day's customer-paid orders of a visit type (`visits.paid_net`: a negative
+    reversal order reduces its day's amount); a day whose net is not above 0 was fully
+    reversed and is no paid visit."""
     return """
-        SELECT vin, settle_date AS day, net AS amount
-        FROM (
-            SELECT vin, settle_date,
-                   sum(CAST(total_amount AS DECIMAL(18, 2)))
-                       FILTER (WHERE payer = 'customer') AS net,
-                   bool_or(is_customer_paid) AS any_paid
-            FROM ro
-            WHERE is_own AND is_visit_type AND vin IS NOT NULL AND settle_date <= $cal
-            GROUP BY vin, settle_date)
-        WHERE any_paid AND net > 0
+        SELECT vin, day, paid_net AS amount FROM visits
+        WHERE is_paid AND paid_net > 0 AND vin IS NOT NULL AND day <= $cal
     """
 
 
@@ -137,7 +130,7 @@ def _cached(con: duckdb.DuckDBPyConnection, name: str) -> bool:
 
 
 def _snapshot(con: duckdb.DuckDBPyConnection) -> bool:
-    return _cached(con, "visits")  # facts.install(snapshot=True) made visits a table
+    return facts.is_snapshot(con)
 
 
 def visit_summary(con: duckdb.DuckDBPyConnection, cal: date) -> pl.DataFrame:

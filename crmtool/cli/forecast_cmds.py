@@ -78,7 +78,7 @@ def forecast_cmd(
 
       crmtool forecast --calibrate-until 2021-06-30
     """
-    from .. import forecast
+    from .. import facts, forecast
     from .lists import suppress
 
     st = state(ctx)
@@ -105,6 +105,7 @@ def forecast_cmd(
     res = forecast.forecast_list(con, cfg, as_of)
     for line in forecast.notes(forecast.fit(con, cfg, as_of)):
         st.say(line)
+    facts.release(con)  # the list is built: its filters and writer get the memory
     frame = suppress(st, con, res.frame, include_recent=include_recent)
     if per_customer:
         frame = forecast.per_customer(frame)
