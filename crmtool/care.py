@@ -136,7 +136,7 @@ def greetings(
 ) -> pl.DataFrame:
     """Active customers for a holiday greeting: one row per customer with a vehicle ours at
     as_of whose status (rules §5) is not lost and that is not scrapped/transferred."""
-    status, params = churn.status_source(con, cfg, as_of)
+    status, params = churn.status_core_source(con, cfg, as_of)
     people, more = _people(con, f"SELECT vin FROM {status} WHERE status <> 'lost'", as_of)
     return con.sql(
         f"""

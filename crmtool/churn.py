@@ -205,6 +205,14 @@ def status_source(
     return facts.rule_source(con, status_sql(cfg), {"as_of": as_of})
 
 
+def status_core_source(
+    con: duckdb.DuckDBPyConnection, cfg: Config, as_of: date
+) -> tuple[str, dict[str, Any]]:
+    """The status at as_of without the churn warning (`status_core_sql`), for figures and lists
+    that show only the status: a FROM item computed once per snapshot, and its parameters."""
+    return facts.rule_source(con, status_core_sql(cfg), {"as_of": as_of})
+
+
 def vehicle_status(con: duckdb.DuckDBPyConnection, cfg: Config, as_of: date) -> pl.DataFrame:
     """Per vehicle ours at as_of: status (new/loyal/general/at_risk/lost), days_since,
     last_own_visit, own_visits_12m, own_visits_total, median_gap, risk_ratio, warn."""
@@ -214,7 +222,7 @@ def vehicle_status(con: duckdb.DuckDBPyConnection, cfg: Config, as_of: date) -> 
 
 def status_counts(con: duckdb.DuckDBPyConnection, cfg: Config, as_of: date) -> dict[str, int]:
     """The summary's "status" block: the vehicles counted at as_of (facts.counted) per status."""
-    src, params = status_source(con, cfg, as_of)
+    src, params = status_core_source(con, cfg, as_of)
     rows = dict(
         engine.of(con).rows(
             f"SELECT status, count(*) AS n FROM {src} st WHERE vin IN "

@@ -18,6 +18,8 @@ before running any rule.
 from __future__ import annotations
 
 import hashlib
+import itertools
+import weakref
 from typing import Any
 
 import duckdb
@@ -95,12 +97,25 @@ def _snapshot(con: duckdb.DuckDBPyConnection) -> bool:
         con.execute(
             "SELECT count(*) FROM duckdb_tables() WHERE table_name = 'visits' "
             "AND (temporary OR database_name = ?)",
-            [SNAPSHOT_DB],
+            [_snapshot_db(con)],
         ).fetchall()[0][0]
     )
 
 
-SNAPSHOT_DB = "crm_snapshot"
+_SNAPSHOT_NAMES: weakref.WeakKeyDictionary[Any, str] = weakref.WeakKeyDictionary()
+_SNAPSHOT_COUNT = itertools.count(1)
+
+
+def _snapshot_db(con: duckdb.DuckDBPyConnection) -> str:
+    """The name of this connection's snapshot database: an attached database is seen by every
+    connection of the DuckDB instance (two connections to one file in a process share it),
+    while the temp views reading it belong to one connection, so each has its own."""
+    name = _SNAPSHOT_NAMES.get(con)
+    if name is None:
+        name = _SNAPSHOT_NAMES[con] = f"crm_snapshot_{next(_SNAPSHOT_COUNT)}"
+    return name
+
+
 ROWS_PER_PART = 3_000_000  # repair orders aggregated at a time into the snapshot
 
 
@@ -110,19 +125,20 @@ def _snapshot_tables(con: duckdb.DuckDBPyConnection) -> None:
     orders 116 MB instead of 480 MB), built a slice of the vehicles at a time so that the
     aggregation never holds the whole fleet's hash table; temp views of the same names
     read them."""
-    con.execute(f"ATTACH IF NOT EXISTS ':memory:' AS {SNAPSHOT_DB} (COMPRESS, READ_WRITE)")
+    snap = _snapshot_db(con)
+    con.execute(f"ATTACH IF NOT EXISTS ':memory:' AS {snap} (COMPRESS, READ_WRITE)")
     rows = con.execute("SELECT count(*) FROM repair_orders").fetchall()[0][0]
     parts = max(1, -(-rows // ROWS_PER_PART))
     for name, sql in (("visits", VISITS_SQL), ("other_visits", OTHER_VISITS_SQL)):
         _drop_temp(con, name)
-        target = f"{SNAPSHOT_DB}.main.{name}"
+        target = f"{snap}.main.{name}"
         con.execute(f"DROP TABLE IF EXISTS {target}")
         for part in range(parts):
             sliced = f"SELECT * FROM ro WHERE hash(vin) % {parts} = {part}"
             query = sql.replace("FROM ro", f"FROM ({sliced}) ro_part")
             verb = f"CREATE TABLE {target} AS" if part == 0 else f"INSERT INTO {target}"
             con.execute(f"{verb} {query}")
-            con.execute(f"CHECKPOINT {SNAPSHOT_DB}")
+            con.execute(f"CHECKPOINT {snap}")  # compressed now: memory for the next slice
         con.execute(f"CREATE TEMP VIEW {name} AS SELECT * FROM {target}")
 
 
@@ -143,22 +159,23 @@ def _drop_rule_results(con: duckdb.DuckDBPyConnection) -> None:
     for database, schema, name in con.execute(
         "SELECT database_name, schema_name, table_name FROM duckdb_tables() "
         "WHERE (temporary OR database_name = ?) AND starts_with(table_name, '_rule_')",
-        [SNAPSHOT_DB],
+        [_snapshot_db(con)],
     ).fetchall():
         con.execute(f'DROP TABLE "{database}"."{schema}"."{name}"')
 
 
 def _drop_snapshot(con: duckdb.DuckDBPyConnection) -> None:
     """Forget the snapshot of an earlier install on this connection, with its memory."""
-    con.execute(f"DETACH DATABASE IF EXISTS {SNAPSHOT_DB}")
+    con.execute(f"DETACH DATABASE IF EXISTS {_snapshot_db(con)}")
 
 
 def rule_source(
     con: duckdb.DuckDBPyConnection, sql: str, params: dict[str, Any]
 ) -> tuple[str, dict[str, Any]]:
     """A rule's query (e.g. the tiers at as_of) as a FROM item with the parameters the outer
-    query needs. Under a snapshot it is computed once into a temp table, shared by every
-    analysis of the run; else it is the query itself, recomputed each time."""
+    query needs. Under a snapshot it is computed once into a table of the snapshot's
+    database (compressed), shared by every analysis of the run; else it is the query itself,
+    recomputed each time."""
     if not _snapshot(con):
         return f"({sql})", params
     key = hashlib.sha1((sql + repr(sorted(params.items()))).encode()).hexdigest()[:16]
@@ -168,14 +185,14 @@ def rule_source(
         if not eng.exists(name):
             eng.stage(name, sql, params, table=True)
         return name, {}
-    target = f"{SNAPSHOT_DB}.main.{name}"  # compressed, like the snapshot's visits
+    snap = _snapshot_db(con)
     if not con.execute(
         "SELECT count(*) FROM duckdb_tables() WHERE database_name = ? AND table_name = ?",
-        [SNAPSHOT_DB, name],
+        [snap, name],
     ).fetchall()[0][0]:
-        con.execute(f"CREATE TABLE {target} AS {sql}", params)
-        con.execute(f"CHECKPOINT {SNAPSHOT_DB}")
-    return target, {}
+        con.execute(f"CREATE TABLE {snap}.main.{name} AS {sql}", params)
+        con.execute(f"CHECKPOINT {snap}")
+    return f"{snap}.main.{name}", {}
 
 
 def last_advisor_sql(until: str | None = "as_of") -> str:

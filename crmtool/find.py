@@ -148,7 +148,8 @@ def _owners(con: duckdb.DuckDBPyConnection, vins: set[str]) -> dict[str, str | N
     keys = sorted(vins)
     owner = dict(
         con.execute(
-            f"SELECT vin, customer_id FROM vehicles WHERE vin IN ({', '.join('?' * len(keys))})",
+            "SELECT vin, customer_id FROM vehicles WHERE "
+            + facts.keyed("vehicles", "vin", len(keys)),
             keys,
         ).fetchall()
     )
@@ -157,7 +158,8 @@ def _owners(con: duckdb.DuckDBPyConnection, vins: set[str]) -> dict[str, str | N
         {
             r[0]
             for r in con.execute(
-                f"SELECT customer_id FROM customers WHERE customer_id IN ({', '.join('?' * len(ids))})",
+                "SELECT customer_id FROM customers WHERE "
+                + facts.keyed("customers", "customer_id", len(ids)),
                 ids,
             ).fetchall()
         }
@@ -282,11 +284,13 @@ def find(
     visits_shown: int = VISITS_SHOWN,
     *,
     scoped: bool = True,
+    restore: bool = True,
 ) -> list[dict[str, Any]]:
     """One card per matching customer (a vehicle without a known owner gets its own card),
     ordered by customer_id. The lookups are keyed; `scoped`: the rules see only the matched
-    vehicles' facts (the same cards at a fraction of the cost; tests compare both). The
-    facts are installed for the fleet again before returning."""
+    vehicles' facts (the same cards at a fraction of the cost; tests compare both). With
+    `restore`, the facts are installed for the fleet again before returning (not needed by
+    a caller that closes the connection next)."""
     ids, vins = matching_vehicles_and_people(con, query)
     owners = _owners(con, vins) if vins else {}
     ids |= {c for c in owners.values() if c}
@@ -320,7 +324,8 @@ def find(
         ]
         return _cards(con, cfg, as_of, cards, visits_shown)
     finally:
-        facts.install(con, cfg)
+        if restore:
+            facts.install(con, cfg)
 
 
 def _cards(

@@ -24,9 +24,11 @@ import polars as pl
 
 from . import churn, facts, value_tiers
 from . import forecast_model as fm
+from .codes import GONE
 from .config import Config
 from .errors import CrmError
 from .output.labels import words
+from .sqltext import in_list
 
 BANDS = ("x0", "[0,0.2)", "[0.2,0.5)", "[0.5,0.8)", "[0.8,1]")
 X_BUCKETS = ("0", "1", "2", "3", "4", "5", "6", "7+")
@@ -279,16 +281,19 @@ def forecast_list(con: duckdb.DuckDBPyConnection, cfg: Config, as_of: date) -> c
     p_alive, expected_visits_12m, expected_ticket, value_12m, the inputs (x, t_x, T,
     mean_paid, first_paid, last_paid), tier, status, days_since; highest value first.
     Scrapped and transferred vehicles are left out (counted)."""
+    sql, params = _scored_sql(con, cfg, as_of)
+    return churn.call_list(con, sql, params, "l.value_12m DESC, l.vin")
+
+
+def _scored_sql(
+    con: duckdb.DuckDBPyConnection, cfg: Config, as_of: date
+) -> tuple[str, dict[str, Any]]:
+    """The scores of the vehicles ours at as_of with their tier and status (without the
+    churn warning's visit gaps, not shown here), and the query's parameters."""
     scores = scores_source(con, cfg, as_of)
     tiers, p1 = value_tiers.tiers_source(con, cfg, as_of)
-    # the status and days since, without the churn warning's visit gaps (not shown here)
-    status, p2 = facts.rule_source(con, churn.status_core_sql(cfg), {"as_of": as_of})
-    return churn.call_list(
-        con,
-        _list_sql(scores, tiers, status),
-        {"as_of": as_of, **p1, **p2},
-        "l.value_12m DESC, l.vin",
-    )
+    status, p2 = churn.status_core_source(con, cfg, as_of)
+    return _list_sql(scores, tiers, status), {"as_of": as_of, **p1, **p2}
 
 
 def per_customer(frame: pl.DataFrame) -> pl.DataFrame:
@@ -445,11 +450,19 @@ def summary_block(con: duckdb.DuckDBPyConnection, cfg: Config, as_of: date) -> d
     value_12m per status (the value at risk: at_risk and lost). When the fit cannot be used,
     the block says why ({"error": ...})."""
     try:
-        res = forecast_list(con, cfg, as_of)
+        sql, params = _scored_sql(con, cfg, as_of)
     except CrmError as e:
         return {"error": str(e)}
     fc = fit(con, cfg, as_of)
-    frame = res.frame.with_columns(_band=band_expr())
+    # the list's vehicles (scrapped / transferred left out), without the contacts it shows
+    frame = con.sql(
+        f"""SELECT vin, p_alive, x, value_12m, tier, status FROM ({sql}) l
+        WHERE vin NOT IN (SELECT vin FROM vehicles WHERE vehicle_status IN {in_list(GONE)}
+                                                     AND vin IS NOT NULL)
+        ORDER BY l.value_12m DESC, l.vin""",  # the list's order: the same float sums
+        params=params,
+    ).pl()
+    frame = frame.with_columns(_band=band_expr())
     tiers = {t: _band_counts(frame.filter(pl.col("tier") == t)) for t in value_tiers.TIERS}
     return {
         "parameters": {

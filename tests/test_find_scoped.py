@@ -3,6 +3,7 @@ facts equal the cards from the fleet's, on the bundled sample, for every kind of
 
 from __future__ import annotations
 
+import shutil
 from datetime import date
 
 import pytest
@@ -49,4 +50,25 @@ def test_scoped_cards_equal_fleet_cards(store):
         con.execute("SELECT count(*) FROM vehicles").fetchone()[0]
         == con.execute("SELECT count(*) FROM main.vehicles").fetchone()[0]
     )
+    con.close()
+
+
+def test_a_customer_without_vehicles_has_a_card(store, tmp_path):
+    """A customer the DMS knows with no vehicle (sold, or only a lead) gets a card with no
+    vehicle, visit or reminder (the scoped facts of no vehicle at all)."""
+    path, cfg = store
+    copy = tmp_path / "copy.duckdb"
+    shutil.copy(path, copy)
+    con = db.connect(copy)
+    con.execute(
+        "INSERT INTO customers BY NAME SELECT 'C-NOCAR' AS customer_id, '钱无车' AS name, "
+        "'13900001111' AS phone"
+    )
+    con.close()
+    con = db.connect(copy, read_only=True)
+    for query in ("钱无车", "139-0000-1111"):
+        cards = find(con, cfg, query, date(2021, 12, 31))
+        assert [c["customer"]["customer_id"] for c in cards] == ["C-NOCAR"], query
+        assert (cards[0]["vehicles"], cards[0]["visits"], cards[0]["reminders"]) == ([], [], [])
+        assert cards == find(con, cfg, query, date(2021, 12, 31), scoped=False)
     con.close()

@@ -230,6 +230,7 @@ def find_cmd(
             query,
             st.as_of or date.today(),
             finder.VISITS_SHOWN if visits is None else visits,
+            restore=False,
         )
     finally:
         con.close()
