@@ -7,6 +7,7 @@ complaint; the CLI shows one row per customer (`suppression.one_per_customer`).
 from __future__ import annotations
 
 from datetime import date, timedelta
+from typing import Any
 
 import duckdb
 import polars as pl
@@ -46,7 +47,9 @@ def ensure_contacts(con: duckdb.DuckDBPyConnection) -> None:
 # -- 3DC / 7DC callbacks ----------------------------------------------------------------------
 
 
-def callbacks(con: duckdb.DuckDBPyConnection, cfg: Config, day: date) -> ListResult:
+def callbacks(
+    con: duckdb.DuckDBPyConnection, cfg: Config, day: date, last_advisor: bool = True
+) -> ListResult:
     """Callbacks due on `day`: own visits settled `care.callback_days` before (3DC, one row per
     visit) and vehicles sold by us `care.delivery_days` before (7DC), unless already called
     back: a callback contact for one of the visit's repair orders, or for the vehicle dated on
@@ -82,7 +85,7 @@ def callbacks(con: duckdb.DuckDBPyConnection, cfg: Config, day: date) -> ListRes
         "sale_day": day - _days(cfg.care.delivery_days),
     }
     order = "l.callback, l.event_date, c.customer_id, l.vin"
-    return churn.call_list(con, sql, params, order, advisor_until=None)
+    return churn.call_list(con, sql, params, order, last_advisor, advisor_until=None)
 
 
 def _days(n: int) -> timedelta:
@@ -91,29 +94,41 @@ def _days(n: int) -> timedelta:
 
 # -- birthdays and greetings ------------------------------------------------------------------
 
-_PEOPLE_SQL = f"""
-    SELECT v.customer_id, count(DISTINCT v.vin) AS vehicles, min(v.series) AS series,
-           arg_max(a.last_advisor, a.latest) AS last_advisor
-    FROM ({{vins}}) o JOIN vehicles v USING (vin) LEFT JOIN {{advisors}} a USING (vin)
-    WHERE v.customer_id IS NOT NULL AND coalesce(v.vehicle_status NOT IN {in_list(GONE)}, true)
-    GROUP BY v.customer_id
-"""
 
-
-def _people(con: duckdb.DuckDBPyConnection, vins: str, as_of: date) -> tuple[str, dict]:
-    """Per customer of the vehicles `vins`: vehicles, series, last advisor; the parameters."""
-    advisors, params = facts.rule_source(con, facts.last_advisor_sql(), {"as_of": as_of})
-    return _PEOPLE_SQL.format(vins=vins, advisors=advisors), params
+def _people(
+    con: duckdb.DuckDBPyConnection, vins: str, as_of: date, last_advisor: bool = True
+) -> tuple[str, dict]:
+    """Per customer of the vehicles `vins`: vehicles, series, last advisor (null without
+    `last_advisor`: a scan of every order that a count does not need); the parameters."""
+    advisor, join = "CAST(NULL AS VARCHAR)", ""
+    params: dict[str, Any] = {}
+    if last_advisor:
+        advisors, params = facts.rule_source(con, facts.last_advisor_sql(), {"as_of": as_of})
+        advisor, join = "arg_max(a.last_advisor, a.latest)", f"LEFT JOIN {advisors} a USING (vin)"
+    return (
+        f"""
+        SELECT v.customer_id, count(DISTINCT v.vin) AS vehicles, min(v.series) AS series,
+               {advisor} AS last_advisor
+        FROM ({vins}) o JOIN vehicles v USING (vin) {join}
+        WHERE v.customer_id IS NOT NULL AND coalesce(v.vehicle_status NOT IN {in_list(GONE)}, true)
+        GROUP BY v.customer_id
+    """,
+        params,
+    )
 
 
 def birthdays(
-    con: duckdb.DuckDBPyConnection, cfg: Config, month: Period, as_of: date
+    con: duckdb.DuckDBPyConnection,
+    cfg: Config,
+    month: Period,
+    as_of: date,
+    last_advisor: bool = True,
 ) -> pl.DataFrame:
     """Customers with a vehicle ours at as_of (not scrapped/transferred) whose birthday falls
     in `month`, one row each, by day. Born on 29 February: in a non-leap year the birthday is
     listed on 28 February."""
     y = month.start.year
-    people, params = _people(con, "SELECT vin FROM ours($as_of)", as_of)
+    people, params = _people(con, "SELECT vin FROM ours($as_of)", as_of, last_advisor)
     return con.sql(
         f"""
         WITH p AS ({people})
@@ -132,12 +147,18 @@ def birthdays(
 
 
 def greetings(
-    con: duckdb.DuckDBPyConnection, cfg: Config, holiday: str, day: date, as_of: date
+    con: duckdb.DuckDBPyConnection,
+    cfg: Config,
+    holiday: str,
+    day: date,
+    as_of: date,
+    last_advisor: bool = True,
 ) -> pl.DataFrame:
     """Active customers for a holiday greeting: one row per customer with a vehicle ours at
     as_of whose status (rules §5) is not lost and that is not scrapped/transferred."""
     status, params = churn.status_core_source(con, cfg, as_of)
-    people, more = _people(con, f"SELECT vin FROM {status} WHERE status <> 'lost'", as_of)
+    vins = f"SELECT vin FROM {status} WHERE status <> 'lost'"
+    people, more = _people(con, vins, as_of, last_advisor)
     return con.sql(
         f"""
         WITH p AS ({people})
@@ -213,9 +234,10 @@ def care_summary(con: duckdb.DuckDBPyConnection, cfg: Config, as_of: date) -> di
     from .suppression import apply_suppression, one_per_customer
 
     ensure_contacts(con)
-    due = apply_suppression(con, cfg, callbacks(con, cfg, as_of).frame, as_of)[0]
-    born = birthdays(con, cfg, month_of(as_of, 1), as_of)
-    active = greetings(con, cfg, "", as_of, as_of)
+    # counts: the lists without their last advisor (a scan of every order each)
+    due = apply_suppression(con, cfg, callbacks(con, cfg, as_of, False).frame, as_of)[0]
+    born = birthdays(con, cfg, month_of(as_of, 1), as_of, last_advisor=False)
+    active = greetings(con, cfg, "", as_of, as_of, last_advisor=False)
     return {
         "callbacks_due": one_per_customer(due).height,
         "birthdays": apply_suppression(con, cfg, born, as_of)[0].height,

@@ -40,13 +40,17 @@ class ListResult:
 # -- call lists: the owner's contact for every row -------------------------------------------
 
 
-def _contacts_sql(advisor_until: str | None) -> str:
+def _contacts_sql(advisor_until: str | None, last_advisor: bool = True) -> str:
+    """Per vehicle the owner's contact and the vehicle's status; with `last_advisor` the
+    advisor of its latest own order (a scan of every order: figures that only count the
+    list leave it out)."""
+    advisor = f"LEFT JOIN ({facts.last_advisor_sql(advisor_until)}) a USING (vin)"
     return f"""
         SELECT v.vin, v.customer_id, c.name, coalesce(c.phone, v.phone) AS phone, v.series,
-               v.vehicle_status, a.last_advisor
+               v.vehicle_status{", a.last_advisor" if last_advisor else ""}
         FROM vehicles v
         LEFT JOIN customers c USING (customer_id)
-        LEFT JOIN ({facts.last_advisor_sql(advisor_until)}) a USING (vin)
+        {advisor if last_advisor else ""}
     """
 
 
@@ -66,9 +70,9 @@ def call_list_sql(
     orders settled up to the bind parameter `advisor_until` ($as_of; None: every order, for
     a list without an as_of)."""
     rest = "".join(f", l.{c}" for c in engine.of(con).columns(sql, params) if c != "vin")
-    contacts = _contacts_sql(advisor_until)
+    contacts = _contacts_sql(advisor_until, last_advisor)
     if facts.is_snapshot(con):  # a run of several lists (the report): the contacts once
-        day = {advisor_until: params[advisor_until]} if advisor_until else {}
+        day = {advisor_until: params[advisor_until]} if advisor_until and last_advisor else {}
         contacts = f"SELECT * FROM {facts.rule_source(con, contacts, day)[0]}"
     flag = f"coalesce(c.vehicle_status IN {in_list(GONE)}, false)"
     return f"""

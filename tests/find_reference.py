@@ -228,10 +228,12 @@ def reference_find(
     visits_shown: int = VISITS_SHOWN,
     *,
     scoped: bool = False,
+    restore: bool = True,
 ) -> list[dict[str, Any]]:
     """One card per matching customer (a vehicle without a known owner gets its own card),
     ordered by customer_id. `scoped`: the rules see only the matched vehicles' facts (the
-    same cards at a fraction of the cost; tests compare both)."""
+    same cards at a fraction of the cost; tests compare both). `restore` is the new find's
+    keyword (the reference always leaves the fleet's facts)."""
     facts.install(con, cfg)
     ids, vins = matching_vehicles_and_people(con, query)
     owners = _owners(con, vins) if vins else {}
