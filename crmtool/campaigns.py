@@ -49,8 +49,11 @@ def _rates(con: duckdb.DuckDBPyConnection, cfg: Config, day: date) -> str | None
     return facts.rule_source(con, rates_sql(cfg), {"as_of": day})[0]
 
 
-def _due_sql(cfg: Config, rates: str | None = None) -> str:
-    """Every vehicle ours at $basis with its next service due date (time or km, first wins).
+def _due_sql(cfg: Config, rates: str | None = None, since: str | None = None) -> str:
+    """Every vehicle ours at $basis with its next service due date (time or km, first wins);
+    `since` (a parameter such as $start): only the vehicles whose time due date is on or
+    after it (or unknown), with the km rates of those alone (the due date, the earlier of
+    the two, of any other is before it).
 
     No first_service/maintenance yet and sold by us: sale_date + first_months or first_km;
     else the last first_service/maintenance (any dealer) + interval_months or + interval_km.
@@ -65,7 +68,6 @@ def _due_sql(cfg: Config, rates: str | None = None) -> str:
                        FILTER (WHERE mileage_km IS NOT NULL) AS last_service_km
             FROM ro WHERE ro_type IN {SERVICE_TYPES} AND settle_date <= $basis GROUP BY vin),
         iv AS ({_intervals_sql(cfg)}),
-        due_rates AS ({f"SELECT * FROM {rates}" if rates else rates_sql(cfg, "$basis")}),
         veh AS (
             SELECT o.vin, v.sale_date, sb.vin IS NOT NULL AS sold_by_us,
                    coalesce(si.first_months, bi.first_months, {m.first_months}) AS first_months,
@@ -89,12 +91,20 @@ def _due_sql(cfg: Config, rates: str | None = None) -> str:
                         ELSE s.last_service_km + interval_km END AS target_km
             FROM veh LEFT JOIN svc s USING (vin)
             WHERE s.vin IS NOT NULL OR veh.sold_by_us),
+        due_basis AS (
+            SELECT * FROM basis
+            {f"WHERE time_date >= {since} OR time_date IS NULL" if since else ""}),
+        due_rates AS ({
+        f"SELECT * FROM {rates}"
+        if rates
+        else rates_sql(cfg, "$basis", "SELECT vin FROM due_basis" if since else None)
+    }),
         dated AS (
             SELECT b.*,
                    coalesce(r.last_reading_date, b.sale_date)
                    + CAST(ceil((target_km - coalesce(r.last_reading, 0)) / r.daily_km) AS INTEGER)
                        AS km_date
-            FROM basis b LEFT JOIN due_rates r USING (vin))
+            FROM due_basis b LEFT JOIN due_rates r USING (vin))
         SELECT vin, due_service, last_service_date, last_service_km,
                least(time_date, km_date) AS due_date,
                CASE WHEN km_date < time_date THEN 'km' ELSE 'time' END AS due_by
@@ -155,10 +165,11 @@ def maintenance_return_rate(
     due = returned = 0
     for month in _months(period):
         basis = month.start - timedelta(days=1)
-        rates = _rates(con, cfg, basis)
+        # the km rates of the vehicles that can fall due in the month alone (not the fleet's:
+        # no other figure reads the rates at this basis)
         row = engine.of(con).rows(
             f"""
-            WITH due AS (SELECT * FROM ({_due_sql(cfg, rates)}) due_all
+            WITH due AS (SELECT * FROM ({_due_sql(cfg, since="$start")}) due_all
                          WHERE due_date BETWEEN $start AND $end
                            AND vin NOT IN (SELECT vin FROM vehicles
                                            WHERE vehicle_status IN {in_list(codes.GONE)})),

@@ -76,10 +76,11 @@ def birth_decade_sql(birth_date: str = "birth_date", birth_year: str = "birth_ye
 # -- mileage: readings, rollbacks, daily rate ------------------------------------------------
 
 
-def rates_sql(cfg: Config, day: str = "$as_of") -> str:
+def rates_sql(cfg: Config, day: str = "$as_of", vins: str | None = None) -> str:
     """Per vehicle (every vin of vehicles or with a reading): last_reading, last_reading_date,
     daily_km, est_mileage, mileage_rollbacks at `day` (docs/rules.md §4, §17 "Tiers and
-    segments").
+    segments"). `vins`: a query of vins; only those vehicles (each one's rate reads its own
+    readings alone).
 
     Readings: mileage_km > 0 of repair orders at any dealer settled up to $as_of, in
     settle_date order (same day: lower reading first). A reading is dropped (and counted) when
@@ -92,11 +93,12 @@ def rates_sql(cfg: Config, day: str = "$as_of") -> str:
     """
     s = cfg.segments
     max_km, min_days = float(s.max_daily_km), int(s.min_rate_days)
+    only = f"AND vin IN ({vins})" if vins else ""
     return f"""
         WITH m_readings AS (
             SELECT vin, list_sort(list({{'day': settle_date, 'km': mileage_km}})) AS r
             FROM ro
-            WHERE mileage_km > 0 AND settle_date <= {day} AND vin IS NOT NULL
+            WHERE mileage_km > 0 AND settle_date <= {day} AND vin IS NOT NULL {only}
             GROUP BY vin),
         m_walked AS (
             SELECT vin, r[1].km AS first_km, r[1].day AS first_day,
@@ -112,7 +114,7 @@ def rates_sql(cfg: Config, day: str = "$as_of") -> str:
                    last_kept.dropped AS rollbacks, first_km, first_day
             FROM m_walked),
         m_cars AS (
-            SELECT vin, sale_date FROM vehicles WHERE vin IS NOT NULL
+            SELECT vin, sale_date FROM vehicles WHERE vin IS NOT NULL {only}
             UNION ALL
             SELECT vin, CAST(NULL AS DATE) AS sale_date FROM m_kept
             WHERE vin NOT IN (SELECT vin FROM vehicles WHERE vin IS NOT NULL)),
