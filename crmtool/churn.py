@@ -117,10 +117,8 @@ def call_list_rows(
     advisor_until: str | None = "as_of",
 ) -> list[dict[str, Any]]:
     """The rows `call_list` keeps, as dicts, without a data frame (the customer card)."""
-    eng = engine.of(con)
     query = call_list_sql(con, sql, params, order_by, advisor_until=advisor_until)
-    cols = eng.columns(query, params)
-    return [dict(zip(cols, r, strict=True)) for r in eng.rows(query, params)]
+    return engine.of(con).records(query, params)
 
 
 # -- §5 loyalty status and churn warning -----------------------------------------------------

@@ -101,6 +101,9 @@ class SparkEngine:
     def rows(self, sql: str, params: Params = None) -> list[tuple[Any, ...]]:
         return [tuple(r) for r in self.sql(sql, params).collect()]
 
+    def records(self, sql: str, params: Params = None) -> list[dict[str, Any]]:
+        return [r.asDict() for r in self.sql(sql, params).collect()]
+
     def columns(self, sql: str, params: Params = None) -> list[str]:
         return list(self.sql(sql, params).columns)
 
