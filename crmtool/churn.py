@@ -227,9 +227,8 @@ def status_counts(con: duckdb.DuckDBPyConnection, cfg: Config, as_of: date) -> d
     src, params = status_core_source(con, cfg, as_of)
     rows = dict(
         engine.of(con).rows(
-            f"SELECT status, count(*) AS n FROM {src} st WHERE vin IN "
-            f"(SELECT vin FROM ({facts.counted_sql(cfg, '$as_of')}) c) GROUP BY status",
-            {**params, "as_of": as_of},
+            f"SELECT status, count(*) AS n FROM {src} st WHERE {facts.NOT_GONE} GROUP BY status",
+            params,
         )
     )
     return {k: int(rows.get(k, 0)) for k in STATUSES}

@@ -77,12 +77,17 @@ def ours_sql(config: Config, day: str) -> str:
         WHERE last_event >= {day} - {int(config.ours_days)}"""
 
 
+# The condition that keeps the counted vehicles among rows that are the vehicles ours at a
+# day (a rule's result per vehicle ours: tiers, status, forecast scores), without computing
+# ours a second time: not scrapped or transferred.
+NOT_GONE = f"""vin IS NOT NULL AND vin NOT IN (SELECT vin FROM vehicles
+              WHERE vehicle_status IN {in_list(GONE)} AND vin IS NOT NULL)"""
+
+
 def counted_sql(config: Config, day: str) -> str:
     """The vehicles counted at `day`: ours without the scrapped and transferred ones."""
     return f"""
-        SELECT vin, last_event FROM ({ours_sql(config, day)}) ours_at
-        WHERE vin NOT IN (SELECT vin FROM vehicles WHERE vehicle_status IN {in_list(GONE)}
-                                                     AND vin IS NOT NULL)"""
+        SELECT vin, last_event FROM ({ours_sql(config, day)}) ours_at WHERE {NOT_GONE}"""
 
 
 def is_snapshot(con: duckdb.DuckDBPyConnection) -> bool:

@@ -24,11 +24,9 @@ import polars as pl
 
 from . import churn, facts, value_tiers
 from . import forecast_model as fm
-from .codes import GONE
 from .config import Config
 from .errors import CrmError
 from .output.labels import words
-from .sqltext import in_list
 
 BANDS = ("x0", "[0,0.2)", "[0.2,0.5)", "[0.5,0.8)", "[0.8,1]")
 X_BUCKETS = ("0", "1", "2", "3", "4", "5", "6", "7+")
@@ -457,8 +455,7 @@ def summary_block(con: duckdb.DuckDBPyConnection, cfg: Config, as_of: date) -> d
     # the list's vehicles (scrapped / transferred left out), without the contacts it shows
     frame = con.sql(
         f"""SELECT vin, p_alive, x, value_12m, tier, status FROM ({sql}) l
-        WHERE vin NOT IN (SELECT vin FROM vehicles WHERE vehicle_status IN {in_list(GONE)}
-                                                     AND vin IS NOT NULL)
+        WHERE {facts.NOT_GONE}
         ORDER BY l.value_12m DESC, l.vin""",  # the list's order: the same float sums
         params=params,
     ).pl()

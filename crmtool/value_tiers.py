@@ -20,10 +20,10 @@ from typing import TYPE_CHECKING
 import duckdb
 
 from . import engine, facts
-from .codes import GONE, TIERS
+from .codes import TIERS
 from .config import Config
 from .lazy import lazy
-from .sqltext import in_list, literal
+from .sqltext import literal
 
 if TYPE_CHECKING:
     import polars as pl
@@ -150,18 +150,12 @@ def customer_tiers(con: duckdb.DuckDBPyConnection, cfg: Config, as_of: date) -> 
     )
 
 
-# The tiers' rows are the vehicles ours at as_of: those counted (facts.counted_sql) are the
-# ones not scrapped or transferred, without computing ours a second time.
-COUNTED = f"""vin IS NOT NULL AND vin NOT IN (SELECT vin FROM vehicles
-              WHERE vehicle_status IN {in_list(GONE)} AND vin IS NOT NULL)"""
-
-
 def tier_counts(con: duckdb.DuckDBPyConnection, cfg: Config, as_of: date) -> dict[str, int]:
     """The summary's "tiers" block: the vehicles counted at as_of (facts.counted) per tier."""
     src, params = tiers_source(con, cfg, as_of)
     rows = dict(
         engine.of(con).rows(
-            f"SELECT tier, count(*) AS n FROM {src} WHERE {COUNTED} GROUP BY tier", params
+            f"SELECT tier, count(*) AS n FROM {src} WHERE {facts.NOT_GONE} GROUP BY tier", params
         )
     )
     return {k: int(rows.get(k, 0)) for k in TIERS}
@@ -182,7 +176,7 @@ def tier_table(con: duckdb.DuckDBPyConnection, cfg: Config, as_of: date) -> pl.D
                count(*) FILTER (WHERE tier = 'D') AS "D",
                count(*) AS vehicles
         FROM {src} t
-        WHERE {COUNTED}
+        WHERE {facts.NOT_GONE}
         GROUP BY series ORDER BY vehicles DESC, series NULLS LAST
     """,
         params,
