@@ -280,6 +280,7 @@ def forecast_list(con: duckdb.DuckDBPyConnection, cfg: Config, as_of: date) -> c
     mean_paid, first_paid, last_paid), tier, status, days_since; highest value first.
     Scrapped and transferred vehicles are left out (counted)."""
     sql, params = _scored_sql(con, cfg, as_of)
+    facts.evict(con)  # the parts are built: the list's join starts from an empty cache
     return churn.call_list(con, sql, params, "l.value_12m DESC, l.vin")
 
 
