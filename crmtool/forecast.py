@@ -129,10 +129,6 @@ def _cached(con: duckdb.DuckDBPyConnection, name: str) -> bool:
     )
 
 
-def _snapshot(con: duckdb.DuckDBPyConnection) -> bool:
-    return facts.is_snapshot(con)
-
-
 def visit_summary(con: duckdb.DuckDBPyConnection, cal: date) -> pl.DataFrame:
     """The summary of `summary_sql` at calibration end `cal`, ordered by vin."""
     return con.sql(summary_sql() + " ORDER BY vin", params={"cal": cal}).pl()
@@ -228,7 +224,7 @@ def _fit_and_scores(
     snapshot both are kept for the run (`_rule_` tables, dropped by facts.install)."""
     key = _key(cfg, cal, cfg.forecast.horizon_days, cfg.forecast.discount_rate)
     fit_name, score_name = f"_rule_fcfit_{key}", f"_rule_fcscore_{key}"
-    keep = _snapshot(con)
+    keep = facts.is_snapshot(con)
     if keep and _cached(con, fit_name):
         text = con.execute(f"SELECT fit FROM {fit_name}").fetchall()[0][0]
         fc = _fit_from_json(text)
