@@ -163,7 +163,8 @@ def _dates(con: duckdb.DuckDBPyConnection, cfg: Config, days: list[date]) -> Non
 def _groups(con: duckdb.DuckDBPyConnection, cfg: Config, by: str | None, refs: str) -> str:
     """SQL for a table (vin, ref, g): the group of each vehicle on each reference day of
     `refs` (a query of (vin, ref) rows). Series and sale channel do not depend on the day;
-    advisor is the last own advisor up to ref; tier the tier at ref. On DuckDB only for
+    advisor is the last own advisor up to ref (of several orders on that day, the highest
+    ro_id's, as facts.last_advisor_sql); tier the tier at ref. On DuckDB only for
     advisor and tier (an ASOF join, a table per day)."""
     if engine.is_spark(con) and by in ("advisor", "tier"):
         raise UsageError(f"--by {by} is not available with --engine spark (DuckDB only)")
@@ -173,8 +174,10 @@ def _groups(con: duckdb.DuckDBPyConnection, cfg: Config, by: str | None, refs: s
     if by == "advisor":
         return f"""SELECT x.vin, x.ref, coalesce(a.advisor, '{UNKNOWN}') AS g
                    FROM ({refs}) x
-                   ASOF LEFT JOIN (SELECT vin, settle_date AS day, advisor FROM ro
-                                   WHERE is_own AND advisor IS NOT NULL) a
+                   ASOF LEFT JOIN (SELECT vin, settle_date AS day,
+                                          arg_max(advisor, ro_id) AS advisor
+                                   FROM ro WHERE is_own AND advisor IS NOT NULL
+                                   GROUP BY vin, settle_date) a
                      ON a.vin = x.vin AND x.ref >= a.day"""
     if by == "tier":
         from . import value_tiers
