@@ -127,11 +127,11 @@ def rebuild(con: duckdb.DuckDBPyConnection, path: str | os.PathLike[str]) -> Non
             con.execute(f'COPY FROM DATABASE "{name}" TO crm_rebuild')
         finally:
             con.execute("DETACH crm_rebuild")
-        _fsync(new)
+        fsync(new)
         if Path(str(new) + ".wal").exists():
             raise CrmError(f"rebuild of {target} left a .wal; the old file is kept")
         os.replace(new, target)
-        _fsync(target.parent)
+        fsync(target.parent)
     except BaseException:
         with suppress(OSError):
             new.unlink()
@@ -144,7 +144,8 @@ def _sql_path(path: Path) -> str:
     return str(path).replace("'", "''")
 
 
-def _fsync(path: Path) -> None:
+def fsync(path: Path) -> None:
+    """Flush a file (or a folder's entries) to disk."""
     fd = os.open(path, os.O_RDONLY)
     try:
         os.fsync(fd)

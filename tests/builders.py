@@ -262,3 +262,11 @@ def report_store(path: Path) -> Path:
             order("R9", "V2", "2022-05-20", 12000, ro_type="body_paint", payer="insurance"),
         ],
     )
+
+
+def recognise(cells: list[str]) -> bool:
+    """A reader's header test by the built-in names alone: two cells naming a known column."""
+    from crmtool.schema import TABLES, header_map, normalise_header
+
+    known = {h for t in TABLES for h in header_map(t)}
+    return sum(normalise_header(c) in known for c in cells) >= 2

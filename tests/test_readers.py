@@ -8,17 +8,11 @@ from pathlib import Path
 import duckdb
 import pytest
 import xlsxwriter
+from builders import recognise
 
 from crmtool.errors import CrmError
 from crmtool.load import readers
 from crmtool.load.readers import RawSheet, read_file
-from crmtool.schema import TABLES, header_map, normalise_header
-
-KNOWN = {h for t in TABLES for h in header_map(t)}
-
-
-def recognise(cells: list[str]) -> bool:
-    return sum(normalise_header(c) in KNOWN for c in cells) >= 2
 
 
 @pytest.fixture

@@ -106,17 +106,9 @@ def _swap(copy: Path, target: Path) -> None:
     wal = Path(str(copy) + ".wal")
     if wal.exists():  # not checkpointed: keep the database as it was
         raise CrmError(f"the load of {target} left a .wal; the database is unchanged")
-    _fsync(copy)
+    db.fsync(copy)
     os.replace(copy, target)
-    _fsync(target.parent)
-
-
-def _fsync(path: Path) -> None:
-    fd = os.open(path, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
+    db.fsync(target.parent)
 
 
 def _remove(copy: Path) -> None:
