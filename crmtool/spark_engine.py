@@ -29,9 +29,12 @@ if TYPE_CHECKING:
 TABLES = ("repair_orders", "vehicles", "customers", "dealers")
 
 
-def session(master: str = "local[2]", app_name: str = "crmtool") -> SparkSession:
+def session(
+    master: str = "local[2]", app_name: str = "crmtool", conf: Mapping[str, str] | None = None
+) -> SparkSession:
     """A SparkSession for the rules: UI off, few shuffle partitions on a local master, UTC,
-    the legacy (non-ANSI) arithmetic of Spark 3.x that DuckDB's NULL on x / 0 matches."""
+    the legacy (non-ANSI) arithmetic of Spark 3.x that DuckDB's NULL on x / 0 matches; `conf`
+    adds settings (a new session's JVM options among them)."""
     try:
         from pyspark.sql import SparkSession
     except ImportError:
@@ -47,7 +50,9 @@ def session(master: str = "local[2]", app_name: str = "crmtool") -> SparkSession
         .config("spark.sql.ansi.enabled", "false")
         .config("spark.sql.sources.partitionColumnTypeInference.enabled", "false")
     )
-    if master.startswith("local"):  # one machine: few partitions, no code generation
+    if master.startswith("local"):  # one machine: few partitions, no code generation, and
+        # no adaptive re-planning (its skew and coalescing pay on a cluster; at one machine's
+        # sizes it cost a fifth of the time: docs/scale.md)
         warehouse = tempfile.mkdtemp(prefix="crmtool-spark-")  # not ./spark-warehouse
         atexit.register(shutil.rmtree, warehouse, True)  # empty (temp views only): never left
         builder = (
@@ -56,7 +61,10 @@ def session(master: str = "local[2]", app_name: str = "crmtool") -> SparkSession
             .config("spark.sql.shuffle.partitions", "2")
             .config("spark.default.parallelism", "2")
             .config("spark.sql.codegen.wholeStage", "false")
+            .config("spark.sql.adaptive.enabled", "false")
         )
+    for key, value in (conf or {}).items():
+        builder = builder.config(key, value)
     spark = builder.getOrCreate()
     spark.sparkContext.setLogLevel("ERROR")
     return spark
@@ -130,7 +138,13 @@ class SparkEngine:
         return bool(self.spark.catalog.tableExists(name))
 
     def temp_names(self, prefix: str) -> list[str]:
-        return [t.name for t in self.spark.catalog.listTables() if t.name.startswith(prefix)]
+        """The session's temp views whose name starts with `prefix` (SHOW TABLES: the catalog's
+        listTables decodes its rows with generated code, which the tests' session turns off)."""
+        return [
+            r.tableName
+            for r in self.spark.sql("SHOW TABLES").collect()
+            if r.isTemporary and r.tableName.startswith(prefix)
+        ]
 
     # -- the maker's tables -----------------------------------------------------------------
 

@@ -6,6 +6,7 @@ import shutil
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -15,6 +16,22 @@ from crmtool.load.ingest import load
 from crmtool.sample import bundled_sample_dir
 
 pytest_plugins = ["spark_session"]  # the Spark tests' one session (tests/spark_session.py)
+
+
+def pytest_xdist_make_scheduler(config: pytest.Config, log: Any) -> Any:
+    """`--dist loadfile`, with the modules of the Spark session as one group: one worker
+    starts Java and warms it once (tests/spark_session.py SPARK_MODULES)."""
+    if config.getoption("dist") != "loadfile":
+        return None
+    from spark_session import SPARK_MODULES
+    from xdist.scheduler import LoadFileScheduling
+
+    class Scheduling(LoadFileScheduling):
+        def _split_scope(self, nodeid: str) -> str:
+            scope = super()._split_scope(nodeid)
+            return SPARK_MODULES[0] if scope in SPARK_MODULES else scope
+
+    return Scheduling(config, log)
 
 
 @pytest.fixture

@@ -34,6 +34,19 @@ def skip_without_spark() -> None:
         pytest.skip(MISSING, allow_module_level=True)
 
 
+# The test run's session (docs/scale.md "The Spark tests"). The demo is small and the JVM
+# starts cold: the rules' queries cost more to compile (expressions to Java code, Java to
+# machine code) than to run. Expressions are interpreted (Spark tests that both ways give
+# the same rows; the product keeps code generation), and the JVM keeps one compiler thread
+# per tier and a single-threaded collector, so that it leaves the other test worker its core.
+TEST_CONF = {
+    "spark.sql.codegen.factoryMode": "NO_CODEGEN",
+    "spark.driver.extraJavaOptions": "-XX:CICompilerCount=2 -XX:+UseSerialGC",
+}
+# The modules that use the session: run on one pytest-xdist worker (conftest.py), one JVM.
+SPARK_MODULES = ("tests/test_spark.py", "tests/test_spark_lists.py")
+
+
 @dataclass
 class SparkDemo:
     folder: Path
@@ -61,6 +74,6 @@ def spark_demo(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SparkDemo]:
     finally:
         con.close()
     shutil.copyfile(folder / "demo.duckdb", folder / "cli.duckdb")
-    spark = session("local[2]")
+    spark = session("local[2]", conf=TEST_CONF)
     yield SparkDemo(folder, folder / "cli.duckdb", folder / "parquet", spark)
     spark.stop()

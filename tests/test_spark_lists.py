@@ -94,12 +94,6 @@ def test_due_list_written_by_spark_is_the_duckdb_list(cli: Any, tmp_path: Path) 
     )
     assert "13 scrapped or transferred vehicle(s) left out of the list" in spark.stderr
     assert "7 row(s) suppressed: 7 recent" in spark.stderr
-    # written again: the folder is replaced, nothing of the first run or its temp is left
-    again = cli("spark", "due", "--where", "overdue", "-o", str(tmp_path / "due_spark.parquet"))
-    assert again.exit_code == 0, again.stderr
-    overdue = on_duckdb.filter(pl.col("overdue"))
-    assert _read_folder(tmp_path / "due_spark.parquet").rows() == overdue.rows()
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["due.parquet", "due_spark.parquet"]
 
 
 def test_churn_list_with_where_sort_limit_and_masks(cli: Any, tmp_path: Path) -> None:
@@ -250,7 +244,8 @@ def test_no_store_is_warned_not_skipped_silently(tmp_path: Path) -> None:
 def test_suppression_on_spark_is_the_store_rule(spark_demo: SparkDemo, tmp_path: Path) -> None:
     """The anti-join on Spark suppresses what crmtool/suppression.py suppresses on DuckDB, by
     customer, phone or vin, the latest answer winning; a _gone row is left out and counted.
-    as_of 2021-12-31, care.recent_days 7: contacts from 2021-12-25 are recent."""
+    as_of 2021-12-31, care.recent_days 7: contacts from 2021-12-25 are recent. The second list
+    replaces the first in the same folder, leaving nothing of it or of its temp sibling."""
     from datetime import date
 
     from builders import insert
@@ -301,7 +296,7 @@ def test_suppression_on_spark_is_the_store_rule(spark_demo: SparkDemo, tmp_path:
         (False, ["V1", "V4", "V7"]),
         (True, ["V1", "V4", "V5", "V7"]),
     ):
-        out = tmp_path / f"list-{include_recent}"
+        out = tmp_path / "list"
         got = write_list(
             eng,
             query,
@@ -325,4 +320,5 @@ def test_suppression_on_spark_is_the_store_rule(spark_demo: SparkDemo, tmp_path:
                 "recent": recent,
             }
         )
+        assert [p.name for p in tmp_path.iterdir()] == ["list"]
     con.close()
