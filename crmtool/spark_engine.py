@@ -9,10 +9,12 @@ temp views of the session: tables of a catalog database, or Parquet folders such
 from __future__ import annotations
 
 import atexit
+import os
 import shutil
 import sys
 import tempfile
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -27,6 +29,7 @@ if TYPE_CHECKING:
     from pyspark.sql import SparkSession
 
 TABLES = ("repair_orders", "vehicles", "customers", "dealers")
+LOG4J_ENV = "LOG4J_CONFIGURATION_FILE"  # log4j2's environment variable for its configuration
 
 
 def session(
@@ -65,9 +68,26 @@ def session(
         )
     for key, value in (conf or {}).items():
         builder = builder.config(key, value)
-    spark = builder.getOrCreate()
+    with quiet_java_logs():
+        spark = builder.getOrCreate()
     spark.sparkContext.setLogLevel("ERROR")
     return spark
+
+
+@contextmanager
+def quiet_java_logs() -> Iterator[None]:
+    """While a session starts: a Java started now logs errors only, one line each
+    (spark_log4j2.properties), unless the user named a log4j2 configuration of their own.
+    Spark's defaults print INFO and WARN lines at start-up on the stderr crmtool's messages
+    use."""
+    if LOG4J_ENV in os.environ:
+        yield
+        return
+    os.environ[LOG4J_ENV] = str(Path(__file__).with_name("spark_log4j2.properties"))
+    try:
+        yield
+    finally:
+        os.environ.pop(LOG4J_ENV, None)
 
 
 def to_arrow(df: Any) -> pa.Table:
