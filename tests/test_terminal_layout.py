@@ -135,6 +135,11 @@ LISTS = {
         ["客户姓名", "联系电话", "保养类型", "应保养日期", "已超期", "超期天数", "车系"],
         6,
     ),
+    # the forecast's own figures before the owner's details (the probability and the value)
+    (("forecast",), 80): (
+        ["客户姓名", "联系电话", "仍在本店概率", "预计12个月价值", "预计客单价", "车系"],
+        13,
+    ),
     (("due",), 160): (
         [
             "客户姓名",

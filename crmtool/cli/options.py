@@ -255,6 +255,10 @@ def list_command(func: Callable[..., None]) -> Callable[..., None]:
         from .app import state
 
         output = ListOutput(**{f.name: kwargs.pop(f.name) for f in _option_fields()})
+        if output.where and output.where.strip():  # a broken condition: refused before the
+            from ..output import where  # list is computed (its columns are checked after)
+
+            where.parse(output.where)
         ctx = kwargs.get("ctx")
         output.ctx = ctx
         if ctx is not None:
