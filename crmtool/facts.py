@@ -65,14 +65,16 @@ def round_exact(expr: str, places: int = 2) -> str:
     return f"CAST(round(CAST({expr} AS DECIMAL(38, 6)), {int(places)}) AS DOUBLE)"
 
 
-def ours_sql(config: Config, day: str) -> str:
-    """The vehicles ours at `day` (a parameter such as $as_of) as a query (vin, last_event)."""
+def ours_sql(config: Config, day: str, among: str | None = None) -> str:
+    """The vehicles ours at `day` (a parameter such as $as_of) as a query (vin, last_event);
+    `among`: only the vins of this query (a vehicle's own events decide)."""
+    only = f" AND vin IN ({among})" if among is not None else ""
     return f"""
         SELECT vin, last_event FROM (
             SELECT vin, max(day) AS last_event FROM (
-                SELECT vin, sale_date AS day FROM sold_by_us WHERE sale_date <= {day}
+                SELECT vin, sale_date AS day FROM sold_by_us WHERE sale_date <= {day}{only}
                 UNION ALL
-                SELECT vin, day FROM visits WHERE is_own AND day <= {day}) ours_events
+                SELECT vin, day FROM visits WHERE is_own AND day <= {day}{only}) ours_events
             GROUP BY vin) ours_last
         WHERE last_event >= {day} - {int(config.ours_days)}"""
 

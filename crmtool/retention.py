@@ -165,7 +165,7 @@ def _groups(con: duckdb.DuckDBPyConnection, cfg: Config, by: str | None, refs: s
     `refs` (a query of (vin, ref) rows). Series and sale channel do not depend on the day;
     advisor is the last own advisor up to ref (of several orders on that day, the highest
     ro_id's, as facts.last_advisor_sql); tier the tier at ref. On DuckDB only for
-    advisor and tier (an ASOF join, a table per day)."""
+    advisor and tier (an ASOF join, a LATERAL join)."""
     if engine.is_spark(con) and by in ("advisor", "tier"):
         raise UsageError(f"--by {by} is not available with --engine spark (DuckDB only)")
     if by in ("series", "sale_channel"):
@@ -179,18 +179,17 @@ def _groups(con: duckdb.DuckDBPyConnection, cfg: Config, by: str | None, refs: s
                                    FROM ro WHERE is_own AND advisor IS NOT NULL
                                    GROUP BY vin, settle_date) a
                      ON a.vin = x.vin AND x.ref >= a.day"""
-    if by == "tier":
+    if by == "tier":  # the tier rule once per reference day, for that day's vehicles only
         from . import value_tiers
 
-        con.execute("CREATE OR REPLACE TEMP TABLE _ret_tiers (ref DATE, vin VARCHAR, tier VARCHAR)")
-        wanted = [d for (d,) in con.execute(f"SELECT DISTINCT ref FROM ({refs})").fetchall()]
-        sql = value_tiers.tiers_sql(cfg)
-        for ref in wanted:
-            con.execute(
-                f"INSERT INTO _ret_tiers SELECT $as_of, vin, tier FROM ({sql})", {"as_of": ref}
-            )
+        tiers = value_tiers.tiers_sql(
+            cfg, day="ret_day.ref", among=f"SELECT vin FROM ({refs}) n WHERE n.ref = ret_day.ref"
+        )
         return f"""SELECT x.vin, x.ref, coalesce(t.tier, '{UNKNOWN}') AS g
-                   FROM ({refs}) x LEFT JOIN _ret_tiers t ON t.vin = x.vin AND t.ref = x.ref"""
+                   FROM ({refs}) x LEFT JOIN (
+                       SELECT ret_day.ref, t.vin, t.tier
+                       FROM (SELECT DISTINCT ref FROM ({refs}) r) ret_day,
+                            LATERAL ({tiers}) t) t ON t.vin = x.vin AND t.ref = x.ref"""
     raise ValueError(by)
 
 

@@ -59,9 +59,15 @@ def score_sql(grades: list[str]) -> str:
     return f"chr(CAST(ascii('E') - floor(({points}) / {float(len(grades))} + 0.5) AS INTEGER))"
 
 
-def tiers_sql(cfg: Config, with_cuts: bool = False) -> str:
-    """The tier of every vehicle ours at $as_of (one SQL query; needs facts.install);
-    with_cuts adds the ticket cut points used (ticket_a, ticket_b, ticket_c)."""
+def tiers_sql(
+    cfg: Config, with_cuts: bool = False, day: str = "$as_of", among: str | None = None
+) -> str:
+    """The tier of every vehicle ours at `day` (one SQL query; needs facts.install);
+    with_cuts adds the ticket cut points used (ticket_a, ticket_b, ticket_c). `day` is the
+    as_of as SQL: the parameter $as_of, or an outer query's column (a tier per day in one
+    LATERAL query: retention --by tier); `among` a query of the vins wanted (default: all
+    ours; the others are not needed, a vehicle's tier is its own visits')."""
+    base = facts.ours_sql(cfg, day, among)
     t = cfg.tiers
     va, vb, vc = (int(x) for x in t.visits)
     ca, cb, cc = (float(x) for x in t.cycle_days)
@@ -73,14 +79,14 @@ def tiers_sql(cfg: Config, with_cuts: bool = False) -> str:
     else:  # strict: the lowest grade is the latest letter
         tier = "greatest(ticket_grade, visits_grade, cycle_grade)"
     return f"""
-        WITH t_base AS ({facts.ours_sql(cfg, "$as_of")}),
+        WITH t_base AS ({base}),
         t_paid AS (
             SELECT vin, day, paid_amount FROM visits
-            WHERE is_paid AND day <= $as_of AND vin IN (SELECT vin FROM t_base)),
+            WHERE is_paid AND day <= {day} AND vin IN (SELECT vin FROM t_base)),
         t_in_window AS (
             SELECT vin, paid_amount,
                    date_diff('day', lag(day) OVER (PARTITION BY vin ORDER BY day), day) AS gap
-            FROM t_paid WHERE day >= $as_of - {int(t.window_days) - 1}),
+            FROM t_paid WHERE day >= {day} - {int(t.window_days) - 1}),
         t_w AS (
             SELECT vin, count(*) AS visits_12m, sum(paid_amount) AS paid_amount_12m,
                    avg(gap) AS mean_gap
@@ -96,7 +102,7 @@ def tiers_sql(cfg: Config, with_cuts: bool = False) -> str:
                    CAST(w.paid_amount_12m AS DOUBLE) / w.visits_12m AS ticket,
                    coalesce(w.visits_12m, 0) AS visits_12m,
                    CASE WHEN w.visits_12m >= 2 THEN w.mean_gap
-                        ELSE date_diff('day', l.last_paid_visit, $as_of) END AS cycle_days,
+                        ELSE date_diff('day', l.last_paid_visit, {day}) END AS cycle_days,
                    coalesce(w.paid_amount_12m, 0) AS paid_amount_12m,
                    coalesce(l.lifetime_paid, 0) AS lifetime_paid
             FROM t_base b
