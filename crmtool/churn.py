@@ -44,13 +44,16 @@ def _contacts_sql(advisor_until: str | None, last_advisor: bool = True) -> str:
     """Per vehicle the owner's contact and the vehicle's status; with `last_advisor` the
     advisor of its latest own order (a scan of every order: figures that only count the
     list leave it out)."""
-    advisor = f"LEFT JOIN ({facts.last_advisor_sql(advisor_until)}) a USING (vin)"
+    advisor, join = "", ""
+    if last_advisor:
+        advisor = ", a.last_advisor"
+        join = f"LEFT JOIN ({facts.last_advisor_sql(advisor_until)}) a USING (vin)"
     return f"""
         SELECT v.vin, v.customer_id, c.name, coalesce(c.phone, v.phone) AS phone, v.series,
-               v.vehicle_status{", a.last_advisor" if last_advisor else ""}
+               v.vehicle_status{advisor}
         FROM vehicles v
         LEFT JOIN customers c USING (customer_id)
-        {advisor if last_advisor else ""}
+        {join}
     """
 
 

@@ -65,10 +65,10 @@ def round_exact(expr: str, places: int = 2) -> str:
     return f"CAST(round(CAST({expr} AS DECIMAL(38, 6)), {int(places)}) AS DOUBLE)"
 
 
-def ours_sql(config: Config, day: str, among: str | None = None) -> str:
+def ours_sql(config: Config, day: str, vins: str | None = None) -> str:
     """The vehicles ours at `day` (a parameter such as $as_of) as a query (vin, last_event);
-    `among`: only the vins of this query (a vehicle's own events decide)."""
-    only = f" AND vin IN ({among})" if among is not None else ""
+    `vins`: a query of vins, only those (a vehicle's own events decide), as rates_sql."""
+    only = f" AND vin IN ({vins})" if vins else ""
     return f"""
         SELECT vin, last_event FROM (
             SELECT vin, max(day) AS last_event FROM (

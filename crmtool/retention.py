@@ -183,7 +183,7 @@ def _groups(con: duckdb.DuckDBPyConnection, cfg: Config, by: str | None, refs: s
         from . import value_tiers
 
         tiers = value_tiers.tiers_sql(
-            cfg, day="ret_day.ref", among=f"SELECT vin FROM ({refs}) n WHERE n.ref = ret_day.ref"
+            cfg, day="ret_day.ref", vins=f"SELECT vin FROM ({refs}) n WHERE n.ref = ret_day.ref"
         )
         return f"""SELECT x.vin, x.ref, coalesce(t.tier, '{UNKNOWN}') AS g
                    FROM ({refs}) x LEFT JOIN (

@@ -60,14 +60,14 @@ def score_sql(grades: list[str]) -> str:
 
 
 def tiers_sql(
-    cfg: Config, with_cuts: bool = False, day: str = "$as_of", among: str | None = None
+    cfg: Config, with_cuts: bool = False, day: str = "$as_of", vins: str | None = None
 ) -> str:
     """The tier of every vehicle ours at `day` (one SQL query; needs facts.install);
     with_cuts adds the ticket cut points used (ticket_a, ticket_b, ticket_c). `day` is the
     as_of as SQL: the parameter $as_of, or an outer query's column (a tier per day in one
-    LATERAL query: retention --by tier); `among` a query of the vins wanted (default: all
+    LATERAL query: retention --by tier); `vins` a query of the vins wanted (default: all
     ours; the others are not needed, a vehicle's tier is its own visits')."""
-    base = facts.ours_sql(cfg, day, among)
+    base = facts.ours_sql(cfg, day, vins)
     t = cfg.tiers
     va, vb, vc = (int(x) for x in t.visits)
     ca, cb, cc = (float(x) for x in t.cycle_days)
