@@ -45,3 +45,17 @@ def test_the_tier_on_each_reference_day(tmp_path):
         fleet = dict(value_tiers.vehicle_tiers(con, cfg, day).select("vin", "tier").rows())
         assert fleet == {v: g for (v, r), g in got.items() if r == day and g != "unknown"}
     con.close()
+
+
+def test_the_groups_words_read_chinese_in_tables():
+    """A table (terminal, xlsx) says 未知 / 全部 for retention's groups unknown / all; tiers
+    and series stay as they are; CSV and JSON keep the codes."""
+    import polars as pl
+
+    from crmtool.output.labels import translate_values
+
+    frame = pl.DataFrame({"group": ["unknown", "all", "A", "迈腾"], "kpi": ["first_service"] * 4})
+    for sheet in ("retention", "retention_trend", "retention_cohort"):
+        shown = translate_values(frame, "zh", sheet)
+        assert shown["group"].to_list() == ["未知", "全部", "A", "迈腾"]
+    assert translate_values(frame, "en", "retention")["group"].to_list()[:2] == ["Unknown", "All"]

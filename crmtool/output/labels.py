@@ -469,6 +469,8 @@ VALUES: dict[str, dict[str, Label]] = {
     },
 }
 VALUES["due_service"] = _RO_TYPE
+# retention's --by groups: tiers, series, dealers and advisors as they are; these two words
+VALUES["retention_group"] = {"all": ("全部", "All"), "unknown": ("未知", "Unknown")}
 VALUES["flag"].update(
     {
         "bad_date": ("日期无法识别", "Unreadable date"),
@@ -593,6 +595,9 @@ VALUE_COLUMNS: dict[str, str] = {
 }
 CONTEXT_VALUES: dict[str, dict[str, str]] = {
     "leads": {"status": "lead_status"},
+    "retention": {"group": "retention_group"},
+    "retention_trend": {"group": "retention_group"},
+    "retention_cohort": {"group": "retention_group"},
     "rejects": {"reason": "reject"},
     "calibration": {"x": "x_bucket"},
 }
