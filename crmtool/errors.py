@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import unicodedata
 from enum import IntEnum
 
 
@@ -33,8 +34,17 @@ class CrmError(Exception):
             if column:
                 where += f" (column {column})"
             where += ": "
-        super().__init__(where + message)
+        super().__init__(one_line(where + message))
         self.file = file
+
+
+def one_line(text: str) -> str:
+    """`text` with its control characters escaped (a newline in a quoted column name or a
+    file name shows as \\n): an error stays one line on stderr."""
+    return "".join(
+        c.encode("unicode_escape").decode("ascii") if unicodedata.category(c) == "Cc" else c
+        for c in text
+    )
 
 
 class MappingError(CrmError):

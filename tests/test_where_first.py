@@ -28,3 +28,20 @@ def test_a_broken_where_is_refused_before_the_list_is_computed(
         config=demo / "crmtool-demo.toml",
     )
     assert_error(got, 2, "--where: invalid condition near column 20: something is missing")
+
+
+def test_an_unknown_column_with_a_newline_is_named_on_one_line(demo: Path) -> None:
+    """The name is the user's text: a control character in it is shown escaped
+    (crmtool.errors.one_line), so the error stays one line (and a terminal escape is inert)."""
+    got = invoke(
+        "segment",
+        "--where",
+        '"a\nb\x1b[2J" = 1',
+        db=demo / "crmtool-demo.duckdb",
+        config=demo / "crmtool-demo.toml",
+        as_of="2021-12-31",
+    )
+    assert got.exit_code == 2
+    last = got.stderr.splitlines()[-1]  # after the list's own notes (suppressed rows)
+    assert last.startswith("crmtool: error: --where: unknown column 'a\\nb\\x1b[2J'; columns")
+    assert last.endswith(", status, days_since")  # the whole error on that one line
